@@ -1,0 +1,45 @@
+# Two commands matter: `make run` (serve the catalog) and `make test` (the whole suite).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+CORPUS ?= ../shared/corpus/sigmahq
+
+.PHONY: run test test-sqlite test-postgres bench serve install migrate import clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip check
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput -v0
+
+# Import problems are reported but never stop the site from being served.
+import: migrate
+	-$(PY) manage.py import_rules rules --source examples
+	-@IFS=':'; for p in $$CATALOG_RULE_PATHS; do [ -n "$$p" ] && $(PY) manage.py import_rules "$$p"; done; true
+
+run: import
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+test: install
+	bash scripts/test.sh
+
+bench: install
+	$(PY) -m benchmarks.import_bench $(CORPUS)
+
+# Production: settings from the environment (CATALOG_PRODUCTION=1, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL).
+serve: install
+	CATALOG_PRODUCTION=1 $(PY) manage.py collectstatic --noinput -v0
+	CATALOG_PRODUCTION=1 $(PY) manage.py migrate --noinput -v0
+	CATALOG_PRODUCTION=1 $(VENV)/bin/gunicorn catalog.wsgi --bind $${BIND:-127.0.0.1:8000} --workers $${WORKERS:-3}
+
+clean:
+	rm -rf $(VENV) db.sqlite3* staticfiles test-artifacts

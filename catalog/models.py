@@ -1,0 +1,262 @@
+"""Persistence only: the catalog's tables. Parsing lives in catalog.sigma, writing in catalog.importer."""
+from django.db import models
+
+LEVELS = ["informational", "low", "medium", "high", "critical"]
+STATUSES = ["stable", "test", "experimental", "deprecated", "unsupported"]
+RULE_TYPES = ["rule", "correlation", "filter"]
+
+# Fields that belong to curators: no import ever writes them (see importer.SIGMA_FIELDS).
+CURATION_FIELDS = [
+    "note", "verified", "verified_by", "verified_at", "hidden", "local_tags_added",
+    "local_tags_removed", "level_override", "fp_note",
+]
+
+
+class Source(models.Model):
+    """A named rule repository (a folder on disk) that rules are imported from."""
+
+    name = models.CharField(max_length=200, unique=True)
+    location = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ImportRun(models.Model):
+    """One `import_rules` run: what it read, what it changed, every problem with file and line."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    paths = models.JSONField(default=list)
+    sources = models.JSONField(default=list)
+    files_read = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    retired = models.PositiveIntegerField(default=0)
+    warning_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list)  # [{path, line, message, severity}]
+    changes = models.JSONField(default=dict)  # {"created": [uuid], "updated": [...], "retired": [...]}
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"Import {self.started_at:%Y-%m-%d %H:%M} ({self.created} created, {self.updated} updated)"
+
+
+class Tactic(models.Model):
+    shortname = models.CharField(max_length=64, unique=True)
+    attack_id = models.CharField(max_length=16, blank=True)
+    name = models.CharField(max_length=128)
+    order = models.PositiveSmallIntegerField(default=50)
+    legacy = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["order", "shortname"]
+
+    def __str__(self):
+        return self.name
+
+
+class Technique(models.Model):
+    technique_id = models.CharField(max_length=16, unique=True)
+    name = models.CharField(max_length=256, blank=True)
+    known = models.BooleanField(default=True)
+    tactics = models.ManyToManyField(Tactic, related_name="techniques", blank=True)
+
+    class Meta:
+        ordering = ["technique_id"]
+
+    def __str__(self):
+        return f"{self.technique_id} {self.name}".strip()
+
+
+class EventType(models.Model):
+    provider = models.CharField(max_length=128)
+    event_id = models.IntegerField(null=True, blank=True)  # null = the whole channel
+    title = models.CharField(max_length=256, blank=True)
+
+    class Meta:
+        ordering = ["provider", "event_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="unique_event_type"),
+        ]
+
+    def __str__(self):
+        event = f"Event ID {self.event_id}" if self.event_id is not None else "any event"
+        return f"{self.provider} {event} {self.title}".strip()
+
+
+class Rule(models.Model):
+    uuid = models.UUIDField(unique=True)
+    title = models.CharField(max_length=500)
+    rule_type = models.CharField(max_length=16, default="rule", db_index=True)
+    name = models.CharField(max_length=200, blank=True, db_index=True)
+    status = models.CharField(max_length=32, blank=True, db_index=True)
+    level = models.CharField(max_length=32, blank=True, db_index=True)
+    description = models.TextField(blank=True)
+    author = models.TextField(blank=True)
+    date = models.DateField(null=True, blank=True)
+    modified = models.DateField(null=True, blank=True, db_index=True)
+    license = models.CharField(max_length=200, blank=True)
+    references = models.JSONField(default=list, blank=True)
+    falsepositives = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    related = models.JSONField(default=list, blank=True)
+    product = models.CharField(max_length=100, blank=True, db_index=True)
+    category = models.CharField(max_length=100, blank=True, db_index=True)
+    service = models.CharField(max_length=100, blank=True, db_index=True)
+    logsource = models.JSONField(default=dict, blank=True)
+    other_fields = models.JSONField(default=dict, blank=True)
+    conditions = models.JSONField(default=list, blank=True)
+    condition_tree = models.JSONField(null=True, blank=True)  # and/or/not over block names
+    correlation = models.JSONField(default=dict, blank=True)
+    filter_rules = models.JSONField(default=list, blank=True)
+    warnings = models.JSONField(default=list, blank=True)  # [{line, message}]
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="rules")
+    path = models.CharField(max_length=1000)
+    doc_line = models.PositiveIntegerField(default=1)
+    yaml_text = models.TextField()
+    content_hash = models.CharField(max_length=64)  # of the rule's document (and parser version)
+    file_hash = models.CharField(max_length=64, blank=True)  # of its whole file: unchanged files are skipped
+    id_derived = models.BooleanField(default=False)
+    retired = models.BooleanField(default=False, db_index=True)
+    search_text = models.TextField(blank=True)  # casefolded title, description, tags, author, id
+    tactics = models.ManyToManyField(Tactic, related_name="rules", blank=True)
+    techniques = models.ManyToManyField(Technique, related_name="rules", blank=True)
+    events = models.ManyToManyField(EventType, related_name="rules", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_changed_run = models.ForeignKey(ImportRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    # Curation: written by curators (admin, `curate`, `import_curation`), never by an import.
+    note = models.TextField(blank=True)
+    verified = models.BooleanField(default=False, db_index=True)
+    verified_by = models.CharField(max_length=150, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    hidden = models.BooleanField(default=False, db_index=True)
+    local_tags_added = models.JSONField(default=list, blank=True)
+    local_tags_removed = models.JSONField(default=list, blank=True)
+    level_override = models.CharField(max_length=32, blank=True)
+    fp_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def effective_level(self):
+        return self.level_override or self.level
+
+    @property
+    def effective_tags(self):
+        removed = set(self.local_tags_removed)
+        return [t for t in self.tags if t not in removed] + [t for t in self.local_tags_added if t not in self.tags]
+
+
+class Stage(models.Model):
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="stages")
+    index = models.PositiveSmallIntegerField()  # 0 = the condition
+    name = models.CharField(max_length=200)
+    text = models.TextField()
+    combine = models.CharField(max_length=8, default="and")  # how the block's items combine
+
+    class Meta:
+        ordering = ["rule", "index"]
+        constraints = [models.UniqueConstraint(fields=["rule", "index"], name="unique_stage_index")]
+
+    def __str__(self):
+        return f"Stage {self.index}: {self.name}"
+
+
+class Indicator(models.Model):
+    """A normalized (field, kind, value, transforms, cased) that rules look for."""
+
+    field = models.CharField(max_length=200, db_index=True)  # '' for keywords
+    kind = models.CharField(max_length=32, db_index=True)
+    value = models.TextField()  # comparison form: casefolded unless cased / regex
+    transforms = models.CharField(max_length=200, blank=True)
+    cased = models.BooleanField(default=False)
+    display = models.TextField()  # as first written, without outer wildcards
+    key = models.CharField(max_length=64, unique=True)  # sha256 of the identity, for lookups
+    corpus_count = models.PositiveIntegerField(default=0, db_index=True)
+
+    class Meta:
+        ordering = ["-corpus_count", "field", "value"]
+
+    def __str__(self):
+        return f"{self.field or '(keyword)'} {self.kind} {self.display}"
+
+
+class Predicate(models.Model):
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="predicates")
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="predicates")
+    position = models.PositiveSmallIntegerField()
+    group = models.PositiveSmallIntegerField(default=0)  # map index in a list-of-maps block
+    field = models.CharField(max_length=200, blank=True)
+    modifiers = models.JSONField(default=list)
+    values = models.JSONField(default=list)  # as Sigma means them (escapes kept, null as None)
+    combine = models.CharField(max_length=8, default="any")  # 'any' or 'all'
+
+    class Meta:
+        ordering = ["stage", "position"]
+
+    def __str__(self):
+        return "|".join([self.field or "(keywords)", *self.modifiers])
+
+
+class RuleIndicator(models.Model):
+    """A rule carries an indicator; `written` is the value as this rule writes it."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="rule_indicators")
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="rule_indicators")
+    written = models.TextField()
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["rule", "position"]
+        constraints = [models.UniqueConstraint(fields=["rule", "indicator"], name="unique_rule_indicator")]
+
+
+class RuleReference(models.Model):
+    """A rule pointing at another by id or name: correlation bases, filter targets, `related:` entries.
+
+    Targets are kept as written and resolved when read, so a reference to a rule that is imported
+    later (or from another source) still connects.
+    """
+
+    CORRELATES = "correlation"
+    FILTERS = "filter"
+    RELATED = "related"
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="references_out")
+    kind = models.CharField(max_length=16)
+    relation = models.CharField(max_length=32, blank=True)  # `related:` type (derived, obsolete, ...)
+    target = models.CharField(max_length=200, db_index=True)  # a rule id (lowercase) or name
+
+    class Meta:
+        ordering = ["rule", "kind", "target"]
+
+
+class RuleVersion(models.Model):
+    """The previous content of a rule, kept whenever an import changes it."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="versions")
+    import_run = models.ForeignKey(ImportRun, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    title = models.CharField(max_length=500)
+    yaml_text = models.TextField()
+    content_hash = models.CharField(max_length=64)
+    indicators = models.JSONField(default=list)  # ["field|kind|value", ...]
+
+    class Meta:
+        ordering = ["rule", "-recorded_at"]

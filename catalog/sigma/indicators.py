@@ -1,0 +1,127 @@
+"""Indicator normalization: a detection item's values -> (field, kind, value, transforms, cased).
+
+Sigma compares strings case-insensitively with `*`/`?` wildcards escaped by `\\`. The kind is read
+off the resulting pattern, so `Image|endswith: '\\net.exe'` and `Image: '*\\net.exe'` are the same
+indicator (ends_with, `\\net.exe`). See DESIGN.md, "Indicator normalization".
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from sigma.types import Placeholder, SigmaBool, SigmaNull, SigmaNumber, SigmaString, SpecialChars
+
+from .model import IndicatorKey
+
+TRANSFORMS = ("base64", "base64offset", "utf16", "utf16le", "utf16be", "wide", "windash", "expand")
+COMPARISONS = ("lt", "lte", "gt", "gte")
+TIME_PARTS = ("minute", "hour", "day", "week", "month", "year")
+REGEX_FLAGS = {"i": "i", "ignorecase": "i", "m": "m", "multiline": "m", "s": "s", "dotall": "s"}
+PATTERN_MODIFIERS = {"contains", "startswith", "endswith"}
+SPECIAL = "*?\\"
+
+
+def render_parts(parts: Iterable[Any]) -> str:
+    """Canonical Sigma text of string parts: wildcards as `*`/`?`, literal specials escaped.
+
+    A literal backslash is doubled only where it would otherwise escape the next character,
+    so ordinary Windows paths read exactly as written (`\\net.exe`).
+    """
+    if len(parts) == 1 and isinstance(parts[0], str) and not any(c in parts[0] for c in SPECIAL):
+        return parts[0]  # the common case: plain text, nothing to escape
+    tokens: list[tuple[str, bool]] = []  # (text, is_literal_char)
+    for part in parts:
+        if isinstance(part, str):
+            tokens.extend((char, True) for char in part)
+        elif part is SpecialChars.WILDCARD_MULTI:
+            tokens.append(("*", False))
+        elif part is SpecialChars.WILDCARD_SINGLE:
+            tokens.append(("?", False))
+        elif isinstance(part, Placeholder):
+            tokens.append((f"%{part.name}%", False))
+    out = []
+    for position, (text, literal) in enumerate(tokens):
+        if literal and text in "*?":
+            out.append("\\" + text)
+        elif literal and text == "\\":
+            following = tokens[position + 1][0][:1] if position + 1 < len(tokens) else ""
+            out.append("\\\\" if following and following in SPECIAL else "\\")
+        else:
+            out.append(text)
+    return "".join(out)
+
+
+def pattern_kind(parts: list[Any]) -> tuple[str, list[Any]]:
+    """Kind of a wildcard pattern and its core (the parts without the outer `*`)."""
+    start, end = 0, len(parts)
+    while start < end and parts[start] is SpecialChars.WILDCARD_MULTI:
+        start += 1
+    while end > start and parts[end - 1] is SpecialChars.WILDCARD_MULTI:
+        end -= 1
+    leading, trailing = start > 0, end < len(parts)
+    core = parts[start:end]
+    if not core:
+        return ("match" if leading else "eq"), core
+    inner = any(isinstance(part, SpecialChars) for part in core)
+    if inner or (leading and trailing):
+        return "match", core
+    if leading:
+        return "ends_with", core
+    if trailing:
+        return "starts_with", core
+    return "eq", core
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, SigmaString):
+        return value.original
+    if isinstance(value, SigmaBool):
+        return "true" if value.boolean else "false"
+    if isinstance(value, SigmaNumber):
+        return str(value.number)
+    if isinstance(value, SigmaNull):
+        return ""
+    return str(value)
+
+
+def indicators_for(field: str | None, modifiers: list[str], values: list[Any]) -> list[IndicatorKey]:
+    """Indicators of one detection item, given its modifier names and pySigma original values."""
+    field = field or ""
+    mods = set(modifiers)
+    cased = "cased" in mods
+    transforms = "|".join(m for m in modifiers if m in TRANSFORMS)
+    result = []
+    for value in values:
+        result.append(_indicator(field, modifiers, mods, transforms, cased, value))
+    return result
+
+
+def _indicator(field, modifiers, mods, transforms, cased, value) -> IndicatorKey:
+    if isinstance(value, SigmaNull):
+        return IndicatorKey(field, "null", "", transforms, cased, "null")
+    if "re" in mods:
+        flags = "".join(sorted({REGEX_FLAGS[m] for m in modifiers if m in REGEX_FLAGS}))
+        regex = _plain(value)
+        regex_transforms = "|".join(filter(None, [transforms, flags and f"flags:{flags}"]))
+        return IndicatorKey(field, "regex", regex, regex_transforms, True, regex)
+    for kind in ("cidr", "exists", "fieldref", *COMPARISONS, *TIME_PARTS):
+        if kind in mods:
+            text = _plain(value)
+            return IndicatorKey(field, kind, text.casefold() if kind == "cidr" else text, transforms, cased, text)
+    if "neq" in mods:
+        text = _plain(value)
+        return IndicatorKey(field, "neq", text if cased else text.casefold(), transforms, cased, text)
+    if isinstance(value, SigmaString):
+        parts = list(value.s)
+        if "contains" in mods or "startswith" in mods:
+            if not parts or parts[-1] is not SpecialChars.WILDCARD_MULTI:
+                parts.append(SpecialChars.WILDCARD_MULTI)
+        if "contains" in mods or "endswith" in mods:
+            if not parts or parts[0] is not SpecialChars.WILDCARD_MULTI:
+                parts.insert(0, SpecialChars.WILDCARD_MULTI)
+        kind, core = pattern_kind(parts)
+        display = render_parts(core) if core else ("*" if kind == "match" else "")
+        if not field:  # keywords match anywhere in the event: the pattern shape is not a kind
+            kind = "keyword"
+        return IndicatorKey(field, kind, display if cased else display.casefold(), transforms, cased, display)
+    text = _plain(value)
+    return IndicatorKey(field, "keyword" if not field else "eq", text.casefold(), transforms, cased, text)
