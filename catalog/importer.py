@@ -39,7 +39,7 @@ SIGMA_FIELDS = [
     "license", "references", "falsepositives", "tags", "related", "product", "category", "service",
     "logsource", "other_fields", "conditions", "condition_tree", "correlation", "filter_rules",
     "warnings", "source", "path", "doc_line", "yaml_text", "content_hash", "file_hash", "id_derived",
-    "retired", "search_text", "last_changed_run",
+    "retired", "search_text", "tag_text", "last_changed_run",
 ]
 
 
@@ -368,6 +368,8 @@ class _Importer:
         words = [parsed.title, parsed.description, parsed.author, parsed.uuid, parsed.name, *parsed.tags]
         words += [key.display for key in parsed.indicators()]
         rule.search_text = "\n".join(words).casefold()
+        # Curation is read (never written) so local tags keep applying to the new Sigma tags.
+        rule.refresh_tag_text()
 
     def _rule_ids(self, uuids: list[str]) -> dict[str, int]:
         if len(uuids) > 2000:

@@ -128,7 +128,8 @@ class Rule(models.Model):
     file_hash = models.CharField(max_length=64, blank=True)  # of its whole file: unchanged files are skipped
     id_derived = models.BooleanField(default=False)
     retired = models.BooleanField(default=False, db_index=True)
-    search_text = models.TextField(blank=True)  # casefolded title, description, tags, author, id
+    search_text = models.TextField(blank=True)  # casefolded title, description, tags, author, id, indicator values
+    tag_text = models.TextField(blank=True)  # "|tag|tag|": effective tags (Sigma +/- local), for exact tag filters
     tactics = models.ManyToManyField(Tactic, related_name="rules", blank=True)
     techniques = models.ManyToManyField(Technique, related_name="rules", blank=True)
     events = models.ManyToManyField(EventType, related_name="rules", blank=True)
@@ -159,8 +160,21 @@ class Rule(models.Model):
 
     @property
     def effective_tags(self):
-        removed = set(self.local_tags_removed)
-        return [t for t in self.tags if t not in removed] + [t for t in self.local_tags_added if t not in self.tags]
+        return effective_tags(self.tags, self.local_tags_added, self.local_tags_removed)
+
+    def refresh_tag_text(self):
+        """Recompute the tag filter column after Sigma tags or local tags changed."""
+        self.tag_text = tag_text(self.effective_tags)
+
+
+def effective_tags(sigma_tags, added, removed):
+    removed = {t.lower() for t in removed}
+    tags = [t for t in sigma_tags if t.lower() not in removed]
+    return tags + [t for t in added if t.lower() not in {x.lower() for x in tags}]
+
+
+def tag_text(tags):
+    return "|" + "|".join(t.lower() for t in tags) + "|" if tags else ""
 
 
 class Stage(models.Model):

@@ -128,6 +128,7 @@ class Migration(migrations.Migration):
                 ('id_derived', models.BooleanField(default=False)),
                 ('retired', models.BooleanField(db_index=True, default=False)),
                 ('search_text', models.TextField(blank=True)),
+                ('tag_text', models.TextField(blank=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('note', models.TextField(blank=True)),

@@ -1,0 +1,96 @@
+"""django-filter FilterSets, shared by the HTML list pages and the REST API (one per listing)."""
+import django_filters
+from django import forms
+from django.db.models import Q
+
+from .models import LEVELS, STATUSES, Indicator, Rule
+
+SORTS = {
+    "title": ("title",),
+    "-title": ("-title",),
+    "level": ("level_rank", "title"),
+    "-level": ("-level_rank", "title"),
+    "date": ("date", "title"),
+    "-date": ("-date", "title"),
+    "modified": ("modified", "title"),
+    "-modified": ("-modified", "title"),
+}
+INDICATOR_KINDS = [
+    "eq", "starts_with", "ends_with", "match", "keyword", "regex", "cidr", "exists", "null", "neq",
+    "fieldref", "lt", "lte", "gt", "gte", "minute", "hour", "day", "week", "month", "year",
+]
+
+
+class RuleFilterSet(django_filters.FilterSet):
+    """Filters of /rules/ and /api/rules/. Every parameter name here is part of the URL contract."""
+
+    q = django_filters.CharFilter(method="search", label="Search")
+    status = django_filters.MultipleChoiceFilter(choices=[(s, s) for s in STATUSES])
+    level = django_filters.MultipleChoiceFilter(method="filter_level", choices=[(v, v) for v in LEVELS])
+    product = django_filters.CharFilter(field_name="product")
+    category = django_filters.CharFilter(field_name="category")
+    service = django_filters.CharFilter(field_name="service")
+    tactic = django_filters.CharFilter(field_name="tactics__shortname", distinct=True)
+    technique = django_filters.CharFilter(method="filter_technique", label="Technique (e.g. T1059, includes sub-techniques)")
+    tag = django_filters.CharFilter(method="filter_tag")
+    author = django_filters.CharFilter(field_name="author", lookup_expr="icontains")
+    source = django_filters.CharFilter(field_name="source__name")
+    type = django_filters.ChoiceFilter(field_name="rule_type", choices=[(t, t) for t in ("rule", "correlation", "filter")])
+    retired = django_filters.BooleanFilter(method="filter_retired", widget=forms.NullBooleanSelect)
+    verified = django_filters.BooleanFilter(field_name="verified", widget=forms.NullBooleanSelect)
+    sort = django_filters.ChoiceFilter(method="filter_sort", choices=[(k, k) for k in SORTS], empty_label="relevance")
+
+    class Meta:
+        model = Rule
+        fields = []
+
+    def search(self, queryset, name, value):
+        terms = value.casefold().split()
+        for term in terms:
+            queryset = queryset.filter(search_text__contains=term)
+        return queryset
+
+    def filter_level(self, queryset, name, values):
+        if not values:
+            return queryset
+        return queryset.filter(Q(level_override__in=values) | Q(level_override="", level__in=values))
+
+    def filter_technique(self, queryset, name, value):
+        value = value.strip().upper()
+        return queryset.filter(
+            Q(techniques__technique_id=value) | Q(techniques__technique_id__startswith=value + ".")
+        ).distinct()
+
+    def filter_tag(self, queryset, name, value):
+        return queryset.filter(tag_text__contains=f"|{value.strip().lower()}|")
+
+    def filter_retired(self, queryset, name, value):
+        # Retired rules are hidden unless asked for: retired=true shows only them, retired=false the rest.
+        return queryset.filter(retired=value)
+
+    def filter_sort(self, queryset, name, value):
+        return queryset  # applied by queries.sorted_rules, after annotation
+
+    @property
+    def qs(self):
+        queryset = super().qs
+        if self.form.cleaned_data.get("retired") is None if hasattr(self.form, "cleaned_data") else True:
+            queryset = queryset.filter(retired=False)
+        return queryset
+
+
+class IndicatorFilterSet(django_filters.FilterSet):
+    """Filters of /indicators/ and /api/indicators/: field, kind and a case-insensitive value substring."""
+
+    field = django_filters.CharFilter(field_name="field")
+    kind = django_filters.ChoiceFilter(choices=[(k, k) for k in INDICATOR_KINDS])
+    value = django_filters.CharFilter(method="filter_value", label="Value contains")
+    min_count = django_filters.NumberFilter(field_name="corpus_count", lookup_expr="gte", label="At least N rules")
+
+    class Meta:
+        model = Indicator
+        fields = []
+
+    def filter_value(self, queryset, name, value):
+        # Indicator values are stored casefolded unless cased/regex: match both forms.
+        return queryset.filter(Q(value__contains=value.casefold()) | Q(display__icontains=value))
