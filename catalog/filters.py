@@ -74,9 +74,8 @@ class RuleFilterSet(django_filters.FilterSet):
     @property
     def qs(self):
         queryset = super().qs
-        if self.form.cleaned_data.get("retired") is None if hasattr(self.form, "cleaned_data") else True:
-            queryset = queryset.filter(retired=False)
-        return queryset
+        asked = self.is_bound and self.form.is_valid() and self.form.cleaned_data.get("retired") is not None
+        return queryset if asked else queryset.filter(retired=False)
 
 
 class IndicatorFilterSet(django_filters.FilterSet):
