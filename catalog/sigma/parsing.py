@@ -69,12 +69,18 @@ def parse_file(data: bytes, path: str, limits: Limits | None = None) -> tuple[li
             mappings.append(doc)
         else:
             problems.append(Problem(path, doc.line, f"YAML document is a {type(doc.data).__name__}, not a Sigma rule mapping"))
-    rules = []
+    rules: list[ParsedRule] = []
     for doc, raw, sigma_rule in _pysigma_rules(mappings, path, problems):
         try:
-            rules.append(_convert(doc, raw, sigma_rule, path))
+            parsed = _convert(doc, raw, sigma_rule, path)
         except RuleFileError as exc:
             problems.append(Problem(path, doc.line + exc.line - 1, exc.message))
+            continue
+        if "id" not in doc.data and any(r.uuid == parsed.uuid for r in rules):
+            # Legacy collections put one id in the `action: global` document, shared by every rule.
+            inherited, parsed.uuid, parsed.id_derived = parsed.uuid, derived_id(path, doc.index), True
+            parsed.warnings.append((1, f"id {inherited} is inherited from the global document by several rules; this one gets the stable derived id {parsed.uuid}"))
+        rules.append(parsed)
     return rules, problems
 
 
