@@ -1,0 +1,57 @@
+"""Filters of the API-only listings (fields, ATT&CK, events). Rules and indicators use catalog.filters."""
+import django_filters
+from django import forms
+
+from catalog.models import EventType, RuleIndicator, Technique
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """true/false/1/0 (or empty); anything else is a 400, where NullBooleanSelect would silently ignore it."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value):
+        if value in (None, "", "unknown"):
+            return None
+        if str(value).lower() in ("true", "1"):
+            return True
+        if str(value).lower() in ("false", "0"):
+            return False
+        raise forms.ValidationError("Enter true or false.", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class CoveredFilterMixin(django_filters.FilterSet):
+    covered = StrictBooleanFilter(method="filter_covered", label="true: only with rules; false: only coverage gaps")
+
+    def filter_covered(self, queryset, name, value):
+        # `rule_count` is annotated by the view (non-hidden, non-retired rules).
+        return queryset.filter(rule_count__gt=0) if value else queryset.filter(rule_count=0)
+
+
+class TechniqueFilterSet(CoveredFilterMixin):
+    tactic = django_filters.CharFilter(field_name="tactics__shortname", distinct=True)
+    known = StrictBooleanFilter(field_name="known")
+
+    class Meta:
+        model = Technique
+        fields = []
+
+
+class EventFilterSet(CoveredFilterMixin):
+    provider = django_filters.CharFilter(field_name="provider", lookup_expr="iexact")
+
+    class Meta:
+        model = EventType
+        fields = []
+
+
+class FieldFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(field_name="indicator__field", lookup_expr="icontains", label="Field name contains")
+
+    class Meta:
+        model = RuleIndicator
+        fields = []

@@ -1,0 +1,9 @@
+from rest_framework.pagination import PageNumberPagination
+
+
+class Pagination(PageNumberPagination):
+    """`?page=N`, 50 items by default; `?page_size=` up to 500 for scripts that walk the catalog."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500

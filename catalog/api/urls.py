@@ -1,0 +1,22 @@
+"""/api/ URL map. These paths are a public contract, like the HTML ones."""
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from . import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("", views.api_root, name="root"),
+    path("rules/", views.RuleList.as_view(), name="rule-list"),
+    path("rules/<uuid:uuid>/", views.RuleDetail.as_view(), name="rule-detail"),
+    path("indicators/", views.IndicatorList.as_view(), name="indicator-list"),
+    path("indicators/<int:pk>/", views.IndicatorDetail.as_view(), name="indicator-detail"),
+    path("fields/", views.FieldList.as_view(), name="field-list"),
+    path("fields/<path:name>/", views.FieldDetail.as_view(), name="field-detail"),
+    path("attack/", views.TechniqueList.as_view(), name="technique-list"),
+    path("attack/<str:technique_id>/", views.TechniqueDetail.as_view(), name="technique-detail"),
+    path("events/", views.EventList.as_view(), name="event-list"),
+    path("events/<str:provider>/<str:event_id>/", views.EventDetail.as_view(), name="event-detail"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+]

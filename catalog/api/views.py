@@ -1,0 +1,201 @@
+"""Read-only API views. Each one runs a constant number of SQL queries (see tests/test_api.py)."""
+from django.db.models import Case, Count, F, Prefetch, Q, Value, When
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from catalog.export import rules_for_export
+from catalog.filters import SORTS, IndicatorFilterSet, RuleFilterSet
+from catalog.models import LEVELS, EventType, Indicator, Rule, RuleIndicator, Technique
+
+from . import serializers as s
+from .filters import EventFilterSet, FieldFilterSet, TechniqueFilterSet
+from .pagination import Pagination
+
+# "Visible" = what the API ever shows: curators' hidden rules never, retired ones only when asked.
+VISIBLE = Q(hidden=False)
+LIVE = Q(hidden=False, retired=False)
+
+
+def live(prefix):
+    return Q(**{f"{prefix}__hidden": False, f"{prefix}__retired": False})
+
+
+def sorted_rules(queryset, sort):
+    """Apply RuleFilterSet's `sort` (its filter is a no-op so the ordering can use an annotation)."""
+    if sort in ("level", "-level"):
+        rank = Case(
+            *(When(Q(level_override=level) | Q(level_override="", level=level), then=Value(i)) for i, level in enumerate(LEVELS)),
+            default=Value(-1),
+        )
+        queryset = queryset.annotate(level_rank=rank)
+    # uuid breaks ties so pages never overlap or skip rules.
+    return queryset.order_by(*SORTS.get(sort, ("title",)), "uuid")
+
+
+@extend_schema(responses=OpenApiTypes.OBJECT)
+@api_view(["GET"])
+def api_root(request, format=None):
+    """The API's entry points."""
+    links = ["rule-list", "indicator-list", "field-list", "technique-list", "event-list", "schema"]
+    return Response({name.split("-")[0]: reverse(f"api:{name}", request=request) for name in links})
+
+
+class RuleList(generics.ListAPIView):
+    """Rules, filtered exactly like /rules/ (same FilterSet). Retired rules only with `retired=true`."""
+
+    serializer_class = s.RuleListSerializer
+    filterset_class = RuleFilterSet
+    pagination_class = Pagination
+    queryset = Rule.objects.filter(VISIBLE).select_related("source")
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)  # raises 400 with the form errors on bad values
+        return sorted_rules(queryset, self.request.query_params.get("sort"))
+
+
+class RuleDetail(generics.RetrieveAPIView):
+    """One rule in the export shape (`export_catalog`), plus the link to its HTML page."""
+
+    serializer_class = s.RuleDetailSerializer
+    filter_backends = []
+    lookup_field = "uuid"
+    queryset = rules_for_export(Rule.objects.filter(VISIBLE))
+
+
+class IndicatorList(generics.ListAPIView):
+    """Indicators, most shared first, filtered like /indicators/ (same FilterSet)."""
+
+    serializer_class = s.IndicatorSerializer
+    filterset_class = IndicatorFilterSet
+    pagination_class = Pagination
+    queryset = Indicator.objects.order_by("-corpus_count", "field", "value", "pk")
+
+
+class IndicatorDetail(generics.RetrieveAPIView):
+    """One indicator and the (non-hidden, non-retired) rules carrying it."""
+
+    serializer_class = s.IndicatorDetailSerializer
+    filter_backends = []
+    queryset = Indicator.objects.prefetch_related(
+        Prefetch(
+            "rule_indicators",
+            queryset=RuleIndicator.objects.filter(live("rule")).select_related("rule").order_by("rule__title", "rule__uuid"),
+            to_attr="visible_rule_indicators",
+        )
+    )
+
+
+def field_rows():
+    """Per indicator field: rules and indicators, counting only non-hidden, non-retired rules."""
+    return (
+        RuleIndicator.objects.filter(live("rule")).exclude(indicator__field="")
+        .values(field=F("indicator__field"))
+        .annotate(rules=Count("rule", distinct=True), indicators=Count("indicator", distinct=True))
+    )
+
+
+class FieldList(generics.ListAPIView):
+    """Every field that rules test (keyword detections have no field and are left out), most used first."""
+
+    serializer_class = s.FieldSerializer
+    filterset_class = FieldFilterSet
+    pagination_class = Pagination
+
+    def get_queryset(self):
+        return field_rows().order_by("-rules", "field")
+
+
+class FieldDetail(generics.RetrieveAPIView):
+    """One field: its totals and the log sources of the rules that test it."""
+
+    serializer_class = s.FieldDetailSerializer
+    filter_backends = []
+
+    def get_object(self):
+        name = self.kwargs["name"]
+        totals = field_rows().filter(indicator__field=name).order_by("field").first()
+        if totals is None:
+            raise Http404(f"no indicator on field {name!r}")
+        logsources = (
+            RuleIndicator.objects.filter(live("rule"), indicator__field=name)
+            .values(product=F("rule__product"), category=F("rule__category"), service=F("rule__service"))
+            .annotate(rules=Count("rule", distinct=True))
+            .order_by("-rules", "product", "category", "service")
+        )
+        return {**totals, "logsources": list(logsources)}
+
+
+def technique_queryset():
+    return (
+        Technique.objects.annotate(rule_count=Count("rules", filter=live("rules"), distinct=True))
+        .prefetch_related("tactics")
+        .order_by("technique_id")
+    )
+
+
+class TechniqueList(generics.ListAPIView):
+    """ATT&CK coverage: every technique, with 0 for coverage gaps (`covered=false` lists only those)."""
+
+    serializer_class = s.TechniqueSerializer
+    filterset_class = TechniqueFilterSet
+    pagination_class = Pagination
+
+    def get_queryset(self):
+        return technique_queryset()
+
+
+class TechniqueDetail(generics.RetrieveAPIView):
+    """One technique and the rules tagged with it (sub-technique rules: follow `rules_url`)."""
+
+    serializer_class = s.TechniqueDetailSerializer
+    filter_backends = []
+
+    def get_object(self):
+        queryset = technique_queryset().prefetch_related(
+            Prefetch("rules", queryset=Rule.objects.filter(LIVE).order_by("title", "uuid"), to_attr="visible_rules")
+        )
+        return get_object_or_404(queryset, technique_id=self.kwargs["technique_id"].upper())
+
+
+def event_queryset():
+    return EventType.objects.annotate(rule_count=Count("rules", filter=live("rules"), distinct=True)).order_by(
+        "provider", F("event_id").asc(nulls_first=True)
+    )
+
+
+class EventList(generics.ListAPIView):
+    """Event coverage: provider, event id and title, with the number of rules covering each."""
+
+    serializer_class = s.EventSerializer
+    filterset_class = EventFilterSet
+    pagination_class = Pagination
+
+    def get_queryset(self):
+        return event_queryset()
+
+
+@extend_schema(parameters=[OpenApiParameter("event_id", str, OpenApiParameter.PATH, description="an event id, or `any` for the whole channel")])
+class EventDetail(generics.RetrieveAPIView):
+    """One event (`any` = the whole channel) and the rules covering it."""
+
+    serializer_class = s.EventDetailSerializer
+    filter_backends = []
+
+    def get_object(self):
+        event_id = self.kwargs["event_id"]
+        if event_id == "any":
+            lookup = Q(event_id__isnull=True)
+        elif event_id.isdigit():
+            lookup = Q(event_id=int(event_id))
+        else:
+            raise Http404("event id must be a number or 'any'")
+        queryset = event_queryset().prefetch_related(
+            Prefetch("rules", queryset=Rule.objects.filter(LIVE).order_by("title", "uuid"), to_attr="visible_rules")
+        )
+        return get_object_or_404(queryset, lookup, provider=self.kwargs["provider"])

@@ -1,0 +1,396 @@
+"""The REST API (/api/) on the imported SigmaHQ corpus: content, filters, errors and query counts."""
+import uuid
+from functools import lru_cache
+from urllib.parse import urlencode
+
+import pytest
+import yaml
+from django.http import QueryDict
+
+from catalog.filters import SORTS, RuleFilterSet
+from catalog.models import EventType, Indicator, Rule, RuleIndicator, Technique
+from tests.conftest import CORPUS, CORPUS_FOLDERS, REFERENCE_RULE_ID
+
+pytestmark = pytest.mark.django_db
+
+LARGE_RULE_ID = "7aaaf4b8-e47c-4295-92ee-6ed40a6f60c8"  # Vulnerable Driver Load: 4,400+ indicators
+SMALL_RULE_ID = "0c46d4f4-a2bf-4104-9597-8d653fc2bb55"  # GitHub Repository Pages Site Changed to Public: 1
+
+
+def get(client, url, expect=200, /, **params):
+    """GET as JSON, asserting the status (positional, so filters may be called `status`)."""
+    response = client.get(url, params)
+    assert response.status_code == expect, (url, params, response.content[:500])
+    return response.json()
+
+
+def all_ids(client, url="/api/rules/", /, **params):
+    """Every `id` of a paginated listing, walking the `next` links."""
+    ids, page = [], get(client, url, page_size=500, **params)
+    while True:
+        ids += [item["id"] for item in page["results"]]
+        if not page["next"]:
+            return ids
+        page = client.get(page["next"]).json()
+
+
+def all_ids_items(client, **params):
+    """The first 500 items of a rule listing."""
+    return get(client, "/api/rules/", page_size=500, **params)["results"]
+
+
+def filterset_ids(**params):
+    """What the HTML list computes for the same query string (it uses the same FilterSet)."""
+    filterset = RuleFilterSet(QueryDict(urlencode(params, doseq=True)), queryset=Rule.objects.filter(hidden=False))
+    assert filterset.is_valid(), filterset.errors
+    return {str(u) for u in filterset.qs.values_list("uuid", flat=True)}
+
+
+@lru_cache
+def net_exe_rule_ids() -> frozenset:
+    """Rules of the corpus YAML with `Image|endswith: \\net.exe` or `Image: '*\\net.exe'` (case-insensitive)."""
+    found = set()
+    for folder in CORPUS_FOLDERS:
+        for path in sorted((CORPUS / folder).rglob("*.yml")):
+            rule = yaml.safe_load(path.read_text(encoding="utf-8"))
+            for name, block in (rule.get("detection") or {}).items():
+                maps = block if isinstance(block, list) else [block]
+                for item in (m for m in maps if isinstance(m, dict) and name != "condition"):
+                    for key, values in item.items():
+                        for value in values if isinstance(values, list) else [values]:
+                            if not isinstance(value, str):
+                                continue
+                            if (key == "Image|endswith" and "\\net.exe" in value.lower()) or (
+                                key == "Image" and value.lower() == "*\\net.exe"
+                            ):
+                                found.add(rule["id"])
+    return frozenset(found)
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+
+def test_root_links_every_listing(client):
+    links = get(client, "/api/")
+    assert links["rule"].endswith("/api/rules/") and links["schema"].endswith("/api/schema/")
+
+
+def test_reference_rule_detail(client, corpus):
+    rule = get(client, f"/api/rules/{REFERENCE_RULE_ID}/")
+    assert rule["id"] == REFERENCE_RULE_ID
+    assert rule["title"] == "System Network Connections Discovery Via Net.EXE"
+    assert rule["url"] == f"http://testserver/rules/{REFERENCE_RULE_ID}/"
+    assert rule["attack"] == [{
+        "tactic": "Discovery", "technique_id": "T1049",
+        "technique_name": "System Network Connections Discovery", "known": True,
+    }]
+    assert {"provider": "Sysmon", "event_id": 1, "title": "Process creation"} in rule["events"]
+    assert [stage["name"] for stage in rule["stages"]] == ["condition", "selection_img", "selection_cli"]
+    net_exe = [i for i in rule["indicators"] if (i["field"], i["kind"], i["value"]) == ("Image", "ends_with", "\\net.exe")]
+    assert len(net_exe) == 1
+    assert net_exe[0]["corpus_count"] == len(net_exe_rule_ids()) > 1
+
+
+def test_rule_detail_is_the_export_record(client, corpus, export_catalog):
+    exported = export_catalog()
+    for rule_id in (REFERENCE_RULE_ID, SMALL_RULE_ID, LARGE_RULE_ID):
+        detail = get(client, f"/api/rules/{rule_id}/")
+        assert detail.pop("url") == f"http://testserver/rules/{rule_id}/"
+        assert detail == exported[rule_id]
+
+
+@pytest.mark.parametrize("rule_id", [SMALL_RULE_ID, LARGE_RULE_ID])
+def test_rule_detail_query_count(client, corpus, django_assert_num_queries, rule_id):
+    # rule + tactics + techniques + their tactics + events + stages + predicates + indicators
+    with django_assert_num_queries(8):
+        client.get(f"/api/rules/{rule_id}/")
+
+
+def test_rule_list_items(client, corpus):
+    page = get(client, "/api/rules/")
+    assert page["count"] == Rule.objects.filter(hidden=False, retired=False).count() == 3780
+    assert len(page["results"]) == 50 and page["next"] and page["previous"] is None
+    item = next(i for i in all_ids_items(client, q="net.exe network connections") if i["id"] == REFERENCE_RULE_ID)
+    assert item == {
+        "id": REFERENCE_RULE_ID,
+        "title": "System Network Connections Discovery Via Net.EXE",
+        "status": "test",
+        "level": "low",
+        "logsource": {"product": "windows", "category": "process_creation", "service": ""},
+        "tags": ["attack.discovery", "attack.t1049"],
+        "author": "frack113",
+        "date": "2021-12-10",
+        "modified": "2023-02-21",
+        "retired": False,
+        "source": "sigmahq",
+        "path": "rules/windows/process_creation/proc_creation_win_net_use_network_connections_discovery.yml",
+        "url": f"http://testserver/rules/{REFERENCE_RULE_ID}/",
+        "api_url": f"http://testserver/api/rules/{REFERENCE_RULE_ID}/",
+    }
+
+
+@pytest.mark.parametrize("page", [1, 3])
+def test_rule_list_query_count(client, corpus, django_assert_num_queries, page):
+    with django_assert_num_queries(2):  # count + page
+        response = client.get("/api/rules/", {"page": page, "sort": "-level"})
+    assert len(response.json()["results"]) == 50
+
+
+def test_page_size_is_capped(client, corpus):
+    assert len(get(client, "/api/rules/", page_size=10_000)["results"]) == 500
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"status": "stable"},
+        {"status": ["stable", "test"]},
+        {"level": "critical"},
+        {"level": ["high", "critical"], "product": "windows"},
+        {"tactic": "discovery"},
+        {"technique": "T1049"},
+        {"technique": "t1059"},
+        {"tag": "attack.t1059.001"},
+        {"q": "net.exe"},
+        {"q": "mimikatz lsass"},
+        {"category": "process_creation", "level": "high"},
+        {"author": "frack113"},
+        {"source": "sigmahq", "type": "rule"},
+        {"retired": "true"},
+        {"verified": "false", "service": "security"},
+    ],
+)
+def test_rule_filters_match_the_shared_filterset(client, corpus, params):
+    ids = all_ids(client, **params)
+    assert len(ids) == len(set(ids)), "a page overlaps another"
+    assert set(ids) == filterset_ids(**params)
+
+
+def test_rule_filters_mean_what_they_say(client, corpus):
+    assert {i["status"] for i in all_ids_items(client, status="stable")} == {"stable"}
+    assert {i["level"] for i in all_ids_items(client, level="critical")} == {"critical"}
+    discovery = all_ids_items(client, tactic="discovery")
+    assert discovery and all("attack.discovery" in i["tags"] for i in discovery)
+    assert REFERENCE_RULE_ID in all_ids(client, technique="T1049")
+    # A technique includes its sub-techniques: every rule tagged T1059 or T1059.xxx, none other.
+    t1059 = set(all_ids(client, technique="T1059"))
+    tagged = {
+        str(r.uuid) for r in Rule.objects.filter(hidden=False, retired=False)
+        if any(t.lower() == "attack.t1059" or t.lower().startswith("attack.t1059.") for t in r.effective_tags)
+    }
+    assert t1059 == tagged and len(t1059) > len(all_ids(client, technique="T1059.001")) > 0
+    assert all("attack.t1059.001" in i["tags"] for i in all_ids_items(client, tag="attack.t1059.001"))
+    searched = all_ids_items(client, q="Net.EXE")
+    assert REFERENCE_RULE_ID in {i["id"] for i in searched}
+    assert all_ids(client, q="no-such-words-anywhere-xyz") == []
+
+
+@pytest.mark.parametrize("sort", list(SORTS))
+def test_rule_sort(client, corpus, sort):
+    ranks = {"informational": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+    params = {"product": "windows", "category": "process_creation"}
+    ids = all_ids(client, sort=sort, **params)
+    assert set(ids) == filterset_ids(**params)
+    rules = Rule.objects.in_bulk([uuid.UUID(i) for i in ids], field_name="uuid")
+    key = sort.lstrip("-")
+    if key == "title":  # the database's collation decides, so ask it
+        expected = Rule.objects.filter(uuid__in=rules).order_by(sort, "uuid").values_list("uuid", flat=True)
+        assert ids == [str(u) for u in expected]
+    else:
+        ordered = [rules[uuid.UUID(i)] for i in ids]
+        values = [ranks[r.effective_level] if key == "level" else getattr(r, key) for r in ordered]
+        known = [v for v in values if v is not None]
+        assert known == sorted(known, reverse=sort.startswith("-"))
+        assert values[len(values) - len(known):] == known or values[: len(known)] == known  # rules without a date at one end
+
+
+def test_level_override_is_the_effective_level(client, corpus):
+    Rule.objects.filter(uuid=REFERENCE_RULE_ID).update(level_override="critical")
+    assert get(client, "/api/rules/", q="net.exe network connections", level="critical")["results"][0]["level"] == "critical"
+    assert REFERENCE_RULE_ID not in all_ids(client, level="low")
+    top = get(client, "/api/rules/", sort="-level", category="process_creation", page_size=500)["results"]
+    position = [i["id"] for i in top].index(REFERENCE_RULE_ID)
+    assert all(i["level"] == "critical" for i in top[: position + 1])
+
+
+def test_retired_rules_only_when_asked(client, corpus):
+    Rule.objects.filter(uuid=REFERENCE_RULE_ID).update(retired=True)
+    assert REFERENCE_RULE_ID not in all_ids(client, technique="T1049")
+    assert all_ids(client, retired="true") == [REFERENCE_RULE_ID]
+    assert REFERENCE_RULE_ID not in all_ids(client, retired="false", technique="T1049")
+    assert get(client, f"/api/rules/{REFERENCE_RULE_ID}/")["retired"] is True
+
+
+def test_hidden_rules_appear_nowhere(client, corpus):
+    Rule.objects.filter(uuid=REFERENCE_RULE_ID).update(hidden=True)
+    get(client, f"/api/rules/{REFERENCE_RULE_ID}/", 404)
+    for params in ({"technique": "T1049"}, {"retired": "true"}, {"q": "net.exe"}):
+        assert REFERENCE_RULE_ID not in all_ids(client, **params)
+    assert get(client, "/api/rules/")["count"] == 3779
+    indicator = Indicator.objects.get(field="Image", kind="ends_with", value="\\net.exe")
+    assert REFERENCE_RULE_ID not in {r["id"] for r in get(client, f"/api/indicators/{indicator.pk}/")["rule_list"]}
+    technique = get(client, "/api/attack/T1049/")
+    assert REFERENCE_RULE_ID not in {r["id"] for r in technique["rule_list"]}
+    assert technique["rules"] == len(technique["rule_list"])
+    assert REFERENCE_RULE_ID not in {r["id"] for r in get(client, "/api/events/Sysmon/1/")["rule_list"]}
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("/api/rules/", {"level": "bogus"}),
+        ("/api/rules/", {"status": "nope"}),
+        ("/api/rules/", {"sort": "sideways"}),
+        ("/api/rules/", {"type": "spell"}),
+        ("/api/indicators/", {"kind": "fuzzy"}),
+        ("/api/indicators/", {"min_count": "many"}),
+        ("/api/attack/", {"covered": "maybe"}),
+        ("/api/attack/", {"known": "perhaps"}),
+        ("/api/events/", {"covered": "2"}),
+    ],
+)
+def test_bad_filter_values_are_400_with_the_form_errors(client, corpus, url, params):
+    errors = get(client, url, 400, **params)
+    assert list(errors) == list(params)
+    assert isinstance(errors[next(iter(params))], list)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/api/rules/{uuid.UUID(int=1)}/",
+        "/api/rules/not-a-uuid/",
+        "/api/indicators/999999999/",
+        "/api/indicators/abc/",
+        "/api/attack/T9999/",
+        "/api/events/Sysmon/99999/",
+        "/api/events/Sysmon/abc/",
+        "/api/events/NoSuchProvider/any/",
+        "/api/fields/NoSuchField/",
+        "/api/rules/?page=9999",
+    ],
+)
+def test_unknown_ids_are_404(client, corpus, url):
+    assert client.get(url).status_code == 404
+
+
+# --- indicators ------------------------------------------------------------------------------
+
+
+def test_indicator_list_and_filters(client, corpus):
+    page = get(client, "/api/indicators/")
+    assert page["count"] == Indicator.objects.count()
+    counts = [i["corpus_count"] for i in page["results"]]
+    assert counts == sorted(counts, reverse=True)
+    found = get(client, "/api/indicators/", field="Image", kind="ends_with", value="\\NET.exe")["results"]
+    net_exe = next(i for i in found if i["value"] == "\\net.exe")
+    assert set(net_exe) == {"id", "field", "kind", "value", "transforms", "cased", "corpus_count", "url"}
+    assert (net_exe["transforms"], net_exe["cased"], net_exe["corpus_count"]) == ("", False, len(net_exe_rule_ids()))
+    assert all(i["corpus_count"] >= 100 for i in get(client, "/api/indicators/", min_count=100, page_size=500)["results"])
+
+    detail = get(client, net_exe["url"])
+    assert {r["id"] for r in detail["rule_list"]} == net_exe_rule_ids()
+    reference = next(r for r in detail["rule_list"] if r["id"] == REFERENCE_RULE_ID)
+    assert reference == {
+        "id": REFERENCE_RULE_ID, "title": "System Network Connections Discovery Via Net.EXE", "level": "low",
+        "url": f"http://testserver/rules/{REFERENCE_RULE_ID}/",
+        "api_url": f"http://testserver/api/rules/{REFERENCE_RULE_ID}/", "written": "\\net.exe",
+    }
+
+
+def test_indicator_query_counts(client, corpus, django_assert_num_queries):
+    common = Indicator.objects.order_by("-corpus_count").first()
+    rare = Indicator.objects.filter(corpus_count=1).first()
+    for indicator in (common, rare):
+        with django_assert_num_queries(2):  # indicator + its rules
+            client.get(f"/api/indicators/{indicator.pk}/")
+    for page in (1, 5):
+        with django_assert_num_queries(2):
+            client.get("/api/indicators/", {"page": page, "field": "CommandLine"})
+
+
+# --- fields ----------------------------------------------------------------------------------
+
+
+def test_fields(client, corpus, django_assert_num_queries):
+    with django_assert_num_queries(2):
+        fields = get(client, "/api/fields/", page_size=500)
+    image = next(f for f in fields["results"] if f["field"] == "Image")
+    live = RuleIndicator.objects.filter(indicator__field="Image", rule__hidden=False, rule__retired=False)
+    assert image["rules"] == live.values("rule").distinct().count()
+    assert image["indicators"] == live.values("indicator").distinct().count()
+    assert fields["results"][0]["field"] == "Image"  # the most used field of SigmaHQ
+    assert {f["field"] for f in get(client, "/api/fields/", q="commandl")["results"]} >= {"CommandLine", "ParentCommandLine"}
+
+    with django_assert_num_queries(2):
+        detail = get(client, image["url"])
+    assert detail["rules"] == image["rules"]
+    assert sum(ls["rules"] for ls in detail["logsources"]) == image["rules"]  # one logsource per rule
+    assert detail["logsources"][0] == {"product": "windows", "category": "process_creation", "service": "",
+                                       "rules": detail["logsources"][0]["rules"]}
+    assert detail["indicators_url"].endswith("/api/indicators/?field=Image")
+
+
+# --- ATT&CK and events -----------------------------------------------------------------------
+
+
+def test_attack_coverage(client, corpus, django_assert_num_queries):
+    for page in (1, 4):
+        with django_assert_num_queries(3):  # count + page + tactics
+            client.get("/api/attack/", {"page": page})
+    everything = get(client, "/api/attack/", page_size=500)
+    assert everything["count"] == Technique.objects.count() >= 697
+    covered = get(client, "/api/attack/", covered="true", page_size=500)
+    gaps = get(client, "/api/attack/", covered="false", page_size=500)
+    assert covered["count"] + gaps["count"] == everything["count"] and gaps["count"] > 0
+    assert all(t["rules"] == 0 for t in gaps["results"]) and all(t["rules"] > 0 for t in covered["results"])
+    t1049 = next(t for t in covered["results"] if t["technique_id"] == "T1049")
+    assert {k: t1049[k] for k in ("name", "known", "tactics")} == {
+        "name": "System Network Connections Discovery", "known": True, "tactics": ["discovery"],
+    }
+    discovery = get(client, "/api/attack/", tactic="discovery", page_size=500)["results"]
+    assert discovery and all("discovery" in t["tactics"] for t in discovery)
+
+    with django_assert_num_queries(3):  # technique + tactics + rules
+        detail = get(client, "/api/attack/t1049/")
+    assert detail["technique_id"] == "T1049" and detail["rules"] == t1049["rules"] == len(detail["rule_list"])
+    assert {r["id"] for r in detail["rule_list"]} == filterset_ids(technique="T1049")
+    assert set(all_ids(client, technique="T1049")) == filterset_ids(technique="T1049")
+    assert detail["rules_url"].endswith("/api/rules/?technique=T1049")
+
+
+def test_event_coverage(client, corpus, django_assert_num_queries):
+    with django_assert_num_queries(2):
+        events = get(client, "/api/events/", page_size=500)
+    assert events["count"] == EventType.objects.count()
+    sysmon_1 = next(e for e in events["results"] if (e["provider"], e["event_id"]) == ("Sysmon", 1))
+    assert sysmon_1["title"] == "Process creation" and sysmon_1["url"].endswith("/api/events/Sysmon/1/")
+    with django_assert_num_queries(2):  # event + rules
+        detail = get(client, sysmon_1["url"])
+    assert detail["rules"] == sysmon_1["rules"] == len(detail["rule_list"]) > 1000
+    assert REFERENCE_RULE_ID in {r["id"] for r in detail["rule_list"]}
+    assert {e["provider"] for e in get(client, "/api/events/", provider="sysmon")["results"]} == {"Sysmon"}
+
+    channel = EventType.objects.filter(event_id__isnull=True, rules__isnull=False).first()
+    whole = get(client, f"/api/events/{channel.provider}/any/")
+    assert whole["event_id"] is None and whole["rule_list"]
+
+
+# --- schema ----------------------------------------------------------------------------------
+
+
+def test_openapi_schema(client, corpus):
+    schema = get(client, "/api/schema/", format="json")
+    assert schema["openapi"].startswith("3.")
+    for path in ("/api/rules/", "/api/rules/{uuid}/", "/api/indicators/", "/api/indicators/{id}/", "/api/fields/",
+                 "/api/fields/{name}/", "/api/attack/", "/api/attack/{technique_id}/", "/api/events/",
+                 "/api/events/{provider}/{event_id}/"):
+        assert path in schema["paths"], path
+    parameters = {p["name"] for p in schema["paths"]["/api/rules/"]["get"]["parameters"]}
+    assert parameters >= set(RuleFilterSet.base_filters) | {"page", "page_size"}
+    # The documented detail shape is the real one.
+    documented = set(schema["components"]["schemas"]["RuleDetail"]["properties"])
+    assert documented == set(get(client, f"/api/rules/{REFERENCE_RULE_ID}/"))
