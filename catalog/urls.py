@@ -1,8 +1,13 @@
-"""URL map. The public paths are a contract: other tools and bookmarks rely on them."""
+"""URL map. The public paths are a contract: other tools and bookmarks rely on them.
+
+Every HTML page has a JSON twin under /api/ at the same path (catalog.api.urls).
+The field-less (keyword) indicators live at /fields/-keywords-/ (queries.KEYWORDS_SLUG);
+a channel-wide event row (no event id) at /events/<provider>/any/.
+"""
 from django.contrib import admin
 from django.urls import include, path
 
-from . import changes
+from . import changes, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -10,4 +15,17 @@ urlpatterns = [
     path("api/", include("catalog.api.urls")),
     path("changes/", changes.changes_page, name="changes"),
     path("changes/feed/", changes.ChangesFeed(), name="changes-feed"),
+    path("", views.overview, name="overview"),
+    path("rules/", views.rule_list, name="rule-list"),
+    path("rules/<uuid:rule_uuid>/", views.rule_detail, name="rule-detail"),
+    path("indicators/", views.indicator_list, name="indicator-list"),
+    path("indicators/<int:pk>/", views.indicator_detail, name="indicator-detail"),
+    path("fields/", views.field_list, name="field-list"),
+    path("fields/<path:name>/", views.field_detail, name="field-detail"),
+    path("attack/", views.attack_matrix, name="attack-matrix"),
+    path("attack/tactics/<str:shortname>/", views.tactic_detail, name="tactic-detail"),
+    path("attack/<str:technique_id>/", views.technique_detail, name="technique-detail"),
+    path("events/", views.event_list, name="event-list"),
+    path("events/<path:provider>/<str:event>/", views.event_detail, name="event-detail"),
+    path("logsources/", views.logsource_list, name="logsource-list"),
 ]

@@ -1,0 +1,130 @@
+"""Template helpers for the catalog pages: query-string links, labels, YAML highlighting.
+
+Only the Pygments output is marked safe: Pygments escapes the text it highlights. Everything
+else goes through Django's autoescaping.
+"""
+from urllib.parse import urlsplit
+
+from django import template
+from django.utils.safestring import mark_safe
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import YamlLexer
+
+from .. import attack, queries
+
+register = template.Library()
+
+PAGE_PARAMS = ("page", "rules_page")
+_FORMATTER = HtmlFormatter(cssclass="highlight", linenos="inline", wrapcode=True)
+_LEXER = YamlLexer()
+
+
+@register.simple_tag(takes_context=True)
+def qs(context, name, value):
+    """The current query string with `name` set to `value` (None removes it); back to page 1."""
+    params = context["request"].GET.copy()
+    for page_param in PAGE_PARAMS:
+        params.pop(page_param, None)
+    if value is None:
+        params.pop(name, None)
+    else:
+        params[name] = value
+    return "?" + params.urlencode() if params else "?"
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context, param, number):
+    """The current query string on another page of the listing paginated by `param`."""
+    params = context["request"].GET.copy()
+    params[param] = number
+    return "?" + params.urlencode()
+
+
+@register.simple_tag(takes_context=True)
+def hidden_params(context, *skip):
+    """The current query parameters except `skip` (and page), for a GET form that keeps them."""
+    params = context["request"].GET
+    return [(key, value) for key in params for value in params.getlist(key) if key not in skip and key not in PAGE_PARAMS]
+
+
+@register.simple_tag
+def active_filters(filterset):
+    """(parameter, value) of every filter in use, so each can be shown and removed."""
+    filterset.errors
+    active = []
+    for name, value in getattr(filterset.form, "cleaned_data", {}).items():
+        if name == "sort" or value in (None, "", [], ()):
+            continue
+        values = value if isinstance(value, (list, tuple)) else [value]
+        active.append((name, ", ".join(str(v).lower() if isinstance(v, bool) else str(v) for v in values)))
+    return active
+
+
+@register.filter
+def highlight_yaml(text):
+    """YAML as written, highlighted with CSS classes (the stylesheet holds light and dark colours)."""
+    return mark_safe(highlight(text or "", _LEXER, _FORMATTER))  # Pygments escapes its input
+
+
+@register.filter
+def event_label(event_id):
+    return "any event" if event_id is None else f"Event ID {event_id}"
+
+
+@register.filter
+def event_param(event_id):
+    return queries.event_param(event_id)
+
+
+@register.filter
+def field_label(name):
+    return name if name else "(keywords)"
+
+
+@register.filter
+def field_param(name):
+    return queries.field_param(name)
+
+
+@register.filter
+def rarity(count):
+    """CSS class telling unique (1 rule), common (>= COMMON_INDICATOR rules) and other indicators apart."""
+    if count is None or count <= 1:
+        return "ind-rare"
+    if count >= queries.COMMON_INDICATOR:
+        return "ind-common"
+    return "ind-shared"
+
+
+@register.filter
+def heat_class(count):
+    return f"heat-{queries.heat(count or 0)}"
+
+
+@register.filter
+def web_url(url):
+    """The URL when it is http(s), else '' so the template shows it as plain text (no javascript: links)."""
+    text = str(url or "").strip()
+    try:
+        scheme = urlsplit(text).scheme.lower()
+    except ValueError:
+        return ""
+    return text if scheme in ("http", "https") else ""
+
+
+@register.filter
+def show_value(value):
+    """A predicate value as Sigma means it: null for None, the text otherwise."""
+    return "null" if value is None else str(value)
+
+
+@register.simple_tag(takes_context=True)
+def json_twin(context):
+    """The page's JSON twin: `api_url` when the view names one, else the same path under /api/."""
+    return context.get("api_url") or "/api" + context["request"].get_full_path()
+
+
+@register.simple_tag
+def attack_terms():
+    return attack.ATTACK_TERMS
