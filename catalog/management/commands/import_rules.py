@@ -16,9 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("--strict", action="store_true", help="any error fails the whole run (nothing is written)")
 
     def handle(self, *args, paths, source=None, strict=False, **options):
-        def progress(files):
+        def progress(files, total):
             # tqdm draws only on a terminal (disable=None), so logs and pipes stay clean.
-            return tqdm(files, desc="Importing", unit="file", disable=None, file=sys.stderr)
+            return tqdm(files, total=total, desc="Parsing changed files", unit="file", disable=None, file=sys.stderr)
 
         report = import_paths(paths, source=source, strict=strict, progress=progress)
         for problem in report.problems:
