@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
 from . import queries
+from .history import rule_history
 from .filters import INDICATOR_KINDS, SORTS, IndicatorFilterSet
 from .models import Indicator
 
@@ -42,7 +43,9 @@ def rule_detail(request, rule_uuid):
     page = queries.rule_page(rule_uuid)
     if page is None:
         raise Http404("No such rule in the catalog.")
-    return render(request, "catalog/rule_detail.html", {"page": page, "rule": page.rule, "common": queries.COMMON_INDICATOR})
+    context = {"page": page, "rule": page.rule, "common": queries.COMMON_INDICATOR}
+    context.update(rule_history(page.rule))  # the "History" section (catalog/_history.html)
+    return render(request, "catalog/rule_detail.html", context)
 
 
 def indicator_list(request):

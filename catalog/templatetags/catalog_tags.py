@@ -68,6 +68,11 @@ def highlight_yaml(text):
 
 
 @register.filter
+def line_count(text):
+    return (text or "").count("\n") + 1
+
+
+@register.filter
 def event_label(event_id):
     return "any event" if event_id is None else f"Event ID {event_id}"
 
@@ -111,6 +116,12 @@ def web_url(url):
     except ValueError:
         return ""
     return text if scheme in ("http", "https") else ""
+
+
+@register.simple_tag
+def logsource_label(product, category, service):
+    """'windows / process_creation': the set parts of a log source, '—' when none is set."""
+    return " / ".join(part for part in (product, category, service) if part) or "—"
 
 
 @register.filter
