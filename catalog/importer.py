@@ -25,6 +25,7 @@ from .preparing import PreparedFile, PreparedRule, all_indicators, file_hash, pr
 from .sigma.loading import Limits
 from .sigma.problems import ERROR, WARNING, Problem
 RULE_EXTENSIONS = (".yml", ".yaml")
+WRITE_BATCH = 500  # rules per write while parsing goes on
 # The Sigma columns an import writes; curation columns (models.CURATION_FIELDS) are never listed.
 SIGMA_FIELDS = [
     "title", "rule_type", "name", "status", "level", "description", "author", "date", "modified",
@@ -176,6 +177,9 @@ class _Importer:
         to_create: list[tuple[PreparedRule, RuleFile, str]] = []
         to_update: list[tuple[PreparedRule, RuleFile, str, int]] = []
         touch_file_hash: list[tuple[str, str]] = []
+        self.refs: _ReferenceData | None = None
+        self.written = 0
+        changed = False
 
         pending = []  # (rule file, file hash, bytes) of the files that changed
         for rule_file in self.files:
@@ -186,8 +190,11 @@ class _Importer:
         prepared = prepare_files([(data, rule_file.display_path, limits) for rule_file, _, data in pending])
         for (rule_file, digest, _), result in zip(pending, self.progress(prepared, len(pending))):
             self._sort(rule_file, digest, result, to_create, to_update, touch_file_hash)
-
-        changed = self._write(to_create, to_update)
+            if len(to_create) + len(to_update) >= WRITE_BATCH:
+                # Written while the workers parse on: SQL and parsing overlap.
+                changed |= self._write(to_create, to_update)
+                to_create, to_update = [], []
+        changed |= self._write(to_create, to_update)
         for uuid, file_hash in touch_file_hash:
             Rule.objects.filter(uuid=uuid).update(file_hash=file_hash)
         changed |= self._retire_missing()
@@ -277,7 +284,9 @@ class _Importer:
     def _write(self, to_create, to_update) -> bool:
         if not to_create and not to_update:
             return False
-        refs = _ReferenceData()
+        if self.refs is None:
+            self.refs = _ReferenceData()
+        refs = self.refs
         new_rules = []
         for prepared, rule_file, file_hash in to_create:
             rule = Rule(uuid=prepared.uuid)
@@ -314,8 +323,9 @@ class _Importer:
             self.report.changes["updated"].extend(p.uuid for _, p in updated)
 
         written = new_rules + updated
-        if self.fail_after is not None and len(written) >= self.fail_after:
-            raise RuntimeError(f"injected failure after writing {len(written)} rules")
+        self.written += len(written)
+        if self.fail_after is not None and self.written >= self.fail_after:
+            raise RuntimeError(f"injected failure after writing {self.written} rules")
         self._write_children(written, refs)
         return True
 
@@ -444,6 +454,7 @@ class _ReferenceData:
         self.tactics = dict(Tactic.objects.values_list("shortname", "pk"))
         self.techniques = dict(Technique.objects.values_list("technique_id", "pk"))
         self.events = {(p, e): pk for pk, p, e in EventType.objects.values_list("pk", "provider", "event_id")}
+        self.indicators: dict[str, int] | None = None  # identity hash -> id, loaded on first need
 
     def tactic_id(self, shortname: str) -> int:
         if shortname not in self.tactics:
@@ -467,15 +478,18 @@ class _ReferenceData:
         return self.events[key]
 
     def indicator_ids(self, prepared_rules: Iterable[PreparedRule]) -> dict[str, int]:
+        """Ids of the indicators these rules carry, creating the new ones."""
         wanted = all_indicators(prepared_rules)
-        known: dict[str, int] = {}
-        keys = list(wanted)
-        if len(keys) > 2000:
-            known = dict(Indicator.objects.values_list("key", "pk"))
-        else:
-            for chunk in _chunks(keys, 500):
+        if self.indicators is None:
+            # A big import reads every existing key once; a small one looks up only its own.
+            self.all_loaded = len(wanted) > 2000 or not Indicator.objects.exists()
+            self.indicators = dict(Indicator.objects.values_list("key", "pk")) if self.all_loaded else {}
+        known = self.indicators
+        if not self.all_loaded:
+            lookup = [k for k in wanted if k not in known]
+            for chunk in _chunks(lookup, 500):
                 known.update(Indicator.objects.filter(key__in=chunk).values_list("key", "pk"))
-        missing = [k for k in keys if k not in known]
+        missing = [k for k in wanted if k not in known]
         new_ids = insert_rows(
             Indicator,
             ["key", "field", "kind", "value", "transforms", "cased", "display", "corpus_count"],

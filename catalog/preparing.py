@@ -27,11 +27,8 @@ POOL_THRESHOLD = 200
 
 
 def sha(*parts: str | bytes) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part.encode("utf-8") if isinstance(part, str) else part)
-        digest.update(b"\x00")
-    return digest.hexdigest()
+    data = b"\x00".join(part.encode("utf-8") if isinstance(part, str) else part for part in parts)
+    return hashlib.sha256(data).hexdigest()
 
 
 def indicator_sha(key: IndicatorKey) -> str:
@@ -135,7 +132,7 @@ def prepare_files(items: list[tuple[bytes, str, Limits]]) -> Iterator[PreparedFi
     attack.load()  # loaded once here, inherited by the forked workers
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield from pool.map(prepare_file, items, chunksize=32)
+        yield from pool.map(prepare_file, items, chunksize=16)
 
 
 def file_hash(data: bytes) -> str:
