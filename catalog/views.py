@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
 from . import queries
 from .history import rule_history
@@ -106,6 +106,8 @@ def technique_detail(request, technique_id):
     detail = queries.technique_detail(technique_id)
     if detail is None:
         raise Http404("No such ATT&CK technique.")
+    if technique_id != detail["technique"].technique_id:
+        return redirect("technique-detail", detail["technique"].technique_id, permanent=True)
     rules = queries.rule_filterset({"technique": detail["technique"].technique_id}).qs
     detail["page"] = paginate(request, queries.listing(rules), RULES_PER_PAGE)
     return render(request, "catalog/technique_detail.html", detail)
@@ -115,6 +117,8 @@ def tactic_detail(request, shortname):
     detail = queries.tactic_detail(shortname)
     if detail is None:
         raise Http404("No such ATT&CK tactic.")
+    if shortname != detail["tactic"].shortname:
+        return redirect("tactic-detail", detail["tactic"].shortname, permanent=True)
     rules = queries.rule_filterset({"tactic": detail["tactic"].shortname}).qs
     detail["page"] = paginate(request, queries.listing(rules), RULES_PER_PAGE)
     detail["api_url"] = "/api/rules/?tactic=" + quote(detail["tactic"].shortname)

@@ -1,0 +1,482 @@
+"""The server-rendered pages: content, the reference rule page section by section, escaping,
+404s, bad input, facets, sorting, and a pinned number of SQL queries per page.
+
+The query counts are pinned for two subjects of different sizes per page (a small and a large
+rule, technique, indicator, ...): equal counts show that no page does a query per row.
+"""
+import html
+import re
+import textwrap
+
+import pytest
+
+from catalog.models import Indicator, Rule
+from tests.conftest import REFERENCE_RULE_ID
+
+pytestmark = pytest.mark.django_db
+
+BIG_RULE_ID = "7aaaf4b8-e47c-4295-92ee-6ed40a6f60c8"  # Vulnerable Driver Load: ~4,400 indicators
+RELATED_RULE_ID = "514f533b-f56e-421d-80b0-f7706a3e9d23"  # names a related rule
+NAV = ["Overview", "Rules", "Indicators", "Fields", "ATT&amp;CK", "Events", "Log sources"]
+
+
+def get(client, url, status=200):
+    response = client.get(url)
+    assert response.status_code == status, (url, response.status_code)
+    return response.content.decode()
+
+
+def check_page(text, api_href):
+    """What every page has: a title, the nav, its JSON twin, the footer notes, no inline style or script."""
+    assert re.search(r"<title>[^<]+</title>", text)
+    for label in NAV:
+        assert f">{label}</a>" in text
+    assert f'href="{api_href}"' in text
+    assert "Detection Rule License" in text
+    assert "MITRE ATT&amp;CK® data © The MITRE Corporation" in text
+    assert " style=" not in text and "<style" not in text
+    assert "<script" not in text
+
+
+def section(text, element_id):
+    """The HTML of one <section id=...> of a page."""
+    start = text.index(f'id="{element_id}"')
+    end = text.find("<section", start)
+    return text[start:end if end != -1 else len(text)]
+
+
+def rule_ids_in(text):
+    return re.findall(r'href="/rules/([0-9a-f-]{36})/"', text)
+
+
+# -- the reference rule page ------------------------------------------------------------------
+def test_reference_rule_page_sections_in_order(client, corpus):
+    text = get(client, f"/rules/{REFERENCE_RULE_ID}/")
+    check_page(text, f"/api/rules/{REFERENCE_RULE_ID}/")
+    markers = [
+        "Detection rules</a>",
+        "›",
+        '>Sigma</a>',
+        "<h1",
+        "System Network Connections Discovery Via Net.EXE</h1>",
+        "Adversaries may attempt to get a listing of network connections",
+        ">MITRE ATT&amp;CK coverage</h2>",
+        ">Event coverage</h2>",
+        ">Rule body",
+        ">Stages and Predicates</h2>",
+        "Stage 0: condition",
+        "all of selection_*",
+        "Stage 1: selection_img",
+        "Stage 2: selection_cli",
+        ">Indicators</h2>",
+        ">Details</h2>",
+        ">Related rules</h2>",
+        ">Filters and correlations using this rule</h2>",
+        ">Similar rules</h2>",
+        ">History</h2>",
+    ]
+    position = 0
+    for marker in markers:  # each one after the previous
+        found = text.find(marker, position)
+        assert found >= 0, f"{marker!r} missing after position {position}"
+        position = found + len(marker)
+    assert text.find("Stage 0: condition") > text.find(">Stages and Predicates</h2>")
+    assert '<a href="/">Detection rules</a>' in text and '<a href="/rules/">Sigma</a>' in text
+
+
+def test_reference_rule_attack_and_event_rows(client, corpus):
+    text = get(client, f"/rules/{REFERENCE_RULE_ID}/")
+    attack = section(text, "attack")
+    assert re.search(r'<td><a href="/attack/tactics/discovery/">Discovery</a></td>\s*<td>.*href="/attack/T1049/".*T1049.*System Network Connections Discovery', attack, re.S)
+    events = section(text, "events")
+    assert re.search(r"<td>Sysmon</td>\s*<td><a href=\"/events/Sysmon/1/\">Event ID 1</a></td>\s*<td>Process creation</td>", events)
+
+
+def test_reference_rule_body_and_stages(client, corpus):
+    text = get(client, f"/rules/{REFERENCE_RULE_ID}/")
+    body = section(text, "body")
+    assert 'class="highlight"' in body
+    plain = html.unescape(re.sub(r"<[^>]+>", "", body))
+    rule = Rule.objects.get(uuid=REFERENCE_RULE_ID)
+    # the YAML exactly as written, line numbers aside
+    assert re.sub(r"^\s*\d+", "", plain, flags=re.M).count("'\\net.exe'") == 1
+    for line in rule.yaml_text.splitlines():
+        assert line in plain
+    stages = section(text, "stages")
+    assert '<pre class="condition"><code>all of selection_*</code></pre>' in stages
+    assert stages.index("Stage 1: selection_img") < stages.index("Stage 2: selection_cli")
+    # predicates: field | modifiers | values, with the group of each map
+    assert re.search(r"map 1</td>\s*<td><code>Image</code></td>\s*<td><code class=\"modifier\">endswith</code>", stages)
+    assert re.search(r"map 2</td>\s*<td><code>OriginalFileName</code></td>", stages)
+    assert '<code class="value">\\net1.exe</code>' in stages
+
+
+def indicator_table(text):
+    """{(field, kind): [(value, count, href, css class)]} from the rule page's indicator table."""
+    rows = {}
+    table = section(text, "indicators")
+    for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):
+        cells = re.findall(r"<td>(.*?)</td>", row, re.S)
+        if len(cells) != 3:
+            continue
+        field = html.unescape(re.sub(r"<[^>]+>", "", cells[0]))
+        kind = html.unescape(re.sub(r"<[^>]+>", "", cells[1]))
+        values = re.findall(
+            r'<a class="ind ([\w-]+)" href="(/indicators/\d+/)"><code>(.*?)</code></a> <span class="count"[^>]*>(\d+)</span>',
+            cells[2],
+        )
+        rows[(field, kind)] = [(html.unescape(v), int(n), href, css) for css, href, v, n in values]
+    return rows
+
+
+def test_reference_rule_indicators(client, corpus):
+    text = get(client, f"/rules/{REFERENCE_RULE_ID}/")
+    assert "Each row is a field, operator, and value that the rule matches." in text
+    rows = indicator_table(text)
+    assert list(rows) == [
+        ("CommandLine", "ends_with"), ("CommandLine", "match"), ("Image", "ends_with"), ("OriginalFileName", "eq"),
+    ]
+    values = {key: [v for v, *_ in items] for key, items in rows.items()}
+    assert values[("Image", "ends_with")] == ["\\net.exe", "\\net1.exe"]
+    assert values[("OriginalFileName", "eq")] == ["net.exe", "net1.exe"]
+    assert values[("CommandLine", "ends_with")] == [" use", " sessions"]
+    assert values[("CommandLine", "match")] == [" use ", " sessions "]
+    for items in rows.values():
+        for value, count, _href, css in items:
+            indicator = Indicator.objects.get(rule_indicators__rule__uuid=REFERENCE_RULE_ID, rule_indicators__written=value)
+            assert count == indicator.corpus_count
+            # rare (unique to this rule) and common indicators are told apart by their class
+            assert css == ("ind-rare" if count == 1 else "ind-common" if count >= 10 else "ind-shared")
+    assert {css for items in rows.values() for *_, css in items} >= {"ind-rare", "ind-common"}
+
+
+def test_indicator_link_leads_to_rules_carrying_it(client, corpus):
+    rows = indicator_table(get(client, f"/rules/{REFERENCE_RULE_ID}/"))
+    _value, count, href, _css = rows[("Image", "ends_with")][0]
+    text = get(client, href)
+    check_page(text, "/api" + href)
+    assert "\\net.exe" in text
+    assert f'href="/rules/{REFERENCE_RULE_ID}/"' in text
+    assert len(set(rule_ids_in(text))) == count  # one row per live rule (count < page size)
+
+
+def test_rule_metadata_and_links(client, corpus):
+    text = get(client, f"/rules/{REFERENCE_RULE_ID}/")
+    details = section(text, "details")
+    assert "frack113" in details and "2021-12-10" in details and "2023-02-21" in details
+    assert 'rel="noopener nofollow">https://github.com/redcanaryco/atomic-red-team/' in details
+    assert "rules/windows/process_creation/proc_creation_win_net_use_network_connections_discovery.yml" in details
+    assert "Unknown" in details  # false positives
+
+
+def test_related_and_similar_rules(client, corpus):
+    text = get(client, f"/rules/{RELATED_RULE_ID}/")
+    related = section(text, "related")
+    assert "similar" in related and 'href="/rules/bae7c70b-8569-44e9-accf-b30073da8a5d/"' in related
+    similar = section(text, "similar")
+    assert 'href="/rules/bae7c70b-8569-44e9-accf-b30073da8a5d/"' in similar  # shares its ~1,000 indicators
+    assert REFERENCE_RULE_ID not in similar
+
+
+def test_unresolved_related_id_is_text(client, corpus):
+    rule = Rule.objects.get(uuid=REFERENCE_RULE_ID)
+    Rule.objects.filter(pk=rule.pk).update(related=[{"id": "00000000-1111-2222-3333-444444444444", "type": "derived"}])
+    related = section(get(client, f"/rules/{REFERENCE_RULE_ID}/"), "related")
+    assert "<code>00000000-1111-2222-3333-444444444444</code>" in related and "not in the catalog" in related
+
+
+def test_filter_and_correlation_rules_link_both_ways(client, corpus, examples):
+    from catalog.importer import import_paths
+
+    report = import_paths([str(examples)], source="examples")
+    assert not report.errors
+    filter_rule = "7c0b5a2c-6da8-4881-8898-06d3d7c2abcb"
+    targets = section(get(client, f"/rules/{filter_rule}/"), "targets")
+    assert 'href="/rules/fb6ebed3-a7c3-43fe-bd17-93997d27921a/"' in targets
+    involved = section(get(client, "/rules/fb6ebed3-a7c3-43fe-bd17-93997d27921a/"), "involved")
+    assert f'href="/rules/{filter_rule}/"' in involved and "filter" in involved
+    # a correlation names its base rules by `name`
+    correlation = Rule.objects.filter(source__name="examples", rule_type="correlation").first()
+    assert correlation is not None
+    targets = section(get(client, f"/rules/{correlation.uuid}/"), "targets")
+    assert rule_ids_in(targets)
+    base = rule_ids_in(targets)[0]
+    involved = section(get(client, f"/rules/{base}/"), "involved")
+    assert f'href="/rules/{correlation.uuid}/"' in involved
+
+
+def test_curation_display(client, corpus):
+    Rule.objects.filter(uuid=REFERENCE_RULE_ID).update(
+        verified=True, verified_by="alice", note="Tuned for <b>our</b> fleet", fp_note="Admins running net use", level_override="high"
+    )
+    text = get(client, f"/rules/{REFERENCE_RULE_ID}/")
+    assert "✓ verified" in text and "alice" in text
+    assert "Tuned for &lt;b&gt;our&lt;/b&gt; fleet" in text
+    assert "Admins running net use" in text
+    assert "set by a curator; the rule says low" in text
+
+
+def test_rule_warnings_shown(client, corpus):
+    Rule.objects.filter(uuid=REFERENCE_RULE_ID).update(warnings=[{"line": 7, "message": "odd <thing>"}])
+    warnings = section(get(client, f"/rules/{REFERENCE_RULE_ID}/"), "warnings")
+    assert "line 7:" in warnings and "odd &lt;thing&gt;" in warnings
+
+
+def test_script_in_rule_is_escaped(client, corpus, tmp_path):
+    from catalog.importer import import_paths
+
+    path = tmp_path / "xss.yml"
+    path.write_text(textwrap.dedent("""\
+        title: <script>alert(1)</script>
+        id: 5d6b1d2c-0000-4000-8000-00000000bad1
+        status: test
+        description: <script>alert(1)</script> and <img src=x onerror=alert(2)>
+        references:
+            - javascript:alert(3)
+        author: <b>mallory</b>
+        date: 2024-01-01
+        tags:
+            - attack.execution
+            - attack.t1059
+        logsource:
+            product: windows
+            category: process_creation
+        detection:
+            selection:
+                CommandLine|contains: '<script>alert(4)</script>'
+            condition: selection
+        level: high
+        """), encoding="utf-8")
+    report = import_paths([str(path)], source="xss")
+    assert not report.errors, [str(p) for p in report.errors]
+    for url in ["/rules/5d6b1d2c-0000-4000-8000-00000000bad1/", "/rules/?q=alert", "/indicators/?value=alert"]:
+        text = get(client, url)
+        assert "<script" not in text, url
+        assert "<img" not in text and "<b>mallory" not in text
+    text = get(client, "/rules/5d6b1d2c-0000-4000-8000-00000000bad1/")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert 'href="javascript:' not in text  # a non-web reference is shown as text, never linked
+
+
+# -- 404 and bad input -----------------------------------------------------------------------------
+@pytest.mark.parametrize("url", [
+    "/rules/00000000-0000-0000-0000-000000000000/", "/rules/not-a-uuid/", "/indicators/999999999/",
+    "/fields/NoSuchFieldAnywhere/", "/attack/T9999/", "/attack/tactics/nope/", "/events/Sysmon/99999/",
+    "/events/Nobody/any/", "/events/Sysmon/abc/", "/nowhere/",
+])
+def test_unknown_ids_give_404_page(client, corpus, url):
+    text = get(client, url, status=404)
+    assert "Not found" in text and ">Rules</a>" in text
+
+
+def test_hidden_rule_is_404_and_absent_everywhere(client, corpus):
+    Rule.objects.filter(uuid=REFERENCE_RULE_ID).update(hidden=True)
+    get(client, f"/rules/{REFERENCE_RULE_ID}/", status=404)
+    assert REFERENCE_RULE_ID not in get(client, "/rules/?q=net.exe+sessions")
+    assert REFERENCE_RULE_ID not in get(client, "/rules/?q=net.exe+sessions&retired=true")
+    assert REFERENCE_RULE_ID not in get(client, "/attack/T1049/")
+    assert REFERENCE_RULE_ID not in get(client, "/events/Sysmon/1/?page=1")
+    net = Indicator.objects.get(field="Image", kind="ends_with", value="\\net.exe")
+    assert REFERENCE_RULE_ID not in get(client, f"/indicators/{net.pk}/")
+
+
+@pytest.mark.parametrize("url", [
+    "/rules/?status=bogus", "/rules/?page=abc", "/rules/?page=99999", "/rules/?sort=nonsense",
+    "/rules/?level=extreme&retired=maybe", "/rules/?verified=perhaps", "/indicators/?kind=nope",
+    "/indicators/?min_count=many", "/indicators/?page=-1", "/fields/Image/?page=x&rules_page=y",
+    "/events/Sysmon/1/?page=0", "/rules/?q=%00%ff", "/fields/?product=nothing",
+])
+def test_bad_input_never_500(client, corpus, url):
+    response = client.get(url)
+    assert response.status_code in (200, 400), (url, response.status_code)
+
+
+def test_bad_filter_value_shows_form_error(client, corpus):
+    response = client.get("/rules/?status=bogus&level=high")
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "not understood" in text and "bogus" in text
+    live_high = Rule.objects.filter(hidden=False, retired=False, level="high", level_override="").count()
+    assert f"<strong>{live_high}</strong> rules" in text  # the valid filter still applies
+    response = client.get("/indicators/?kind=nope")
+    assert response.status_code == 400 and "not understood" in response.content.decode()
+
+
+# -- the rule list -------------------------------------------------------------------------------
+def facet_counts(text, name):
+    """{value: count} of a facet's choices, read from their links."""
+    return {
+        html.unescape(value): int(count)
+        for value, count in re.findall(
+            rf'href="\?(?:[^"]*&amp;)?{name}=([^"&]+)[^"]*"[^>]*><span class="facet-label">[^<]*</span> <span class="facet-count">(\d+)</span>',
+            text,
+        )
+    }
+
+
+def test_rule_list_search_facets_and_counts(client, corpus):
+    text = get(client, "/rules/?q=net.exe")
+    check_page(text, "/api/rules/?q=net.exe")
+    live = Rule.objects.filter(hidden=False, retired=False)
+    matching = [r for r in live.values_list("search_text", flat=True) if "net.exe" in r]
+    assert f"<strong>{len(matching)}</strong> rules" in text
+    statuses = facet_counts(text, "status")
+    assert statuses and sum(statuses.values()) == len(matching)
+    for status, count in statuses.items():
+        assert count == live.filter(search_text__contains="net.exe", status=status).count()
+    for name in ["level", "product", "category", "tactic", "technique", "tag", "author", "source", "retired"]:
+        assert facet_counts(text, name), name
+    assert facet_counts(text, "tactic")["discovery"] == live.filter(search_text__contains="net.exe", tactics__shortname="discovery").distinct().count()
+    # a choice's link adds the filter and keeps the search; the count is what it leads to
+    assert 'href="?q=net.exe&amp;status=test"' in text
+    text = get(client, "/rules/?q=net.exe&status=test")
+    assert f"<strong>{statuses['test']}</strong> rules" in text
+    assert 'class="active-filters"' in text and 'href="?q=net.exe"' in text  # removable
+
+
+def test_rule_list_pagination(client, corpus):
+    first = rule_ids_in(get(client, "/rules/"))
+    second = rule_ids_in(get(client, "/rules/?page=2"))
+    assert len(first) == 50 and len(second) == 50 and not set(first) & set(second)
+
+
+def test_rule_list_sort(client, corpus):
+    def levels(url):
+        return re.findall(r'<td><span class="level level-(\w+)">', get(client, url))
+
+    rank = ["informational", "low", "medium", "high", "critical"].index
+    assert set(levels("/rules/?sort=-level")) == {"critical"}
+    ascending = [rank(level) for level in levels("/rules/?sort=level")]
+    assert ascending[0] == 0 and ascending == sorted(ascending)
+    descending = [rank(level) for level in levels("/rules/?sort=-level&page=4")]
+    assert descending == sorted(descending, reverse=True) and len(set(descending)) == 2  # critical -> high
+    titles = [html.unescape(t) for t in re.findall(r'<td class="rule-title"><a href="[^"]+">([^<]*)</a>', get(client, "/rules/?sort=title"))]
+    assert len(titles) == 50 and titles == sorted(titles)
+    dates = re.findall(r'<td class="nowrap">(\d{4}-\d\d-\d\d)</td>', get(client, "/rules/?sort=-modified"))
+    assert dates and dates == sorted(dates, reverse=True)
+    Rule.objects.filter(uuid=REFERENCE_RULE_ID).update(level_override="critical")
+    assert REFERENCE_RULE_ID in get(client, "/rules/?q=net.exe+sessions&sort=-level")
+    assert "level-critical" in get(client, "/rules/?q=net.exe+sessions&level=critical")
+
+
+def test_retired_rules_hidden_unless_asked(client, corpus):
+    Rule.objects.filter(uuid=REFERENCE_RULE_ID).update(retired=True)
+    assert REFERENCE_RULE_ID not in get(client, "/rules/?q=net.exe+sessions")
+    assert REFERENCE_RULE_ID in get(client, "/rules/?q=net.exe+sessions&retired=true")
+    text = get(client, f"/rules/{REFERENCE_RULE_ID}/")
+    assert "Retired rule." in text and 'class="banner banner-retired"' in text
+    retired_facet = facet_counts(get(client, "/rules/?q=net.exe+sessions"), "retired")
+    assert retired_facet.get("true") == 1
+
+
+# -- the other pages -------------------------------------------------------------------------------
+def test_overview(client, corpus):
+    text = get(client, "/")
+    check_page(text, "/api/")
+    live = Rule.objects.filter(hidden=False, retired=False).count()
+    assert f'<span class="stat-number">{live}</span> <span class="stat-label">rules</span>' in text
+    assert 'action="/rules/"' in text and 'name="q"' in text
+    assert 'href="/attack/tactics/discovery/">Discovery</a>' in text
+    assert ">Recently modified</h2>" in text and len(rule_ids_in(section(text, "recent-h"))) == 10
+
+
+def test_indicator_search(client, corpus):
+    text = get(client, "/indicators/?field=Image&kind=ends_with&value=NET.EXE")
+    check_page(text, "/api/indicators/?field=Image&amp;kind=ends_with&amp;value=NET.EXE")
+    assert '<option value="Image" selected>' in text
+    found = re.findall(r'href="/indicators/(\d+)/"><code>([^<]*)</code>', text)
+    assert "\\net.exe" in [html.unescape(v) for _, v in found]
+    counts = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', text)]
+    assert counts == sorted(counts, reverse=True)
+
+
+def test_fields_pages(client, corpus):
+    text = get(client, "/fields/")
+    check_page(text, "/api/fields/")
+    assert 'href="/fields/CommandLine/"' in text and 'href="/fields/-keywords-/"' in text
+    text = get(client, "/fields/?product=windows&category=process_creation")
+    assert 'href="/fields/CommandLine/"' in text and 'href="/fields/eventName/"' not in text
+    text = get(client, "/fields/Image/")
+    check_page(text, "/api/fields/Image/")
+    assert "\\net.exe" in text and "process_creation" in text and rule_ids_in(text)
+    text = get(client, "/fields/-keywords-/")
+    assert "(keywords)" in text and rule_ids_in(text)
+
+
+def test_attack_pages(client, corpus):
+    text = get(client, "/attack/")
+    check_page(text, "/api/attack/")
+    heads = re.findall(r'<h2 class="matrix-head"><a href="/attack/tactics/([\w-]+)/">', text)
+    from catalog.attack import TACTIC_ORDER
+    assert heads[: len(TACTIC_ORDER)] == list(TACTIC_ORDER) and heads[-1] == "defense-evasion"
+    assert re.search(r'class="cell heat-[1-4]">\s*<a href="/attack/T1049/">', text)
+    assert re.search(r'class="cell heat-0">', text)
+    text = get(client, "/attack/T1049/")
+    check_page(text, "/api/attack/T1049/")
+    assert "System Network Connections Discovery" in text and REFERENCE_RULE_ID in text
+    response = client.get("/attack/t1049/")  # ids are case-insensitive: one canonical address
+    assert response.status_code == 301 and response["Location"] == "/attack/T1049/"
+    text = get(client, "/attack/T1059/")
+    assert 'href="/attack/T1059.001/"' in text  # sub-techniques, whose rules count for the parent
+    text = get(client, "/attack/tactics/discovery/")
+    check_page(text, "/api/rules/?tactic=discovery")
+    assert 'href="/attack/T1049/"' in text
+    discovery = Rule.objects.filter(hidden=False, retired=False, tactics__shortname="discovery").count()
+    assert f"<strong>{discovery}</strong> rules" in text and len(rule_ids_in(text)) == 50
+
+
+def test_event_pages(client, corpus):
+    text = get(client, "/events/")
+    check_page(text, "/api/events/")
+    assert re.search(r'href="/events/Sysmon/1/">Event ID 1</a></td><td>Process creation</td><td class="num">\d+</td>', text)
+    assert "any event</a>" in text
+    text = get(client, "/events/Sysmon/1/")
+    check_page(text, "/api/events/Sysmon/1/")
+    assert "Process creation" in text and len(rule_ids_in(text)) == 50
+    channel = re.search(r'href="(/events/[^"]+/any/)"', get(client, "/events/")).group(1)
+    assert "any event" in get(client, channel)
+    assert "Windows Defender" in get(client, "/events/Windows%20Defender/1116/")
+
+
+def test_logsources_page(client, corpus):
+    text = get(client, "/logsources/")
+    check_page(text, "/api/logsources/")
+    assert 'href="/rules/?product=windows&amp;category=process_creation&amp;"' in text
+
+
+# -- the query budget of every page -----------------------------------------------------------------
+PAGES = [
+    # (name, two URLs of different sizes, queries)
+    ("overview", ["/"], 5),
+    ("rule list", ["/rules/", "/rules/?q=powershell&level=high&tactic=execution&sort=-modified&page=2"], 14),
+    ("rule page", [f"/rules/{REFERENCE_RULE_ID}/", f"/rules/{BIG_RULE_ID}/", f"/rules/{RELATED_RULE_ID}/"], 11),
+    ("indicator search", ["/indicators/", "/indicators/?field=CommandLine&kind=match&value=use"], 3),
+    ("indicator page", ["IND:\\net.exe", "IND: sessions"], 4),
+    ("fields", ["/fields/", "/fields/?product=windows"], 3),
+    ("field page", ["/fields/Image/", "/fields/AccountName/"], 6),
+    ("ATT&CK matrix", ["/attack/"], 5),
+    ("technique page", ["/attack/T1049/", "/attack/T1059/"], 8),
+    ("tactic page", ["/attack/tactics/discovery/", "/attack/tactics/execution/"], 7),
+    ("events", ["/events/"], 1),
+    ("event page", ["/events/Sysmon/1/", "/events/AppLocker/8003/"], 4),
+    ("log sources", ["/logsources/"], 1),
+]
+
+
+@pytest.mark.parametrize("name,urls,queries", PAGES, ids=[p[0] for p in PAGES])
+def test_query_count_is_constant(client, corpus, examples, django_assert_num_queries, name, urls, queries):
+    """Same count for a small and a large subject, and again after the catalog grew by a source."""
+    from catalog.importer import import_paths
+
+    def check():
+        for url in urls:
+            if url.startswith("IND:"):
+                indicator = Indicator.objects.filter(display=url[4:]).order_by("-corpus_count").first()
+                url = f"/indicators/{indicator.pk}/"
+            with django_assert_num_queries(queries):
+                response = client.get(url)
+            assert response.status_code == 200, url
+
+    check()
+    assert not import_paths([str(examples)], source="examples").errors
+    check()
