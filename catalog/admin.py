@@ -354,7 +354,7 @@ class RuleAdmin(admin.ModelAdmin):
             edit = curation.Edit(add_tags=[tag]) if add else curation.Edit(remove_tags=[tag])
             self._bulk(request, queryset, edit, f"Tag {tag!r} {'added to' if add else 'removed from'}")
             return None
-        rules = list(queryset.only("pk", "title", "uuid").order_by("title"))
+        rules = list(queryset.select_related(None).only("pk", "title", "uuid").order_by("title"))
         context = {
             **self.admin_site.each_context(request),
             "title": title,

@@ -252,7 +252,7 @@ def apply_edit(rule: Rule, edit: Edit, user) -> list[str]:
 
 def rules_for_curation(queryset):
     """Only what curation reads and writes: bulk actions over thousands of rules stay light."""
-    return queryset.only("pk", "uuid", "title", "tags", "tag_text", *CURATION_FIELDS)
+    return queryset.select_related(None).prefetch_related(None).only("pk", "uuid", "title", "tags", "tag_text", *CURATION_FIELDS)
 
 
 # -- export and import -----------------------------------------------------------------------------

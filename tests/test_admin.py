@@ -1,0 +1,334 @@
+"""Who may do what in the admin, and that curation through it is recorded and stays curation-only."""
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.db.models import Count
+from django.forms import CheckboxInput
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from catalog.importer import import_paths
+from catalog.models import ImportRun, Indicator, Rule, RuleIndicator, Source
+from tests.conftest import REFERENCE_RULE_ID
+
+pytestmark = pytest.mark.django_db
+
+CERTUTIL_ID = "fb6ebed3-a7c3-43fe-bd17-93997d27921a"
+CERTUTIL = "windows/process_creation/proc_creation_win_certutil_remote_download.yml"
+
+
+def change_url(rule):
+    return reverse("admin:catalog_rule_change", args=[rule.pk])
+
+
+CHANGELIST = "/admin/catalog/rule/"
+
+
+@pytest.fixture
+def rule(corpus):
+    return corpus.get(uuid=REFERENCE_RULE_ID)
+
+
+@pytest.fixture
+def curator(django_user_model):
+    user = django_user_model.objects.create_user("carol", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name="curator"))
+    return user
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_user("sam", password="x", is_staff=True)
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    return django_user_model.objects.create_superuser("root", password="x")
+
+
+def form_data(response, **changes):
+    """What a browser would post back from a change page: the form as shown, plus `changes`."""
+    form = response.context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = field.prepare_value(form.initial.get(name, field.initial))
+        if isinstance(field.widget, CheckboxInput):
+            if value:
+                data[name] = "on"
+        else:
+            data[name] = "" if value is None else value
+    for inline in response.context["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        data.update({f"{management.prefix}-{k}": v for k, v in management.initial.items()})
+    for name, value in changes.items():
+        if value is False:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    return data
+
+
+# -- anonymous ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("url", ["/admin/", CHANGELIST, "/admin/catalog/source/", "/admin/auth/user/"])
+def test_anonymous_users_are_sent_to_the_login_page(client, url):
+    response = client.get(url)
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/?next=")
+
+
+def test_anonymous_users_cannot_post_curation(client, rule):
+    response = client.post(change_url(rule), {"note": "x"})
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    rule.refresh_from_db()
+    assert rule.note == ""
+
+
+# -- the curator group -----------------------------------------------------------------------------------
+def test_the_curator_group_has_exactly_its_permissions(db):
+    group = Group.objects.get(name="curator")
+    assert sorted(group.permissions.values_list("content_type__app_label", "codename")) == [
+        ("catalog", "change_rule"), ("catalog", "view_importrun"), ("catalog", "view_indicator"),
+        ("catalog", "view_rule"), ("catalog", "view_source"), ("catalog", "view_technique"),
+    ]
+
+
+def test_a_curator_changes_curation_but_never_sigma_fields(client, curator, rule):
+    client.force_login(curator)
+    assert client.get(CHANGELIST).status_code == 200
+    page = client.get(change_url(rule))
+    assert page.status_code == 200
+    title, yaml_text, level = rule.title, rule.yaml_text, rule.level
+    data = form_data(
+        page, note="Reviewed with the SOC", verified="on", local_tags_added="local.reviewed, local.q3",
+        level_override="critical", fp_note="Backup agent", title="Hacked title", yaml_text="title: x", level="low",
+    )
+    response = client.post(change_url(rule), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    rule.refresh_from_db()
+    assert (rule.note, rule.fp_note, rule.level_override) == ("Reviewed with the SOC", "Backup agent", "critical")
+    assert rule.local_tags_added == ["local.reviewed", "local.q3"]
+    assert "|local.reviewed|" in rule.tag_text and "|local.q3|" in rule.tag_text
+    assert rule.verified and rule.verified_by == "carol" and rule.verified_at is not None
+    # The Sigma fields are not form fields: posting them changes nothing.
+    assert (rule.title, rule.yaml_text, rule.level) == (title, yaml_text, level)
+
+    entry = LogEntry.objects.filter(object_id=str(rule.pk)).latest("action_time")
+    assert entry.user == curator and entry.is_change()
+    message = entry.get_change_message()
+    for label in ("Note", "Verified", "Local tags added", "Level override", "Fp note"):
+        assert label in message
+    assert "Title" not in message
+
+    # Turning "verified" off clears who and when.
+    response = client.post(change_url(rule), form_data(client.get(change_url(rule)), verified=False))
+    assert response.status_code == 302
+    rule.refresh_from_db()
+    assert (rule.verified, rule.verified_by, rule.verified_at) == (False, "", None)
+    assert rule.note == "Reviewed with the SOC"
+
+
+def test_an_invalid_local_tag_is_a_form_error(client, curator, rule):
+    client.force_login(curator)
+    response = client.post(change_url(rule), form_data(client.get(change_url(rule)), local_tags_added="ok, bad|tag"))
+    assert response.status_code == 200
+    assert "local_tags_added" in response.context["adminform"].form.errors
+    rule.refresh_from_db()
+    assert rule.local_tags_added == []
+
+
+@pytest.mark.parametrize("url", [
+    "/admin/catalog/rule/{pk}/delete/", "/admin/catalog/rule/add/", "/admin/auth/user/", "/admin/auth/group/",
+    "/admin/catalog/source/{source}/reimport/", "/admin/catalog/source/add/",
+])
+def test_a_curator_cannot_delete_add_manage_users_or_reimport(client, curator, rule, url):
+    client.force_login(curator)
+    url = url.format(pk=rule.pk, source=rule.source_id)
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"post": "yes"}).status_code == 403
+    assert Rule.objects.filter(pk=rule.pk).exists()
+
+
+def test_a_curator_has_no_delete_action_and_sees_the_reference_data_read_only(client, curator, rule):
+    client.force_login(curator)
+    actions = dict(client.get(CHANGELIST).context["action_form"].fields["action"].choices)
+    assert "delete_selected" not in actions and {"verify", "hide", "unhide", "add_local_tag"} <= set(actions)
+    indicator = rule.rule_indicators.first().indicator_id
+    run = ImportRun.objects.first()
+    for url in [f"/admin/catalog/indicator/{indicator}/change/", "/admin/catalog/technique/",
+                f"/admin/catalog/source/{rule.source_id}/change/", f"/admin/catalog/importrun/{run.pk}/change/"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert b'name="_save"' not in response.content, url
+    page = client.get(f"/admin/catalog/source/{rule.source_id}/change/").content.decode()
+    assert "/reimport/" not in page
+
+
+# -- staff without the group -----------------------------------------------------------------------------
+def test_staff_without_the_curator_group_sees_no_rules(client, staff, rule):
+    client.force_login(staff)
+    index = client.get("/admin/")
+    assert index.status_code == 200 and "catalog" not in [a["app_label"] for a in index.context["app_list"]]
+    assert client.get(CHANGELIST).status_code == 403
+    assert client.get(change_url(rule)).status_code == 403
+    assert client.post(change_url(rule), {"note": "x"}).status_code == 403
+    rule.refresh_from_db()
+    assert rule.note == ""
+
+
+# -- superusers -----------------------------------------------------------------------------------------------
+def test_bulk_actions_verify_hide_unhide_and_log_each_rule(client, admin_user, corpus):
+    client.force_login(admin_user)
+    rules = list(corpus.order_by("title")[:3])
+    pks = [str(r.pk) for r in rules]
+    response = client.post(CHANGELIST, {"action": "verify", "_selected_action": pks, "index": 0})
+    assert response.status_code == 302
+    assert set(Rule.objects.filter(pk__in=pks).values_list("verified", "verified_by")) == {(True, "root")}
+    for r in rules:
+        entry = LogEntry.objects.get(object_id=str(r.pk), user=admin_user)
+        assert "Verified" in entry.get_change_message()
+
+    client.post(CHANGELIST, {"action": "hide", "_selected_action": pks[:2], "index": 0})
+    assert list(Rule.objects.filter(pk__in=pks).order_by("title").values_list("hidden", flat=True)) == [True, True, False]
+    client.post(CHANGELIST, {"action": "unhide", "_selected_action": pks[:1], "index": 0})
+    assert list(Rule.objects.filter(pk__in=pks).order_by("title").values_list("hidden", flat=True)) == [False, True, False]
+    assert LogEntry.objects.filter(user=admin_user).count() == 3 + 2 + 1
+
+
+def test_bulk_add_tag_asks_for_the_tag_on_an_intermediate_page(client, admin_user, corpus):
+    client.force_login(admin_user)
+    pks = [str(pk) for pk in corpus.order_by("title").values_list("pk", flat=True)[:2]]
+    page = client.post(CHANGELIST, {"action": "add_local_tag", "_selected_action": pks, "index": 0})
+    assert page.status_code == 200 and b'name="tag"' in page.content and b"csrfmiddlewaretoken" in page.content
+    # A bad tag re-asks and changes nothing.
+    page = client.post(CHANGELIST, {"action": "add_local_tag", "_selected_action": pks, "apply": "1", "tag": "two words"})
+    assert page.status_code == 200 and page.context["form"].errors
+    assert not Rule.objects.filter(pk__in=pks).exclude(local_tags_added=[]).exists()
+    response = client.post(CHANGELIST, {"action": "add_local_tag", "_selected_action": pks, "apply": "1", "tag": "local.triage"})
+    assert response.status_code == 302
+    for r in Rule.objects.filter(pk__in=pks):
+        assert r.local_tags_added == ["local.triage"] and "|local.triage|" in r.tag_text
+    assert LogEntry.objects.filter(user=admin_user, object_id__in=pks).count() == 2
+    # The tag is searchable and filterable at once.
+    listing = client.get(CHANGELIST, {"q": "tag:local.triage"})
+    assert sorted(str(r.pk) for r in listing.context["cl"].result_list) == sorted(pks)
+    assert listing.context["cl"].result_count == 2
+    assert client.get(CHANGELIST, {"curation": "local_tags"}).context["cl"].result_count == 2
+
+
+def test_rule_search_by_title_id_tag_and_indicator_value(client, admin_user, rule):
+    client.force_login(admin_user)
+    value = rule.rule_indicators.select_related("indicator").first().written
+    for query in [rule.title.upper(), REFERENCE_RULE_ID, f"tag:{rule.tags[0]}", f'"{value}"']:
+        results = client.get(CHANGELIST, {"q": query}).context["cl"].queryset
+        assert results.filter(pk=rule.pk).exists(), query
+
+
+@pytest.mark.parametrize("state, field, value", [
+    ("verified", "verified", True), ("hidden", "hidden", True), ("note", "note", "n"),
+    ("level_override", "level_override", "low"), ("local_tags", "local_tags_removed", ["attack.t1"]),
+])
+def test_curation_state_filters(client, admin_user, rule, state, field, value):
+    client.force_login(admin_user)
+    Rule.objects.filter(pk=rule.pk).update(**{field: value})
+    cl = client.get(CHANGELIST, {"curation": state}).context["cl"]
+    assert [r.pk for r in cl.result_list] == [rule.pk]
+    assert client.get(CHANGELIST, {"curation": "curated"}).context["cl"].result_count == 1
+
+
+def test_the_rule_page_shows_sigma_read_only_and_indicators_in_constant_queries(client, admin_user, corpus):
+    client.force_login(admin_user)
+    big_pk = (
+        RuleIndicator.objects.values("rule").annotate(n=Count("pk"))
+        .order_by("-n").values_list("rule", flat=True)[0]
+    )
+    big = Rule.objects.get(pk=big_pk)
+    small = corpus.filter(rule_indicators__isnull=False).exclude(pk=big_pk).order_by("pk").first()
+    assert big.rule_indicators.count() > 100
+    counts = {}
+    for r in (small, big):
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(change_url(r))
+        assert page.status_code == 200
+        counts[r.pk] = len(queries)
+    assert counts[small.pk] == counts[big.pk], counts
+    html = page.content.decode()
+    assert 'name="title"' not in html and 'name="note"' in html
+    last = big.rule_indicators.select_related("indicator").order_by("-position").first()
+    assert last.indicator.field in html and str(last.indicator.corpus_count) in html
+    assert "History" in html
+
+
+def test_the_rule_page_shows_the_history(client, admin_user, examples):
+    import_paths([str(examples)], source="examples")
+    path = examples / CERTUTIL
+    path.write_text(path.read_text().replace("- 'ftp://'", "- 'ftps://'"))
+    import_paths([str(examples)], source="examples")
+    client.force_login(admin_user)
+    html = client.get(change_url(Rule.objects.get(uuid=CERTUTIL_ID))).content.decode()
+    assert '<span class="diff-added">+            - &#x27;ftps://&#x27;</span>' in html
+
+
+# -- re-import from the admin -----------------------------------------------------------------------------------
+def test_superuser_reimports_a_source_and_sees_the_command_report(client, admin_user, examples):
+    import_paths([str(examples)], source="examples")
+    source = Source.objects.get(name="examples")
+    client.force_login(admin_user)
+    assert f"/admin/catalog/source/{source.pk}/reimport/" in client.get(f"/admin/catalog/source/{source.pk}/change/").content.decode()
+    confirm = client.get(f"/admin/catalog/source/{source.pk}/reimport/")
+    assert confirm.status_code == 200 and confirm.context["roots"] == [str(examples)]
+    assert b"csrfmiddlewaretoken" in confirm.content and b'method="post"' in confirm.content
+
+    path = examples / CERTUTIL
+    path.write_text(path.read_text().replace("title: Certutil", "title: Changed Certutil"))
+    (examples / "windows" / "broken.yml").write_text("title: [unclosed\n")
+    report = client.post(f"/admin/catalog/source/{source.pk}/reimport/")
+    assert report.status_code == 200
+    html = report.content.decode()
+    assert "30 files read; rules: 0 created, 1 updated, 34 unchanged, 0 retired; 0 warnings, 1 errors" in html
+    assert "examples/windows/broken.yml:2: invalid YAML" in html
+    assert Rule.objects.get(uuid=CERTUTIL_ID).title.startswith("Changed Certutil")
+    run = ImportRun.objects.latest("started_at")
+    run_page = client.get(f"/admin/catalog/importrun/{run.pk}/change/").content.decode()
+    assert "examples/windows/broken.yml:2" in run_page and "problem-error" in run_page
+
+
+def test_the_reimport_action_runs_each_selected_source(client, admin_user, examples):
+    import_paths([str(examples)], source="examples")
+    source = Source.objects.get(name="examples")
+    client.force_login(admin_user)
+    response = client.post("/admin/catalog/source/", {"action": "reimport_sources", "_selected_action": [source.pk], "index": 0})
+    assert response.status_code == 200
+    assert "29 files read; rules: 0 created, 0 updated, 35 unchanged" in response.content.decode()
+
+
+def test_the_reimport_permission_alone_allows_a_reimport(client, django_user_model, examples):
+    import_paths([str(examples)], source="examples")
+    source = Source.objects.get(name="examples")
+    user = django_user_model.objects.create_user("importer", password="x", is_staff=True)
+    user.user_permissions.add(
+        Permission.objects.get(codename="reimport_source"), Permission.objects.get(codename="view_source")
+    )
+    client.force_login(user)
+    response = client.post(f"/admin/catalog/source/{source.pk}/reimport/")
+    assert response.status_code == 200 and b"35 unchanged" in response.content
+    # ...but it does not open the rules.
+    assert client.get(CHANGELIST).status_code == 403
+
+
+def test_reimport_needs_post(client, admin_user, examples):
+    import_paths([str(examples)], source="examples")
+    source = Source.objects.get(name="examples")
+    client.force_login(admin_user)
+    runs = ImportRun.objects.count()
+    client.get(f"/admin/catalog/source/{source.pk}/reimport/")
+    assert ImportRun.objects.count() == runs
+
+
+def test_reference_data_is_read_only_even_for_superusers(client, admin_user, rule):
+    client.force_login(admin_user)
+    indicator = Indicator.objects.filter(rule_indicators__rule=rule).first()
+    response = client.post(f"/admin/catalog/indicator/{indicator.pk}/change/", {"value": "changed"})
+    assert response.status_code == 403
+    indicator.refresh_from_db()
+    assert indicator.value != "changed"
+    assert client.get("/admin/catalog/indicator/add/").status_code == 403
