@@ -78,16 +78,13 @@ def migrate(database_url: str) -> None:
 
 
 def fresh_postgres() -> str | None:
-    try:
-        import psycopg
+    from benchmarks.site import fresh_postgres_database
 
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-            conn.execute("DROP DATABASE IF EXISTS catalog_bench")
-            conn.execute("CREATE DATABASE catalog_bench")
+    try:
+        return fresh_postgres_database(PG_ADMIN_URL, "catalog_bench")
     except Exception as exc:  # the report says why the PostgreSQL figures are missing
         print(f"PostgreSQL: skipped ({exc})")
         return None
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/catalog_bench"
 
 
 def report(label: str, parse: dict, cold: dict, again: dict) -> None:

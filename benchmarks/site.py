@@ -1,0 +1,84 @@
+"""Build a catalog database from rule folders and serve it, for end-to-end tests and benchmarks.
+
+Both run the real thing in separate processes: `manage.py migrate` + `import_rules` into their own
+database, then gunicorn serving it, exactly as a deployment would.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(database_url: str, **extra: str) -> dict:
+    env = dict(os.environ, DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="catalog.settings")
+    env.update(extra)
+    return env
+
+
+def build_database(database_url: str, paths: list[str], source: str = "sigmahq") -> None:
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=_env(database_url), check=True, cwd=ROOT)
+    subprocess.run(
+        [*manage, "import_rules", *paths, "--source", source],
+        env=_env(database_url, DEBUG="0"), check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
+    )
+
+
+def fresh_postgres_database(server_url: str, name: str) -> str:
+    """Drop and create database `name` on the server of `server_url`; return its URL."""
+    import psycopg
+
+    admin_url = server_url.replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve(database_url: str, production: bool = False, workers: int = 2):
+    """Yield the base URL of gunicorn serving the catalog; stop it afterwards."""
+    port = free_port()
+    extra = {"DEBUG": "0"}
+    if production:
+        extra.update(CATALOG_PRODUCTION="1", SECRET_KEY="bench-" + os.urandom(16).hex(),
+                     ALLOWED_HOSTS="127.0.0.1,localhost", SECURE_SSL_REDIRECT="0")
+        subprocess.run([sys.executable, str(ROOT / "manage.py"), "collectstatic", "--noinput", "-v0"],
+                       env=_env(database_url, **extra), check=True, cwd=ROOT)
+    else:
+        extra["DEBUG"] = "1"  # WhiteNoise then serves static files straight from the finders
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "catalog.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--log-level", "warning"],
+        env=_env(database_url, **extra), cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(base + "/", timeout=5).read()
+                break
+            except OSError:
+                if process.poll() is not None:
+                    raise RuntimeError("gunicorn exited before serving")
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("gunicorn did not answer within 20 s")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,0 +1,113 @@
+"""End to end, in real headless Chromium, acting as a person would.
+
+The catalog is built in its own SQLite file from the SigmaHQ snapshot and served by gunicorn in a
+separate process; Playwright drives Debian's Chromium. Screenshots of the main pages are kept in
+test-artifacts/ for a human to look at.
+"""
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from benchmarks.site import build_database, fresh_postgres_database, serve
+from tests.conftest import REFERENCE_RULE_ID, ROOT, corpus_paths
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The site on the same kind of database as the rest of this test run (SQLite or PostgreSQL)."""
+    assert Path(CHROMIUM).exists(), "Chromium is required for the browser tests: apt-get install chromium"
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        database_url = fresh_postgres_database(os.environ["DATABASE_URL"], "catalog_e2e")
+    else:
+        database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'catalog.sqlite3'}"
+    build_database(database_url, corpus_paths())
+    with serve(database_url) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    yield page
+    context.close()
+    # A Content-Security-Policy violation or a broken asset shows up as a console error.
+    assert not errors, errors
+
+
+def shot(page, name):
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_search_open_rule_and_pivot_on_an_indicator(site, page):
+    page.goto(site + "/")
+    shot(page, "overview")
+    page.get_by_role("searchbox").first.fill("net.exe")
+    page.get_by_role("searchbox").first.press("Enter")
+    expect(page).to_have_url(f"{site}/rules/?q=net.exe")
+    shot(page, "search-net-exe")
+    page.get_by_role("link", name="System Network Connections Discovery Via Net.EXE").first.click()
+    expect(page).to_have_url(f"{site}/rules/{REFERENCE_RULE_ID}/")
+    expect(page.locator("h1")).to_have_text("System Network Connections Discovery Via Net.EXE")
+    shot(page, "rule-reference")
+    page.get_by_role("link", name="\\net.exe", exact=True).first.click()
+    expect(page).to_have_url(f"{site}/indicators/" + page.url.rstrip("/").rsplit("/", 1)[-1] + "/")
+    expect(page.locator("body")).to_contain_text("\\net.exe")
+    shot(page, "indicator-net-exe")
+    # The indicator page lists every rule that carries it: the reference rule and the others.
+    rule_links = page.locator("a[href^='/rules/']").filter(has_not_text="Rules")
+    expect(page.get_by_role("link", name="System Network Connections Discovery Via Net.EXE")).to_be_visible()
+    assert rule_links.count() > 10
+
+
+def test_attack_matrix_click_through_to_a_techniques_rules(site, page):
+    page.goto(site + "/attack/")
+    expect(page.locator("body")).to_contain_text("Discovery")
+    shot(page, "attack-matrix")
+    page.locator("a[href='/attack/T1049/']").first.click()
+    expect(page).to_have_url(f"{site}/attack/T1049/")
+    expect(page.locator("body")).to_contain_text("System Network Connections Discovery")
+    expect(page.get_by_role("link", name="System Network Connections Discovery Via Net.EXE")).to_be_visible()
+    shot(page, "technique-T1049")
+
+
+def test_rule_list_facets_work_without_javascript(site, browser):
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(site + "/rules/?tactic=discovery")
+    shot(page, "rules-discovery-phone")
+    first_level = page.locator("a[href*='level=']").first
+    first_level.click()
+    assert "level=" in page.url and "tactic=discovery" in page.url
+    expect(page.locator("body")).to_contain_text("rules")
+    context.close()
+
+
+def test_dark_mode_renders(site, browser):
+    context = browser.new_context(color_scheme="dark", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{site}/rules/{REFERENCE_RULE_ID}/")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    shot(page, "rule-reference-dark")
+    context.close()
+    channels = [int(c) for c in background[background.index("(") + 1 : background.index(")")].split(",")[:3]]
+    assert sum(channels) < 3 * 100, background  # a dark background, not the light one
