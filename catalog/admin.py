@@ -119,13 +119,59 @@ class CurationFilter(admin.SimpleListFilter):
 
 
 # -- read-only inlines ------------------------------------------------------------------------------
-class ReadOnlyInline(admin.TabularInline):
+class DisplayFormSet(forms.BaseInlineFormSet):
+    """An inline formset that only displays: rows are capped, counted, and rendered as plain cells.
+
+    Its template posts empty management counts, so saving the rule never builds, validates or
+    saves a form per row (a SigmaHQ rule can carry thousands of indicators).
+    """
+
+    limit = 250
+    columns: list = []  # (label, function(obj) -> cell), set by DisplayInline.get_formset
+
+    def get_queryset(self):
+        if not hasattr(self, "_queryset"):
+            full = super().get_queryset()
+            self.total_count = full.count()
+            self._queryset = full[: self.limit]
+        return self._queryset
+
+    @property
+    def column_labels(self):
+        return [label for label, _ in self.columns]
+
+    @property
+    def display_rows(self):
+        return [[function(obj) for _, function in self.columns] for obj in self.get_queryset()]
+
+    @property
+    def more(self):
+        self.get_queryset()
+        return self.total_count - len(self._queryset)
+
+
+class DisplayInline(admin.TabularInline):
     """Parsed content shown on the rule page: never edited, visible to whoever may view the rule."""
 
+    formset = DisplayFormSet
+    template = "admin/catalog/display_inline.html"
     extra = 0
     max_num = 0
     can_delete = False
-    show_change_link = False
+    columns: list[tuple[str, str]] = []  # (label, method name or model attribute)
+    limit = 250
+    more_link = None  # a function(parent) -> URL listing every row
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **{**kwargs, "fields": []})  # no form fields: display only
+        formset.limit = self.limit
+        formset.columns = [(label, self._cell(name)) for label, name in self.columns]
+        formset.more_url = self.more_link(obj) if (self.more_link and obj is not None) else None
+        return formset
+
+    def _cell(self, name):
+        method = getattr(self, name, None)
+        return method if callable(method) else (lambda obj: getattr(obj, name))
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -140,62 +186,67 @@ class ReadOnlyInline(admin.TabularInline):
         return request.user.has_perm("catalog.view_rule") or request.user.has_perm("catalog.change_rule")
 
 
-class StageInline(ReadOnlyInline):
+class StageInline(DisplayInline):
     model = Stage
     verbose_name_plural = "stages (0 = the condition)"
-    fields = readonly_fields = ["index", "name", "combine", "stage_text"]
+    columns = [("index", "index"), ("name", "name"), ("items combine with", "combine"), ("text", "stage_text")]
 
     def get_queryset(self, request):
         return super().get_queryset(request).order_by("index")
 
-    @admin.display(description="text")
     def stage_text(self, obj):
         return format_html("<pre>{}</pre>", obj.text)
 
 
-class PredicateInline(ReadOnlyInline):
+class PredicateInline(DisplayInline):
     model = Predicate
-    fields = readonly_fields = ["stage_index", "group", "field", "modifier_chain", "value_list", "combine"]
+    columns = [
+        ("stage", "stage_index"), ("group", "group"), ("field", "field_name"), ("modifiers", "modifier_chain"),
+        ("values", "value_list"), ("values combine", "combine"),
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("stage").order_by("stage__index", "position")
 
-    @admin.display(description="stage")
     def stage_index(self, obj):
         return f"{obj.stage.index}: {obj.stage.name}"
 
-    @admin.display(description="modifiers")
+    def field_name(self, obj):
+        return obj.field or "(keywords)"
+
     def modifier_chain(self, obj):
         return "|".join(obj.modifiers)
 
-    @admin.display(description="values")
     def value_list(self, obj):
-        return format_html_join("", "<div><code>{}</code></div>", ((repr(v) if not isinstance(v, str) else v,) for v in obj.values))
+        return format_html_join("", "<div><code>{}</code></div>", ((v if isinstance(v, str) else repr(v),) for v in obj.values))
 
 
-class RuleIndicatorInline(ReadOnlyInline):
+class RuleIndicatorInline(DisplayInline):
     model = RuleIndicator
     verbose_name = "indicator"
     verbose_name_plural = "indicators"
-    fields = readonly_fields = ["indicator_field", "indicator_kind", "written", "indicator_transforms", "corpus_count"]
+    columns = [
+        ("field", "indicator_field"), ("kind", "indicator_kind"), ("value", "written"),
+        ("transforms", "indicator_transforms"), ("corpus count", "corpus_count"),
+    ]
+
+    @staticmethod
+    def more_link(rule):
+        return reverse("admin:catalog_indicator_changelist") + f"?rule={rule.pk}"
 
     def get_queryset(self, request):
         # One query for the whole list, however many indicators the rule has.
         return super().get_queryset(request).select_related("indicator").order_by("position")
 
-    @admin.display(description="field")
     def indicator_field(self, obj):
         return obj.indicator.field or "(keyword)"
 
-    @admin.display(description="kind")
     def indicator_kind(self, obj):
         return obj.indicator.kind
 
-    @admin.display(description="transforms")
     def indicator_transforms(self, obj):
         return " ".join(filter(None, [obj.indicator.transforms, "cased" if obj.indicator.cased else ""]))
 
-    @admin.display(description="corpus count")
     def corpus_count(self, obj):
         url = reverse("admin:catalog_indicator_change", args=[obj.indicator_id])
         return format_html('<a href="{}">{}</a>', url, obj.indicator.corpus_count)
@@ -384,10 +435,29 @@ class ViewOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class IndicatorRuleFilter(admin.SimpleListFilter):
+    """?rule=<pk>: the indicators of one rule (linked from the rule page); in the sidebar only when used."""
+
+    title = "rule"
+    parameter_name = "rule"
+
+    def lookups(self, request, model_admin):
+        value = request.GET.get(self.parameter_name, "")
+        title = Rule.objects.filter(pk=value).values_list("title", flat=True).first() if value.isdigit() else None
+        return [(value, title)] if title else []
+
+    def queryset(self, request, queryset):
+        if self.value():
+            if not self.value().isdigit():
+                return queryset.none()
+            return queryset.filter(rule_indicators__rule_id=int(self.value()))
+        return queryset
+
+
 @admin.register(Indicator)
 class IndicatorAdmin(ViewOnlyAdmin):
     list_display = ["display", "field", "kind", "transforms", "cased", "corpus_count"]
-    list_filter = ["kind", "cased"]
+    list_filter = [IndicatorRuleFilter, "kind", "cased"]
     search_fields = ["value", "display", "field"]
     search_help_text = "An indicator value or a field name."
     fields = ["field", "kind", "display", "value", "transforms", "cased", "corpus_count", "rules_carrying"]
