@@ -34,6 +34,7 @@ test: install
 
 bench: install
 	$(PY) -m benchmarks.import_bench $(CORPUS)
+	$(PY) -m benchmarks.serve_bench $(CORPUS)
 
 # Production: settings from the environment (CATALOG_PRODUCTION=1, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL).
 serve: install
