@@ -15,7 +15,7 @@ import uuid as uuid_lib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Case, CharField, Count, IntegerField, Prefetch, Q, Value, When
+from django.db.models import Case, CharField, Count, F, IntegerField, Prefetch, Q, Value, When
 from django.db.models.functions import Coalesce, NullIf, Substr
 
 from . import attack
@@ -55,10 +55,19 @@ def with_level_rank(queryset):
 
 
 def sorted_rules(queryset, sort: str | None):
-    """Order a rule queryset by one of filters.SORTS (title when no sort is asked)."""
+    """Order a rule queryset by one of filters.SORTS (title when no sort is asked).
+
+    Rules without a date sort last both ways, on every database (PostgreSQL puts NULLs first
+    when descending, SQLite when ascending).
+    """
     if sort in SORTS:
-        return with_level_rank(queryset).order_by(*SORTS[sort])
+        return with_level_rank(queryset).order_by(*(_nulls_last(term) for term in SORTS[sort]), "pk")
     return queryset.order_by("title", "pk")
+
+
+def _nulls_last(term: str):
+    column = F(term.lstrip("-"))
+    return column.desc(nulls_last=True) if term.startswith("-") else column.asc(nulls_last=True)
 
 
 def rule_filterset(data, queryset=None) -> RuleFilterSet:

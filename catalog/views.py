@@ -94,6 +94,8 @@ def field_detail(request, name):
         "rules": paginate(request, queries.field_rules(field_name), RULES_PER_PAGE, param="rules_page"),
         "logsources": queries.field_logsources(field_name),
         "common": queries.COMMON_INDICATOR,
+        # The API lists keyword detections (no field) as indicators of kind `keyword`.
+        "api_url": "" if field_name else "/api/indicators/?kind=keyword",
     }
     return render(request, "catalog/field_detail.html", context)
 

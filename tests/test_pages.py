@@ -353,7 +353,9 @@ def test_rule_list_sort(client, corpus):
     titles = [html.unescape(t) for t in re.findall(r'<td class="rule-title"><a href="[^"]+">([^<]*)</a>', get(client, "/rules/?sort=title"))]
     assert len(titles) == 50 and titles == sorted(titles)
     dates = re.findall(r'<td class="nowrap">(\d{4}-\d\d-\d\d)</td>', get(client, "/rules/?sort=-modified"))
-    assert dates and dates == sorted(dates, reverse=True)
+    assert len(dates) == 50 and dates == sorted(dates, reverse=True)  # undated rules come last
+    oldest = Rule.objects.filter(hidden=False, retired=False).order_by("date", "title", "pk").first()
+    assert rule_ids_in(get(client, "/rules/?sort=date"))[0] == str(oldest.uuid)
     Rule.objects.filter(uuid=REFERENCE_RULE_ID).update(level_override="critical")
     assert REFERENCE_RULE_ID in get(client, "/rules/?q=net.exe+sessions&sort=-level")
     assert "level-critical" in get(client, "/rules/?q=net.exe+sessions&level=critical")
@@ -400,6 +402,7 @@ def test_fields_pages(client, corpus):
     check_page(text, "/api/fields/Image/")
     assert "\\net.exe" in text and "process_creation" in text and rule_ids_in(text)
     text = get(client, "/fields/-keywords-/")
+    check_page(text, "/api/indicators/?kind=keyword")
     assert "(keywords)" in text and rule_ids_in(text)
 
 
