@@ -356,6 +356,9 @@ def test_rule_list_sort(client, corpus):
     assert len(dates) == 50 and dates == sorted(dates, reverse=True)  # undated rules come last
     oldest = Rule.objects.filter(hidden=False, retired=False).order_by("date", "title", "pk").first()
     assert rule_ids_in(get(client, "/rules/?sort=date"))[0] == str(oldest.uuid)
+    combined = get(client, "/rules/?technique=T1059&tactic=execution&sort=-level")  # joins + DISTINCT + sort
+    combined_levels = [rank(level) for level in levels("/rules/?technique=T1059&tactic=execution&sort=-level")]
+    assert combined_levels[0] == 4 and combined_levels == sorted(combined_levels, reverse=True) and rule_ids_in(combined)
     Rule.objects.filter(uuid=REFERENCE_RULE_ID).update(level_override="critical")
     assert REFERENCE_RULE_ID in get(client, "/rules/?q=net.exe+sessions&sort=-level")
     assert "level-critical" in get(client, "/rules/?q=net.exe+sessions&level=critical")
