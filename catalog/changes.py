@@ -188,6 +188,7 @@ class ChangesFeed(Feed):
     feed_type = Atom1Feed
     title = "Sigma rule catalog: changes"
     subtitle = "Rules added, changed and retired by each import."
+    author_name = "Sigma rule catalog"
 
     def link(self):
         return reverse("changes")

@@ -339,3 +339,22 @@ def test_reference_data_is_read_only_even_for_superusers(client, admin_user, rul
     indicator.refresh_from_db()
     assert indicator.value != "changed"
     assert client.get("/admin/catalog/indicator/add/").status_code == 403
+
+
+def test_reimport_is_csrf_protected(admin_user, examples):
+    from django.test import Client
+
+    import_paths([str(examples)], source="examples")
+    source = Source.objects.get(name="examples")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+    runs = ImportRun.objects.count()
+    assert client.post(f"/admin/catalog/source/{source.pk}/reimport/").status_code == 403
+    assert ImportRun.objects.count() == runs
+
+
+def test_the_corpus_source_is_reimported_from_all_its_folders(corpus):
+    from catalog.reimport import source_roots
+    from tests.conftest import corpus_paths
+
+    assert sorted(source_roots(Source.objects.get(name="sigmahq"))) == sorted(corpus_paths())

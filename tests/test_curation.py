@@ -386,3 +386,33 @@ def test_changes_lists_are_capped_on_the_listing_and_complete_for_one_run(client
     assert len(corpus_run["created"]["rules"]) == 50 and corpus_run["created"]["more"] == corpus_run["created"]["count"] - 50
     full = client.get(f"/api/changes/?run={corpus_run['run']}").json()
     assert len(full["created"]["rules"]) == corpus_run["created"]["count"]
+
+
+@pytest.mark.parametrize("url", ["/changes/", "/api/changes/", "/changes/feed/", "/changes/?page=2"])
+def test_changes_pages_take_a_constant_number_of_queries(client, examples, url):
+    import_examples(examples)
+    path = examples / CERTUTIL
+
+    def another_changing_import(n):
+        path.write_text(path.read_text(encoding="utf-8") + f"# revision {n}\n", encoding="utf-8")
+        assert import_examples(examples).updated == 1
+
+    for n in range(11):  # more runs than fit on one page
+        another_changing_import(n)
+    counts = []
+    for n in range(11, 13):
+        another_changing_import(n)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 4, counts
+
+
+def test_export_curation_writes_to_standard_output(examples):
+    import_examples(examples)
+    curate(CERTUTIL_ID, note="x")
+    out = StringIO()
+    call_command("export_curation", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["format"] == "sigma-catalog-curation" and data["version"] == 1
+    assert list(data["rules"]) == [CERTUTIL_ID] and data["rules"][CERTUTIL_ID]["note"] == "x"
