@@ -333,6 +333,13 @@ def test_fields(client, corpus, django_assert_num_queries):
                                        "rules": detail["logsources"][0]["rules"]}
     assert detail["indicators_url"].endswith("/api/indicators/?field=Image")
 
+    # Restricted to one log source, like /fields/?product=...: the counts are that log source's row.
+    process_creation = get(client, "/api/fields/", product="windows", category="process_creation", page_size=500)["results"]
+    image_there = next(f for f in process_creation if f["field"] == "Image")
+    assert image_there["rules"] == next(
+        ls["rules"] for ls in detail["logsources"] if (ls["product"], ls["category"]) == ("windows", "process_creation")
+    )
+
 
 # --- ATT&CK and events -----------------------------------------------------------------------
 
@@ -360,6 +367,33 @@ def test_attack_coverage(client, corpus, django_assert_num_queries):
     assert {r["id"] for r in detail["rule_list"]} == filterset_ids(technique="T1049")
     assert set(all_ids(client, technique="T1049")) == filterset_ids(technique="T1049")
     assert detail["rules_url"].endswith("/api/rules/?technique=T1049")
+
+    t1059 = get(client, "/api/attack/T1059/")
+    with_subs = filterset_ids(technique="T1059")  # the rule filter includes sub-techniques
+    assert t1059["rules_with_subtechniques"] == len(with_subs) > t1059["rules"] == len(t1059["rule_list"]) > 0
+    assert {r["id"] for r in t1059["rule_list"]} < with_subs
+    get(client, "/api/attack/T1059.001/")  # sub-technique ids route too
+
+
+def test_tactics(client, corpus, django_assert_num_queries):
+    with django_assert_num_queries(2):
+        tactics = get(client, "/api/attack/tactics/")["results"]
+    assert [t["shortname"] for t in tactics][:3] == ["reconnaissance", "resource-development", "initial-access"]
+    discovery = next(t for t in tactics if t["shortname"] == "discovery")
+    assert discovery["rules"] == len(filterset_ids(tactic="discovery"))
+    with django_assert_num_queries(3):  # tactic + techniques + their tactics
+        detail = get(client, discovery["url"])
+    assert "T1049" in {t["technique_id"] for t in detail["techniques"]}
+    assert all("discovery" in t["tactics"] for t in detail["techniques"])
+    get(client, "/api/attack/tactics/no-such-tactic/", 404)
+
+
+def test_logsources(client, corpus, django_assert_num_queries):
+    with django_assert_num_queries(2):
+        rows = get(client, "/api/logsources/", page_size=500)
+    assert sum(r["rules"] for r in rows["results"]) == Rule.objects.filter(hidden=False, retired=False).count()
+    windows = next(r for r in rows["results"] if (r["product"], r["category"], r["service"]) == ("windows", "process_creation", ""))
+    assert windows["rules"] == len(filterset_ids(product="windows", category="process_creation", service=""))
 
 
 def test_event_coverage(client, corpus, django_assert_num_queries):

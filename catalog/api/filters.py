@@ -50,7 +50,12 @@ class EventFilterSet(CoveredFilterMixin):
 
 
 class FieldFilterSet(django_filters.FilterSet):
+    """Like /fields/: counts restricted to the rules of one log source (exact values)."""
+
     q = django_filters.CharFilter(field_name="indicator__field", lookup_expr="icontains", label="Field name contains")
+    product = django_filters.CharFilter(field_name="rule__product")
+    category = django_filters.CharFilter(field_name="rule__category")
+    service = django_filters.CharFilter(field_name="rule__service")
 
     class Meta:
         model = RuleIndicator

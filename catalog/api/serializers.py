@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.export import rule_to_dict
-from catalog.models import Indicator, Rule, Technique
+from catalog.models import Indicator, Rule, Tactic, Technique
 
 
 def rule_page(request, uuid):
@@ -158,11 +158,14 @@ class FieldDetailSerializer(FieldSerializer):
 class TechniqueSerializer(serializers.ModelSerializer):
     tactics = serializers.SlugRelatedField(slug_field="shortname", many=True, read_only=True)
     rules = serializers.IntegerField(source="rule_count", help_text="non-hidden, non-retired rules tagged with it")
+    rules_with_subtechniques = serializers.IntegerField(
+        source="rolled_count", help_text="the same, counting rules tagged with one of its sub-techniques too",
+    )
     url = serializers.SerializerMethodField()
 
     class Meta:
         model = Technique
-        fields = ["technique_id", "name", "known", "tactics", "rules", "url"]
+        fields = ["technique_id", "name", "known", "tactics", "rules", "rules_with_subtechniques", "url"]
 
     def get_url(self, technique) -> str:
         return api_url(self.context["request"], "technique-detail", technique.technique_id)
@@ -177,6 +180,25 @@ class TechniqueDetailSerializer(TechniqueSerializer):
 
     def get_rules_url(self, technique) -> str:
         return api_url(self.context["request"], "rule-list") + "?" + urlencode({"technique": technique.technique_id})
+
+
+class TacticSerializer(serializers.ModelSerializer):
+    rules = serializers.IntegerField(source="rule_count", help_text="non-hidden, non-retired rules tagged with it")
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Tactic
+        fields = ["shortname", "attack_id", "name", "legacy", "rules", "url"]
+
+    def get_url(self, tactic) -> str:
+        return api_url(self.context["request"], "tactic-detail", tactic.shortname)
+
+
+class TacticDetailSerializer(TacticSerializer):
+    techniques = TechniqueSerializer(source="technique_list", many=True)
+
+    class Meta(TacticSerializer.Meta):
+        fields = TacticSerializer.Meta.fields + ["techniques"]
 
 
 class EventSerializer(serializers.Serializer):

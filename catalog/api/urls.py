@@ -15,8 +15,11 @@ urlpatterns = [
     path("fields/", views.FieldList.as_view(), name="field-list"),
     path("fields/<path:name>/", views.FieldDetail.as_view(), name="field-detail"),
     path("attack/", views.TechniqueList.as_view(), name="technique-list"),
+    path("attack/tactics/", views.TacticList.as_view(), name="tactic-list"),
+    path("attack/tactics/<str:shortname>/", views.TacticDetail.as_view(), name="tactic-detail"),
     path("attack/<str:technique_id>/", views.TechniqueDetail.as_view(), name="technique-detail"),
     path("events/", views.EventList.as_view(), name="event-list"),
-    path("events/<str:provider>/<str:event_id>/", views.EventDetail.as_view(), name="event-detail"),
+    path("events/<path:provider>/<str:event_id>/", views.EventDetail.as_view(), name="event-detail"),
+    path("logsources/", views.LogsourceList.as_view(), name="logsource-list"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

@@ -1,5 +1,6 @@
 """Read-only API views. Each one runs a constant number of SQL queries (see tests/test_api.py)."""
-from django.db.models import Case, Count, F, Prefetch, Q, Value, When
+from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, Concat
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -11,7 +12,7 @@ from rest_framework.reverse import reverse
 
 from catalog.export import rules_for_export
 from catalog.filters import SORTS, IndicatorFilterSet, RuleFilterSet
-from catalog.models import LEVELS, EventType, Indicator, Rule, RuleIndicator, Technique
+from catalog.models import LEVELS, EventType, Indicator, Rule, RuleIndicator, Tactic, Technique
 
 from . import serializers as s
 from .filters import EventFilterSet, FieldFilterSet, TechniqueFilterSet
@@ -42,7 +43,7 @@ def sorted_rules(queryset, sort):
 @api_view(["GET"])
 def api_root(request, format=None):
     """The API's entry points."""
-    links = ["rule-list", "indicator-list", "field-list", "technique-list", "event-list", "schema"]
+    links = ["rule-list", "indicator-list", "field-list", "technique-list", "tactic-list", "event-list", "logsource-list", "schema"]
     return Response({name.split("-")[0]: reverse(f"api:{name}", request=request) for name in links})
 
 
@@ -132,11 +133,28 @@ class FieldDetail(generics.RetrieveAPIView):
 
 
 def technique_queryset():
+    """Techniques with `rule_count` (tagged with exactly this id) and `rolled_count` (or a sub-technique).
+
+    Correlated subqueries rather than a join + GROUP BY: each runs on the page's rows only.
+    """
+    tagged = Rule.techniques.through.objects.filter(live("rule")).order_by()
+    direct = tagged.filter(technique=OuterRef("pk"))
+    # "T1059" and "T1059.xxx", as an indexed range: "." sorts just before "/", digits after it.
+    rolled = tagged.filter(
+        technique__technique_id__gte=OuterRef("technique_id"),
+        technique__technique_id__lt=Concat(OuterRef("technique_id"), Value("/")),
+    )
     return (
-        Technique.objects.annotate(rule_count=Count("rules", filter=live("rules"), distinct=True))
+        Technique.objects.annotate(rule_count=_count_rules(direct), rolled_count=_count_rules(rolled))
         .prefetch_related("tactics")
         .order_by("technique_id")
     )
+
+
+def _count_rules(through_rows):
+    """COUNT(DISTINCT rule_id) of a correlated queryset of Rule.techniques rows, as a subquery."""
+    counted = through_rows.values(one=Value(1)).annotate(n=Count("rule_id", distinct=True)).values("n")
+    return Coalesce(Subquery(counted), 0)
 
 
 class TechniqueList(generics.ListAPIView):
@@ -161,6 +179,28 @@ class TechniqueDetail(generics.RetrieveAPIView):
             Prefetch("rules", queryset=Rule.objects.filter(LIVE).order_by("title", "uuid"), to_attr="visible_rules")
         )
         return get_object_or_404(queryset, technique_id=self.kwargs["technique_id"].upper())
+
+
+class TacticList(generics.ListAPIView):
+    """ATT&CK tactics in kill-chain order (legacy ones last), with the rules tagged with each."""
+
+    serializer_class = s.TacticSerializer
+    filter_backends = []
+    queryset = Tactic.objects.annotate(rule_count=Count("rules", filter=live("rules"), distinct=True)).order_by(
+        "legacy", "order", "shortname"
+    )
+
+
+class TacticDetail(generics.RetrieveAPIView):
+    """One tactic and its techniques with their rule counts (`/api/attack/?tactic=` pages through the same)."""
+
+    serializer_class = s.TacticDetailSerializer
+    filter_backends = []
+
+    def get_object(self):
+        tactic = get_object_or_404(TacticList.queryset, shortname=self.kwargs["shortname"].lower())
+        tactic.technique_list = list(technique_queryset().filter(tactics=tactic))
+        return tactic
 
 
 def event_queryset():
@@ -199,3 +239,15 @@ class EventDetail(generics.RetrieveAPIView):
             Prefetch("rules", queryset=Rule.objects.filter(LIVE).order_by("title", "uuid"), to_attr="visible_rules")
         )
         return get_object_or_404(queryset, lookup, provider=self.kwargs["provider"])
+
+
+class LogsourceList(generics.ListAPIView):
+    """Product / category / service combinations with their non-hidden, non-retired rules."""
+
+    serializer_class = s.LogsourceCountSerializer
+    filter_backends = []
+    pagination_class = Pagination
+    queryset = (
+        Rule.objects.filter(LIVE).order_by().values("product", "category", "service")
+        .annotate(rules=Count("pk")).order_by("product", "category", "service")
+    )
