@@ -76,6 +76,7 @@ class RuleCurationForm(forms.ModelForm):
             "note": forms.Textarea(attrs={"rows": 4, "cols": 80}),
             "fp_note": forms.Textarea(attrs={"rows": 3, "cols": 80}),
         }
+        labels = {name: curation.field_label(name) for name in EDITABLE_FIELDS}
         help_texts = {
             "verified": "Turning this on records you and the time; turning it off clears both.",
             "hidden": "Hidden rules are removed from every public page, listing and API (their page is a 404).",

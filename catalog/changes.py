@@ -90,10 +90,10 @@ def resolve_runs(runs, per_list: int | None = RULES_PER_LIST) -> list[RunChanges
             wanted.update(ids if per_list is None else ids[:per_list])
     known = {}
     if wanted:
-        for uuid, title, level, source in Rule.objects.filter(uuid__in=sorted(wanted)).values_list(
-            "uuid", "title", "level", "source__name"
-        ):
-            known[str(uuid)] = RuleLink(str(uuid), title, level, source, rule_url(str(uuid)))
+        for uuid, title, level, override, source in Rule.objects.filter(uuid__in=sorted(wanted)).values_list(
+            "uuid", "title", "level", "level_override", "source__name"
+        ):  # a curator's level override is the rule's level everywhere in public
+            known[str(uuid)] = RuleLink(str(uuid), title, override or level, source, rule_url(str(uuid)))
     result = []
     for run in runs:
         lists = []

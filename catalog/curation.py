@@ -91,9 +91,13 @@ def is_curated(rule: Rule) -> bool:
     return any(getattr(rule, name) != default for name, default in DEFAULTS.items())
 
 
+# Labels where the model's default verbose name reads badly.
+LABELS = {"fp_note": "False-positive note"}
+
+
 def field_label(name: str) -> str:
     """The label the admin form uses for a field, so all history entries read alike."""
-    return str(capfirst(Rule._meta.get_field(name).verbose_name))
+    return LABELS.get(name) or str(capfirst(Rule._meta.get_field(name).verbose_name))
 
 
 # -- changing a rule -------------------------------------------------------------------------------

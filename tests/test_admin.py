@@ -117,7 +117,7 @@ def test_a_curator_changes_curation_but_never_sigma_fields(client, curator, rule
     entry = LogEntry.objects.filter(object_id=str(rule.pk)).latest("action_time")
     assert entry.user == curator and entry.is_change()
     message = entry.get_change_message()
-    for label in ("Note", "Verified", "Local tags added", "Level override", "Fp note"):
+    for label in ("Note", "Verified", "Local tags added", "Level override", "False-positive note"):
         assert label in message
     assert "Title" not in message
 
