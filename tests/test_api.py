@@ -201,7 +201,7 @@ def test_rule_sort(client, corpus, sort):
         values = [ranks[r.effective_level] if key == "level" else getattr(r, key) for r in ordered]
         known = [v for v in values if v is not None]
         assert known == sorted(known, reverse=sort.startswith("-"))
-        assert values[len(values) - len(known):] == known or values[: len(known)] == known  # rules without a date at one end
+        assert values[: len(known)] == known  # undated rules last both ways, like the HTML list
 
 
 def test_level_override_is_the_effective_level(client, corpus):
@@ -324,6 +324,14 @@ def test_fields(client, corpus, django_assert_num_queries):
     assert image["indicators"] == live.values("indicator").distinct().count()
     assert fields["results"][0]["field"] == "Image"  # the most used field of SigmaHQ
     assert {f["field"] for f in get(client, "/api/fields/", q="commandl")["results"]} >= {"CommandLine", "ParentCommandLine"}
+
+    # Keyword detections have no field: listed as "", addressed as -keywords- (as on /fields/).
+    keywords = next(f for f in fields["results"] if f["field"] == "")
+    assert keywords["url"].endswith("/api/fields/-keywords-/")
+    keyword_detail = get(client, keywords["url"])
+    assert keyword_detail["rules"] == keywords["rules"] > 0
+    assert keyword_detail["indicators_url"].endswith("/api/indicators/?kind=keyword")
+    assert get(client, keyword_detail["indicators_url"])["count"] == Indicator.objects.filter(field="").count()
 
     with django_assert_num_queries(2):
         detail = get(client, image["url"])

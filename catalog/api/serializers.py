@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.export import rule_to_dict
+from catalog.queries import field_param
 from catalog.models import Indicator, Rule, Tactic, Technique
 
 
@@ -140,7 +141,7 @@ class FieldSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, row) -> str:
-        return api_url(self.context["request"], "field-detail", row["field"])
+        return api_url(self.context["request"], "field-detail", field_param(row["field"]))
 
 
 class LogsourceCountSerializer(LogsourceSerializer):
@@ -152,7 +153,9 @@ class FieldDetailSerializer(FieldSerializer):
     indicators_url = serializers.SerializerMethodField()
 
     def get_indicators_url(self, row) -> str:
-        return api_url(self.context["request"], "indicator-list") + "?" + urlencode({"field": row["field"]})
+        # ?field= (empty) would not filter at all: field-less indicators are the `keyword` kind.
+        query = {"field": row["field"]} if row["field"] else {"kind": "keyword"}
+        return api_url(self.context["request"], "indicator-list") + "?" + urlencode(query)
 
 
 class TechniqueSerializer(serializers.ModelSerializer):

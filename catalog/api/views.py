@@ -1,5 +1,5 @@
 """Read-only API views. Each one runs a constant number of SQL queries (see tests/test_api.py)."""
-from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Concat
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -10,33 +10,25 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from catalog import queries
 from catalog.export import rules_for_export
-from catalog.filters import SORTS, IndicatorFilterSet, RuleFilterSet
-from catalog.models import LEVELS, EventType, Indicator, Rule, RuleIndicator, Tactic, Technique
+from catalog.filters import IndicatorFilterSet, RuleFilterSet
+from catalog.models import EventType, Indicator, Rule, RuleIndicator, Tactic, Technique
 
 from . import serializers as s
 from .filters import EventFilterSet, FieldFilterSet, TechniqueFilterSet
 from .pagination import Pagination
 
-# "Visible" = what the API ever shows: curators' hidden rules never, retired ones only when asked.
-VISIBLE = Q(hidden=False)
-LIVE = Q(hidden=False, retired=False)
 
 
 def live(prefix):
+    """Q for a relation's rules that listings count: not hidden, not retired (queries.live_rules)."""
     return Q(**{f"{prefix}__hidden": False, f"{prefix}__retired": False})
 
 
-def sorted_rules(queryset, sort):
-    """Apply RuleFilterSet's `sort` (its filter is a no-op so the ordering can use an annotation)."""
-    if sort in ("level", "-level"):
-        rank = Case(
-            *(When(Q(level_override=level) | Q(level_override="", level=level), then=Value(i)) for i, level in enumerate(LEVELS)),
-            default=Value(-1),
-        )
-        queryset = queryset.annotate(level_rank=rank)
-    # uuid breaks ties so pages never overlap or skip rules.
-    return queryset.order_by(*SORTS.get(sort, ("title",)), "uuid")
+def live_rule_list():
+    """The rules a pivot (indicator, technique, event) lists, for a Prefetch."""
+    return queries.live_rules().order_by("title", "pk")
 
 
 @extend_schema(responses=OpenApiTypes.OBJECT)
@@ -53,11 +45,14 @@ class RuleList(generics.ListAPIView):
     serializer_class = s.RuleListSerializer
     filterset_class = RuleFilterSet
     pagination_class = Pagination
-    queryset = Rule.objects.filter(VISIBLE).select_related("source")
+
+    def get_queryset(self):
+        return queries.public_rules().select_related("source")
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)  # raises 400 with the form errors on bad values
-        return sorted_rules(queryset, self.request.query_params.get("sort"))
+        # RuleFilterSet's `sort` filter is a no-op: the ordering is the HTML list's (queries.sorted_rules).
+        return queries.sorted_rules(queryset, self.request.query_params.get("sort"))
 
 
 class RuleDetail(generics.RetrieveAPIView):
@@ -66,7 +61,9 @@ class RuleDetail(generics.RetrieveAPIView):
     serializer_class = s.RuleDetailSerializer
     filter_backends = []
     lookup_field = "uuid"
-    queryset = rules_for_export(Rule.objects.filter(VISIBLE))
+
+    def get_queryset(self):
+        return rules_for_export(queries.public_rules())
 
 
 class IndicatorList(generics.ListAPIView):
@@ -86,7 +83,7 @@ class IndicatorDetail(generics.RetrieveAPIView):
     queryset = Indicator.objects.prefetch_related(
         Prefetch(
             "rule_indicators",
-            queryset=RuleIndicator.objects.filter(live("rule")).select_related("rule").order_by("rule__title", "rule__uuid"),
+            queryset=RuleIndicator.objects.filter(live("rule")).select_related("rule").order_by("rule__title", "rule__pk"),
             to_attr="visible_rule_indicators",
         )
     )
@@ -95,14 +92,14 @@ class IndicatorDetail(generics.RetrieveAPIView):
 def field_rows():
     """Per indicator field: rules and indicators, counting only non-hidden, non-retired rules."""
     return (
-        RuleIndicator.objects.filter(live("rule")).exclude(indicator__field="")
+        RuleIndicator.objects.filter(live("rule"))
         .values(field=F("indicator__field"))
         .annotate(rules=Count("rule", distinct=True), indicators=Count("indicator", distinct=True))
     )
 
 
 class FieldList(generics.ListAPIView):
-    """Every field that rules test (keyword detections have no field and are left out), most used first."""
+    """Every field that rules test, most used first; keyword detections are the field "" (`-keywords-` in URLs)."""
 
     serializer_class = s.FieldSerializer
     filterset_class = FieldFilterSet
@@ -119,7 +116,7 @@ class FieldDetail(generics.RetrieveAPIView):
     filter_backends = []
 
     def get_object(self):
-        name = self.kwargs["name"]
+        name = queries.field_from_param(self.kwargs["name"])
         totals = field_rows().filter(indicator__field=name).order_by("field").first()
         if totals is None:
             raise Http404(f"no indicator on field {name!r}")
@@ -176,7 +173,7 @@ class TechniqueDetail(generics.RetrieveAPIView):
 
     def get_object(self):
         queryset = technique_queryset().prefetch_related(
-            Prefetch("rules", queryset=Rule.objects.filter(LIVE).order_by("title", "uuid"), to_attr="visible_rules")
+            Prefetch("rules", queryset=live_rule_list(), to_attr="visible_rules")
         )
         return get_object_or_404(queryset, technique_id=self.kwargs["technique_id"].upper())
 
@@ -236,7 +233,7 @@ class EventDetail(generics.RetrieveAPIView):
         else:
             raise Http404("event id must be a number or 'any'")
         queryset = event_queryset().prefetch_related(
-            Prefetch("rules", queryset=Rule.objects.filter(LIVE).order_by("title", "uuid"), to_attr="visible_rules")
+            Prefetch("rules", queryset=live_rule_list(), to_attr="visible_rules")
         )
         return get_object_or_404(queryset, lookup, provider=self.kwargs["provider"])
 
@@ -248,6 +245,6 @@ class LogsourceList(generics.ListAPIView):
     filter_backends = []
     pagination_class = Pagination
     queryset = (
-        Rule.objects.filter(LIVE).order_by().values("product", "category", "service")
+        queries.live_rules().order_by().values("product", "category", "service")
         .annotate(rules=Count("pk")).order_by("product", "category", "service")
     )
