@@ -267,7 +267,7 @@ class RulePage:
 
 
 def rule_page(rule_uuid) -> RulePage | None:
-    """Everything the rule page shows, in 11 queries for any rule; None for unknown or hidden."""
+    """Everything the rule page shows, in 10 queries for any rule; None for unknown or hidden."""
     rule = (
         public_rules()
         .select_related("source")

@@ -3,15 +3,13 @@
 A page with an invalid filter still renders (status 400) with the error beside the form and the
 valid filters applied; an unknown id is a 404. Every page's JSON twin is the same path under /api/.
 """
-from urllib.parse import quote
-
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from . import queries
-from .history import rule_history
 from .filters import INDICATOR_KINDS, SORTS, IndicatorFilterSet
+from .history import rule_history
 from .models import Indicator
 
 RULES_PER_PAGE = 50
@@ -94,8 +92,6 @@ def field_detail(request, name):
         "rules": paginate(request, queries.field_rules(field_name), RULES_PER_PAGE, param="rules_page"),
         "logsources": queries.field_logsources(field_name),
         "common": queries.COMMON_INDICATOR,
-        # The API lists keyword detections (no field) as indicators of kind `keyword`.
-        "api_url": "" if field_name else "/api/indicators/?kind=keyword",
     }
     return render(request, "catalog/field_detail.html", context)
 
@@ -123,7 +119,6 @@ def tactic_detail(request, shortname):
         return redirect("tactic-detail", detail["tactic"].shortname, permanent=True)
     rules = queries.rule_filterset({"tactic": detail["tactic"].shortname}).qs
     detail["page"] = paginate(request, queries.listing(rules), RULES_PER_PAGE)
-    detail["api_url"] = "/api/rules/?tactic=" + quote(detail["tactic"].shortname)
     return render(request, "catalog/tactic_detail.html", detail)
 
 

@@ -405,7 +405,7 @@ def test_fields_pages(client, corpus):
     check_page(text, "/api/fields/Image/")
     assert "\\net.exe" in text and "process_creation" in text and rule_ids_in(text)
     text = get(client, "/fields/-keywords-/")
-    check_page(text, "/api/indicators/?kind=keyword")
+    check_page(text, "/api/fields/-keywords-/")
     assert "(keywords)" in text and rule_ids_in(text)
 
 
@@ -425,7 +425,7 @@ def test_attack_pages(client, corpus):
     text = get(client, "/attack/T1059/")
     assert 'href="/attack/T1059.001/"' in text  # sub-techniques, whose rules count for the parent
     text = get(client, "/attack/tactics/discovery/")
-    check_page(text, "/api/rules/?tactic=discovery")
+    check_page(text, "/api/attack/tactics/discovery/")
     assert 'href="/attack/T1049/"' in text
     discovery = Rule.objects.filter(hidden=False, retired=False, tactics__shortname="discovery").count()
     assert f"<strong>{discovery}</strong> rules" in text and len(rule_ids_in(text)) == 50
@@ -486,3 +486,15 @@ def test_query_count_is_constant(client, corpus, examples, django_assert_num_que
     check()
     assert not import_paths([str(examples)], source="examples").errors
     check()
+
+
+@pytest.mark.parametrize("url", [
+    "/", "/rules/?q=net.exe&status=test", f"/rules/{REFERENCE_RULE_ID}/", "/indicators/?field=Image", "/fields/",
+    "/fields/Image/", "/fields/-keywords-/", "/attack/", "/attack/T1049/", "/attack/tactics/discovery/", "/events/",
+    "/events/Sysmon/1/", "/events/Windows%20Defender/1116/", "/logsources/",
+])
+def test_json_twin_link_answers(client, corpus, url):
+    twin = re.search(r'<p class="json-twin"><a href="([^"]+)"', get(client, url)).group(1)
+    response = client.get(html.unescape(twin))
+    assert response.status_code == 200, twin
+    assert response["Content-Type"].startswith("application/json"), twin
