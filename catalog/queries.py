@@ -377,6 +377,11 @@ def _as_uuid(text: str):
 
 
 # -- indicators --------------------------------------------------------------------------------
+def searched_indicators(filterset):
+    """The indicator search's results, most used first, in a stable order for pagination."""
+    return filterset.qs.order_by("-corpus_count", "field", "kind", "value", "pk")
+
+
 def indicator_fields():
     """Every indicator field with its number of indicators, for the search form's select."""
     return list(Indicator.objects.order_by().values("field").annotate(n=Count("pk")).order_by("field"))

@@ -50,7 +50,7 @@ def indicator_list(request):
     filterset = IndicatorFilterSet(request.GET, queryset=Indicator.objects.all())
     context = {
         "filterset": filterset,
-        "page": paginate(request, filterset.qs, INDICATORS_PER_PAGE),
+        "page": paginate(request, queries.searched_indicators(filterset), INDICATORS_PER_PAGE),
         "fields": queries.indicator_fields(),
         "kinds": INDICATOR_KINDS,
         "keywords_slug": queries.KEYWORDS_SLUG,
