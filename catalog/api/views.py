@@ -20,7 +20,6 @@ from .filters import EventFilterSet, FieldFilterSet, TechniqueFilterSet
 from .pagination import Pagination
 
 
-
 def live(prefix):
     """Q for a relation's rules that listings count: not hidden, not retired (queries.live_rules)."""
     return Q(**{f"{prefix}__hidden": False, f"{prefix}__retired": False})
@@ -183,6 +182,7 @@ class TacticList(generics.ListAPIView):
 
     serializer_class = s.TacticSerializer
     filter_backends = []
+    pagination_class = Pagination
     queryset = Tactic.objects.annotate(rule_count=Count("rules", filter=live("rules"), distinct=True)).order_by(
         "legacy", "order", "shortname"
     )
