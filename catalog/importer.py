@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from . import attack
 from .models import (
-    EventType, ImportRun, Indicator, Predicate, Rule, RuleIndicator, RuleReference, RuleVersion, Source, Stage,
+    CatalogVersion, EventType, ImportRun, Indicator, Predicate, Rule, RuleIndicator, RuleReference, RuleVersion, Source, Stage,
     Tactic, Technique,
 )
 from .preparing import PreparedFile, PreparedRule, all_indicators, file_hash, prepare_files
@@ -200,6 +200,7 @@ class _Importer:
         changed |= self._retire_missing()
         if changed:
             self._recount()
+            CatalogVersion.bump()  # cached pages of every worker are stale from now on
         for name, source_row in self.sources.items():
             source_row.last_imported_at = self.now
             source_row.save(update_fields=["last_imported_at"])

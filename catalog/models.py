@@ -274,3 +274,22 @@ class RuleVersion(models.Model):
 
     class Meta:
         ordering = ["rule", "-recorded_at"]
+
+
+class CatalogVersion(models.Model):
+    """A counter bumped whenever what the public pages show may have changed (imports, curation).
+
+    Cached pages are keyed by it, so every gunicorn worker drops stale pages on its next request.
+    """
+
+    number = models.PositiveBigIntegerField(default=0)
+
+    @classmethod
+    def current(cls) -> int:
+        row = cls.objects.filter(pk=1).values_list("number", flat=True).first()
+        return row or 0
+
+    @classmethod
+    def bump(cls) -> None:
+        if not cls.objects.filter(pk=1).update(number=models.F("number") + 1):
+            cls.objects.get_or_create(pk=1, defaults={"number": 1})

@@ -62,3 +62,9 @@ def export_catalog(db, tmp_path):
         return {record["id"]: record for record in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def no_page_cache(settings):
+    """Tests see every page rendered afresh; tests/test_page_cache.py turns the cache on itself."""
+    settings.CATALOG_PAGE_CACHE_SECONDS = 0
