@@ -60,11 +60,12 @@ def p95(samples: list[float]) -> float:
     return sorted(samples)[int(len(samples) * 0.95) - 1]
 
 
-def bench(label: str, database_url: str) -> None:
-    with serve(database_url, production=True, workers=2) as base:
+def bench(label: str, database_url: str, page_cache: bool) -> None:
+    with serve(database_url, production=True, workers=2, page_cache=page_cache) as base:
         baseline = timings(base, static_path(base))
         base_median = statistics.median(baseline)
-        print(f"{label}: {REQUESTS} sequential requests per page over keep-alive, gunicorn (2 workers)")
+        mode = "page cache on: repeat views" if page_cache else "page cache off: every view rendered"
+        print(f"{label}, {mode}. {REQUESTS} sequential requests per page over keep-alive, gunicorn (2 workers)")
         print(f"  {'static file (WhiteNoise)':24s} median {base_median * 1000:7.2f} ms  p95 {p95(baseline) * 1000:7.2f} ms")
         for name, (path, target) in PAGES.items():
             samples = timings(base, path)
@@ -79,14 +80,16 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sqlite_url = f"sqlite:///{tmp}/serve.sqlite3"
         build_database(sqlite_url, paths)
-        bench("SQLite", sqlite_url)
+        bench("SQLite", sqlite_url, page_cache=True)
+        bench("SQLite", sqlite_url, page_cache=False)
     try:
         postgres_url = fresh_postgres_database("postgresql://postgres@127.0.0.1:5432/postgres", "catalog_serve_bench")
     except Exception as exc:
         print(f"PostgreSQL: skipped ({exc})")
         return
     build_database(postgres_url, paths)
-    bench("PostgreSQL", postgres_url)
+    bench("PostgreSQL", postgres_url, page_cache=True)
+    bench("PostgreSQL", postgres_url, page_cache=False)
 
 
 if __name__ == "__main__":

@@ -50,10 +50,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(database_url: str, production: bool = False, workers: int = 2):
+def serve(database_url: str, production: bool = False, workers: int = 2, page_cache: bool = True):
     """Yield the base URL of gunicorn serving the catalog; stop it afterwards."""
     port = free_port()
-    extra = {"DEBUG": "0"}
+    extra = {"DEBUG": "0", "CATALOG_PAGE_CACHE_SECONDS": "600" if page_cache else "0"}
     if production:
         extra.update(CATALOG_PRODUCTION="1", SECRET_KEY="bench-" + os.urandom(16).hex(),
                      ALLOWED_HOSTS="127.0.0.1,localhost", SECURE_SSL_REDIRECT="0")

@@ -454,7 +454,7 @@ def test_logsources_page(client, corpus):
 PAGES = [
     # (name, two URLs of different sizes, queries)
     ("overview", ["/"], 5),
-    ("rule list", ["/rules/", "/rules/?q=powershell&level=high&tactic=execution&sort=-modified&page=2"], 14),
+    ("rule list", ["/rules/", "/rules/?q=powershell&level=high&tactic=execution&sort=-modified&page=2"], 6),
     ("rule page", [f"/rules/{REFERENCE_RULE_ID}/", f"/rules/{BIG_RULE_ID}/", f"/rules/{RELATED_RULE_ID}/"], 11),
     ("indicator search", ["/indicators/", "/indicators/?field=CommandLine&kind=match&value=use"], 3),
     ("indicator page", ["IND:\\net.exe", "IND: sessions"], 4),
