@@ -21,6 +21,25 @@ INDICATOR_KINDS = [
 ]
 
 
+class StrictBooleanField(forms.NullBooleanField):
+    """true/false/1/0 (or empty); anything else is a form error (a 400), never silently ignored."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value):
+        if value in (None, "", "unknown"):
+            return None
+        if str(value).lower() in ("true", "1"):
+            return True
+        if str(value).lower() in ("false", "0"):
+            return False
+        raise forms.ValidationError("Enter true or false.", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
 class RuleFilterSet(django_filters.FilterSet):
     """Filters of /rules/ and /api/rules/. Every parameter name here is part of the URL contract."""
 
@@ -36,8 +55,8 @@ class RuleFilterSet(django_filters.FilterSet):
     author = django_filters.CharFilter(field_name="author", lookup_expr="icontains")
     source = django_filters.CharFilter(field_name="source__name")
     type = django_filters.ChoiceFilter(field_name="rule_type", choices=[(t, t) for t in ("rule", "correlation", "filter")])
-    retired = django_filters.BooleanFilter(method="filter_retired", widget=forms.NullBooleanSelect)
-    verified = django_filters.BooleanFilter(field_name="verified", widget=forms.NullBooleanSelect)
+    retired = StrictBooleanFilter(method="filter_retired")
+    verified = StrictBooleanFilter(field_name="verified")
     sort = django_filters.ChoiceFilter(method="filter_sort", choices=[(k, k) for k in SORTS], empty_label="relevance")
 
     class Meta:

@@ -498,3 +498,11 @@ def test_json_twin_link_answers(client, corpus, url):
     response = client.get(html.unescape(twin))
     assert response.status_code == 200, twin
     assert response["Content-Type"].startswith("application/json"), twin
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/rules/?retired=maybe", "/rules/?verified=x", "/api/rules/?retired=maybe"])
+def test_bad_boolean_filters_are_reported_not_ignored(corpus, client, url):
+    response = client.get(url)
+    assert response.status_code == 400
+    assert b"true or false" in response.content

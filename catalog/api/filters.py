@@ -1,27 +1,8 @@
 """Filters of the API-only listings (fields, ATT&CK, events). Rules and indicators use catalog.filters."""
 import django_filters
-from django import forms
 
+from catalog.filters import StrictBooleanFilter
 from catalog.models import EventType, RuleIndicator, Technique
-
-
-class StrictBooleanField(forms.NullBooleanField):
-    """true/false/1/0 (or empty); anything else is a 400, where NullBooleanSelect would silently ignore it."""
-
-    widget = forms.TextInput
-
-    def to_python(self, value):
-        if value in (None, "", "unknown"):
-            return None
-        if str(value).lower() in ("true", "1"):
-            return True
-        if str(value).lower() in ("false", "0"):
-            return False
-        raise forms.ValidationError("Enter true or false.", code="invalid")
-
-
-class StrictBooleanFilter(django_filters.BooleanFilter):
-    field_class = StrictBooleanField
 
 
 class CoveredFilterMixin(django_filters.FilterSet):
