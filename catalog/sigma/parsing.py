@@ -14,7 +14,6 @@ from typing import Any
 
 import yaml
 from sigma import exceptions as sigma_exceptions
-from sigma.collection import SigmaCollection
 from sigma.conditions import (
     ConditionAND,
     ConditionIdentifier,
@@ -112,30 +111,25 @@ def _pysigma_rules(docs: list[RawDocument], path: str, problems: list[Problem]):
             merged = _deep_merge(copy.deepcopy(global_rule), raw) if global_rule else raw
             previous = merged
         warnings = _fix_quirks(merged, path, doc)
+        # The rule classes pySigma's SigmaCollection.from_dicts would pick, without the collection.
+        rule_class = SigmaCorrelationRule if "correlation" in merged else SigmaFilter if "filter" in merged else SigmaRule
         try:
-            collection = SigmaCollection.from_dicts(
-                [copy.copy(merged)], collect_errors=True, resolve_references=False, collect_filters=True
-            )
+            sigma_rule = rule_class.from_dict(dict(merged), collect_errors=True)
         except sigma_exceptions.SigmaError as exc:
             problems.append(Problem(path, doc.line, _message(exc)))
             continue
         except Exception as exc:  # pySigma can still trip over malformed structures
             problems.append(Problem(path, doc.line, f"cannot parse rule: {type(exc).__name__}: {exc}"))
             continue
-        rules = list(collection.rules) + list(getattr(collection, "filters", []) or [])
-        for error in collection.errors:
-            if not any(error is e for r in rules for e in r.errors):
-                problems.append(Problem(path, doc.line, _message(error)))
-        for sigma_rule in rules:
-            fatal = [e for e in sigma_rule.errors if not isinstance(e, METADATA_ERRORS)]
-            if fatal:
-                for error in fatal:
-                    problems.append(Problem(path, _error_line(doc, error), _message(error)))
-                continue
-            for error in sigma_rule.errors:
-                warnings.append((_error_line(doc, error) - doc.line + 1, _message(error)))
-            merged.setdefault("__warnings__", []).extend(warnings)
-            yield doc, merged, sigma_rule
+        fatal = [e for e in sigma_rule.errors if not isinstance(e, METADATA_ERRORS)]
+        if fatal:
+            for error in fatal:
+                problems.append(Problem(path, _error_line(doc, error), _message(error)))
+            continue
+        for error in sigma_rule.errors:
+            warnings.append((_error_line(doc, error) - doc.line + 1, _message(error)))
+        merged.setdefault("__warnings__", []).extend(warnings)
+        yield doc, merged, sigma_rule
 
 
 def _deep_merge(base: dict, update: dict) -> dict:
