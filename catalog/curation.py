@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import capfirst
 
-from .models import CURATION_FIELDS, LEVELS, Rule
+from .models import CURATION_FIELDS, LEVELS, CatalogVersion, Rule
 
 CURATOR_GROUP = "curator"
 # Commands run without --user are recorded under this (inactive, password-less) account.
@@ -141,6 +141,18 @@ def save_curation(rule: Rule) -> None:
     rule.save(update_fields=[*CURATION_FIELDS, "tag_text"])
 
 
+def save_many(changes: list[tuple[Rule, list[str]]], user) -> None:
+    """Save changed rules' curation in batches, log each one, and tell the page cache.
+
+    bulk_update sends no post_save signal, so the catalog version (which keys the public page
+    cache) is bumped here; a single-rule save bumps it through the signal.
+    """
+    with transaction.atomic():
+        Rule.objects.bulk_update([r for r, _ in changes], [*CURATION_FIELDS, "tag_text"], batch_size=500)
+        log_changes(user, changes)
+        CatalogVersion.bump()
+
+
 def change_message(fields: list[str]) -> list[dict]:
     """The admin's own structured message, so LogEntry.get_change_message() renders it."""
     return [{"changed": {"fields": [field_label(name) for name in fields]}}]
@@ -242,9 +254,7 @@ def apply_edit_many(rules, edit: Edit, user) -> list[tuple[Rule, list[str]]]:
             rule.refresh_tag_text()
             changes.append((rule, fields))
     if changes:
-        with transaction.atomic():
-            Rule.objects.bulk_update([r for r, _ in changes], [*CURATION_FIELDS, "tag_text"], batch_size=500)
-            log_changes(user, changes)
+        save_many(changes, user)
     return changes
 
 
@@ -429,8 +439,6 @@ def import_entries(entries: dict[str, dict], user, allow_missing: bool = False, 
     result.changed = len(changes)
     result.unchanged = len(rules) - len(changes)
     if not dry_run and changes:
-        with transaction.atomic():
-            Rule.objects.bulk_update([r for r, _ in changes], [*CURATION_FIELDS, "tag_text"], batch_size=500)
-            log_changes(user, changes)
+        save_many(changes, user)
     result.applied = not dry_run
     return result

@@ -358,3 +358,19 @@ def test_the_corpus_source_is_reimported_from_all_its_folders(corpus):
     from tests.conftest import corpus_paths
 
     assert sorted(source_roots(Source.objects.get(name="sigmahq"))) == sorted(corpus_paths())
+
+
+def test_a_bulk_hide_reaches_cached_public_pages_at_once(client, admin_user, rule, settings):
+    from django.core.cache import caches
+    from django.test import Client
+
+    settings.CATALOG_PAGE_CACHE_SECONDS = 300
+    caches["pages"].clear()
+    visitor = Client()
+    url = f"/rules/{rule.uuid}/"
+    assert visitor.get(url).status_code == 200
+    assert visitor.get(url)["X-Page-Cache"] == "hit"
+    client.force_login(admin_user)
+    client.post(CHANGELIST, {"action": "hide", "_selected_action": [rule.pk], "index": 0})
+    assert visitor.get(url).status_code == 404  # bulk_update sends no signal: curation bumps the version itself
+    caches["pages"].clear()

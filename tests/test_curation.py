@@ -416,3 +416,17 @@ def test_export_curation_writes_to_standard_output(examples):
     data = json.loads(out.getvalue())
     assert data["format"] == "sigma-catalog-curation" and data["version"] == 1
     assert list(data["rules"]) == [CERTUTIL_ID] and data["rules"][CERTUTIL_ID]["note"] == "x"
+
+
+def test_importing_curation_invalidates_cached_pages(examples, tmp_path):
+    from catalog.models import CatalogVersion
+
+    import_examples(examples)
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({SSH_ID: {"hidden": True}}))
+    before = CatalogVersion.current()
+    import_curation(path)
+    assert CatalogVersion.current() > before
+    after = CatalogVersion.current()
+    import_curation(path)  # nothing changed: cached pages stay valid
+    assert CatalogVersion.current() == after
