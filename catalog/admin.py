@@ -308,7 +308,7 @@ class RuleAdmin(admin.ModelAdmin):
             new = obj.verified
             obj.verified = form.initial.get("verified", False)
             curation.set_verified(obj, new, request.user.username)
-        curation.save_curation(obj)
+        curation.save_curation(obj, hidden_changed="hidden" in form.changed_data)
 
     def get_search_results(self, request, queryset, search_term):
         """All words must match the rule's search text (title, id, tags, indicator values)."""

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import capfirst
 
+from .importer import recount_corpus
 from .models import CURATION_FIELDS, LEVELS, CatalogVersion, Rule
 
 CURATOR_GROUP = "curator"
@@ -135,10 +136,13 @@ def changed_fields(before: dict, rule: Rule) -> list[str]:
     return [name for name in CURATION_FIELDS if before[name] != getattr(rule, name)]
 
 
-def save_curation(rule: Rule) -> None:
+def save_curation(rule: Rule, hidden_changed: bool = False) -> None:
     """Save only the curation columns (and the tag column they feed): never Sigma content."""
     rule.refresh_tag_text()
-    rule.save(update_fields=[*CURATION_FIELDS, "tag_text"])
+    with transaction.atomic():
+        rule.save(update_fields=[*CURATION_FIELDS, "tag_text"])
+        if hidden_changed:
+            recount_corpus()  # hidden rules do not count in the corpus counts
 
 
 def save_many(changes: list[tuple[Rule, list[str]]], user) -> None:
@@ -150,6 +154,8 @@ def save_many(changes: list[tuple[Rule, list[str]]], user) -> None:
     with transaction.atomic():
         Rule.objects.bulk_update([r for r, _ in changes], [*CURATION_FIELDS, "tag_text"], batch_size=500)
         log_changes(user, changes)
+        if any("hidden" in fields for _, fields in changes):
+            recount_corpus()  # hidden rules do not count in the corpus counts
         CatalogVersion.bump()
 
 

@@ -16,12 +16,14 @@ class Source(models.Model):
     """A named rule repository (a folder on disk) that rules are imported from."""
 
     name = models.CharField(max_length=200, unique=True)
-    location = models.CharField(max_length=1000, blank=True)
+    location = models.CharField(max_length=1000, blank=True)  # the first folder imported
+    roots = models.JSONField(default=list, blank=True)  # every folder imported under this name
     created_at = models.DateTimeField(auto_now_add=True)
     last_imported_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
+        permissions = [("reimport_source", "Can re-import a source from the admin")]
 
     def __str__(self):
         return self.name
@@ -146,7 +148,7 @@ class Rule(models.Model):
     local_tags_added = models.JSONField(default=list, blank=True)
     local_tags_removed = models.JSONField(default=list, blank=True)
     level_override = models.CharField(max_length=32, blank=True)
-    fp_note = models.TextField(blank=True)
+    fp_note = models.TextField("false-positive note", blank=True)
 
     class Meta:
         ordering = ["title"]

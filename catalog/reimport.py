@@ -21,6 +21,9 @@ class ReimportError(Exception):
 
 
 def source_roots(source: Source) -> list[str]:
+    recorded = [root for root in source.roots if Path(root).exists()]
+    if recorded:  # the folders the importer was given, as it recorded them
+        return recorded
     if not source.location:
         raise ReimportError(f"source {source.name!r} has no location to import from")
     location = Path(source.location)

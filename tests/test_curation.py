@@ -430,3 +430,21 @@ def test_importing_curation_invalidates_cached_pages(examples, tmp_path):
     after = CatalogVersion.current()
     import_curation(path)  # nothing changed: cached pages stay valid
     assert CatalogVersion.current() == after
+
+
+@pytest.mark.django_db
+def test_hidden_rules_leave_the_corpus_counts(corpus, django_user_model):
+    from catalog import curation
+    from catalog.models import Indicator
+    from tests.conftest import REFERENCE_RULE_ID
+
+    indicator = Indicator.objects.get(field="Image", kind="ends_with", value="\\net.exe", transforms="", cased=False)
+    before = indicator.corpus_count
+    user = django_user_model.objects.create_user("hunter")
+    rule = Rule.objects.get(uuid=REFERENCE_RULE_ID)
+    curation.apply_edit(rule, curation.Edit(hidden=True), user)
+    indicator.refresh_from_db()
+    assert indicator.corpus_count == before - 1
+    curation.apply_edit(rule, curation.Edit(hidden=False), user)
+    indicator.refresh_from_db()
+    assert indicator.corpus_count == before

@@ -41,6 +41,9 @@ def test_examples_import_with_every_feature(examples):
     assert rules.filter(path__contains=" ").exists() and rules.filter(path__endswith=".yaml").exists()
     # The legacy collection (action: global / reset / repeat) gives four rules from one file.
     assert rules.filter(path__startswith="examples/legacy/").count() == 4
+    from catalog.models import Source
+
+    assert Source.objects.get(name="ex").roots == [str(examples)]  # what a re-import must be given
 
 
 def test_reimport_is_idempotent(examples):

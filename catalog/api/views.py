@@ -35,7 +35,9 @@ def live_rule_list():
 def api_root(request, format=None):
     """The API's entry points."""
     links = ["rule-list", "indicator-list", "field-list", "technique-list", "tactic-list", "event-list", "logsource-list", "schema"]
-    return Response({name.split("-")[0]: reverse(f"api:{name}", request=request) for name in links})
+    entries = {name.split("-")[0]: reverse(f"api:{name}", request=request) for name in links}
+    entries["changes"] = reverse("api-changes", request=request)  # a plain JSON view beside the DRF ones
+    return Response(entries)
 
 
 class RuleList(generics.ListAPIView):
