@@ -12,6 +12,7 @@ Two visibility rules hold everywhere:
 from __future__ import annotations
 
 import uuid as uuid_lib
+from urllib.parse import urlencode
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -93,6 +94,7 @@ class FacetChoice:
     label: str
     count: int
     active: bool = False
+    href: str = ""  # the current query with this choice set (or, when active, removed)
 
 
 @dataclass
@@ -146,8 +148,24 @@ def rule_facets(filterset: RuleFilterSet) -> list[Facet]:
     for name, label in FACETS:
         choices = [FacetChoice(str(v), lbl, n, str(v).lower() in active[name]) for v, lbl, n in counted[name] if v not in ("", None)]
         shown = [c for i, c in enumerate(choices) if i < FACET_LIMIT or c.active]
+        _link(shown, name, filterset.data)
         facets.append(Facet(name, label, shown, len(choices)))
     return facets
+
+
+def _link(choices: list[FacetChoice], name: str, query) -> None:
+    """Each choice's link: the current query (back on page 1) with `name` set to it, or removed.
+
+    Built here once per facet rather than per choice in the template: a list page has hundreds.
+    """
+    params = query.copy() if hasattr(query, "copy") else dict(query)
+    for ignored in ("page", name):
+        params.pop(ignored, None)
+    rest = params.urlencode() if hasattr(params, "urlencode") else urlencode(params, doseq=True)
+    without = "?" + rest
+    joiner = "&" if rest else ""
+    for choice in choices:
+        choice.href = without if choice.active else f"{without}{joiner}{urlencode({name: choice.value})}"
 
 
 def _facet_rows(filterset: RuleFilterSet) -> list[tuple]:
