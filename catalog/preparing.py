@@ -26,9 +26,8 @@ PARSER_VERSION = "2"
 POOL_THRESHOLD = 200
 
 
-def sha(*parts: str | bytes) -> str:
-    data = b"\x00".join(part.encode("utf-8") if isinstance(part, str) else part for part in parts)
-    return hashlib.sha256(data).hexdigest()
+def sha(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
 
 
 def indicator_sha(key: IndicatorKey) -> str:
@@ -132,11 +131,11 @@ def prepare_files(items: list[tuple[bytes, str, Limits]]) -> Iterator[PreparedFi
     attack.load()  # loaded once here, inherited by the forked workers
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield from pool.map(prepare_file, items, chunksize=16)
+        yield from pool.map(prepare_file, items, chunksize=32)
 
 
 def file_hash(data: bytes) -> str:
-    return sha(PARSER_VERSION, data)
+    return hashlib.sha256(PARSER_VERSION.encode() + b"\x00" + data).hexdigest()
 
 
 def all_indicators(rules: Iterable[PreparedRule]) -> dict[str, tuple]:

@@ -83,45 +83,57 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+VALUE_KINDS = ("cidr", "exists", "fieldref", *COMPARISONS, *TIME_PARTS)  # the value is taken as is
+
+
 def indicators_for(field: str | None, modifiers: list[str], values: list[Any]) -> list[IndicatorKey]:
-    """Indicators of one detection item, given its modifier names and pySigma original values."""
+    """Indicators of one detection item, given its modifier names and pySigma original values.
+
+    How the item's values are read depends on its modifiers only, so that is decided once here.
+    """
     field = field or ""
     mods = set(modifiers)
     cased = "cased" in mods
     transforms = "|".join(m for m in modifiers if m in TRANSFORMS)
-    result = []
-    for value in values:
-        result.append(_indicator(field, modifiers, mods, transforms, cased, value))
-    return result
-
-
-def _indicator(field, modifiers, mods, transforms, cased, value) -> IndicatorKey:
-    if isinstance(value, SigmaNull):
-        return IndicatorKey(field, "null", "", transforms, cased, "null")
     if "re" in mods:
         flags = "".join(sorted({REGEX_FLAGS[m] for m in modifiers if m in REGEX_FLAGS}))
-        regex = _plain(value)
         regex_transforms = "|".join(filter(None, [transforms, flags and f"flags:{flags}"]))
-        return IndicatorKey(field, "regex", regex, regex_transforms, True, regex)
-    for kind in ("cidr", "exists", "fieldref", *COMPARISONS, *TIME_PARTS):
-        if kind in mods:
+        return [_null(field, transforms, cased) if isinstance(v, SigmaNull)
+                else IndicatorKey(field, "regex", _plain(v), regex_transforms, True, _plain(v)) for v in values]
+    kind = next((k for k in VALUE_KINDS if k in mods), "neq" if "neq" in mods else "")
+    if kind:
+        result = []
+        for value in values:
+            if isinstance(value, SigmaNull):
+                result.append(_null(field, transforms, cased))
+                continue
             text = _plain(value)
-            return IndicatorKey(field, kind, text.casefold() if kind == "cidr" else text, transforms, cased, text)
-    if "neq" in mods:
+            folded = text.casefold() if kind == "cidr" or (kind == "neq" and not cased) else text
+            result.append(IndicatorKey(field, kind, folded, transforms, cased, text))
+        return result
+    leading = "contains" in mods or "endswith" in mods
+    trailing = "contains" in mods or "startswith" in mods
+    return [_pattern(field, value, leading, trailing, transforms, cased) for value in values]
+
+
+def _null(field, transforms, cased) -> IndicatorKey:
+    return IndicatorKey(field, "null", "", transforms, cased, "null")
+
+
+def _pattern(field, value, leading, trailing, transforms, cased) -> IndicatorKey:
+    """A string compared with wildcards: its kind is read off the resulting pattern."""
+    if isinstance(value, SigmaNull):
+        return _null(field, transforms, cased)
+    if not isinstance(value, SigmaString):  # numbers and booleans
         text = _plain(value)
-        return IndicatorKey(field, "neq", text if cased else text.casefold(), transforms, cased, text)
-    if isinstance(value, SigmaString):
-        parts = list(value.s)
-        if "contains" in mods or "startswith" in mods:
-            if not parts or parts[-1] is not SpecialChars.WILDCARD_MULTI:
-                parts.append(SpecialChars.WILDCARD_MULTI)
-        if "contains" in mods or "endswith" in mods:
-            if not parts or parts[0] is not SpecialChars.WILDCARD_MULTI:
-                parts.insert(0, SpecialChars.WILDCARD_MULTI)
-        kind, core = pattern_kind(parts)
-        display = render_parts(core) if core else ("*" if kind == "match" else "")
-        if not field:  # keywords match anywhere in the event: the pattern shape is not a kind
-            kind = "keyword"
-        return IndicatorKey(field, kind, display if cased else display.casefold(), transforms, cased, display)
-    text = _plain(value)
-    return IndicatorKey(field, "keyword" if not field else "eq", text.casefold(), transforms, cased, text)
+        return IndicatorKey(field, "keyword" if not field else "eq", text.casefold(), transforms, cased, text)
+    parts = list(value.s)
+    if trailing and (not parts or parts[-1] is not SpecialChars.WILDCARD_MULTI):
+        parts.append(SpecialChars.WILDCARD_MULTI)
+    if leading and (not parts or parts[0] is not SpecialChars.WILDCARD_MULTI):
+        parts.insert(0, SpecialChars.WILDCARD_MULTI)
+    kind, core = pattern_kind(parts)
+    display = render_parts(core) if core else ("*" if kind == "match" else "")
+    if not field:  # keywords match anywhere in the event: the pattern shape is not a kind
+        kind = "keyword"
+    return IndicatorKey(field, kind, display if cased else display.casefold(), transforms, cased, display)
