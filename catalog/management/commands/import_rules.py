@@ -25,4 +25,4 @@ class Command(BaseCommand):
             self.stderr.write(f"{problem} [{problem.severity}]")
         self.stdout.write(report.summary())
         if report.errors:
-            raise CommandError(f"{len(report.errors)} file(s) failed to import", returncode=1)
+            raise CommandError(f"{len(report.errors)} error(s): the files or paths named above were not imported", returncode=1)
