@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import capfirst
 
-from .importer import recount_corpus
+from .counts import recount_corpus
 from .models import CURATION_FIELDS, LEVELS, CatalogVersion, Rule
 
 CURATOR_GROUP = "curator"

@@ -6,24 +6,38 @@ transaction: if anything fails midway, the catalog is exactly as it was before.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from . import attack
+from .bulk import chunks, insert_rows
+from .counts import recount_corpus
 from .models import (
-    CatalogVersion, EventType, ImportRun, Indicator, Predicate, Rule, RuleIndicator, RuleReference, RuleVersion, Source, Stage,
-    Tactic, Technique,
+    CatalogVersion,
+    EventType,
+    ImportRun,
+    Indicator,
+    Predicate,
+    Rule,
+    RuleIndicator,
+    RuleReference,
+    RuleVersion,
+    Source,
+    Stage,
+    Tactic,
+    Technique,
 )
-from .preparing import PreparedFile, PreparedRule, all_indicators, file_hash, prepare_files
+from .preparing import PreparedFile, PreparedRule, all_indicators, prepare_files
+from .preparing import file_hash as hash_of_file
 from .sigma.loading import Limits
 from .sigma.problems import ERROR, WARNING, Problem
+
 RULE_EXTENSIONS = (".yml", ".yaml")
 WRITE_BATCH = 500  # rules per write while parsing goes on
 # The Sigma columns an import writes; curation columns (models.CURATION_FIELDS) are never listed.
@@ -226,7 +240,7 @@ class _Importer:
         except OSError as exc:
             report.problems.append(Problem(rule_file.display_path, 0, f"cannot read file: {exc.strerror}"))
             return None
-        digest = file_hash(data)
+        digest = hash_of_file(data)
         key = (self.sources[rule_file.source].pk, rule_file.display_path)
         if self.file_hashes.get(key) == {digest}:
             # The file is byte-for-byte what the catalog holds: nothing to parse or write.
@@ -364,7 +378,7 @@ class _Importer:
         ])
 
     def _delete_children(self, pks: list[int]) -> None:
-        for chunk in _chunks(pks, 500):
+        for chunk in chunks(pks, 500):
             RuleIndicator.objects.filter(rule_id__in=chunk).delete()
             Predicate.objects.filter(rule_id__in=chunk).delete()
             Stage.objects.filter(rule_id__in=chunk).delete()
@@ -438,30 +452,6 @@ class _Importer:
         run.save()
 
 
-def recount_corpus() -> None:
-    """Corpus counts in two set-based statements (one aggregate join, not a query per indicator).
-
-    A count is the number of live, visible rules carrying the indicator: retired rules (gone
-    upstream) and hidden rules (a curator's decision) do not count, so a page never shows a
-    count that its indicator page cannot list. A correlated subquery per indicator would be
-    fine on SQLite but, on freshly bulk-loaded PostgreSQL tables without statistics, is planned
-    as nested scans (measured: 32 s instead of 0.1 s).
-    """
-    quote = connection.ops.quote_name
-    indicator, rule_indicator, rule = (quote(m._meta.db_table) for m in (Indicator, RuleIndicator, Rule))
-    with connection.cursor() as cursor:
-        # Only rows whose count changes are written: an UPDATE of every indicator costs seconds
-        # on PostgreSQL (a new row version per indicator) even when one rule changed.
-        cursor.execute(
-            f"UPDATE {indicator} SET corpus_count = fresh.n FROM ("
-            f" SELECT i.id AS id, COUNT(r.id) AS n FROM {indicator} i"
-            f" LEFT JOIN {rule_indicator} ri ON ri.indicator_id = i.id"
-            f" LEFT JOIN {rule} r ON r.id = ri.rule_id AND NOT r.retired AND NOT r.hidden"
-            f" GROUP BY i.id"
-            f") AS fresh WHERE {indicator}.id = fresh.id AND {indicator}.corpus_count <> fresh.n"
-        )
-
-
 class _ReferenceData:
     """Tactics, techniques, event types and indicators: looked up once, created in bulk."""
 
@@ -504,7 +494,7 @@ class _ReferenceData:
         known = self.indicators
         if not self.all_loaded:
             lookup = [k for k in wanted if k not in known]
-            for chunk in _chunks(lookup, 500):
+            for chunk in chunks(lookup, 500):
                 known.update(Indicator.objects.filter(key__in=chunk).values_list("key", "pk"))
         missing = [k for k in wanted if k not in known]
         new_ids = insert_rows(
@@ -539,11 +529,6 @@ def ensure_attack_data(data: attack.AttackData) -> None:
     )
 
 
-def _chunks(items: list, size: int):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 _CURATION_DEFAULTS = {
     "note": "", "verified": False, "verified_by": "", "verified_at": None, "hidden": False,
     "local_tags_added": [], "local_tags_removed": [], "level_override": "", "fp_note": "",
@@ -554,96 +539,3 @@ def _insert_columns() -> list[str]:
     return [Rule._meta.get_field(name).attname for name in SIGMA_FIELDS]
 
 
-def insert_rows(model, columns: list[str], rows: list[tuple], returning: bool = False, encoded=frozenset()) -> list[int]:
-    """Bulk INSERTs for the big tables: model instances would cost more than the SQL.
-
-    Values are converted by their model field (UUIDs, dates) as Django would save them; JSON columns
-    are encoded here unless listed in `encoded` (already JSON text). With `returning`, the new ids
-    come back in row order. PostgreSQL loads with COPY (ids drawn from the sequence beforehand),
-    several times faster than INSERT there; SQLite takes multi-row INSERT ... RETURNING.
-    A raw backend cursor is used so DEBUG query logging does not format megabytes of SQL.
-    """
-    if not rows:
-        return []
-    fields = [model._meta.get_field(c.removesuffix("_id") if c.endswith("_id") else c) for c in columns]
-    rows = _converted(fields, columns, rows, encoded)
-    connection.ensure_connection()
-    cursor = connection.create_cursor()
-    try:
-        if connection.vendor == "postgresql":
-            return _copy_rows(cursor, model, columns, rows, returning)
-        return _insert_rows(cursor, model, columns, rows, returning)
-    finally:
-        cursor.close()
-
-
-def _converted(fields, columns, rows, encoded) -> list:
-    converters = []
-    for i, f in enumerate(fields):
-        kind = f.get_internal_type()
-        if kind == "JSONField" and columns[i] not in encoded:
-            converters.append((i, _json_text))
-        elif kind in ("UUIDField", "DateField", "DateTimeField"):
-            converters.append((i, _memoised(lambda value, f=f: f.get_db_prep_save(value, connection))))
-    if not converters:
-        return rows
-    rows = [list(row) for row in rows]
-    for row in rows:
-        for i, convert in converters:
-            row[i] = convert(row[i])
-    return rows
-
-
-def _memoised(convert):
-    """Dates and timestamps repeat (every row of an import has the same `now`): convert each once."""
-    seen = {}
-
-    def cached(value):
-        if value not in seen:
-            seen[value] = convert(value)
-        return seen[value]
-
-    return cached
-
-
-def _insert_rows(cursor, model, columns, rows, returning) -> list[int]:
-    quote = connection.ops.quote_name
-    head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) VALUES "
-    per_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    tail = f" RETURNING {quote(model._meta.pk.column)}" if returning else ""
-    batch = max(1, min(2000, _max_params() // len(columns)))
-    ids: list[int] = []
-    for chunk in _chunks(rows, batch):
-        cursor.execute(head + ", ".join([per_row] * len(chunk)) + tail, [v for row in chunk for v in row])
-        if returning:
-            ids.extend(row[0] for row in cursor.fetchall())
-    return ids
-
-
-def _copy_rows(cursor, model, columns, rows, returning) -> list[int]:
-    quote = connection.ops.quote_name
-    table, pk = model._meta.db_table, model._meta.pk.column
-    ids: list[int] = []
-    if returning:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, pk, len(rows)]
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-        columns = [pk, *columns]
-        rows = [(new_id, *row) for new_id, row in zip(ids, rows)]
-    with cursor.copy(f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-    return ids
-
-
-def _max_params() -> int:
-    if connection.vendor == "sqlite":
-        import sqlite3
-
-        return 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
-    return 65535
-
-
-def _json_text(value) -> str:
-    return json.dumps(value, default=str)

@@ -1,7 +1,5 @@
 """The write path: transactional, idempotent, retirement, duplicates, errors, corpus counts."""
-import json
 import re
-from pathlib import Path
 
 import pytest
 import yaml

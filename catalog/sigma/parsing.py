@@ -31,7 +31,7 @@ from sigma.types import SigmaNull, SigmaNumber, SigmaString
 from .indicators import indicators_for
 from .loading import Limits, RawDocument, load_documents
 from .model import ParsedPredicate, ParsedRule, ParsedStage
-from .problems import ERROR, WARNING, Problem, RuleFileError
+from .problems import Problem, RuleFileError
 
 # Stable namespace for ids derived from a file's path when a rule has none.
 DERIVED_ID_NAMESPACE = uuid.UUID("5b0f3c1e-2f4d-4b8e-9a57-3c1e6d2f8a90")
