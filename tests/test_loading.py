@@ -112,6 +112,7 @@ def test_legacy_pipe_aggregation_keeps_the_rule_with_a_warning():
     rules, problems = parse_file(text.encode(), "pipe.yml")
     assert not problems and len(rules) == 1
     assert rules[0].conditions == ["sel | count() by Computer > 5"]
+    assert rules[0].condition_tree == [{"ref": "sel"}]  # the part before the pipe stays usable
     assert any("pipe aggregation" in message for _, message in rules[0].warnings)
 
 

@@ -15,12 +15,7 @@ from typing import Any
 import yaml
 from sigma import exceptions as sigma_exceptions
 from sigma.conditions import (
-    ConditionAND,
-    ConditionIdentifier,
-    ConditionNOT,
     ConditionOR,
-    ConditionSelector,
-    SigmaCondition,
 )
 from sigma.correlations import SigmaCorrelationRule
 from sigma.filters import SigmaFilter
@@ -28,10 +23,12 @@ from sigma.modifiers import modifier_mapping
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import SigmaNull, SigmaNumber, SigmaString
 
+from .blocks import block_texts
+from .conditions import condition_tree
 from .indicators import indicators_for
 from .loading import Limits, RawDocument, load_documents
 from .model import ParsedPredicate, ParsedRule, ParsedStage
-from .problems import Problem, RuleFileError
+from .problems import Problem, RuleFileError, error_message
 
 # Stable namespace for ids derived from a file's path when a rule has none.
 DERIVED_ID_NAMESPACE = uuid.UUID("5b0f3c1e-2f4d-4b8e-9a57-3c1e6d2f8a90")
@@ -54,8 +51,6 @@ METADATA_ERRORS = (
 MODIFIER_NAMES: dict[type, str] = {}
 for _name, _cls in modifier_mapping.items():
     MODIFIER_NAMES.setdefault(_cls, _name)
-PIPE_AGGREGATION = re.compile(r"\s*\|.*$", re.S)
-_condition_cache: dict[tuple, Any] = {}
 
 
 def parse_file(data: bytes, path: str, limits: Limits | None = None) -> tuple[list[ParsedRule], list[Problem]]:
@@ -116,7 +111,7 @@ def _pysigma_rules(docs: list[RawDocument], path: str, problems: list[Problem]):
         try:
             sigma_rule = rule_class.from_dict(dict(merged), collect_errors=True)
         except sigma_exceptions.SigmaError as exc:
-            problems.append(Problem(path, doc.line, _message(exc)))
+            problems.append(Problem(path, doc.line, error_message(exc)))
             continue
         except Exception as exc:  # pySigma can still trip over malformed structures
             problems.append(Problem(path, doc.line, f"cannot parse rule: {type(exc).__name__}: {exc}"))
@@ -124,10 +119,10 @@ def _pysigma_rules(docs: list[RawDocument], path: str, problems: list[Problem]):
         fatal = [e for e in sigma_rule.errors if not isinstance(e, METADATA_ERRORS)]
         if fatal:
             for error in fatal:
-                problems.append(Problem(path, _error_line(doc, error), _message(error)))
+                problems.append(Problem(path, _error_line(doc, error), error_message(error)))
             continue
         for error in sigma_rule.errors:
-            warnings.append((_error_line(doc, error) - doc.line + 1, _message(error)))
+            warnings.append((_error_line(doc, error) - doc.line + 1, error_message(error)))
         merged.setdefault("__warnings__", []).extend(warnings)
         yield doc, merged, sigma_rule
 
@@ -139,11 +134,6 @@ def _deep_merge(base: dict, update: dict) -> dict:
         else:
             base[key] = value
     return base
-
-
-def _message(error: Exception) -> str:
-    text = str(error)
-    return re.sub(r"\s*\(in .*?\)$", "", text) or type(error).__name__
 
 
 def _error_line(doc: RawDocument, error: Exception) -> int:
@@ -412,94 +402,11 @@ def _value_as_written(value: Any) -> Any:
 
 
 def _condition_trees(conditions: list[str], detections, parsed: ParsedRule, doc: RawDocument) -> list[Any] | None:
-    """Each condition as a JSON tree of and/or/not over detection names (selectors resolved)."""
-    names = tuple(detections.detections.keys())
+    """Each condition as a tree (None when one cannot be parsed); problems become warnings."""
     trees = []
     for text in conditions:
-        key = (text, names)
-        if key not in _condition_cache:
-            _condition_cache[key] = _parse_condition(text, detections)
-        tree = _condition_cache[key]
-        if isinstance(tree, str):  # an error message, cached like a tree
-            parsed.warnings.append((key_line(doc.text, "condition"), tree))
-            return None
+        tree, warning = condition_tree(text, detections)
+        if warning:
+            parsed.warnings.append((key_line(doc.text, "condition"), warning))
         trees.append(tree)
-    return trees
-
-
-def _parse_condition(text: str, detections) -> Any:
-    condition = text
-    note = ""
-    if "|" in condition:
-        condition = PIPE_AGGREGATION.sub("", condition)
-        note = f"legacy pipe aggregation '{text[len(condition):].strip()}' is deprecated (use a correlation rule); "
-    try:
-        item = SigmaCondition(condition, detections).parse(postprocess=False)
-        tree = _tree(item, detections)
-    except sigma_exceptions.SigmaError as exc:
-        return f"{note}condition '{text}' cannot be parsed: {_message(exc)}"
-    except RecursionError:
-        return f"condition '{text}' is nested too deeply"
-    if note:
-        return note + "the aggregation is kept as text only"
-    return tree
-
-
-def _tree(item: Any, detections) -> Any:
-    names = detections.detections
-    if isinstance(item, ConditionIdentifier):
-        if item.identifier not in names:
-            raise sigma_exceptions.SigmaConditionError(f"detection '{item.identifier}' is not defined")
-        return {"ref": item.identifier}
-    if isinstance(item, ConditionSelector):
-        pattern = ".*" if item.pattern == "them" else item.pattern.replace("*", ".*")
-        refs = [
-            {"ref": name}
-            for name in names
-            if re.fullmatch(pattern, name) and (item.pattern.startswith("_") or not name.startswith("_"))
-        ]
-        if not refs:
-            raise sigma_exceptions.SigmaConditionError(f"'{item.args[0]} of {item.pattern}' matches no detection")
-        op = "or" if item.cond_class is ConditionOR else "and"
-        return {"op": op, "args": refs, "selector": f"{item.args[0]} of {item.pattern}"}
-    if isinstance(item, (ConditionAND, ConditionOR, ConditionNOT)):
-        op = {ConditionAND: "and", ConditionOR: "or", ConditionNOT: "not"}[type(item)]
-        return {"op": op, "args": [_tree(arg, detections) for arg in item.args]}
-    raise sigma_exceptions.SigmaConditionError(f"unexpected condition element {item!r}")
-
-
-def block_texts(text: str, owner: str = "detection") -> dict[str, str]:
-    """Each block under the top-level `owner:` key, exactly as written (dedented), by name."""
-    lines = text.splitlines()
-    start = None
-    for i, line in enumerate(lines):
-        if line.startswith(owner) and re.match(rf"^{re.escape(owner)}\s*:", line):
-            start = i + 1
-            break
-    if start is None:
-        return {}
-    blocks: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    child = None
-    for line in lines[start:]:
-        stripped = line.lstrip()
-        if not stripped or stripped.startswith("#"):
-            if current is not None:
-                current.append(line)
-            continue
-        indent = len(line) - len(stripped)
-        if indent == 0:
-            break
-        if child is None:
-            child = indent
-        if indent <= child:
-            match = re.match(r"(['\"]?)(.+?)\1\s*:(\s|$)", stripped)
-            current = blocks.setdefault(match.group(2), []) if match and indent == child else None
-        if current is not None:
-            current.append(line[child:])
-    result = {}
-    for name, block in blocks.items():
-        while block and not block[-1].strip():
-            block.pop()
-        result[name] = "\n".join(block) + "\n"
-    return result
+    return None if any(tree is None for tree in trees) else trees

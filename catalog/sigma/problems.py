@@ -1,4 +1,5 @@
 """Problems found while reading rules, each pointing at a file and a line."""
+import re
 from dataclasses import dataclass
 
 ERROR = "error"
@@ -26,3 +27,8 @@ class RuleFileError(Exception):
         super().__init__(message)
         self.message = message
         self.line = line
+
+
+def error_message(error: Exception) -> str:
+    """pySigma's message without its own location suffix (we name the file and line ourselves)."""
+    return re.sub(r"\s*\(in .*?\)$", "", str(error)) or type(error).__name__
