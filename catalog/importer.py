@@ -6,6 +6,7 @@ transaction: if anything fails midway, the catalog is exactly as it was before.
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +33,9 @@ from .models import (
     Stage,
     Tactic,
     Technique,
+    tag_text,
 )
-from .preparing import PreparedFile, PreparedRule, all_indicators, prepare_files
+from .preparing import ENCODED_COLUMNS, PreparedFile, PreparedRule, all_indicators, prepare_files
 from .preparing import file_hash as hash_of_file
 from .sigma.loading import Limits
 from .sigma.problems import ERROR, WARNING, Problem
@@ -308,26 +310,18 @@ class _Importer:
         if self.refs is None:
             self.refs = _ReferenceData()
         refs = self.refs
-        new_rules = []
-        for prepared, rule_file, file_hash in to_create:
-            rule = Rule(uuid=prepared.uuid)
-            self._fill(rule, prepared, rule_file, file_hash)
-            new_rules.append((rule, prepared))
-        if new_rules:
-            attnames = _insert_columns()
+        written: list[tuple[int, PreparedRule]] = []
+        if to_create:
+            # New rules go straight from prepared values to rows: no model instances (3,800 of
+            # them cost more than their INSERT), JSON already encoded by the worker processes.
+            columns = ["uuid", "created_at", "updated_at", *_CURATION_DEFAULTS, *_insert_columns()]
             ids = insert_rows(
-                Rule,
-                ["uuid", "created_at", "updated_at", *_CURATION_DEFAULTS, *attnames],
-                [
-                    (rule.uuid, self.now, self.now, *_CURATION_DEFAULTS.values(), *(getattr(rule, c) for c in attnames))
-                    for rule, _ in new_rules
-                ],
-                returning=True,
+                Rule, columns, [self._new_row(columns, *item) for item in to_create], returning=True,
+                encoded=ENCODED_RULE_COLUMNS,
             )
-            for (rule, _), pk in zip(new_rules, ids):
-                rule.pk = pk
-            self.report.created += len(new_rules)
-            self.report.changes["created"].extend(p.uuid for _, p in new_rules)
+            written += [(pk, prepared) for pk, (prepared, _, _) in zip(ids, to_create)]
+            self.report.created += len(to_create)
+            self.report.changes["created"].extend(p.uuid for p, _, _ in to_create)
 
         updated = []
         if to_update:
@@ -342,13 +336,22 @@ class _Importer:
             Rule.objects.bulk_update([r for r, _ in updated], SIGMA_FIELDS + ["updated_at"], batch_size=500)
             self.report.updated += len(updated)
             self.report.changes["updated"].extend(p.uuid for _, p in updated)
+            written += [(rule.pk, prepared) for rule, prepared in updated]
 
-        written = new_rules + updated
         self.written += len(written)
         if self.fail_after is not None and self.written >= self.fail_after:
             raise RuntimeError(f"injected failure after writing {self.written} rules")
         self._write_children(written, refs)
         return True
+
+    def _new_row(self, columns: list[str], prepared: PreparedRule, rule_file: RuleFile, file_hash: str) -> tuple:
+        values = {
+            **_CURATION_DEFAULTS_ENCODED, **prepared.columns, **prepared.encoded,
+            "uuid": prepared.uuid, "created_at": self.now, "updated_at": self.now,
+            "source_id": self.sources[rule_file.source].pk, "path": rule_file.display_path, "file_hash": file_hash,
+            "retired": False, "last_changed_run_id": self.run_row.pk, "tag_text": tag_text(prepared.columns["tags"]),
+        }
+        return tuple(values[column] for column in columns)
 
     def _fill(self, rule: Rule, prepared: PreparedRule, rule_file: RuleFile, file_hash: str) -> None:
         for name, value in prepared.columns.items():
@@ -386,20 +389,19 @@ class _Importer:
             for through in (Rule.tactics.through, Rule.techniques.through, Rule.events.through):
                 through.objects.filter(rule_id__in=chunk).delete()
 
-    def _write_children(self, written: list[tuple[Rule, PreparedRule]], refs: "_ReferenceData") -> None:
-        stage_keys = [(rule.pk, stage[0]) for rule, prepared in written for stage in prepared.stages]
+    def _write_children(self, written: list[tuple[int, PreparedRule]], refs: "_ReferenceData") -> None:
+        stage_keys = [(pk, stage[0]) for pk, prepared in written for stage in prepared.stages]
         stage_pks = insert_rows(
             Stage,
             ["rule_id", "index", "name", "text", "combine"],
-            [(rule.pk, *stage) for rule, prepared in written for stage in prepared.stages],
+            [(pk, *stage) for pk, prepared in written for stage in prepared.stages],
             returning=True,
         )
         stage_ids = dict(zip(stage_keys, stage_pks))
         indicator_ids = refs.indicator_ids(prepared for _, prepared in written)
         predicate_rows, rule_indicator_rows = [], []
         tactic_rows, technique_rows, event_rows, reference_rows = [], [], [], []
-        for rule, prepared in written:
-            pk = rule.pk
+        for pk, prepared in written:
             predicate_rows += [(stage_ids[(pk, p[0])], pk, *p[1:]) for p in prepared.predicates]
             rule_indicator_rows += [
                 (pk, indicator_ids[row[0]], row[6], position) for position, row in enumerate(prepared.indicators)
@@ -532,6 +534,15 @@ def ensure_attack_data(data: attack.AttackData) -> None:
 _CURATION_DEFAULTS = {
     "note": "", "verified": False, "verified_by": "", "verified_at": None, "hidden": False,
     "local_tags_added": [], "local_tags_removed": [], "level_override": "", "fp_note": "",
+}
+
+
+# JSON columns that arrive encoded: the worker processes encode the Sigma ones (PreparedRule.encoded).
+ENCODED_RULE_COLUMNS = frozenset(
+    [*ENCODED_COLUMNS, *(name for name, value in _CURATION_DEFAULTS.items() if isinstance(value, list))]
+)
+_CURATION_DEFAULTS_ENCODED = {
+    name: json.dumps(value) if isinstance(value, list) else value for name, value in _CURATION_DEFAULTS.items()
 }
 
 

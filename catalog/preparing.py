@@ -34,6 +34,13 @@ def indicator_sha(key: IndicatorKey) -> str:
     return sha(key.field, key.kind, key.value, key.transforms, "1" if key.cased else "0")
 
 
+# Rule columns holding JSON, encoded here (in the workers) rather than in the importer's process.
+ENCODED_COLUMNS = (
+    "references", "falsepositives", "tags", "related", "logsource", "other_fields", "conditions",
+    "condition_tree", "correlation", "filter_rules", "warnings",
+)
+
+
 @dataclass
 class PreparedRule:
     """A rule ready to be written: column values and child rows as plain tuples.
@@ -46,6 +53,7 @@ class PreparedRule:
     warnings: list[tuple[int, str]]
     content_hash: str
     columns: dict[str, Any]  # Rule's Sigma columns, as Python values
+    encoded: dict[str, str]  # the JSON ones among them, as JSON text
     stages: list[tuple[int, str, str, str]]  # index, name, text, combine
     predicates: list[tuple[int, int, int, str, str, str, str]]  # stage index, position, group, field, modifiers, values (JSON), combine
     indicators: list[tuple[str, str, str, str, str, bool, str]]  # identity hash, field, kind, value, transforms, cased, display
@@ -94,6 +102,7 @@ def prepare_rule(parsed: ParsedRule) -> PreparedRule:
         warnings=parsed.warnings,
         content_hash=content_hash,
         columns=columns,
+        encoded={name: json.dumps(columns[name], default=str) for name in ENCODED_COLUMNS},
         stages=[(s.index, s.name[:200], s.text, s.block_combine) for s in parsed.stages],
         predicates=[
             (s.index, p.position, p.group, p.field[:200], json.dumps(p.modifiers), json.dumps(p.values, default=str), p.combine)
