@@ -349,13 +349,15 @@ class _Importer:
             **_CURATION_DEFAULTS_ENCODED, **prepared.columns, **prepared.encoded,
             "uuid": prepared.uuid, "created_at": self.now, "updated_at": self.now,
             "source_id": self.sources[rule_file.source].pk, "path": rule_file.display_path, "file_hash": file_hash,
-            "retired": False, "last_changed_run_id": self.run_row.pk, "tag_text": tag_text(prepared.columns["tags"]),
+            "retired": False, "last_changed_run_id": self.run_row.pk, "tag_text": tag_text(json.loads(prepared.encoded["tags"])),
         }
         return tuple(values[column] for column in columns)
 
     def _fill(self, rule: Rule, prepared: PreparedRule, rule_file: RuleFile, file_hash: str) -> None:
         for name, value in prepared.columns.items():
             setattr(rule, name, value)
+        for name, text in prepared.encoded.items():
+            setattr(rule, name, json.loads(text))
         rule.source = self.sources[rule_file.source]
         rule.path = rule_file.display_path
         rule.file_hash = file_hash

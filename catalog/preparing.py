@@ -52,8 +52,8 @@ class PreparedRule:
     doc_line: int
     warnings: list[tuple[int, str]]
     content_hash: str
-    columns: dict[str, Any]  # Rule's Sigma columns, as Python values
-    encoded: dict[str, str]  # the JSON ones among them, as JSON text
+    columns: dict[str, Any]  # Rule's Sigma columns as Python values, but for ...
+    encoded: dict[str, str]  # ... the JSON ones, as JSON text (each value crosses processes once)
     stages: list[tuple[int, str, str, str]]  # index, name, text, combine
     predicates: list[tuple[int, int, int, str, str, str, str]]  # stage index, position, group, field, modifiers, values (JSON), combine
     indicators: list[tuple[str, str, str, str, str, bool, str]]  # identity hash, field, kind, value, transforms, cased, display
@@ -101,8 +101,8 @@ def prepare_rule(parsed: ParsedRule) -> PreparedRule:
         doc_line=parsed.doc_line,
         warnings=parsed.warnings,
         content_hash=content_hash,
+        encoded={name: json.dumps(columns.pop(name), default=str) for name in ENCODED_COLUMNS},
         columns=columns,
-        encoded={name: json.dumps(columns[name], default=str) for name in ENCODED_COLUMNS},
         stages=[(s.index, s.name[:200], s.text, s.block_combine) for s in parsed.stages],
         predicates=[
             (s.index, p.position, p.group, p.field[:200], json.dumps(p.modifiers), json.dumps(p.values, default=str), p.combine)
