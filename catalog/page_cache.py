@@ -12,6 +12,9 @@ from django.core.cache import caches
 from .models import CatalogVersion
 
 CACHED_PREFIXES = ("/admin", "/static")
+# Bigger pages (the few rules with thousands of indicators) are rendered each time, so that
+# MAX_ENTRIES pages per worker stay a bounded amount of memory.
+MAX_CACHED_BYTES = 512 * 1024
 
 
 class PageCacheMiddleware:
@@ -48,6 +51,7 @@ class PageCacheMiddleware:
         return (
             response.status_code == 200
             and not response.streaming
+            and len(response.content) <= MAX_CACHED_BYTES
             and not response.cookies
             and "cookie" not in vary
         )

@@ -56,3 +56,13 @@ def test_signed_in_visitors_and_the_admin_are_never_cached(corpus, page_cache, c
 def test_errors_are_not_cached(corpus, page_cache, client):
     client.get("/rules/00000000-0000-0000-0000-000000000000/")
     assert client.get("/rules/00000000-0000-0000-0000-000000000000/").get("X-Page-Cache") is None
+
+
+def test_huge_pages_are_not_kept(corpus, page_cache, client):
+    from catalog.page_cache import MAX_CACHED_BYTES
+    from django.db.models import Count
+
+    biggest = Rule.objects.annotate(n=Count("rule_indicators")).order_by("-n").first()
+    response = client.get(f"/rules/{biggest.uuid}/")
+    assert len(response.content) > MAX_CACHED_BYTES  # e.g. a driver block list with thousands of hashes
+    assert "X-Page-Cache" not in response
