@@ -7,11 +7,12 @@ a channel-wide event row (no event id) at /events/<provider>/any/.
 from django.contrib import admin
 from django.urls import include, path
 
-from . import changes, views
+from . import changes, match_views, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/changes/", changes.changes_json, name="api-changes"),
+    path("api/match/", match_views.match_api, name="api-match"),
     path("api/", include("catalog.api.urls")),
     path("changes/", changes.changes_page, name="changes"),
     path("changes/feed/", changes.ChangesFeed(), name="changes-feed"),
@@ -28,4 +29,5 @@ urlpatterns = [
     path("events/", views.event_list, name="event-list"),
     path("events/<path:provider>/<str:event>/", views.event_detail, name="event-detail"),
     path("logsources/", views.logsource_list, name="logsource-list"),
+    path("match/", match_views.match_page, name="match"),
 ]

@@ -3,7 +3,6 @@
 regression_data holds, for 164 rules, a real event (rendered from EVTX to JSON) that the rule must
 trigger. Each rule is rebuilt from its stored condition tree and predicates, not from its file.
 """
-from pathlib import Path
 
 import pytest
 import yaml
@@ -94,3 +93,46 @@ def test_windows_events_are_flattened_with_system_fields():
                                       "EventData": {"NewProcessName": "C:\\x.exe"}}})
     assert event == {"EventID": 4688, "Channel": "Security", "Provider_Name": "Microsoft-Windows-Security-Auditing",
                      "Provider_Guid": None, "NewProcessName": "C:\\x.exe"}
+
+
+SYSMON_EVENT = (REGRESSION / "rules-threat-hunting/windows/image_load/image_load_win_werfaultsecure_dbgcore_dbghelp_load"
+                / "8a2f4b1c-3d5e-4f7a-9b2c-1e4f6d8a9c2b.json")
+SYSMON_RULE = "8a2f4b1c-3d5e-4f7a-9b2c-1e4f6d8a9c2b"
+
+
+@pytest.mark.django_db
+def test_catalog_matching_finds_the_rule_and_respects_log_sources(corpus):
+    from catalog.matching import matching_rules
+
+    event = flatten_event(load_events(SYSMON_EVENT.read_text(encoding="utf-8"))[0])
+    found = {str(rule.uuid) for rule in matching_rules(event)}
+    assert SYSMON_RULE in found
+    # Keyword and `not filter` rules of other products (Cisco, Azure, Zeek) would match anything: not applied.
+    assert all(r.product == "windows" for r in matching_rules(event))
+    process_creation = dict(event, EventID=1)
+    assert SYSMON_RULE not in {str(r.uuid) for r in matching_rules(process_creation)}  # an image_load rule
+
+
+@pytest.mark.django_db
+def test_match_page_and_api(corpus, client):
+    text = SYSMON_EVENT.read_text(encoding="utf-8")
+    page = client.get("/match/")
+    assert page.status_code == 200 and b"csrfmiddlewaretoken" in page.content
+    response = client.post("/match/", {"event": text})
+    assert response.status_code == 200
+    assert f"/rules/{SYSMON_RULE}/".encode() in response.content
+    bad = client.post("/match/", {"event": "{not json"})
+    assert bad.status_code == 400 and b"Not JSON: line 1" in bad.content
+    api = client.post("/api/match/", data=text, content_type="application/json")
+    assert api.status_code == 200
+    assert SYSMON_RULE in [rule["id"] for rule in api.json()["events"][0]["rules"]]
+    assert client.post("/api/match/", data="[]", content_type="application/json").status_code == 400
+
+
+@pytest.mark.django_db
+def test_match_event_command(corpus, capsys):
+    from django.core.management import call_command
+
+    call_command("match_event", str(SYSMON_EVENT))
+    out = capsys.readouterr().out
+    assert SYSMON_RULE in out and "event 1:" in out

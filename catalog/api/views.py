@@ -37,6 +37,7 @@ def api_root(request, format=None):
     links = ["rule-list", "indicator-list", "field-list", "technique-list", "tactic-list", "event-list", "logsource-list", "schema"]
     entries = {name.split("-")[0]: reverse(f"api:{name}", request=request) for name in links}
     entries["changes"] = reverse("api-changes", request=request)  # a plain JSON view beside the DRF ones
+    entries["match"] = reverse("api-match", request=request)  # POST an event
     return Response(entries)
 
 
