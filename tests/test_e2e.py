@@ -111,3 +111,13 @@ def test_dark_mode_renders(site, browser):
     context.close()
     channels = [int(c) for c in background[background.index("(") + 1 : background.index(")")].split(",")[:3]]
     assert sum(channels) < 3 * 100, background  # a dark background, not the light one
+
+
+def test_paste_an_event_and_see_the_rule_it_triggers(site, page):
+    from tests.test_evaluate import SYSMON_EVENT
+
+    page.goto(site + "/match/")
+    page.get_by_label("Event (JSON)").fill(SYSMON_EVENT.read_text(encoding="utf-8"))
+    page.get_by_role("button", name="Find matching rules").click()
+    expect(page.get_by_role("link", name="WerFaultSecure Loading DbgCore or DbgHelp - EDR-Freeze")).to_be_visible()
+    shot(page, "match-event")
