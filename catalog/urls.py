@@ -7,7 +7,7 @@ a channel-wide event row (no event id) at /events/<provider>/any/.
 from django.contrib import admin
 from django.urls import include, path
 
-from . import changes, match_views, views
+from . import changes, exports, match_views, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -18,12 +18,14 @@ urlpatterns = [
     path("changes/feed/", changes.ChangesFeed(), name="changes-feed"),
     path("", views.overview, name="overview"),
     path("rules/", views.rule_list, name="rule-list"),
+    path("rules/export.csv", exports.rules_csv, name="rules-csv"),
     path("rules/<uuid:rule_uuid>/", views.rule_detail, name="rule-detail"),
     path("indicators/", views.indicator_list, name="indicator-list"),
     path("indicators/<int:pk>/", views.indicator_detail, name="indicator-detail"),
     path("fields/", views.field_list, name="field-list"),
     path("fields/<path:name>/", views.field_detail, name="field-detail"),
     path("attack/", views.attack_matrix, name="attack-matrix"),
+    path("attack/navigator.json", exports.navigator_layer, name="attack-navigator"),
     path("attack/tactics/<str:shortname>/", views.tactic_detail, name="tactic-detail"),
     path("attack/<str:technique_id>/", views.technique_detail, name="technique-detail"),
     path("events/", views.event_list, name="event-list"),

@@ -506,3 +506,40 @@ def test_bad_boolean_filters_are_reported_not_ignored(corpus, client, url):
     response = client.get(url)
     assert response.status_code == 400
     assert b"true or false" in response.content
+
+
+@pytest.mark.django_db
+def test_navigator_layer_scores_techniques_by_rule_count(corpus, client):
+    from catalog.models import Rule
+
+    layer = client.get("/attack/navigator.json").json()
+    assert layer["domain"] == "enterprise-attack" and layer["versions"]["layer"] == "4.5"
+    scores = {t["techniqueID"]: t["score"] for t in layer["techniques"]}
+    expected = Rule.objects.filter(hidden=False, retired=False, techniques__technique_id="T1049").distinct().count()
+    assert scores["T1049"] == expected > 0
+    filtered = {t["techniqueID"]: t["score"] for t in client.get("/attack/navigator.json?level=critical").json()["techniques"]}
+    assert sum(filtered.values()) < sum(scores.values())
+    assert client.get("/attack/navigator.json?level=bogus").status_code == 400
+
+
+@pytest.mark.django_db
+def test_rules_csv_follows_the_list_filters_and_defuses_formulas(corpus, client, examples):
+    import csv
+    import io
+
+    from catalog.importer import import_paths
+
+    rows = list(csv.reader(io.StringIO(client.get("/rules/export.csv?tactic=discovery").content.decode())))
+    assert rows[0][:4] == ["id", "title", "status", "level"]
+    listed = client.get("/api/rules/?tactic=discovery").json()["count"]
+    assert len(rows) - 1 == listed
+    (examples / "formula.yml").write_text(
+        "title: '=HYPERLINK(\"http://evil\")'\n"
+        "id: 0d0a1b7e-7d7d-4c4c-9a9a-0000000000cc\n"
+        "logsource:\n    product: windows\n"
+        "detection:\n    sel:\n        A: b\n    condition: sel\n"
+        "level: low\n"
+    )
+    import_paths([str(examples)], source="ex")
+    text = client.get("/rules/export.csv?q=hyperlink").content.decode()
+    assert "'=HYPERLINK" in text
