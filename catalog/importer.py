@@ -327,7 +327,9 @@ class _Importer:
         if to_update:
             pks = [pk for *_, pk in to_update]
             rules = Rule.objects.in_bulk(pks)
-            self._keep_versions(rules.values())
+            # History is about the rule as written: a re-derivation by a newer parser (same YAML) keeps none.
+            new_text = {pk: prepared.columns["yaml_text"] for prepared, _, _, pk in to_update}
+            self._keep_versions([rule for pk, rule in rules.items() if rule.yaml_text != new_text[pk]])
             self._delete_children(pks)
             for prepared, rule_file, file_hash, pk in to_update:
                 rule = rules[pk]

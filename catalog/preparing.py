@@ -21,7 +21,7 @@ from .sigma.parsing import parse_file
 from .sigma.problems import Problem, RuleFileError
 
 # Bump when parsing or normalization changes, so the next import re-derives every rule.
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 # Below this many files a process pool costs more than it saves.
 POOL_THRESHOLD = 200
 

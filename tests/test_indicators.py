@@ -159,3 +159,20 @@ def test_stage_text_is_the_block_as_written():
 def test_eventid_values_feed_event_coverage():
     rule = parse_one("sel:\n  EventID: [4688, 4689]\ncondition: sel", logsource="product: windows\n    service: security")
     assert rule.event_ids == [4688, 4689]
+
+
+def test_correlation_stage_is_the_block_as_written():
+    from catalog.sigma.parsing import parse_file
+
+    text = (
+        "title: Burst\nid: 0d0a1b7e-7d7d-4c4c-9a9a-0000000000dd\ncorrelation:\n    type: event_count\n"
+        "    rules:\n        - some_rule   # by name\n    group-by:\n        - User\n    timespan: 5m\n"
+        "    condition:\n        gte: 10\nlevel: high\n"
+    )
+    [rule], problems = parse_file(text.encode(), "c.yml")
+    assert not problems
+    assert rule.stages[1].text == (
+        "correlation:\n    type: event_count\n    rules:\n        - some_rule   # by name\n    group-by:\n"
+        "        - User\n    timespan: 5m\n    condition:\n        gte: 10\n"
+    )
+    assert rule.stages[0].text == "count >= 10"

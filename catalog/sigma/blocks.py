@@ -43,3 +43,18 @@ def block_texts(text: str, owner: str = "detection") -> dict[str, str]:
             block.pop()
         result[name] = "\n".join(block) + "\n"
     return result
+
+
+def top_level_block(text: str, key: str) -> str:
+    """A whole top-level block (`key:` and everything indented under it) exactly as written."""
+    lines = text.splitlines()
+    for start, line in enumerate(lines):
+        if line.startswith(key) and re.match(rf"^{re.escape(key)}\s*:", line):
+            end = start + 1
+            while end < len(lines) and (not lines[end].strip() or lines[end][0].isspace() or lines[end].startswith("#")):
+                end += 1
+            block = lines[start:end]
+            while block and not block[-1].strip():
+                block.pop()
+            return "\n".join(block) + "\n"
+    return ""

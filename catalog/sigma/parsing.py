@@ -23,7 +23,7 @@ from sigma.modifiers import modifier_mapping
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import SigmaNull, SigmaNumber, SigmaString
 
-from .blocks import block_texts
+from .blocks import block_texts, top_level_block
 from .conditions import condition_tree
 from .indicators import indicators_for
 from .loading import Limits, RawDocument, load_documents
@@ -328,7 +328,7 @@ def _convert_correlation(parsed: ParsedRule, rule: SigmaCorrelationRule, raw: di
     ]
     parsed.stages = [ParsedStage(0, "condition", parsed.conditions[0])]
     block = yaml.safe_dump({"correlation": _jsonable(body)}, sort_keys=False, allow_unicode=True)
-    parsed.stages.append(ParsedStage(1, "correlation", block))
+    parsed.stages.append(ParsedStage(1, "correlation", top_level_block(parsed.yaml_text, "correlation") or block))
 
 
 def _correlation_condition_text(condition: Any) -> str:
