@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from . import attack
@@ -144,6 +144,7 @@ def import_paths(
     files = find_rule_files(paths, source, report)
     try:
         with transaction.atomic():
+            _serialize_imports()
             _Importer(files, report, progress, fail_after).run()
             if strict and report.errors:
                 raise ImportFailed(report)
@@ -151,6 +152,20 @@ def import_paths(
         report.rolled_back = True
         report.run_id = None
     return report
+
+
+IMPORT_LOCK = 0x5167_6D61  # any fixed number: one lock shared by every import of this catalog
+
+
+def _serialize_imports() -> None:
+    """One import at a time: a second one waits for the first to commit, then sees its rows.
+
+    SQLite already allows a single writer; on PostgreSQL two imports could otherwise both insert
+    the same new indicator and one would fail on the unique key.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
 
 
 class _Importer:
