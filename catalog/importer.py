@@ -154,6 +154,7 @@ def import_paths(
     return report
 
 
+ANALYZE_AFTER = 500  # rules written, from which the planner's statistics are refreshed
 IMPORT_LOCK = 0x5167_6D61  # any fixed number: one lock shared by every import of this catalog
 
 
@@ -166,6 +167,17 @@ def _serialize_imports() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
+
+
+def _refresh_statistics() -> None:
+    """PostgreSQL plans from table statistics; right after a bulk load they describe empty tables
+    and the rule page's queries run 10x slower until autovacuum catches up (measured: 10 ms vs 0.7 ms)."""
+    if connection.vendor == "postgresql":
+        tables = [m._meta.db_table for m in (Rule, Stage, Predicate, Indicator, RuleIndicator, RuleReference)]
+        tables += [Rule.tactics.through._meta.db_table, Rule.techniques.through._meta.db_table,
+                   Rule.events.through._meta.db_table]
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
 
 
 class _Importer:
@@ -233,6 +245,8 @@ class _Importer:
         if changed:
             self._recount()
             CatalogVersion.bump()  # cached pages of every worker are stale from now on
+            if self.written >= ANALYZE_AFTER:
+                _refresh_statistics()
         for name, source_row in self.sources.items():
             source_row.last_imported_at = self.now
             source_row.save(update_fields=["last_imported_at"])

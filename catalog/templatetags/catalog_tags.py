@@ -3,6 +3,7 @@
 Only the Pygments output is marked safe: Pygments escapes the text it highlights. Everything
 else goes through Django's autoescaping.
 """
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django import template
@@ -64,7 +65,13 @@ def active_filters(filterset):
 @register.filter
 def highlight_yaml(text):
     """YAML as written, highlighted with CSS classes (the stylesheet holds light and dark colours)."""
-    return mark_safe(highlight(text or "", _LEXER, _FORMATTER))  # Pygments escapes its input
+    return mark_safe(_highlighted(text or ""))  # Pygments escapes its input
+
+
+@lru_cache(maxsize=512)
+def _highlighted(text: str) -> str:
+    # Highlighting is the slowest part of a rule page; a rule's text only changes with an import.
+    return highlight(text, _LEXER, _FORMATTER)
 
 
 @register.filter
