@@ -290,37 +290,36 @@ class _Importer:
         if result.problems:
             self._keep_rules_of(key, rule_file)
         for prepared in result.rules:
-            parsed = prepared  # uuid, doc_line and warnings are what the bookkeeping needs
-            for line, message in parsed.warnings:
-                report.problems.append(Problem(rule_file.display_path, parsed.doc_line + line - 1, message, WARNING))
-            if parsed.uuid in self.seen:
+            for line, message in prepared.warnings:
+                report.problems.append(Problem(rule_file.display_path, prepared.doc_line + line - 1, message, WARNING))
+            if prepared.uuid in self.seen:
                 report.problems.append(Problem(
-                    rule_file.display_path, parsed.doc_line,
-                    f"duplicate id {parsed.uuid}: already defined in {self.seen[parsed.uuid]} (the first file wins)",
+                    rule_file.display_path, prepared.doc_line,
+                    f"duplicate id {prepared.uuid}: already defined in {self.seen[prepared.uuid]} (the first file wins)",
                 ))
                 continue
-            known = self.by_uuid.get(parsed.uuid)
+            known = self.by_uuid.get(prepared.uuid)
             if known is None:
-                elsewhere = self.other_sources.get(parsed.uuid)
-                self.seen[parsed.uuid] = rule_file.display_path
+                elsewhere = self.other_sources.get(prepared.uuid)
+                self.seen[prepared.uuid] = rule_file.display_path
                 if elsewhere is None:
                     to_create.append((prepared, rule_file, file_hash))
                 elif elsewhere[1]:  # a retired rule of another source comes back here
                     to_update.append((prepared, rule_file, file_hash, elsewhere[0]))
                 else:
-                    del self.seen[parsed.uuid]
+                    del self.seen[prepared.uuid]
                     report.problems.append(Problem(
-                        rule_file.display_path, parsed.doc_line,
-                        f"duplicate id {parsed.uuid}: already defined in {elsewhere[2]}",
+                        rule_file.display_path, prepared.doc_line,
+                        f"duplicate id {prepared.uuid}: already defined in {elsewhere[2]}",
                     ))
                 continue
             pk, path, content_hash, old_file_hash, was_retired, source_id = known
-            self.seen[parsed.uuid] = rule_file.display_path
+            self.seen[prepared.uuid] = rule_file.display_path
             same_place = path == rule_file.display_path and source_id == source_row.pk
             if content_hash == prepared.content_hash and same_place and not was_retired:
                 report.unchanged += 1
                 if old_file_hash != file_hash:
-                    touch_file_hash.append((parsed.uuid, file_hash))
+                    touch_file_hash.append((prepared.uuid, file_hash))
             else:
                 to_update.append((prepared, rule_file, file_hash, pk))
 
