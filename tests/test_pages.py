@@ -543,3 +543,15 @@ def test_rules_csv_follows_the_list_filters_and_defuses_formulas(corpus, client,
     import_paths([str(examples)], source="ex")
     text = client.get("/rules/export.csv?q=hyperlink").content.decode()
     assert "'=HYPERLINK" in text
+
+
+@pytest.mark.django_db
+def test_non_standard_keys_are_shown_as_other_fields(corpus, client, examples):
+    from catalog.importer import import_paths
+    from catalog.models import Rule
+
+    import_paths([str(examples)], source="ex")
+    rule = Rule.objects.get(source__name="ex", other_fields__has_key="x_internal_ticket")
+    content = client.get(f"/rules/{rule.uuid}/").content.decode()
+    assert "Other fields" in content and "x_internal_ticket" in content
+    assert str(rule.other_fields["x_internal_ticket"]) in content

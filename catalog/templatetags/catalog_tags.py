@@ -6,6 +6,7 @@ else goes through Django's autoescaping.
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+import yaml
 from django import template
 from django.utils.safestring import mark_safe
 from pygments import highlight
@@ -60,6 +61,14 @@ def active_filters(filterset):
         values = value if isinstance(value, (list, tuple)) else [value]
         active.append((name, ", ".join(str(v).lower() if isinstance(v, bool) else str(v) for v in values)))
     return active
+
+
+@register.filter
+def plain_value(value):
+    """A non-standard rule field's value as short text (lists and maps in YAML flow style)."""
+    if isinstance(value, str):
+        return value
+    return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=1000).strip().removesuffix("...").strip()
 
 
 @register.filter
