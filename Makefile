@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 CORPUS ?= ../shared/corpus/sigmahq
 
-.PHONY: run test test-sqlite test-postgres bench serve install migrate import clean
+.PHONY: run test lint format bench serve install migrate import clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -29,8 +29,17 @@ import: migrate
 run: import
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: install
+test: install lint
 	bash scripts/test.sh
+
+# Lint and format check (ruff, configured in pyproject.toml); `make format` rewrites the tree.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 bench: install
 	$(PY) -m benchmarks.import_bench $(CORPUS)
@@ -40,7 +49,7 @@ bench: install
 serve: install
 	CATALOG_PRODUCTION=1 $(PY) manage.py collectstatic --noinput -v0
 	CATALOG_PRODUCTION=1 $(PY) manage.py migrate --noinput -v0
-	CATALOG_PRODUCTION=1 $(VENV)/bin/gunicorn catalog.wsgi --bind $${BIND:-127.0.0.1:8000} --workers $${WORKERS:-3}
+	CATALOG_PRODUCTION=1 $(VENV)/bin/gunicorn config.wsgi --bind $${BIND:-127.0.0.1:8000} --workers $${WORKERS:-3}
 
 clean:
 	rm -rf $(VENV) db.sqlite3* staticfiles test-artifacts

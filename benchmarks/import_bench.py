@@ -6,6 +6,7 @@ Every phase runs in its own process so its time and peak memory are its own:
   reimport  import the unchanged tree again
 Ratios are to the parse time measured in the same run. SQLite always; PostgreSQL when reachable.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,10 +51,10 @@ def phase_parse(corpus: Path) -> dict:
 def phase_import(corpus: Path) -> dict:
     import django
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "catalog.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["DEBUG"] = "0"
     django.setup()
-    from catalog.importer import import_paths
+    from catalog.importing.importer import import_paths
 
     started = time.perf_counter()
     report = import_paths([str(corpus / f) for f in FOLDERS], source="sigmahq")
@@ -67,7 +68,10 @@ def run_phase(name: str, corpus: Path, database_url: str | None) -> dict:
         env["DATABASE_URL"] = database_url
     output = subprocess.run(
         [sys.executable, "-m", "benchmarks.import_bench", "--phase", name, str(corpus)],
-        env=env, check=True, capture_output=True, text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -91,11 +95,16 @@ def report(label: str, parse: dict, cold: dict, again: dict) -> None:
     ratio_cold = cold["seconds"] / parse["seconds"]
     ratio_again = again["seconds"] / parse["seconds"]
     print(f"{label}:")
-    print(f"  cold import      {cold['seconds']:7.2f} s  = {ratio_cold:5.2f} x parse   (target <= {TARGETS['import']}x)  "
-          f"peak {cold['peak_mb']:.0f} MB (target < {MAX_PEAK_MB} MB)")
+    print(
+        f"  cold import      {cold['seconds']:7.2f} s  = {ratio_cold:5.2f} x parse   (target <= {TARGETS['import']}x)  "
+        f"peak {cold['peak_mb']:.0f} MB (target < {MAX_PEAK_MB} MB)"
+    )
     print(f"    {cold['summary']}")
-    print(f"  unchanged import {again['seconds']:7.2f} s  = {ratio_again:5.2f} x parse   (target <= {TARGETS['reimport']}x)  "
-          f"peak {again['peak_mb']:.0f} MB")
+    print(
+        f"  unchanged import {again['seconds']:7.2f} s  = {ratio_again:5.2f} x parse"
+        f"   (target <= {TARGETS['reimport']}x)  "
+        f"peak {again['peak_mb']:.0f} MB"
+    )
     print(f"    {again['summary']}")
 
 
@@ -107,8 +116,10 @@ def main(argv: list[str]) -> None:
         return
     corpus = Path(argv[0] if argv else "../shared/corpus/sigmahq").resolve()
     parse = run_phase("parse", corpus, None)
-    print(f"libyaml parse of {parse['files']} files ({parse['documents']} documents): {parse['seconds']:.2f} s "
-          f"(best of 3), peak {parse['peak_mb']:.0f} MB")
+    print(
+        f"libyaml parse of {parse['files']} files ({parse['documents']} documents): {parse['seconds']:.2f} s "
+        f"(best of 3), peak {parse['peak_mb']:.0f} MB"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         sqlite_url = f"sqlite:///{tmp}/bench.sqlite3"
         migrate(sqlite_url)
@@ -116,7 +127,9 @@ def main(argv: list[str]) -> None:
     postgres_url = fresh_postgres()
     if postgres_url:
         migrate(postgres_url)
-        report("PostgreSQL", parse, run_phase("import", corpus, postgres_url), run_phase("import", corpus, postgres_url))
+        report(
+            "PostgreSQL", parse, run_phase("import", corpus, postgres_url), run_phase("import", corpus, postgres_url)
+        )
 
 
 if __name__ == "__main__":

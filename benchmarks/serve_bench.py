@@ -4,6 +4,7 @@ The full SigmaHQ corpus is imported into a fresh database, served by gunicorn wi
 settings; each page type is requested sequentially over one keep-alive connection. Ratios are
 to the static file's median measured in the same run.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -66,12 +67,17 @@ def bench(label: str, database_url: str, page_cache: bool) -> None:
         base_median = statistics.median(baseline)
         mode = "page cache on: repeat views" if page_cache else "page cache off: every view rendered"
         print(f"{label}, {mode}. {REQUESTS} sequential requests per page over keep-alive, gunicorn (2 workers)")
-        print(f"  {'static file (WhiteNoise)':24s} median {base_median * 1000:7.2f} ms  p95 {p95(baseline) * 1000:7.2f} ms")
+        print(
+            f"  {'static file (WhiteNoise)':24s} median {base_median * 1000:7.2f} ms"
+            f"  p95 {p95(baseline) * 1000:7.2f} ms"
+        )
         for name, (path, target) in PAGES.items():
             samples = timings(base, path)
             median = statistics.median(samples)
-            print(f"  {name:24s} median {median * 1000:7.2f} ms  p95 {p95(samples) * 1000:7.2f} ms  "
-                  f"= {median / base_median:5.1f} x static (target <= {target:.0f}x)   {path}")
+            print(
+                f"  {name:24s} median {median * 1000:7.2f} ms  p95 {p95(samples) * 1000:7.2f} ms  "
+                f"= {median / base_median:5.1f} x static (target <= {target:.0f}x)   {path}"
+            )
 
 
 def main(argv: list[str]) -> None:

@@ -3,6 +3,7 @@
 Both run the real thing in separate processes: `manage.py migrate` + `import_rules` into their own
 database, then gunicorn serving it, exactly as a deployment would.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _env(database_url: str, **extra: str) -> dict:
-    env = dict(os.environ, DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="catalog.settings")
+    env = dict(os.environ, DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="config.settings")
     env.update(extra)
     return env
 
@@ -28,7 +29,10 @@ def build_database(database_url: str, paths: list[str], source: str = "sigmahq")
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=_env(database_url), check=True, cwd=ROOT)
     subprocess.run(
         [*manage, "import_rules", *paths, "--source", source],
-        env=_env(database_url, DEBUG="0"), check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
+        env=_env(database_url, DEBUG="0"),
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
     )
 
 
@@ -55,16 +59,33 @@ def serve(database_url: str, production: bool = False, workers: int = 2, page_ca
     port = free_port()
     extra = {"DEBUG": "0", "CATALOG_PAGE_CACHE_SECONDS": "600" if page_cache else "0"}
     if production:
-        extra.update(CATALOG_PRODUCTION="1", SECRET_KEY="bench-" + os.urandom(16).hex(),
-                     ALLOWED_HOSTS="127.0.0.1,localhost", SECURE_SSL_REDIRECT="0")
-        subprocess.run([sys.executable, str(ROOT / "manage.py"), "collectstatic", "--noinput", "-v0"],
-                       env=_env(database_url, **extra), check=True, cwd=ROOT)
+        extra.update(
+            CATALOG_PRODUCTION="1",
+            SECRET_KEY="bench-" + os.urandom(16).hex(),
+            ALLOWED_HOSTS="127.0.0.1,localhost",
+            SECURE_SSL_REDIRECT="0",
+        )
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "collectstatic", "--noinput", "-v0"],
+            env=_env(database_url, **extra),
+            check=True,
+            cwd=ROOT,
+        )
     else:
         extra["DEBUG"] = "1"  # WhiteNoise then serves static files straight from the finders
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "catalog.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--log-level", "warning"],
-        env=_env(database_url, **extra), cwd=ROOT,
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        env=_env(database_url, **extra),
+        cwd=ROOT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -74,7 +95,7 @@ def serve(database_url: str, production: bool = False, workers: int = 2, page_ca
                 break
             except OSError:
                 if process.poll() is not None:
-                    raise RuntimeError("gunicorn exited before serving")
+                    raise RuntimeError("gunicorn exited before serving") from None
                 time.sleep(0.1)
         else:
             raise RuntimeError("gunicorn did not answer within 20 s")

@@ -8,7 +8,7 @@ class CatalogConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
-        from .models import CatalogVersion, Rule
+        from catalog.models import CatalogVersion, Rule
 
         def catalog_changed(sender, **kwargs):
             CatalogVersion.bump()

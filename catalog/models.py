@@ -1,4 +1,5 @@
-"""Persistence only: the catalog's tables. Parsing lives in catalog.sigma, writing in catalog.importer."""
+"""Persistence only: the catalog's tables. Parsing lives in catalog.sigma, writing in catalog.importing."""
+
 from django.db import models
 
 LEVELS = ["informational", "low", "medium", "high", "critical"]
@@ -7,8 +8,15 @@ RULE_TYPES = ["rule", "correlation", "filter"]
 
 # Fields that belong to curators: no import ever writes them (see importer.SIGMA_FIELDS).
 CURATION_FIELDS = [
-    "note", "verified", "verified_by", "verified_at", "hidden", "local_tags_added",
-    "local_tags_removed", "level_override", "fp_note",
+    "note",
+    "verified",
+    "verified_by",
+    "verified_at",
+    "hidden",
+    "local_tags_added",
+    "local_tags_removed",
+    "level_override",
+    "fp_note",
 ]
 
 
@@ -242,6 +250,9 @@ class RuleIndicator(models.Model):
         ordering = ["rule", "position"]
         constraints = [models.UniqueConstraint(fields=["rule", "indicator"], name="unique_rule_indicator")]
 
+    def __str__(self):
+        return f"{self.rule_id} carries {self.written}"
+
 
 class RuleReference(models.Model):
     """A rule pointing at another by id or name: correlation bases, filter targets, `related:` entries.
@@ -262,6 +273,9 @@ class RuleReference(models.Model):
     class Meta:
         ordering = ["rule", "kind", "target"]
 
+    def __str__(self):
+        return f"{self.rule_id} {self.kind} {self.target}"
+
 
 class RuleVersion(models.Model):
     """The previous content of a rule, kept whenever an import changes it."""
@@ -277,6 +291,9 @@ class RuleVersion(models.Model):
     class Meta:
         ordering = ["rule", "-recorded_at"]
 
+    def __str__(self):
+        return f"{self.title} before run {self.import_run_id}"
+
 
 class CatalogVersion(models.Model):
     """A counter bumped whenever what the public pages show may have changed (imports, curation).
@@ -285,6 +302,9 @@ class CatalogVersion(models.Model):
     """
 
     number = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"catalog version {self.number}"
 
     @classmethod
     def current(cls) -> int:

@@ -5,6 +5,7 @@ database (source "sigmahq"); every test then runs inside a transaction that is r
 tests may import, curate or break things freely without affecting each other.
 Tests must not use `transaction=True` (it would flush the session's corpus).
 """
+
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     if not CORPUS.is_dir():
         pytest.exit(f"the shared SigmaHQ corpus is missing at {CORPUS}", returncode=2)
     with django_db_blocker.unblock():
-        from catalog.importer import import_paths
+        from catalog.importing.importer import import_paths
 
         report = import_paths(corpus_paths(), source="sigmahq")
         assert not report.errors, [str(p) for p in report.errors[:5]]

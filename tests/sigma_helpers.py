@@ -1,10 +1,13 @@
 """Small helpers for tests of the pure parsing core."""
+
 import textwrap
 
 from catalog.sigma.parsing import parse_file
 
 
-def parse_one(detection_yaml: str, extra: str = "", logsource: str = "product: windows\n    category: process_creation"):
+def parse_one(
+    detection_yaml: str, extra: str = "", logsource: str = "product: windows\n    category: process_creation"
+):
     """Parse a one-rule document built around the given detection body; return the rule."""
     text = (
         "title: Test rule\n"
@@ -21,4 +24,7 @@ def parse_one(detection_yaml: str, extra: str = "", logsource: str = "product: w
 
 
 def indicators(detection_yaml: str, **kwargs):
-    return [(k.field, k.kind, k.value, k.transforms, k.cased, k.display) for k in parse_one(detection_yaml, **kwargs).indicators()]
+    return [
+        (k.field, k.kind, k.value, k.transforms, k.cased, k.display)
+        for k in parse_one(detection_yaml, **kwargs).indicators()
+    ]

@@ -1,4 +1,5 @@
 """Who may do what in the admin, and that curation through it is recorded and stays curation-only."""
+
 import re
 
 import pytest
@@ -10,7 +11,7 @@ from django.forms import CheckboxInput
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from catalog.importer import import_paths
+from catalog.importing.importer import import_paths
 from catalog.models import ImportRun, Indicator, Rule, RuleIndicator, Source
 from tests.conftest import REFERENCE_RULE_ID
 
@@ -89,8 +90,12 @@ def test_anonymous_users_cannot_post_curation(client, rule):
 def test_the_curator_group_has_exactly_its_permissions(db):
     group = Group.objects.get(name="curator")
     assert sorted(group.permissions.values_list("content_type__app_label", "codename")) == [
-        ("catalog", "change_rule"), ("catalog", "view_importrun"), ("catalog", "view_indicator"),
-        ("catalog", "view_rule"), ("catalog", "view_source"), ("catalog", "view_technique"),
+        ("catalog", "change_rule"),
+        ("catalog", "view_importrun"),
+        ("catalog", "view_indicator"),
+        ("catalog", "view_rule"),
+        ("catalog", "view_source"),
+        ("catalog", "view_technique"),
     ]
 
 
@@ -101,8 +106,15 @@ def test_a_curator_changes_curation_but_never_sigma_fields(client, curator, rule
     assert page.status_code == 200
     title, yaml_text, level = rule.title, rule.yaml_text, rule.level
     data = form_data(
-        page, note="Reviewed with the SOC", verified="on", local_tags_added="local.reviewed, local.q3",
-        level_override="critical", fp_note="Backup agent", title="Hacked title", yaml_text="title: x", level="low",
+        page,
+        note="Reviewed with the SOC",
+        verified="on",
+        local_tags_added="local.reviewed, local.q3",
+        level_override="critical",
+        fp_note="Backup agent",
+        title="Hacked title",
+        yaml_text="title: x",
+        level="low",
     )
     response = client.post(change_url(rule), data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
@@ -138,10 +150,17 @@ def test_an_invalid_local_tag_is_a_form_error(client, curator, rule):
     assert rule.local_tags_added == []
 
 
-@pytest.mark.parametrize("url", [
-    "/admin/catalog/rule/{pk}/delete/", "/admin/catalog/rule/add/", "/admin/auth/user/", "/admin/auth/group/",
-    "/admin/catalog/source/{source}/reimport/", "/admin/catalog/source/add/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/catalog/rule/{pk}/delete/",
+        "/admin/catalog/rule/add/",
+        "/admin/auth/user/",
+        "/admin/auth/group/",
+        "/admin/catalog/source/{source}/reimport/",
+        "/admin/catalog/source/add/",
+    ],
+)
 def test_a_curator_cannot_delete_add_manage_users_or_reimport(client, curator, rule, url):
     client.force_login(curator)
     url = url.format(pk=rule.pk, source=rule.source_id)
@@ -156,8 +175,12 @@ def test_a_curator_has_no_delete_action_and_sees_the_reference_data_read_only(cl
     assert "delete_selected" not in actions and {"verify", "hide", "unhide", "add_local_tag"} <= set(actions)
     indicator = rule.rule_indicators.first().indicator_id
     run = ImportRun.objects.first()
-    for url in [f"/admin/catalog/indicator/{indicator}/change/", "/admin/catalog/technique/",
-                f"/admin/catalog/source/{rule.source_id}/change/", f"/admin/catalog/importrun/{run.pk}/change/"]:
+    for url in [
+        f"/admin/catalog/indicator/{indicator}/change/",
+        "/admin/catalog/technique/",
+        f"/admin/catalog/source/{rule.source_id}/change/",
+        f"/admin/catalog/importrun/{run.pk}/change/",
+    ]:
         response = client.get(url)
         assert response.status_code == 200, url
         assert b'name="_save"' not in response.content, url
@@ -190,9 +213,17 @@ def test_bulk_actions_verify_hide_unhide_and_log_each_rule(client, admin_user, c
         assert "Verified" in entry.get_change_message()
 
     client.post(CHANGELIST, {"action": "hide", "_selected_action": pks[:2], "index": 0})
-    assert list(Rule.objects.filter(pk__in=pks).order_by("title").values_list("hidden", flat=True)) == [True, True, False]
+    assert list(Rule.objects.filter(pk__in=pks).order_by("title").values_list("hidden", flat=True)) == [
+        True,
+        True,
+        False,
+    ]
     client.post(CHANGELIST, {"action": "unhide", "_selected_action": pks[:1], "index": 0})
-    assert list(Rule.objects.filter(pk__in=pks).order_by("title").values_list("hidden", flat=True)) == [False, True, False]
+    assert list(Rule.objects.filter(pk__in=pks).order_by("title").values_list("hidden", flat=True)) == [
+        False,
+        True,
+        False,
+    ]
     assert LogEntry.objects.filter(user=admin_user).count() == 3 + 2 + 1
 
 
@@ -202,10 +233,14 @@ def test_bulk_add_tag_asks_for_the_tag_on_an_intermediate_page(client, admin_use
     page = client.post(CHANGELIST, {"action": "add_local_tag", "_selected_action": pks, "index": 0})
     assert page.status_code == 200 and b'name="tag"' in page.content and b"csrfmiddlewaretoken" in page.content
     # A bad tag re-asks and changes nothing.
-    page = client.post(CHANGELIST, {"action": "add_local_tag", "_selected_action": pks, "apply": "1", "tag": "two words"})
+    page = client.post(
+        CHANGELIST, {"action": "add_local_tag", "_selected_action": pks, "apply": "1", "tag": "two words"}
+    )
     assert page.status_code == 200 and page.context["form"].errors
     assert not Rule.objects.filter(pk__in=pks).exclude(local_tags_added=[]).exists()
-    response = client.post(CHANGELIST, {"action": "add_local_tag", "_selected_action": pks, "apply": "1", "tag": "local.triage"})
+    response = client.post(
+        CHANGELIST, {"action": "add_local_tag", "_selected_action": pks, "apply": "1", "tag": "local.triage"}
+    )
     assert response.status_code == 302
     for r in Rule.objects.filter(pk__in=pks):
         assert r.local_tags_added == ["local.triage"] and "|local.triage|" in r.tag_text
@@ -225,10 +260,16 @@ def test_rule_search_by_title_id_tag_and_indicator_value(client, admin_user, rul
         assert results.filter(pk=rule.pk).exists(), query
 
 
-@pytest.mark.parametrize("state, field, value", [
-    ("verified", "verified", True), ("hidden", "hidden", True), ("note", "note", "n"),
-    ("level_override", "level_override", "low"), ("local_tags", "local_tags_removed", ["attack.t1"]),
-])
+@pytest.mark.parametrize(
+    "state, field, value",
+    [
+        ("verified", "verified", True),
+        ("hidden", "hidden", True),
+        ("note", "note", "n"),
+        ("level_override", "level_override", "low"),
+        ("local_tags", "local_tags_removed", ["attack.t1"]),
+    ],
+)
 def test_curation_state_filters(client, admin_user, rule, state, field, value):
     client.force_login(admin_user)
     Rule.objects.filter(pk=rule.pk).update(**{field: value})
@@ -240,8 +281,7 @@ def test_curation_state_filters(client, admin_user, rule, state, field, value):
 def test_the_rule_page_shows_sigma_read_only_and_indicators_in_constant_queries(client, admin_user, corpus):
     client.force_login(admin_user)
     big_pk = (
-        RuleIndicator.objects.values("rule").annotate(n=Count("pk"))
-        .order_by("-n").values_list("rule", flat=True)[0]
+        RuleIndicator.objects.values("rule").annotate(n=Count("pk")).order_by("-n").values_list("rule", flat=True)[0]
     )
     big = Rule.objects.get(pk=big_pk)
     small = corpus.filter(rule_indicators__isnull=False).exclude(pk=big_pk).order_by("pk").first()
@@ -280,7 +320,10 @@ def test_superuser_reimports_a_source_and_sees_the_command_report(client, admin_
     import_paths([str(examples)], source="examples")
     source = Source.objects.get(name="examples")
     client.force_login(admin_user)
-    assert f"/admin/catalog/source/{source.pk}/reimport/" in client.get(f"/admin/catalog/source/{source.pk}/change/").content.decode()
+    assert (
+        f"/admin/catalog/source/{source.pk}/reimport/"
+        in client.get(f"/admin/catalog/source/{source.pk}/change/").content.decode()
+    )
     confirm = client.get(f"/admin/catalog/source/{source.pk}/reimport/")
     assert confirm.status_code == 200 and confirm.context["roots"] == [str(examples)]
     assert b"csrfmiddlewaretoken" in confirm.content and b'method="post"' in confirm.content
@@ -303,7 +346,9 @@ def test_the_reimport_action_runs_each_selected_source(client, admin_user, examp
     import_paths([str(examples)], source="examples")
     source = Source.objects.get(name="examples")
     client.force_login(admin_user)
-    response = client.post("/admin/catalog/source/", {"action": "reimport_sources", "_selected_action": [source.pk], "index": 0})
+    response = client.post(
+        "/admin/catalog/source/", {"action": "reimport_sources", "_selected_action": [source.pk], "index": 0}
+    )
     assert response.status_code == 200
     assert "29 files read; rules: 0 created, 0 updated, 35 unchanged" in response.content.decode()
 
@@ -354,7 +399,7 @@ def test_reimport_is_csrf_protected(admin_user, examples):
 
 
 def test_the_corpus_source_is_reimported_from_all_its_folders(corpus):
-    from catalog.reimport import source_roots
+    from catalog.importing.reimport import source_roots
     from tests.conftest import corpus_paths
 
     assert sorted(source_roots(Source.objects.get(name="sigmahq"))) == sorted(corpus_paths())

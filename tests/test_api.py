@@ -1,4 +1,5 @@
 """The REST API (/api/) on the imported SigmaHQ corpus: content, filters, errors and query counts."""
+
 import uuid
 from functools import lru_cache
 from urllib.parse import urlencode
@@ -7,8 +8,8 @@ import pytest
 import yaml
 from django.http import QueryDict
 
-from catalog.filters import SORTS, RuleFilterSet
 from catalog.models import EventType, Indicator, Rule, RuleIndicator, Technique
+from catalog.queries.filters import SORTS, RuleFilterSet
 from tests.conftest import CORPUS, CORPUS_FOLDERS, REFERENCE_RULE_ID
 
 pytestmark = pytest.mark.django_db
@@ -80,13 +81,19 @@ def test_reference_rule_detail(client, corpus):
     assert rule["id"] == REFERENCE_RULE_ID
     assert rule["title"] == "System Network Connections Discovery Via Net.EXE"
     assert rule["url"] == f"http://testserver/rules/{REFERENCE_RULE_ID}/"
-    assert rule["attack"] == [{
-        "tactic": "Discovery", "technique_id": "T1049",
-        "technique_name": "System Network Connections Discovery", "known": True,
-    }]
+    assert rule["attack"] == [
+        {
+            "tactic": "Discovery",
+            "technique_id": "T1049",
+            "technique_name": "System Network Connections Discovery",
+            "known": True,
+        }
+    ]
     assert {"provider": "Sysmon", "event_id": 1, "title": "Process creation"} in rule["events"]
     assert [stage["name"] for stage in rule["stages"]] == ["condition", "selection_img", "selection_cli"]
-    net_exe = [i for i in rule["indicators"] if (i["field"], i["kind"], i["value"]) == ("Image", "ends_with", "\\net.exe")]
+    net_exe = [
+        i for i in rule["indicators"] if (i["field"], i["kind"], i["value"]) == ("Image", "ends_with", "\\net.exe")
+    ]
     assert len(net_exe) == 1
     assert net_exe[0]["corpus_count"] == len(net_exe_rule_ids()) > 1
 
@@ -175,7 +182,8 @@ def test_rule_filters_mean_what_they_say(client, corpus):
     # A technique includes its sub-techniques: every rule tagged T1059 or T1059.xxx, none other.
     t1059 = set(all_ids(client, technique="T1059"))
     tagged = {
-        str(r.uuid) for r in Rule.objects.filter(hidden=False, retired=False)
+        str(r.uuid)
+        for r in Rule.objects.filter(hidden=False, retired=False)
         if any(t.lower() == "attack.t1059" or t.lower().startswith("attack.t1059.") for t in r.effective_tags)
     }
     assert t1059 == tagged and len(t1059) > len(all_ids(client, technique="T1059.001")) > 0
@@ -206,7 +214,10 @@ def test_rule_sort(client, corpus, sort):
 
 def test_level_override_is_the_effective_level(client, corpus):
     Rule.objects.filter(uuid=REFERENCE_RULE_ID).update(level_override="critical")
-    assert get(client, "/api/rules/", q="net.exe network connections", level="critical")["results"][0]["level"] == "critical"
+    assert (
+        get(client, "/api/rules/", q="net.exe network connections", level="critical")["results"][0]["level"]
+        == "critical"
+    )
     assert REFERENCE_RULE_ID not in all_ids(client, level="low")
     top = get(client, "/api/rules/", sort="-level", category="process_creation", page_size=500)["results"]
     position = [i["id"] for i in top].index(REFERENCE_RULE_ID)
@@ -289,15 +300,20 @@ def test_indicator_list_and_filters(client, corpus):
     net_exe = next(i for i in found if i["value"] == "\\net.exe")
     assert set(net_exe) == {"id", "field", "kind", "value", "transforms", "cased", "corpus_count", "url"}
     assert (net_exe["transforms"], net_exe["cased"], net_exe["corpus_count"]) == ("", False, len(net_exe_rule_ids()))
-    assert all(i["corpus_count"] >= 100 for i in get(client, "/api/indicators/", min_count=100, page_size=500)["results"])
+    assert all(
+        i["corpus_count"] >= 100 for i in get(client, "/api/indicators/", min_count=100, page_size=500)["results"]
+    )
 
     detail = get(client, net_exe["url"])
     assert {r["id"] for r in detail["rule_list"]} == net_exe_rule_ids()
     reference = next(r for r in detail["rule_list"] if r["id"] == REFERENCE_RULE_ID)
     assert reference == {
-        "id": REFERENCE_RULE_ID, "title": "System Network Connections Discovery Via Net.EXE", "level": "low",
+        "id": REFERENCE_RULE_ID,
+        "title": "System Network Connections Discovery Via Net.EXE",
+        "level": "low",
         "url": f"http://testserver/rules/{REFERENCE_RULE_ID}/",
-        "api_url": f"http://testserver/api/rules/{REFERENCE_RULE_ID}/", "written": "\\net.exe",
+        "api_url": f"http://testserver/api/rules/{REFERENCE_RULE_ID}/",
+        "written": "\\net.exe",
     }
 
 
@@ -323,7 +339,10 @@ def test_fields(client, corpus, django_assert_num_queries):
     assert image["rules"] == live.values("rule").distinct().count()
     assert image["indicators"] == live.values("indicator").distinct().count()
     assert fields["results"][0]["field"] == "Image"  # the most used field of SigmaHQ
-    assert {f["field"] for f in get(client, "/api/fields/", q="commandl")["results"]} >= {"CommandLine", "ParentCommandLine"}
+    assert {f["field"] for f in get(client, "/api/fields/", q="commandl")["results"]} >= {
+        "CommandLine",
+        "ParentCommandLine",
+    }
 
     # Keyword detections have no field: listed as "", addressed as -keywords- (as on /fields/).
     keywords = next(f for f in fields["results"] if f["field"] == "")
@@ -337,12 +356,18 @@ def test_fields(client, corpus, django_assert_num_queries):
         detail = get(client, image["url"])
     assert detail["rules"] == image["rules"]
     assert sum(ls["rules"] for ls in detail["logsources"]) == image["rules"]  # one logsource per rule
-    assert detail["logsources"][0] == {"product": "windows", "category": "process_creation", "service": "",
-                                       "rules": detail["logsources"][0]["rules"]}
+    assert detail["logsources"][0] == {
+        "product": "windows",
+        "category": "process_creation",
+        "service": "",
+        "rules": detail["logsources"][0]["rules"],
+    }
     assert detail["indicators_url"].endswith("/api/indicators/?field=Image")
 
     # Restricted to one log source, like /fields/?product=...: the counts are that log source's row.
-    process_creation = get(client, "/api/fields/", product="windows", category="process_creation", page_size=500)["results"]
+    process_creation = get(client, "/api/fields/", product="windows", category="process_creation", page_size=500)[
+        "results"
+    ]
     image_there = next(f for f in process_creation if f["field"] == "Image")
     assert image_there["rules"] == next(
         ls["rules"] for ls in detail["logsources"] if (ls["product"], ls["category"]) == ("windows", "process_creation")
@@ -364,7 +389,9 @@ def test_attack_coverage(client, corpus, django_assert_num_queries):
     assert all(t["rules"] == 0 for t in gaps["results"]) and all(t["rules"] > 0 for t in covered["results"])
     t1049 = next(t for t in covered["results"] if t["technique_id"] == "T1049")
     assert {k: t1049[k] for k in ("name", "known", "tactics")} == {
-        "name": "System Network Connections Discovery", "known": True, "tactics": ["discovery"],
+        "name": "System Network Connections Discovery",
+        "known": True,
+        "tactics": ["discovery"],
     }
     discovery = get(client, "/api/attack/", tactic="discovery", page_size=500)["results"]
     assert discovery and all("discovery" in t["tactics"] for t in discovery)
@@ -400,7 +427,9 @@ def test_logsources(client, corpus, django_assert_num_queries):
     with django_assert_num_queries(2):
         rows = get(client, "/api/logsources/", page_size=500)
     assert sum(r["rules"] for r in rows["results"]) == Rule.objects.filter(hidden=False, retired=False).count()
-    windows = next(r for r in rows["results"] if (r["product"], r["category"], r["service"]) == ("windows", "process_creation", ""))
+    windows = next(
+        r for r in rows["results"] if (r["product"], r["category"], r["service"]) == ("windows", "process_creation", "")
+    )
     assert windows["rules"] == len(filterset_ids(product="windows", category="process_creation", service=""))
 
 
@@ -427,9 +456,18 @@ def test_event_coverage(client, corpus, django_assert_num_queries):
 def test_openapi_schema(client, corpus):
     schema = get(client, "/api/schema/", format="json")
     assert schema["openapi"].startswith("3.")
-    for path in ("/api/rules/", "/api/rules/{uuid}/", "/api/indicators/", "/api/indicators/{id}/", "/api/fields/",
-                 "/api/fields/{name}/", "/api/attack/", "/api/attack/{technique_id}/", "/api/events/",
-                 "/api/events/{provider}/{event_id}/"):
+    for path in (
+        "/api/rules/",
+        "/api/rules/{uuid}/",
+        "/api/indicators/",
+        "/api/indicators/{id}/",
+        "/api/fields/",
+        "/api/fields/{name}/",
+        "/api/attack/",
+        "/api/attack/{technique_id}/",
+        "/api/events/",
+        "/api/events/{provider}/{event_id}/",
+    ):
         assert path in schema["paths"], path
     parameters = {p["name"] for p in schema["paths"]["/api/rules/"]["get"]["parameters"]}
     assert parameters >= set(RuleFilterSet.base_filters) | {"page", "page_size"}

@@ -2,6 +2,7 @@
 
 Also: the `curate` command's errors, the rule history (versions and diffs) and /changes/.
 """
+
 import json
 import uuid as uuid_module
 from io import StringIO
@@ -15,9 +16,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 
 from catalog import curation
-from catalog.history import rule_history
-from catalog.importer import import_paths
+from catalog.importing.importer import import_paths
 from catalog.models import CURATION_FIELDS, Rule, RuleVersion
+from catalog.queries.history import rule_history
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +44,11 @@ def edit(path, old, new):
 def change_certutil(examples):
     """New title, a changed detection value, a new Sigma tag and some HTML-looking text."""
     path = examples / CERTUTIL
-    edit(path, "title: Certutil Fetching Remote Content Via URL Cache Or CTL Verification", f"title: {CERTUTIL_NEW_TITLE}")
+    edit(
+        path,
+        "title: Certutil Fetching Remote Content Via URL Cache Or CTL Verification",
+        f"title: {CERTUTIL_NEW_TITLE}",
+    )
     edit(path, "- 'ftp://'", "- 'ftps://'")
     edit(path, "    - attack.t1105\n", "    - attack.t1105\n    - attack.s0160\n")
     edit(path, "second stage payloads.", "second stage <b>payloads</b>.")
@@ -80,8 +85,16 @@ def carol(django_user_model):
 
 
 def curate_examples(carol):
-    curate(CERTUTIL_ID, note="Seen in the Q3 incident", verify=True, add_tags=["local.reviewed"],
-           remove_tags=["attack.t1105"], level="critical", fp_note="SCCM refreshes CRLs nightly", user="carol")
+    curate(
+        CERTUTIL_ID,
+        note="Seen in the Q3 incident",
+        verify=True,
+        add_tags=["local.reviewed"],
+        remove_tags=["attack.t1105"],
+        level="critical",
+        fp_note="SCCM refreshes CRLs nightly",
+        user="carol",
+    )
     curate(SSH_ID, hide=True, note="Too noisy on jump hosts", user="carol")
 
 
@@ -163,7 +176,9 @@ def test_curate_records_who_and_what_in_the_admin_history(examples, carol):
 
 def test_curate_command_line_flags(examples):
     import_examples(examples)
-    call_command("curate", SSH_ID, "--hide", "--add-tag", "local.a", "--add-tag", "local.b", "--level", "LOW", stdout=StringIO())
+    call_command(
+        "curate", SSH_ID, "--hide", "--add-tag", "local.a", "--add-tag", "local.b", "--level", "LOW", stdout=StringIO()
+    )
     ssh = rule(SSH_ID)
     assert ssh.hidden and ssh.local_tags_added == ["local.a", "local.b"] and ssh.level_override == "low"
     call_command("curate", SSH_ID, "--unhide", "--remove-tag", "local.a", "--level", "none", stdout=StringIO())
@@ -174,13 +189,16 @@ def test_curate_command_line_flags(examples):
     assert "local_tags_added: ['local.b']" in out.getvalue()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["not-a-uuid", "--note", "x"], "is not a rule id"),
-    ([str(uuid_module.uuid4()), "--note", "x"], "no rule with id"),
-    ([CERTUTIL_ID, "--level", "urgent"], "invalid level 'urgent'"),
-    ([CERTUTIL_ID, "--add-tag", "two words"], "invalid tag"),
-    ([CERTUTIL_ID, "--note", "x", "--user", "nobody"], "unknown user 'nobody'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["not-a-uuid", "--note", "x"], "is not a rule id"),
+        ([str(uuid_module.uuid4()), "--note", "x"], "no rule with id"),
+        ([CERTUTIL_ID, "--level", "urgent"], "invalid level 'urgent'"),
+        ([CERTUTIL_ID, "--add-tag", "two words"], "invalid tag"),
+        ([CERTUTIL_ID, "--note", "x", "--user", "nobody"], "unknown user 'nobody'"),
+    ],
+)
 def test_curate_errors_are_clear_and_change_nothing(examples, args, message):
     import_examples(examples)
     with pytest.raises(CommandError, match=message):
@@ -212,7 +230,9 @@ def test_curation_round_trips_into_a_rebuilt_catalog(examples, carol, tmp_path):
     curate(CERTUTIL_ID, level="none", user="carol")  # back to default: still curated by its other fields
     exported = export(tmp_path, "before.json")
     assert set(exported["rules"]) == {CERTUTIL_ID, SSH_ID}  # only curated rules
-    assert exported["rules"][CERTUTIL_ID]["title"] == "Certutil Fetching Remote Content Via URL Cache Or CTL Verification"
+    assert (
+        exported["rules"][CERTUTIL_ID]["title"] == "Certutil Fetching Remote Content Via URL Cache Or CTL Verification"
+    )
     assert "ssh" not in json.dumps(exported["rules"][CERTUTIL_ID]).lower()
     # Sigma rules of the corpus carry no curation.
     assert not any(Rule.objects.get(uuid=k).source.name == "sigmahq" for k in exported["rules"])
@@ -256,25 +276,38 @@ def test_unknown_rule_ids_are_reported_and_nothing_is_applied_unless_allowed(exa
     assert rule(CERTUTIL_ID).note == "restored"
 
 
-@pytest.mark.parametrize("content, expected", [
-    ('{"rules": 3', ["not valid JSON: Expecting ',' delimiter at line 1 column 12"]),
-    ("[1, 2]", ["expected an object keyed by rule id"]),
-    ('{"format": "other", "version": 1, "rules": {}}', ["format is 'other'"]),
-    (json.dumps({
-        "not-an-id": {},
-        CERTUTIL_ID: {"level_override": "urgent", "verified": "yes", "notes": "typo", "local_tags_added": "a,b",
-                      "verified_at": "yesterday"},
-        SSH_ID: "hidden",
-    }), [
-        "rules['not-an-id']: not a rule id",
-        f"rules['{CERTUTIL_ID}'].level_override: invalid level 'urgent'",
-        f"rules['{CERTUTIL_ID}'].verified: expected true or false",
-        f"rules['{CERTUTIL_ID}'].notes: unknown field",
-        f"rules['{CERTUTIL_ID}'].local_tags_added: expected a list of tag strings",
-        f"rules['{CERTUTIL_ID}'].verified_at: expected an ISO date and time or null",
-        f"rules['{SSH_ID}']: expected an object of curation fields, got str",
-    ]),
-])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ('{"rules": 3', ["not valid JSON: Expecting ',' delimiter at line 1 column 12"]),
+        ("[1, 2]", ["expected an object keyed by rule id"]),
+        ('{"format": "other", "version": 1, "rules": {}}', ["format is 'other'"]),
+        (
+            json.dumps(
+                {
+                    "not-an-id": {},
+                    CERTUTIL_ID: {
+                        "level_override": "urgent",
+                        "verified": "yes",
+                        "notes": "typo",
+                        "local_tags_added": "a,b",
+                        "verified_at": "yesterday",
+                    },
+                    SSH_ID: "hidden",
+                }
+            ),
+            [
+                "rules['not-an-id']: not a rule id",
+                f"rules['{CERTUTIL_ID}'].level_override: invalid level 'urgent'",
+                f"rules['{CERTUTIL_ID}'].verified: expected true or false",
+                f"rules['{CERTUTIL_ID}'].notes: unknown field",
+                f"rules['{CERTUTIL_ID}'].local_tags_added: expected a list of tag strings",
+                f"rules['{CERTUTIL_ID}'].verified_at: expected an ISO date and time or null",
+                f"rules['{SSH_ID}']: expected an object of curation fields, got str",
+            ],
+        ),
+    ],
+)
 def test_a_malformed_curation_file_is_rejected_with_what_is_wrong(examples, tmp_path, content, expected):
     import_examples(examples)
     path = tmp_path / "bad.json"
@@ -383,7 +416,10 @@ def test_changes_page_feed_and_json_list_what_each_import_changed(examples, caro
 def test_changes_lists_are_capped_on_the_listing_and_complete_for_one_run(client, corpus):
     data = client.get("/api/changes/").json()
     corpus_run = next(r for r in data["results"] if r["created"]["count"] > 1000)
-    assert len(corpus_run["created"]["rules"]) == 50 and corpus_run["created"]["more"] == corpus_run["created"]["count"] - 50
+    assert (
+        len(corpus_run["created"]["rules"]) == 50
+        and corpus_run["created"]["more"] == corpus_run["created"]["count"] - 50
+    )
     full = client.get(f"/api/changes/?run={corpus_run['run']}").json()
     assert len(full["created"]["rules"]) == corpus_run["created"]["count"]
 

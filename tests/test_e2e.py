@@ -4,6 +4,7 @@ The catalog is built in its own SQLite file from the SigmaHQ snapshot and served
 separate process; Playwright drives Debian's Chromium. Screenshots of the main pages are kept in
 test-artifacts/ for a human to look at.
 """
+
 import os
 import shutil
 from pathlib import Path
@@ -16,8 +17,15 @@ from tests.conftest import REFERENCE_RULE_ID, ROOT, corpus_paths
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,11 @@ def event_for(**fields):
         ("sel:\n  Image|endswith|cased: '\\net.exe'\ncondition: sel", {"Image": "C:\\NET.EXE"}, False),
         ("sel:\n  CommandLine|contains|all: [' -a ', ' -b ']\ncondition: sel", {"CommandLine": "x -a  -b y"}, True),
         ("sel:\n  CommandLine|contains|all: [' -a ', ' -b ']\ncondition: sel", {"CommandLine": "x -a y"}, False),
-        ("sel:\n  CommandLine|windash|contains: ' -enc '\ncondition: sel", {"CommandLine": "powershell /enc AAA"}, True),
+        (
+            "sel:\n  CommandLine|windash|contains: ' -enc '\ncondition: sel",
+            {"CommandLine": "powershell /enc AAA"},
+            True,
+        ),
         ("sel:\n  CommandLine|base64offset|contains: 'IEX'\ncondition: sel", {"CommandLine": "x SUVYIChOZXc= y"}, True),
         ("sel:\n  A: 'foo\\*'\ncondition: sel", {"A": "foo*"}, True),
         ("sel:\n  A: 'foo\\*'\ncondition: sel", {"A": "foobar"}, False),
@@ -79,7 +83,11 @@ def event_for(**fields):
         ("sel:\n  - A: 1\n    B: 2\n  - C: 3\ncondition: sel", {"A": 1, "B": 9, "C": 3}, True),
         ("sel:\n  - A: 1\n    B: 2\n  - C: 3\ncondition: sel", {"A": 1, "B": 9}, False),
         ("sel_a:\n  A: 1\nsel_b:\n  B: 2\nfilter:\n  C: 3\ncondition: 1 of sel_* and not filter", {"B": 2}, True),
-        ("sel_a:\n  A: 1\nsel_b:\n  B: 2\nfilter:\n  C: 3\ncondition: 1 of sel_* and not filter", {"B": 2, "C": 3}, False),
+        (
+            "sel_a:\n  A: 1\nsel_b:\n  B: 2\nfilter:\n  C: 3\ncondition: 1 of sel_* and not filter",
+            {"B": 2, "C": 3},
+            False,
+        ),
         ("sel:\n  U|expand: '%admins%'\ncondition: sel", {"U": "%admins%"}, False),
     ],
 )
@@ -88,15 +96,32 @@ def test_sigma_semantics(detection, event, expected):
 
 
 def test_windows_events_are_flattened_with_system_fields():
-    event = flatten_event({"Event": {"System": {"EventID": 4688, "Channel": "Security",
-                                                 "Provider": {"#attributes": {"Name": "Microsoft-Windows-Security-Auditing"}}},
-                                      "EventData": {"NewProcessName": "C:\\x.exe"}}})
-    assert event == {"EventID": 4688, "Channel": "Security", "Provider_Name": "Microsoft-Windows-Security-Auditing",
-                     "Provider_Guid": None, "NewProcessName": "C:\\x.exe"}
+    event = flatten_event(
+        {
+            "Event": {
+                "System": {
+                    "EventID": 4688,
+                    "Channel": "Security",
+                    "Provider": {"#attributes": {"Name": "Microsoft-Windows-Security-Auditing"}},
+                },
+                "EventData": {"NewProcessName": "C:\\x.exe"},
+            }
+        }
+    )
+    assert event == {
+        "EventID": 4688,
+        "Channel": "Security",
+        "Provider_Name": "Microsoft-Windows-Security-Auditing",
+        "Provider_Guid": None,
+        "NewProcessName": "C:\\x.exe",
+    }
 
 
-SYSMON_EVENT = (REGRESSION / "rules-threat-hunting/windows/image_load/image_load_win_werfaultsecure_dbgcore_dbghelp_load"
-                / "8a2f4b1c-3d5e-4f7a-9b2c-1e4f6d8a9c2b.json")
+SYSMON_EVENT = (
+    REGRESSION
+    / "rules-threat-hunting/windows/image_load/image_load_win_werfaultsecure_dbgcore_dbghelp_load"
+    / "8a2f4b1c-3d5e-4f7a-9b2c-1e4f6d8a9c2b.json"
+)
 SYSMON_RULE = "8a2f4b1c-3d5e-4f7a-9b2c-1e4f6d8a9c2b"
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.events import (
+from catalog.reference.events import (
     EVENT_TITLES,
     WINDOWS_CATEGORIES,
     WINDOWS_SERVICES,
@@ -90,9 +90,7 @@ def test_system_7045():
 
 
 def test_service_without_title_table_keeps_ids():
-    assert events_for("windows", "", "appxdeployment-server", [854]) == [
-        EventRef("AppXDeployment-Server", 854, "")
-    ]
+    assert events_for("windows", "", "appxdeployment-server", [854]) == [EventRef("AppXDeployment-Server", 854, "")]
 
 
 def test_linux_auditd():
@@ -100,9 +98,7 @@ def test_linux_auditd():
 
 
 def test_linux_process_creation_is_sysmon_for_linux():
-    assert events_for("linux", "process_creation", "", []) == [
-        EventRef("Sysmon for Linux", 1, "Process creation")
-    ]
+    assert events_for("linux", "process_creation", "", []) == [EventRef("Sysmon for Linux", 1, "Process creation")]
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,14 @@
 """The write path: transactional, idempotent, retirement, duplicates, errors, corpus counts."""
+
 import re
 
 import pytest
 import yaml
 from django.core.management import CommandError, call_command
 
-from catalog.filters import RuleFilterSet
-from catalog.importer import import_paths
+from catalog.importing.importer import import_paths
 from catalog.models import ImportRun, Indicator, Rule, RuleIndicator, RuleVersion
+from catalog.queries.filters import RuleFilterSet
 from tests.conftest import CORPUS, CORPUS_FOLDERS, REFERENCE_RULE_ID
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +25,9 @@ def snapshot(source):
             "updated_at": r.updated_at,
             "stages": list(r.stages.values_list("pk", "index", "name", "text")),
             "predicates": list(r.predicates.values_list("pk", "field", "modifiers", "values")),
-            "indicators": list(r.rule_indicators.values_list("pk", "indicator_id", "written", "indicator__corpus_count")),
+            "indicators": list(
+                r.rule_indicators.values_list("pk", "indicator_id", "written", "indicator__corpus_count")
+            ),
         }
         for r in rules
     }
@@ -90,8 +93,18 @@ def catalog_state():
 
     from catalog import models
 
-    tables = [models.Rule, models.Stage, models.Predicate, models.Indicator, models.RuleIndicator,
-              models.RuleReference, models.RuleVersion, models.ImportRun, models.Source, models.EventType]
+    tables = [
+        models.Rule,
+        models.Stage,
+        models.Predicate,
+        models.Indicator,
+        models.RuleIndicator,
+        models.RuleReference,
+        models.RuleVersion,
+        models.ImportRun,
+        models.Source,
+        models.EventType,
+    ]
     return [m.objects.count() for m in tables] + [Indicator.objects.aggregate(n=Sum("corpus_count"))["n"]]
 
 
@@ -101,7 +114,9 @@ def test_a_failure_mid_import_leaves_the_catalog_exactly_as_before(examples):
     runs = ImportRun.objects.count()
     for path in examples.rglob("*.yml"):
         path.write_text(path.read_text().replace("level: high", "level: critical"))
-    (examples / "new.yml").write_text((examples / CERTUTIL).read_text().replace(CERTUTIL_ID, "0d0a1b7e-7d7d-4c4c-9a9a-0000000000bb"))
+    (examples / "new.yml").write_text(
+        (examples / CERTUTIL).read_text().replace(CERTUTIL_ID, "0d0a1b7e-7d7d-4c4c-9a9a-0000000000bb")
+    )
     with pytest.raises(RuntimeError, match="injected failure"):
         import_paths([str(examples)], source="ex", fail_after=1)
     assert snapshot("ex") == before and catalog_state() == before_state
@@ -148,21 +163,34 @@ def test_an_id_owned_by_another_source_is_an_error_naming_it(examples):
 
 def test_curation_is_never_written_by_an_import(examples):
     import_paths([str(examples)], source="ex")
-    Rule.objects.filter(uuid=CERTUTIL_ID).update(note="keep me", verified=True, hidden=True, level_override="low",
-                                                 local_tags_added=["team.red"], fp_note="admins")
+    Rule.objects.filter(uuid=CERTUTIL_ID).update(
+        note="keep me",
+        verified=True,
+        hidden=True,
+        level_override="low",
+        local_tags_added=["team.red"],
+        fp_note="admins",
+    )
     path = examples / CERTUTIL
     path.write_text(path.read_text().replace("title: Certutil", "title: New Certutil"))
     import_paths([str(examples)], source="ex")
     rule = Rule.objects.get(uuid=CERTUTIL_ID)
     assert rule.title.startswith("New Certutil")
     assert (rule.note, rule.verified, rule.hidden, rule.level_override, rule.local_tags_added, rule.fp_note) == (
-        "keep me", True, True, "low", ["team.red"], "admins")
+        "keep me",
+        True,
+        True,
+        "low",
+        ["team.red"],
+        "admins",
+    )
     assert "|team.red|" in rule.tag_text
 
 
 def test_attack_tags_resolve_and_unknown_techniques_are_kept(examples):
     (examples / "unknown_technique.yml").write_text(
-        (examples / CERTUTIL).read_text()
+        (examples / CERTUTIL)
+        .read_text()
         .replace(CERTUTIL_ID, "0d0a1b7e-7d7d-4c4c-9a9a-0000000000aa")
         .replace("tags:\n", "tags:\n    - attack.t9999\n")
     )
@@ -187,19 +215,26 @@ def test_correlation_and_filter_references_are_stored(examples):
     temporal = Rule.objects.get(uuid="53ef49af-9a6b-49c7-8234-66e005b150d8")
     assert temporal.correlation["type"] == "temporal"
     assert set(temporal.references_out.values_list("kind", "target")) == {
-        ("correlation", "1a3f6459-7594-4b50-b5fc-bfbaa414b310"), ("correlation", "win_successful_network_logon")}
+        ("correlation", "1a3f6459-7594-4b50-b5fc-bfbaa414b310"),
+        ("correlation", "win_successful_network_logon"),
+    }
     mf = Rule.objects.get(uuid="7c0b5a2c-6da8-4881-8898-06d3d7c2abcb")
     assert mf.rule_type == "filter" and CERTUTIL_ID in mf.filter_rules
 
 
 def test_the_reference_rule_matches_the_reference_page(corpus):
-    from catalog.export import rule_to_dict, rules_for_export
+    from catalog.queries.records import rule_to_dict, rules_for_export
 
     record = rule_to_dict(rules_for_export().get(uuid=REFERENCE_RULE_ID))
     assert [(a["tactic"], a["technique_id"], a["technique_name"]) for a in record["attack"]] == [
-        ("Discovery", "T1049", "System Network Connections Discovery")]
+        ("Discovery", "T1049", "System Network Connections Discovery")
+    ]
     assert record["events"] == [{"provider": "Sysmon", "event_id": 1, "title": "Process creation"}]
-    assert [(s["index"], s["name"]) for s in record["stages"]] == [(0, "condition"), (1, "selection_img"), (2, "selection_cli")]
+    assert [(s["index"], s["name"]) for s in record["stages"]] == [
+        (0, "condition"),
+        (1, "selection_img"),
+        (2, "selection_cli"),
+    ]
     assert record["stages"][0]["text"] == "all of selection_*"
     grouped = {}
     for ind in record["indicators"]:
@@ -218,7 +253,11 @@ def _independent_net_exe_count() -> int:
     for folder in CORPUS_FOLDERS:
         for path in (CORPUS / folder).rglob("*.y*ml"):
             for doc in yaml.load_all(path.read_bytes(), Loader=yaml.CSafeLoader):
-                if isinstance(doc, dict) and isinstance(doc.get("detection"), dict) and _looks_for_net_exe(doc["detection"]):
+                if (
+                    isinstance(doc, dict)
+                    and isinstance(doc.get("detection"), dict)
+                    and _looks_for_net_exe(doc["detection"])
+                ):
                     count += 1
     return count
 
@@ -273,8 +312,22 @@ def test_export_catalog_contract(corpus, export_catalog):
     records = export_catalog()
     assert list(records) == sorted(records)
     record = records[REFERENCE_RULE_ID]
-    for key in ("id", "title", "status", "level", "retired", "source", "path", "logsource", "attack", "events",
-                "stages", "indicators", "warnings", "curation"):
+    for key in (
+        "id",
+        "title",
+        "status",
+        "level",
+        "retired",
+        "source",
+        "path",
+        "logsource",
+        "attack",
+        "events",
+        "stages",
+        "indicators",
+        "warnings",
+        "curation",
+    ):
         assert key in record
     assert record["logsource"] == {"product": "windows", "category": "process_creation", "service": ""}
     assert set(record["indicators"][0]) >= {"field", "kind", "value", "transforms", "cased", "corpus_count"}

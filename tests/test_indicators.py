@@ -1,4 +1,5 @@
 """Indicator normalization (DESIGN.md): kinds, transforms, case, wildcards and escapes."""
+
 import pytest
 
 from tests.sigma_helpers import indicators, parse_one
@@ -39,7 +40,9 @@ def test_escaped_wildcards_are_literal_and_keep_their_escape_in_display():
 
 
 def test_value_ending_with_a_literal_backslash():
-    assert kinds("sel:\n  TargetObject|endswith: '\\Run\\'\ncondition: sel") == [("TargetObject", "ends_with", "\\Run\\")]
+    assert kinds("sel:\n  TargetObject|endswith: '\\Run\\'\ncondition: sel") == [
+        ("TargetObject", "ends_with", "\\Run\\")
+    ]
 
 
 def test_values_are_casefolded_unless_cased():
@@ -71,12 +74,12 @@ def test_all_joins_values_but_is_not_part_of_the_identity():
     ],
 )
 def test_transforms_are_part_of_the_identity(modifiers, transforms):
-    (field, kind, value, got, cased, display), = indicators(f"sel:\n  CommandLine|{modifiers}: 'IEX'\ncondition: sel")
+    ((field, kind, value, got, cased, display),) = indicators(f"sel:\n  CommandLine|{modifiers}: 'IEX'\ncondition: sel")
     assert (kind, value, got, display) == ("match", "iex", transforms, "IEX")
 
 
 def test_expand_keeps_the_placeholder():
-    (_, kind, value, transforms, _, display), = indicators("sel:\n  User|expand: '%Admins%'\ncondition: sel")
+    ((_, kind, value, transforms, _, display),) = indicators("sel:\n  User|expand: '%Admins%'\ncondition: sel")
     assert (kind, transforms, display) == ("eq", "expand", "%Admins%")
 
 
@@ -117,7 +120,9 @@ def test_keywords_have_no_field_and_kind_keyword():
 
 
 def test_list_of_maps_gives_grouped_predicates():
-    rule = parse_one("sel:\n  - Image|endswith: '\\a.exe'\n    CommandLine|contains: x\n  - OriginalFileName: a.exe\ncondition: sel")
+    rule = parse_one(
+        "sel:\n  - Image|endswith: '\\a.exe'\n    CommandLine|contains: x\n  - OriginalFileName: a.exe\ncondition: sel"
+    )
     stage = rule.stages[1]
     assert stage.block_combine == "or"
     assert [(p.group, p.field) for p in stage.predicates] == [(0, "Image"), (0, "CommandLine"), (1, "OriginalFileName")]
@@ -132,11 +137,27 @@ def test_predicates_keep_values_as_sigma_means_them():
 @pytest.mark.parametrize(
     "condition, tree",
     [
-        ("sel_a and not filter", [{"op": "and", "args": [{"ref": "sel_a"}, {"op": "not", "args": [{"ref": "filter"}]}]}]),
+        (
+            "sel_a and not filter",
+            [{"op": "and", "args": [{"ref": "sel_a"}, {"op": "not", "args": [{"ref": "filter"}]}]}],
+        ),
         ("1 of sel_*", [{"op": "or", "args": [{"ref": "sel_a"}, {"ref": "sel_b"}], "selector": "1 of sel_*"}]),
-        ("all of them", [{"op": "and", "args": [{"ref": "sel_a"}, {"ref": "sel_b"}, {"ref": "filter"}], "selector": "all of them"}]),
-        ("(sel_a or sel_b) and not filter", [{"op": "and", "args": [
-            {"op": "or", "args": [{"ref": "sel_a"}, {"ref": "sel_b"}]}, {"op": "not", "args": [{"ref": "filter"}]}]}]),
+        (
+            "all of them",
+            [{"op": "and", "args": [{"ref": "sel_a"}, {"ref": "sel_b"}, {"ref": "filter"}], "selector": "all of them"}],
+        ),
+        (
+            "(sel_a or sel_b) and not filter",
+            [
+                {
+                    "op": "and",
+                    "args": [
+                        {"op": "or", "args": [{"ref": "sel_a"}, {"ref": "sel_b"}]},
+                        {"op": "not", "args": [{"ref": "filter"}]},
+                    ],
+                }
+            ],
+        ),
     ],
 )
 def test_condition_is_kept_parsed(condition, tree):
@@ -152,12 +173,20 @@ def test_condition_list_keeps_each_condition():
 
 
 def test_stage_text_is_the_block_as_written():
-    rule = parse_one("selection_img:\n  - Image|endswith:\n      - '\\net.exe'   # comment kept\n  - OriginalFileName: 'net.exe'\ncondition: selection_img")
-    assert rule.stages[1].text == "selection_img:\n  - Image|endswith:\n      - '\\net.exe'   # comment kept\n  - OriginalFileName: 'net.exe'\n"
+    rule = parse_one(
+        "selection_img:\n  - Image|endswith:\n      - '\\net.exe'   # comment kept\n"
+        "  - OriginalFileName: 'net.exe'\ncondition: selection_img"
+    )
+    assert (
+        rule.stages[1].text == "selection_img:\n  - Image|endswith:\n      - '\\net.exe'   # comment kept\n"
+        "  - OriginalFileName: 'net.exe'\n"
+    )
 
 
 def test_eventid_values_feed_event_coverage():
-    rule = parse_one("sel:\n  EventID: [4688, 4689]\ncondition: sel", logsource="product: windows\n    service: security")
+    rule = parse_one(
+        "sel:\n  EventID: [4688, 4689]\ncondition: sel", logsource="product: windows\n    service: security"
+    )
     assert rule.event_ids == [4688, 4689]
 
 

@@ -1,4 +1,5 @@
 """Bad input gets a clear, specific error (file, line, what is wrong), fast and without eating memory."""
+
 import tracemalloc
 
 import pytest
@@ -117,7 +118,10 @@ def test_legacy_pipe_aggregation_keeps_the_rule_with_a_warning():
 
 
 def test_logsource_list_and_tag_quirks_are_warnings_not_failures():
-    text = RULE.replace("product: windows", "product: [windows, linux]") + "tags:\n    - attack.Command_and_control\n    - attack.T1071.001\n"
+    text = (
+        RULE.replace("product: windows", "product: [windows, linux]")
+        + "tags:\n    - attack.Command_and_control\n    - attack.T1071.001\n"
+    )
     rules, problems = parse_file(text.encode(), "quirks.yml")
     assert not problems
     assert rules[0].product == "windows"

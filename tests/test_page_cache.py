@@ -1,4 +1,5 @@
 """The whole-page cache: fast repeats, never stale after a change, never personal."""
+
 import pytest
 from django.core.cache import caches
 
@@ -38,7 +39,7 @@ def test_a_curation_change_shows_at_once(corpus, page_cache, client):
 
 
 def test_an_import_bumps_the_version(corpus, page_cache, examples):
-    from catalog.importer import import_paths
+    from catalog.importing.importer import import_paths
 
     before = CatalogVersion.current()
     import_paths([str(examples)], source="ex")
@@ -59,8 +60,9 @@ def test_errors_are_not_cached(corpus, page_cache, client):
 
 
 def test_huge_pages_are_not_kept(corpus, page_cache, client):
-    from catalog.page_cache import MAX_CACHED_BYTES
     from django.db.models import Count
+
+    from catalog.web.page_cache import MAX_CACHED_BYTES
 
     biggest = Rule.objects.annotate(n=Count("rule_indicators")).order_by("-n").first()
     response = client.get(f"/rules/{biggest.uuid}/")

@@ -4,6 +4,7 @@
 The query counts are pinned for two subjects of different sizes per page (a small and a large
 rule, technique, indicator, ...): equal counts show that no page does a query per row.
 """
+
 import html
 import re
 import textwrap
@@ -42,7 +43,7 @@ def section(text, element_id):
     """The HTML of one <section id=...> of a page."""
     start = text.index(f'id="{element_id}"')
     end = text.find("<section", start)
-    return text[start:end if end != -1 else len(text)]
+    return text[start : end if end != -1 else len(text)]
 
 
 def rule_ids_in(text):
@@ -56,7 +57,7 @@ def test_reference_rule_page_sections_in_order(client, corpus):
     markers = [
         "Detection rules</a>",
         "›",
-        '>Sigma</a>',
+        ">Sigma</a>",
         "<h1",
         "System Network Connections Discovery Via Net.EXE</h1>",
         "Adversaries may attempt to get a listing of network connections",
@@ -87,9 +88,16 @@ def test_reference_rule_page_sections_in_order(client, corpus):
 def test_reference_rule_attack_and_event_rows(client, corpus):
     text = get(client, f"/rules/{REFERENCE_RULE_ID}/")
     attack = section(text, "attack")
-    assert re.search(r'<td><a href="/attack/tactics/discovery/">Discovery</a></td>\s*<td>.*href="/attack/T1049/".*T1049.*System Network Connections Discovery', attack, re.S)
+    assert re.search(
+        r'<td><a href="/attack/tactics/discovery/">Discovery</a></td>\s*<td>.*'
+        r'href="/attack/T1049/".*T1049.*System Network Connections Discovery',
+        attack,
+        re.S,
+    )
     events = section(text, "events")
-    assert re.search(r"<td>Sysmon</td>\s*<td><a href=\"/events/Sysmon/1/\">Event ID 1</a></td>\s*<td>Process creation</td>", events)
+    assert re.search(
+        r"<td>Sysmon</td>\s*<td><a href=\"/events/Sysmon/1/\">Event ID 1</a></td>\s*<td>Process creation</td>", events
+    )
 
 
 def test_reference_rule_body_and_stages(client, corpus):
@@ -122,7 +130,8 @@ def indicator_table(text):
         field = html.unescape(re.sub(r"<[^>]+>", "", cells[0]))
         kind = html.unescape(re.sub(r"<[^>]+>", "", cells[1]))
         values = re.findall(
-            r'<a class="ind ([\w-]+)" href="(/indicators/\d+/)"><code>(.*?)</code></a> <span class="count"[^>]*>(\d+)</span>',
+            r'<a class="ind ([\w-]+)" href="(/indicators/\d+/)"><code>(.*?)</code></a> '
+            r'<span class="count"[^>]*>(\d+)</span>',
             cells[2],
         )
         rows[(field, kind)] = [(html.unescape(v), int(n), href, css) for css, href, v, n in values]
@@ -134,7 +143,10 @@ def test_reference_rule_indicators(client, corpus):
     assert "Each row is a field, operator, and value that the rule matches." in text
     rows = indicator_table(text)
     assert list(rows) == [
-        ("CommandLine", "ends_with"), ("CommandLine", "match"), ("Image", "ends_with"), ("OriginalFileName", "eq"),
+        ("CommandLine", "ends_with"),
+        ("CommandLine", "match"),
+        ("Image", "ends_with"),
+        ("OriginalFileName", "eq"),
     ]
     values = {key: [v for v, *_ in items] for key, items in rows.items()}
     assert values[("Image", "ends_with")] == ["\\net.exe", "\\net1.exe"]
@@ -143,7 +155,9 @@ def test_reference_rule_indicators(client, corpus):
     assert values[("CommandLine", "match")] == [" use ", " sessions "]
     for items in rows.values():
         for value, count, _href, css in items:
-            indicator = Indicator.objects.get(rule_indicators__rule__uuid=REFERENCE_RULE_ID, rule_indicators__written=value)
+            indicator = Indicator.objects.get(
+                rule_indicators__rule__uuid=REFERENCE_RULE_ID, rule_indicators__written=value
+            )
             assert count == indicator.corpus_count
             # rare (unique to this rule) and common indicators are told apart by their class
             assert css == ("ind-rare" if count == 1 else "ind-common" if count >= 10 else "ind-shared")
@@ -186,7 +200,7 @@ def test_unresolved_related_id_is_text(client, corpus):
 
 
 def test_filter_and_correlation_rules_link_both_ways(client, corpus, examples):
-    from catalog.importer import import_paths
+    from catalog.importing.importer import import_paths
 
     report = import_paths([str(examples)], source="examples")
     assert not report.errors
@@ -207,7 +221,11 @@ def test_filter_and_correlation_rules_link_both_ways(client, corpus, examples):
 
 def test_curation_display(client, corpus):
     Rule.objects.filter(uuid=REFERENCE_RULE_ID).update(
-        verified=True, verified_by="alice", note="Tuned for <b>our</b> fleet", fp_note="Admins running net use", level_override="high"
+        verified=True,
+        verified_by="alice",
+        note="Tuned for <b>our</b> fleet",
+        fp_note="Admins running net use",
+        level_override="high",
     )
     text = get(client, f"/rules/{REFERENCE_RULE_ID}/")
     assert "✓ verified" in text and "alice" in text
@@ -223,10 +241,11 @@ def test_rule_warnings_shown(client, corpus):
 
 
 def test_script_in_rule_is_escaped(client, corpus, tmp_path):
-    from catalog.importer import import_paths
+    from catalog.importing.importer import import_paths
 
     path = tmp_path / "xss.yml"
-    path.write_text(textwrap.dedent("""\
+    path.write_text(
+        textwrap.dedent("""\
         title: <script>alert(1)</script>
         id: 5d6b1d2c-0000-4000-8000-00000000bad1
         status: test
@@ -246,7 +265,9 @@ def test_script_in_rule_is_escaped(client, corpus, tmp_path):
                 CommandLine|contains: '<script>alert(4)</script>'
             condition: selection
         level: high
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     report = import_paths([str(path)], source="xss")
     assert not report.errors, [str(p) for p in report.errors]
     for url in ["/rules/5d6b1d2c-0000-4000-8000-00000000bad1/", "/rules/?q=alert", "/indicators/?value=alert"]:
@@ -259,11 +280,21 @@ def test_script_in_rule_is_escaped(client, corpus, tmp_path):
 
 
 # -- 404 and bad input -----------------------------------------------------------------------------
-@pytest.mark.parametrize("url", [
-    "/rules/00000000-0000-0000-0000-000000000000/", "/rules/not-a-uuid/", "/indicators/999999999/",
-    "/fields/NoSuchFieldAnywhere/", "/attack/T9999/", "/attack/tactics/nope/", "/events/Sysmon/99999/",
-    "/events/Nobody/any/", "/events/Sysmon/abc/", "/nowhere/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/rules/00000000-0000-0000-0000-000000000000/",
+        "/rules/not-a-uuid/",
+        "/indicators/999999999/",
+        "/fields/NoSuchFieldAnywhere/",
+        "/attack/T9999/",
+        "/attack/tactics/nope/",
+        "/events/Sysmon/99999/",
+        "/events/Nobody/any/",
+        "/events/Sysmon/abc/",
+        "/nowhere/",
+    ],
+)
 def test_unknown_ids_give_404_page(client, corpus, url):
     text = get(client, url, status=404)
     assert "Not found" in text and ">Rules</a>" in text
@@ -280,12 +311,24 @@ def test_hidden_rule_is_404_and_absent_everywhere(client, corpus):
     assert REFERENCE_RULE_ID not in get(client, f"/indicators/{net.pk}/")
 
 
-@pytest.mark.parametrize("url", [
-    "/rules/?status=bogus", "/rules/?page=abc", "/rules/?page=99999", "/rules/?sort=nonsense",
-    "/rules/?level=extreme&retired=maybe", "/rules/?verified=perhaps", "/indicators/?kind=nope",
-    "/indicators/?min_count=many", "/indicators/?page=-1", "/fields/Image/?page=x&rules_page=y",
-    "/events/Sysmon/1/?page=0", "/rules/?q=%00%ff", "/fields/?product=nothing",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/rules/?status=bogus",
+        "/rules/?page=abc",
+        "/rules/?page=99999",
+        "/rules/?sort=nonsense",
+        "/rules/?level=extreme&retired=maybe",
+        "/rules/?verified=perhaps",
+        "/indicators/?kind=nope",
+        "/indicators/?min_count=many",
+        "/indicators/?page=-1",
+        "/fields/Image/?page=x&rules_page=y",
+        "/events/Sysmon/1/?page=0",
+        "/rules/?q=%00%ff",
+        "/fields/?product=nothing",
+    ],
+)
 def test_bad_input_never_500(client, corpus, url):
     response = client.get(url)
     assert response.status_code in (200, 400), (url, response.status_code)
@@ -308,7 +351,8 @@ def facet_counts(text, name):
     return {
         html.unescape(value): int(count)
         for value, count in re.findall(
-            rf'href="\?(?:[^"]*&amp;)?{name}=([^"&]+)[^"]*"[^>]*><span class="facet-label">[^<]*</span> <span class="facet-count">(\d+)</span>',
+            rf'href="\?(?:[^"]*&amp;)?{name}=([^"&]+)[^"]*"[^>]*>'
+            rf'<span class="facet-label">[^<]*</span> <span class="facet-count">(\d+)</span>',
             text,
         )
     }
@@ -326,7 +370,10 @@ def test_rule_list_search_facets_and_counts(client, corpus):
         assert count == live.filter(search_text__contains="net.exe", status=status).count()
     for name in ["level", "product", "category", "tactic", "technique", "tag", "author", "source", "retired"]:
         assert facet_counts(text, name), name
-    assert facet_counts(text, "tactic")["discovery"] == live.filter(search_text__contains="net.exe", tactics__shortname="discovery").distinct().count()
+    assert (
+        facet_counts(text, "tactic")["discovery"]
+        == live.filter(search_text__contains="net.exe", tactics__shortname="discovery").distinct().count()
+    )
     # a choice's link adds the filter and keeps the search; the count is what it leads to
     assert 'href="?q=net.exe&amp;status=test"' in text
     text = get(client, "/rules/?q=net.exe&status=test")
@@ -350,7 +397,10 @@ def test_rule_list_sort(client, corpus):
     assert ascending[0] == 0 and ascending == sorted(ascending)
     descending = [rank(level) for level in levels("/rules/?sort=-level&page=4")]
     assert descending == sorted(descending, reverse=True) and len(set(descending)) == 2  # critical -> high
-    titles = [html.unescape(t) for t in re.findall(r'<td class="rule-title"><a href="[^"]+">([^<]*)</a>', get(client, "/rules/?sort=title"))]
+    titles = [
+        html.unescape(t)
+        for t in re.findall(r'<td class="rule-title"><a href="[^"]+">([^<]*)</a>', get(client, "/rules/?sort=title"))
+    ]
     assert len(titles) == 50 and titles == sorted(titles)
     dates = re.findall(r'<td class="nowrap">(\d{4}-\d\d-\d\d)</td>', get(client, "/rules/?sort=-modified"))
     assert len(dates) == 50 and dates == sorted(dates, reverse=True)  # undated rules come last
@@ -358,7 +408,9 @@ def test_rule_list_sort(client, corpus):
     assert rule_ids_in(get(client, "/rules/?sort=date"))[0] == str(oldest.uuid)
     combined = get(client, "/rules/?technique=T1059&tactic=execution&sort=-level")  # joins + DISTINCT + sort
     combined_levels = [rank(level) for level in levels("/rules/?technique=T1059&tactic=execution&sort=-level")]
-    assert combined_levels[0] == 4 and combined_levels == sorted(combined_levels, reverse=True) and rule_ids_in(combined)
+    assert (
+        combined_levels[0] == 4 and combined_levels == sorted(combined_levels, reverse=True) and rule_ids_in(combined)
+    )
     Rule.objects.filter(uuid=REFERENCE_RULE_ID).update(level_override="critical")
     assert REFERENCE_RULE_ID in get(client, "/rules/?q=net.exe+sessions&sort=-level")
     assert "level-critical" in get(client, "/rules/?q=net.exe+sessions&level=critical")
@@ -413,7 +465,8 @@ def test_attack_pages(client, corpus):
     text = get(client, "/attack/")
     check_page(text, "/api/attack/")
     heads = re.findall(r'<h2 class="matrix-head"><a href="/attack/tactics/([\w-]+)/">', text)
-    from catalog.attack import TACTIC_ORDER
+    from catalog.reference.attack import TACTIC_ORDER
+
     assert heads[: len(TACTIC_ORDER)] == list(TACTIC_ORDER) and heads[-1] == "defense-evasion"
     assert re.search(r'class="cell heat-[1-4]">\s*<a href="/attack/T1049/">', text)
     assert re.search(r'class="cell heat-0">', text)
@@ -434,7 +487,9 @@ def test_attack_pages(client, corpus):
 def test_event_pages(client, corpus):
     text = get(client, "/events/")
     check_page(text, "/api/events/")
-    assert re.search(r'href="/events/Sysmon/1/">Event ID 1</a></td><td>Process creation</td><td class="num">\d+</td>', text)
+    assert re.search(
+        r'href="/events/Sysmon/1/">Event ID 1</a></td><td>Process creation</td><td class="num">\d+</td>', text
+    )
     assert "any event</a>" in text
     text = get(client, "/events/Sysmon/1/")
     check_page(text, "/api/events/Sysmon/1/")
@@ -472,7 +527,7 @@ PAGES = [
 @pytest.mark.parametrize("name,urls,queries", PAGES, ids=[p[0] for p in PAGES])
 def test_query_count_is_constant(client, corpus, examples, django_assert_num_queries, name, urls, queries):
     """Same count for a small and a large subject, and again after the catalog grew by a source."""
-    from catalog.importer import import_paths
+    from catalog.importing.importer import import_paths
 
     def check():
         for url in urls:
@@ -488,11 +543,25 @@ def test_query_count_is_constant(client, corpus, examples, django_assert_num_que
     check()
 
 
-@pytest.mark.parametrize("url", [
-    "/", "/rules/?q=net.exe&status=test", f"/rules/{REFERENCE_RULE_ID}/", "/indicators/?field=Image", "/fields/",
-    "/fields/Image/", "/fields/-keywords-/", "/attack/", "/attack/T1049/", "/attack/tactics/discovery/", "/events/",
-    "/events/Sysmon/1/", "/events/Windows%20Defender/1116/", "/logsources/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/rules/?q=net.exe&status=test",
+        f"/rules/{REFERENCE_RULE_ID}/",
+        "/indicators/?field=Image",
+        "/fields/",
+        "/fields/Image/",
+        "/fields/-keywords-/",
+        "/attack/",
+        "/attack/T1049/",
+        "/attack/tactics/discovery/",
+        "/events/",
+        "/events/Sysmon/1/",
+        "/events/Windows%20Defender/1116/",
+        "/logsources/",
+    ],
+)
 def test_json_twin_link_answers(client, corpus, url):
     twin = re.search(r'<p class="json-twin"><a href="([^"]+)"', get(client, url)).group(1)
     response = client.get(html.unescape(twin))
@@ -517,7 +586,9 @@ def test_navigator_layer_scores_techniques_by_rule_count(corpus, client):
     scores = {t["techniqueID"]: t["score"] for t in layer["techniques"]}
     expected = Rule.objects.filter(hidden=False, retired=False, techniques__technique_id="T1049").distinct().count()
     assert scores["T1049"] == expected > 0
-    filtered = {t["techniqueID"]: t["score"] for t in client.get("/attack/navigator.json?level=critical").json()["techniques"]}
+    filtered = {
+        t["techniqueID"]: t["score"] for t in client.get("/attack/navigator.json?level=critical").json()["techniques"]
+    }
     assert sum(filtered.values()) < sum(scores.values())
     assert client.get("/attack/navigator.json?level=bogus").status_code == 400
 
@@ -527,7 +598,7 @@ def test_rules_csv_follows_the_list_filters_and_defuses_formulas(corpus, client,
     import csv
     import io
 
-    from catalog.importer import import_paths
+    from catalog.importing.importer import import_paths
 
     rows = list(csv.reader(io.StringIO(client.get("/rules/export.csv?tactic=discovery").content.decode())))
     assert rows[0][:4] == ["id", "title", "status", "level"]
@@ -547,7 +618,7 @@ def test_rules_csv_follows_the_list_filters_and_defuses_formulas(corpus, client,
 
 @pytest.mark.django_db
 def test_non_standard_keys_are_shown_as_other_fields(corpus, client, examples):
-    from catalog.importer import import_paths
+    from catalog.importing.importer import import_paths
     from catalog.models import Rule
 
     import_paths([str(examples)], source="ex")

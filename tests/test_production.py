@@ -1,4 +1,5 @@
 """Production settings: secure by default, refuse to start half-configured."""
+
 import os
 import subprocess
 import sys
@@ -15,8 +16,15 @@ def manage(*args, **env):
 
 
 def test_production_settings_pass_the_deploy_check():
-    result = manage("check", "--deploy", "--fail-level", "WARNING",
-                    CATALOG_PRODUCTION="1", SECRET_KEY="x" * 60 + "a-long-random-production-key", ALLOWED_HOSTS="catalog.example.org")
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        CATALOG_PRODUCTION="1",
+        SECRET_KEY="x" * 60 + "a-long-random-production-key",
+        ALLOWED_HOSTS="catalog.example.org",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 

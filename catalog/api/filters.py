@@ -1,8 +1,9 @@
 """Filters of the API-only listings (fields, ATT&CK, events). Rules and indicators use catalog.filters."""
+
 import django_filters
 
-from catalog.filters import StrictBooleanFilter
 from catalog.models import EventType, RuleIndicator, Technique
+from catalog.queries.filters import StrictBooleanFilter
 
 
 class CoveredFilterMixin(django_filters.FilterSet):

@@ -1,13 +1,14 @@
-"""API representations. Rule detail is exactly catalog.export.rule_to_dict (plus `url`): one contract."""
+"""API representations. Rule detail is exactly catalog.queries.records.rule_to_dict (plus `url`): one contract."""
+
 from urllib.parse import urlencode
 
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.export import rule_to_dict
-from catalog.queries import field_param
 from catalog.models import Indicator, Rule, Tactic, Technique
+from catalog.queries import field_param
+from catalog.queries.records import rule_to_dict
 
 
 def rule_page(request, uuid):
@@ -47,7 +48,8 @@ class RuleRefSerializer(serializers.ModelSerializer):
 class RuleListSerializer(RuleRefSerializer):
     logsource = LogsourceSerializer(source="*")
     tags = serializers.ListField(
-        child=serializers.CharField(), source="effective_tags",
+        child=serializers.CharField(),
+        source="effective_tags",
         help_text="Sigma tags with curators' local additions and removals (what ?tag= matches)",
     )
     source = serializers.CharField(source="source.name")
@@ -55,8 +57,20 @@ class RuleListSerializer(RuleRefSerializer):
     class Meta:
         model = Rule
         fields = [
-            "id", "title", "status", "level", "logsource", "tags", "author", "date", "modified",
-            "retired", "source", "path", "url", "api_url",
+            "id",
+            "title",
+            "status",
+            "level",
+            "logsource",
+            "tags",
+            "author",
+            "date",
+            "modified",
+            "retired",
+            "source",
+            "path",
+            "url",
+            "api_url",
         ]
 
 
@@ -86,7 +100,9 @@ class RuleDetailSerializer(serializers.Serializer):
     events = serializers.JSONField(help_text="[{provider, event_id, title}]")
     conditions = serializers.JSONField()
     condition_tree = serializers.JSONField(allow_null=True)
-    stages = serializers.JSONField(help_text="[{index, name, text, predicates: [{field, modifiers, values, combine, group}]}]")
+    stages = serializers.JSONField(
+        help_text="[{index, name, text, predicates: [{field, modifiers, values, combine, group}]}]"
+    )
     indicators = serializers.JSONField(help_text="[{field, kind, value, transforms, cased, corpus_count}]")
     correlation = serializers.JSONField()
     filter_rules = serializers.JSONField()
@@ -162,7 +178,8 @@ class TechniqueSerializer(serializers.ModelSerializer):
     tactics = serializers.SlugRelatedField(slug_field="shortname", many=True, read_only=True)
     rules = serializers.IntegerField(source="rule_count", help_text="non-hidden, non-retired rules tagged with it")
     rules_with_subtechniques = serializers.IntegerField(
-        source="rolled_count", help_text="the same, counting rules tagged with one of its sub-techniques too",
+        source="rolled_count",
+        help_text="the same, counting rules tagged with one of its sub-techniques too",
     )
     url = serializers.SerializerMethodField()
 
@@ -217,4 +234,6 @@ class EventSerializer(serializers.Serializer):
 
 
 class EventDetailSerializer(EventSerializer):
-    rule_list = RuleRefSerializer(source="visible_rules", many=True, help_text="non-hidden, non-retired rules covering it")
+    rule_list = RuleRefSerializer(
+        source="visible_rules", many=True, help_text="non-hidden, non-retired rules covering it"
+    )

@@ -1,8 +1,9 @@
 """/api/ URL map. These paths are a public contract, like the HTML ones."""
+
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import views
+from catalog.api import views
 
 app_name = "api"
 

@@ -1,4 +1,5 @@
 """Read-only API views. Each one runs a constant number of SQL queries (see tests/test_api.py)."""
+
 from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Concat
 from django.http import Http404
@@ -11,13 +12,12 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from catalog import queries
-from catalog.export import rules_for_export
-from catalog.filters import IndicatorFilterSet, RuleFilterSet
+from catalog.api import serializers as s
+from catalog.api.filters import EventFilterSet, FieldFilterSet, TechniqueFilterSet
+from catalog.api.pagination import Pagination
 from catalog.models import EventType, Indicator, Rule, RuleIndicator, Tactic, Technique
-
-from . import serializers as s
-from .filters import EventFilterSet, FieldFilterSet, TechniqueFilterSet
-from .pagination import Pagination
+from catalog.queries.filters import IndicatorFilterSet, RuleFilterSet
+from catalog.queries.records import rules_for_export
 
 
 def live(prefix):
@@ -34,7 +34,16 @@ def live_rule_list():
 @api_view(["GET"])
 def api_root(request, format=None):
     """The API's entry points."""
-    links = ["rule-list", "indicator-list", "field-list", "technique-list", "tactic-list", "event-list", "logsource-list", "schema"]
+    links = [
+        "rule-list",
+        "indicator-list",
+        "field-list",
+        "technique-list",
+        "tactic-list",
+        "event-list",
+        "logsource-list",
+        "schema",
+    ]
     entries = {name.split("-")[0]: reverse(f"api:{name}", request=request) for name in links}
     entries["changes"] = reverse("api-changes", request=request)  # a plain JSON view beside the DRF ones
     entries["match"] = reverse("api-match", request=request)  # POST an event
@@ -85,7 +94,9 @@ class IndicatorDetail(generics.RetrieveAPIView):
     queryset = Indicator.objects.prefetch_related(
         Prefetch(
             "rule_indicators",
-            queryset=RuleIndicator.objects.filter(live("rule")).select_related("rule").order_by("rule__title", "rule__pk"),
+            queryset=RuleIndicator.objects.filter(live("rule"))
+            .select_related("rule")
+            .order_by("rule__title", "rule__pk"),
             to_attr="visible_rule_indicators",
         )
     )
@@ -220,7 +231,13 @@ class EventList(generics.ListAPIView):
         return event_queryset()
 
 
-@extend_schema(parameters=[OpenApiParameter("event_id", str, OpenApiParameter.PATH, description="an event id, or `any` for the whole channel")])
+@extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "event_id", str, OpenApiParameter.PATH, description="an event id, or `any` for the whole channel"
+        )
+    ]
+)
 class EventDetail(generics.RetrieveAPIView):
     """One event (`any` = the whole channel) and the rules covering it."""
 
@@ -248,6 +265,9 @@ class LogsourceList(generics.ListAPIView):
     filter_backends = []
     pagination_class = Pagination
     queryset = (
-        queries.live_rules().order_by().values("product", "category", "service")
-        .annotate(rules=Count("pk")).order_by("product", "category", "service")
+        queries.live_rules()
+        .order_by()
+        .values("product", "category", "service")
+        .annotate(rules=Count("pk"))
+        .order_by("product", "category", "service")
     )

@@ -3,6 +3,7 @@
 The rule page shows each stage as its author wrote it (comments, quoting and order kept), which
 re-dumping the parsed YAML cannot give.
 """
+
 from __future__ import annotations
 
 import re
@@ -51,7 +52,9 @@ def top_level_block(text: str, key: str) -> str:
     for start, line in enumerate(lines):
         if line.startswith(key) and re.match(rf"^{re.escape(key)}\s*:", line):
             end = start + 1
-            while end < len(lines) and (not lines[end].strip() or lines[end][0].isspace() or lines[end].startswith("#")):
+            while end < len(lines) and (
+                not lines[end].strip() or lines[end][0].isspace() or lines[end].startswith("#")
+            ):
                 end += 1
             block = lines[start:end]
             while block and not block[-1].strip():

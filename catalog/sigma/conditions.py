@@ -4,13 +4,21 @@ pySigma parses the condition text; the tree is kept so that a later feature can 
 against logged events from the database alone. Trees depend only on the text and the detection
 names, so they are cached on both (SigmaHQ has a few hundred distinct pairs for 3,800 rules).
 """
+
 from __future__ import annotations
 
 import re
 from typing import Any
 
 from sigma import exceptions as sigma_exceptions
-from sigma.conditions import ConditionAND, ConditionIdentifier, ConditionNOT, ConditionOR, ConditionSelector, SigmaCondition
+from sigma.conditions import (
+    ConditionAND,
+    ConditionIdentifier,
+    ConditionNOT,
+    ConditionOR,
+    ConditionSelector,
+    SigmaCondition,
+)
 
 from .problems import error_message
 
@@ -31,7 +39,7 @@ def _parse(text: str, detections) -> tuple[Any, str]:
     if "|" in condition:
         condition = PIPE_AGGREGATION.sub("", condition)
         warning = (
-            f"legacy pipe aggregation '{text[len(condition):].strip()}' is deprecated (use a correlation rule); "
+            f"legacy pipe aggregation '{text[len(condition) :].strip()}' is deprecated (use a correlation rule); "
             "it is kept as text only"
         )
     try:

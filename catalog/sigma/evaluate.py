@@ -9,14 +9,16 @@ only compares the results with the event:
   references, negation (`neq`); `all` joins values with AND;
 - placeholders (`expand`) and time parts cannot be decided from the event alone: they never match.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from ipaddress import ip_address
-from typing import Any, Iterable
+from typing import Any
 
 from sigma.conditions import ConditionAND
 from sigma.rule import SigmaDetectionItem
@@ -62,13 +64,17 @@ class CompiledRule:
     blocks: dict[str, Block]
 
 
-def compile_rule(condition_tree: list[Any], predicates: Iterable[tuple[str, int, str, list[str], list[Any]]]) -> CompiledRule:
+def compile_rule(
+    condition_tree: list[Any], predicates: Iterable[tuple[str, int, str, list[str], list[Any]]]
+) -> CompiledRule:
     """predicates: (block name, group, field, modifiers, values) as the catalog stores them."""
     blocks: dict[str, dict[int, list[Item]]] = {}
     for block, group, field, modifiers, values in predicates:
         key = "|".join([field or "", *modifiers]) if field or modifiers else None
         item = SigmaDetectionItem.from_mapping(key, values if len(values) != 1 else values[0])
-        compiled = Item(item.field, item.value, item.value_linking is ConditionAND, bool(getattr(item, "negated", False)))
+        compiled = Item(
+            item.field, item.value, item.value_linking is ConditionAND, bool(getattr(item, "negated", False))
+        )
         blocks.setdefault(block, {}).setdefault(group, []).append(compiled)
     return CompiledRule(condition_tree, {name: Block(list(groups.values())) for name, groups in blocks.items()})
 
@@ -147,8 +153,10 @@ def _value(value, present: bool, actual, event, lowered) -> bool:
             return False
         limit = value.number.number
         return {
-            CompareOperators.LT: number < limit, CompareOperators.LTE: number <= limit,
-            CompareOperators.GT: number > limit, CompareOperators.GTE: number >= limit,
+            CompareOperators.LT: number < limit,
+            CompareOperators.LTE: number <= limit,
+            CompareOperators.GT: number > limit,
+            CompareOperators.GTE: number >= limit,
             CompareOperators.NEQ: number != limit,
         }[value.op]
     if isinstance(value, SigmaTimestampPart):

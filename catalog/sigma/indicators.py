@@ -4,9 +4,11 @@ Sigma compares strings case-insensitively with `*`/`?` wildcards escaped by `\\`
 off the resulting pattern, so `Image|endswith: '\\net.exe'` and `Image: '*\\net.exe'` are the same
 indicator (ends_with, `\\net.exe`). See DESIGN.md, "Indicator normalization".
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sigma.types import Placeholder, SigmaBool, SigmaNull, SigmaNumber, SigmaString, SpecialChars
 
@@ -98,8 +100,12 @@ def indicators_for(field: str | None, modifiers: list[str], values: list[Any]) -
     if "re" in mods:
         flags = "".join(sorted({REGEX_FLAGS[m] for m in modifiers if m in REGEX_FLAGS}))
         regex_transforms = "|".join(filter(None, [transforms, flags and f"flags:{flags}"]))
-        return [_null(field, transforms, cased) if isinstance(v, SigmaNull)
-                else IndicatorKey(field, "regex", _plain(v), regex_transforms, True, _plain(v)) for v in values]
+        return [
+            _null(field, transforms, cased)
+            if isinstance(v, SigmaNull)
+            else IndicatorKey(field, "regex", _plain(v), regex_transforms, True, _plain(v))
+            for v in values
+        ]
     kind = next((k for k in VALUE_KINDS if k in mods), "neq" if "neq" in mods else "")
     if kind:
         result = []

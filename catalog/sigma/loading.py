@@ -4,6 +4,7 @@ libyaml (CSafeLoader) shares aliased nodes instead of copying them, so a "billio
 file loads small but explodes for whoever walks it. We therefore measure each document's
 *expanded* size and depth once, memoised by node identity, and reject it before anyone walks it.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,7 +43,7 @@ def decode(data: bytes) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise RuleFileError(f"not UTF-8: invalid byte 0x{data[exc.start]:02x} at offset {exc.start}", line)
+        raise RuleFileError(f"not UTF-8: invalid byte 0x{data[exc.start]:02x} at offset {exc.start}", line) from None
     return text.removeprefix("\ufeff")
 
 
@@ -58,9 +59,7 @@ def split_documents(text: str) -> list[tuple[int, str]]:
     result = []
     for first_line, piece in pieces:
         stripped = piece.lstrip("\n")
-        if not stripped.strip() or all(
-            not ln.strip() or ln.lstrip().startswith("#") for ln in stripped.splitlines()
-        ):
+        if not stripped.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in stripped.splitlines()):
             continue
         result.append((first_line + len(piece) - len(stripped), stripped.rstrip() + "\n"))
     return result
@@ -84,9 +83,7 @@ def _measure(node: Any, depth: int, limits: Limits, memo: dict, on_path: set) ->
             size += child_size
             height = max(height, child_height + 1)
             if size > limits.max_nodes:
-                raise RuleFileError(
-                    f"YAML expands to more than {limits.max_nodes} nodes (alias expansion bomb?)"
-                )
+                raise RuleFileError(f"YAML expands to more than {limits.max_nodes} nodes (alias expansion bomb?)")
         on_path.discard(key)
         memo[key] = (size, height)
     if depth + height > limits.max_depth:
@@ -108,7 +105,7 @@ def load_documents(data: bytes, limits: Limits) -> list[RawDocument]:
         # so anything that might be deep is measured on the event stream first.
         if _nesting_bound(text) > limits.max_depth and _event_depth(text, limits.max_depth) > limits.max_depth:
             raise RuleFileError(f"YAML nesting deeper than {limits.max_depth} levels")
-        loaded = [doc for doc in yaml.load_all(text, Loader=yaml.CSafeLoader)]
+        loaded = list(yaml.load_all(text, Loader=yaml.CSafeLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

@@ -1,4 +1,5 @@
 """The parsed form of a Sigma rule, as plain dataclasses the importer persists."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -4,6 +4,7 @@ pySigma validates the rule and parses detections, modifiers, wildcards and condi
 only reshapes its objects into what the catalog stores. Real-world quirks that the catalog can still
 represent faithfully (missing id, list-valued logsource, legacy pipe aggregations) become warnings.
 """
+
 from __future__ import annotations
 
 import copy
@@ -34,18 +35,46 @@ from .problems import Problem, RuleFileError, error_message
 DERIVED_ID_NAMESPACE = uuid.UUID("5b0f3c1e-2f4d-4b8e-9a57-3c1e6d2f8a90")
 
 KNOWN_KEYS = {
-    "title", "id", "name", "status", "description", "references", "author", "date", "modified",
-    "tags", "logsource", "detection", "fields", "falsepositives", "level", "license", "related",
-    "taxonomy", "correlation", "filter", "scope", "action",
+    "title",
+    "id",
+    "name",
+    "status",
+    "description",
+    "references",
+    "author",
+    "date",
+    "modified",
+    "tags",
+    "logsource",
+    "detection",
+    "fields",
+    "falsepositives",
+    "level",
+    "license",
+    "related",
+    "taxonomy",
+    "correlation",
+    "filter",
+    "scope",
+    "action",
 }
 # pySigma errors about descriptive metadata: the rule is still usable, so they become warnings.
 METADATA_ERRORS = (
-    sigma_exceptions.SigmaStatusError, sigma_exceptions.SigmaLevelError, sigma_exceptions.SigmaDateError,
-    sigma_exceptions.SigmaModifiedError, sigma_exceptions.SigmaTagError, sigma_exceptions.SigmaRelatedError,
-    sigma_exceptions.SigmaReferencesError, sigma_exceptions.SigmaFalsePositivesError,
-    sigma_exceptions.SigmaAuthorError, sigma_exceptions.SigmaDescriptionError,
-    sigma_exceptions.SigmaLicenseError, sigma_exceptions.SigmaFieldsError, sigma_exceptions.SigmaScopeError,
-    sigma_exceptions.SigmaTaxonomyError, sigma_exceptions.SigmaNameError,
+    sigma_exceptions.SigmaStatusError,
+    sigma_exceptions.SigmaLevelError,
+    sigma_exceptions.SigmaDateError,
+    sigma_exceptions.SigmaModifiedError,
+    sigma_exceptions.SigmaTagError,
+    sigma_exceptions.SigmaRelatedError,
+    sigma_exceptions.SigmaReferencesError,
+    sigma_exceptions.SigmaFalsePositivesError,
+    sigma_exceptions.SigmaAuthorError,
+    sigma_exceptions.SigmaDescriptionError,
+    sigma_exceptions.SigmaLicenseError,
+    sigma_exceptions.SigmaFieldsError,
+    sigma_exceptions.SigmaScopeError,
+    sigma_exceptions.SigmaTaxonomyError,
+    sigma_exceptions.SigmaNameError,
 )
 # Preferred spelling of modifiers that have aliases.
 MODIFIER_NAMES: dict[type, str] = {}
@@ -62,7 +91,9 @@ def parse_file(data: bytes, path: str, limits: Limits | None = None) -> tuple[li
         if isinstance(doc.data, dict):
             mappings.append(doc)
         else:
-            problems.append(Problem(path, doc.line, f"YAML document is a {type(doc.data).__name__}, not a Sigma rule mapping"))
+            problems.append(
+                Problem(path, doc.line, f"YAML document is a {type(doc.data).__name__}, not a Sigma rule mapping")
+            )
     rules: list[ParsedRule] = []
     for doc, raw, sigma_rule in _pysigma_rules(mappings, path, problems):
         try:
@@ -73,7 +104,13 @@ def parse_file(data: bytes, path: str, limits: Limits | None = None) -> tuple[li
         if "id" not in doc.data and any(r.uuid == parsed.uuid for r in rules):
             # Legacy collections put one id in the `action: global` document, shared by every rule.
             inherited, parsed.uuid, parsed.id_derived = parsed.uuid, derived_id(path, doc.index), True
-            parsed.warnings.append((1, f"id {inherited} is inherited from the global document by several rules; this one gets the stable derived id {parsed.uuid}"))
+            parsed.warnings.append(
+                (
+                    1,
+                    f"id {inherited} is inherited from the global document by several rules;"
+                    f" this one gets the stable derived id {parsed.uuid}",
+                )
+            )
         rules.append(parsed)
     return rules, problems
 
@@ -107,7 +144,9 @@ def _pysigma_rules(docs: list[RawDocument], path: str, problems: list[Problem]):
             previous = merged
         warnings = _fix_quirks(merged, path, doc)
         # The rule classes pySigma's SigmaCollection.from_dicts would pick, without the collection.
-        rule_class = SigmaCorrelationRule if "correlation" in merged else SigmaFilter if "filter" in merged else SigmaRule
+        rule_class = (
+            SigmaCorrelationRule if "correlation" in merged else SigmaFilter if "filter" in merged else SigmaRule
+        )
         try:
             sigma_rule = rule_class.from_dict(dict(merged), collect_errors=True)
         except sigma_exceptions.SigmaError as exc:
@@ -139,12 +178,18 @@ def _deep_merge(base: dict, update: dict) -> dict:
 def _error_line(doc: RawDocument, error: Exception) -> int:
     """Best line for a pySigma error: the line of the key it complains about, else the document's."""
     keys = {
-        sigma_exceptions.SigmaLogsourceError: "logsource", sigma_exceptions.SigmaDetectionError: "detection",
-        sigma_exceptions.SigmaConditionError: "condition", sigma_exceptions.SigmaStatusError: "status",
-        sigma_exceptions.SigmaLevelError: "level", sigma_exceptions.SigmaDateError: "date",
-        sigma_exceptions.SigmaModifiedError: "modified", sigma_exceptions.SigmaIdentifierError: "id",
-        sigma_exceptions.SigmaTitleError: "title", sigma_exceptions.SigmaTagError: "tags",
-        sigma_exceptions.SigmaModifierError: "detection", sigma_exceptions.SigmaRelatedError: "related",
+        sigma_exceptions.SigmaLogsourceError: "logsource",
+        sigma_exceptions.SigmaDetectionError: "detection",
+        sigma_exceptions.SigmaConditionError: "condition",
+        sigma_exceptions.SigmaStatusError: "status",
+        sigma_exceptions.SigmaLevelError: "level",
+        sigma_exceptions.SigmaDateError: "date",
+        sigma_exceptions.SigmaModifiedError: "modified",
+        sigma_exceptions.SigmaIdentifierError: "id",
+        sigma_exceptions.SigmaTitleError: "title",
+        sigma_exceptions.SigmaTagError: "tags",
+        sigma_exceptions.SigmaModifierError: "detection",
+        sigma_exceptions.SigmaRelatedError: "related",
         sigma_exceptions.SigmaCorrelationRuleError: "correlation",
     }
     for cls, key in keys.items():
@@ -190,7 +235,9 @@ def _fix_quirks(raw: dict, path: str, doc: RawDocument) -> list[tuple[int, str]]
         try:
             raw["id"] = str(uuid.UUID(str(rule_id)))
         except ValueError:
-            warnings.append((key_line(doc.text, "id"), f"id '{rule_id}' is not a UUID; a stable id is derived from the file path"))
+            warnings.append(
+                (key_line(doc.text, "id"), f"id '{rule_id}' is not a UUID; a stable id is derived from the file path")
+            )
             raw.pop("id")
     for key in ("date", "modified"):
         value = raw.get(key)
@@ -201,7 +248,9 @@ def _fix_quirks(raw: dict, path: str, doc: RawDocument) -> list[tuple[int, str]]
                 raw.pop(key)
             else:
                 if "/" in value:
-                    warnings.append((key_line(doc.text, key), f"{key} '{value}' uses '/', the specification asks for YYYY-MM-DD"))
+                    warnings.append(
+                        (key_line(doc.text, key), f"{key} '{value}' uses '/', the specification asks for YYYY-MM-DD")
+                    )
                 raw[key] = parsed
         elif isinstance(value, dt.datetime):
             raw[key] = value.date()
@@ -377,7 +426,9 @@ def _predicate(item: SigmaDetectionItem, position: int, group: int, parsed: Pars
     values = [_value_as_written(v) for v in originals]
     field = item.field or ""
     if field.lower() == "eventid":
-        parsed.event_ids.extend(int(v.number) for v in originals if isinstance(v, SigmaNumber) and isinstance(v.number, int))
+        parsed.event_ids.extend(
+            int(v.number) for v in originals if isinstance(v, SigmaNumber) and isinstance(v.number, int)
+        )
     return ParsedPredicate(
         position=position,
         group=group,

@@ -1,4 +1,5 @@
 """Problems found while reading rules, each pointing at a file and a line."""
+
 import re
 from dataclasses import dataclass
 

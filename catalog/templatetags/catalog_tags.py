@@ -3,6 +3,7 @@
 Only the Pygments output is marked safe: Pygments escapes the text it highlights. Everything
 else goes through Django's autoescaping.
 """
+
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -13,7 +14,8 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import YamlLexer
 
-from .. import attack, queries
+from catalog import queries
+from catalog.reference import attack
 
 register = template.Library()
 
@@ -47,13 +49,15 @@ def page_url(context, param, number):
 def hidden_params(context, *skip):
     """The current query parameters except `skip` (and page), for a GET form that keeps them."""
     params = context["request"].GET
-    return [(key, value) for key in params for value in params.getlist(key) if key not in skip and key not in PAGE_PARAMS]
+    return [
+        (key, value) for key in params for value in params.getlist(key) if key not in skip and key not in PAGE_PARAMS
+    ]
 
 
 @register.simple_tag
 def active_filters(filterset):
     """(parameter, value) of every filter in use, so each can be shown and removed."""
-    filterset.errors
+    filterset.is_valid()  # runs validation, so cleaned_data is there
     active = []
     for name, value in getattr(filterset.form, "cleaned_data", {}).items():
         if name == "sort" or value in (None, "", [], ()):
@@ -68,7 +72,12 @@ def plain_value(value):
     """A non-standard rule field's value as short text (lists and maps in YAML flow style)."""
     if isinstance(value, str):
         return value
-    return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=1000).strip().removesuffix("...").strip()
+    return (
+        yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=1000)
+        .strip()
+        .removesuffix("...")
+        .strip()
+    )
 
 
 @register.filter

@@ -4,6 +4,7 @@
 Curation from scripts and shells, with the same rules and the same admin history as the admin.
 Without any change option it prints the rule's current curation.
 """
+
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog import curation
@@ -18,26 +19,54 @@ class Command(BaseCommand):
         parser.add_argument("--note", help="curator note (an empty string clears it)")
         parser.add_argument("--fp-note", dest="fp_note", help="false-positive note (an empty string clears it)")
         verify = parser.add_mutually_exclusive_group()
-        verify.add_argument("--verify", dest="verified", action="store_const", const=True,
-                            help="mark verified (records the user and the time)")
+        verify.add_argument(
+            "--verify",
+            dest="verified",
+            action="store_const",
+            const=True,
+            help="mark verified (records the user and the time)",
+        )
         verify.add_argument("--unverify", dest="verified", action="store_const", const=False)
         hide = parser.add_mutually_exclusive_group()
-        hide.add_argument("--hide", dest="hidden", action="store_const", const=True,
-                          help="remove the rule from every public page and the API")
+        hide.add_argument(
+            "--hide",
+            dest="hidden",
+            action="store_const",
+            const=True,
+            help="remove the rule from every public page and the API",
+        )
         hide.add_argument("--unhide", dest="hidden", action="store_const", const=False)
-        parser.add_argument("--add-tag", dest="add_tags", action="append", default=[], metavar="TAG",
-                            help="add a local tag (repeatable)")
-        parser.add_argument("--remove-tag", dest="remove_tags", action="append", default=[], metavar="TAG",
-                            help="remove a tag locally (repeatable); a removed Sigma tag stays removed on re-import")
-        parser.add_argument("--level", metavar="LEVEL",
-                            help=f"level override: {', '.join(LEVELS)}, or 'none' to clear")
-        parser.add_argument("--user", metavar="NAME",
-                            help=f"recorded in the admin history (default: the '{curation.SYSTEM_USERNAME}' account)")
+        parser.add_argument(
+            "--add-tag",
+            dest="add_tags",
+            action="append",
+            default=[],
+            metavar="TAG",
+            help="add a local tag (repeatable)",
+        )
+        parser.add_argument(
+            "--remove-tag",
+            dest="remove_tags",
+            action="append",
+            default=[],
+            metavar="TAG",
+            help="remove a tag locally (repeatable); a removed Sigma tag stays removed on re-import",
+        )
+        parser.add_argument("--level", metavar="LEVEL", help=f"level override: {', '.join(LEVELS)}, or 'none' to clear")
+        parser.add_argument(
+            "--user",
+            metavar="NAME",
+            help=f"recorded in the admin history (default: the '{curation.SYSTEM_USERNAME}' account)",
+        )
 
     def handle(self, *args, rule_id, user=None, **options):
         edit = curation.Edit(
-            note=options["note"], fp_note=options["fp_note"], verified=options["verified"],
-            hidden=options["hidden"], add_tags=options["add_tags"], remove_tags=options["remove_tags"],
+            note=options["note"],
+            fp_note=options["fp_note"],
+            verified=options["verified"],
+            hidden=options["hidden"],
+            add_tags=options["add_tags"],
+            remove_tags=options["remove_tags"],
             level=options["level"],
         )
         try:

@@ -3,7 +3,9 @@
 Only rules with some curation are written, so the file is a small backup that `import_curation`
 restores into any catalog holding the same rules (for example one rebuilt from scratch).
 """
+
 import json
+
 from django.core.management.base import BaseCommand
 
 from catalog.curation import export_data

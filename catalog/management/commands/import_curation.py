@@ -4,6 +4,7 @@ Restores a file written by `export_curation`. It is all or nothing: a malformed 
 for rule ids the catalog does not hold (unless --allow-missing), change nothing. Importing the
 same file twice reports "0 changed" the second time.
 """
+
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog import curation
@@ -14,11 +15,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", metavar="FILE", help="a JSON file written by export_curation ('-' for stdin)")
-        parser.add_argument("--allow-missing", action="store_true",
-                            help="apply the known rules even if some ids are not in the catalog (they are still listed)")
+        parser.add_argument(
+            "--allow-missing",
+            action="store_true",
+            help="apply the known rules even if some ids are not in the catalog (they are still listed)",
+        )
         parser.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
-        parser.add_argument("--user", metavar="NAME",
-                            help=f"recorded in the admin history (default: the '{curation.SYSTEM_USERNAME}' account)")
+        parser.add_argument(
+            "--user",
+            metavar="NAME",
+            help=f"recorded in the admin history (default: the '{curation.SYSTEM_USERNAME}' account)",
+        )
 
     def handle(self, *args, file, allow_missing=False, dry_run=False, user=None, **options):
         text = self._read(file)

@@ -1,10 +1,11 @@
 """`manage.py import_rules PATH [PATH ...] [--source NAME] [--strict]`"""
+
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from catalog.importer import import_paths
+from catalog.importing.importer import import_paths
 
 
 class Command(BaseCommand):
@@ -25,4 +26,6 @@ class Command(BaseCommand):
             self.stderr.write(f"{problem} [{problem.severity}]")
         self.stdout.write(report.summary())
         if report.errors:
-            raise CommandError(f"{len(report.errors)} error(s): the files or paths named above were not imported", returncode=1)
+            raise CommandError(
+                f"{len(report.errors)} error(s): the files or paths named above were not imported", returncode=1
+            )

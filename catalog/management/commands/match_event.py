@@ -1,4 +1,5 @@
 """`manage.py match_event FILE [FILE ...]`: which catalog rules each logged event triggers."""
+
 import json
 
 from django.core.management.base import BaseCommand, CommandError

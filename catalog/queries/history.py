@@ -5,12 +5,13 @@ version is "the rule before run N", so the change made by run N is the diff from
 the next newer one (or to the current rule for the newest). `rule_history` builds the context of
 templates/catalog/_history.html in two queries, however long the history.
 """
+
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
 
-from .models import Rule, RuleIndicator, RuleVersion
+from catalog.models import Rule, RuleIndicator, RuleVersion
 
 HISTORY_LIMIT = 20  # newest changes shown; older ones are counted
 DIFF_CONTEXT = 3
@@ -29,7 +30,7 @@ class IndicatorRow:
     value: str
 
     @classmethod
-    def parse(cls, text: str) -> "IndicatorRow":
+    def parse(cls, text: str) -> IndicatorRow:
         # "field|kind|value": field names and kinds hold no '|', values may.
         parts = text.split("|", 2)
         parts += [""] * (3 - len(parts))
@@ -92,8 +93,10 @@ def indicator_diff(before: list[str], after: list[str]) -> tuple[list[IndicatorR
 
 def current_indicators(rule: Rule) -> list[str]:
     """The rule's indicators now, in the stored "field|kind|value" form of RuleVersion.indicators."""
-    rows = RuleIndicator.objects.filter(rule=rule).order_by("position").values_list(
-        "indicator__field", "indicator__kind", "written"
+    rows = (
+        RuleIndicator.objects.filter(rule=rule)
+        .order_by("position")
+        .values_list("indicator__field", "indicator__kind", "written")
     )
     return [f"{fld}|{kind}|{written}" for fld, kind, written in rows]
 
@@ -116,16 +119,18 @@ def rule_history(rule: Rule, limit: int = HISTORY_LIMIT) -> dict:
         newer_title, newer_yaml, newer_indicators = rule.title, rule.yaml_text, current_indicators(rule)
         for version in versions:  # newest first: each is compared with the content that replaced it
             added, removed = indicator_diff(version.indicators, newer_indicators)
-            changes.append(Change(
-                version=version,
-                run=version.import_run,
-                recorded_at=version.import_run.started_at if version.import_run else version.recorded_at,
-                title_before=version.title,
-                title_after=newer_title,
-                diff=yaml_diff(version.yaml_text, newer_yaml),
-                indicators_added=added,
-                indicators_removed=removed,
-            ))
+            changes.append(
+                Change(
+                    version=version,
+                    run=version.import_run,
+                    recorded_at=version.import_run.started_at if version.import_run else version.recorded_at,
+                    title_before=version.title,
+                    title_after=newer_title,
+                    diff=yaml_diff(version.yaml_text, newer_yaml),
+                    indicators_added=added,
+                    indicators_removed=removed,
+                )
+            )
             newer_title, newer_yaml, newer_indicators = version.title, version.yaml_text, version.indicators
     return {
         "history_rule": rule,

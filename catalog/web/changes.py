@@ -5,6 +5,7 @@ page, and hidden rules are left out (counts included, so a hidden rule leaves no
 Runs that changed nothing are not listed. A run's lists are capped on the listing pages;
 `?run=N` shows one run in full.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import format_html, format_html_join
 
-from .models import ImportRun, Rule
+from catalog.models import ImportRun, Rule
 
 RUNS_PER_PAGE = 10
 RULES_PER_LIST = 50  # per kind of change and run on the listing pages
@@ -66,7 +67,9 @@ class RunChanges:
 
 def changed_runs():
     """Import runs that created, updated or retired at least one rule, newest first."""
-    return ImportRun.objects.filter(Q(created__gt=0) | Q(updated__gt=0) | Q(retired__gt=0)).order_by("-started_at", "-pk")
+    return ImportRun.objects.filter(Q(created__gt=0) | Q(updated__gt=0) | Q(retired__gt=0)).order_by(
+        "-started_at", "-pk"
+    )
 
 
 def rule_url(rule_id: str) -> str | None:
@@ -124,9 +127,16 @@ def _page(request):
 def changes_page(request):
     """/changes/: what each import added, changed and retired, newest first, paginated by run."""
     runs, page, single = _page(request)
-    return render(request, "catalog/changes.html", {
-        "runs": runs, "page": page, "single_run": single, "per_list": RULES_PER_LIST,
-    })
+    return render(
+        request,
+        "catalog/changes.html",
+        {
+            "runs": runs,
+            "page": page,
+            "single_run": single,
+            "per_list": RULES_PER_LIST,
+        },
+    )
 
 
 def _link_json(request, link: RuleLink) -> dict:
@@ -172,14 +182,16 @@ def changes_json(request):
         params["page"] = number
         return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
 
-    return JsonResponse({
-        "count": page.paginator.count,
-        "page": page.number,
-        "num_pages": page.paginator.num_pages,
-        "next": page_link(page.next_page_number()) if page.has_next() else None,
-        "previous": page_link(page.previous_page_number()) if page.has_previous() else None,
-        "results": [run_json(request, item) for item in runs],
-    })
+    return JsonResponse(
+        {
+            "count": page.paginator.count,
+            "page": page.number,
+            "num_pages": page.paginator.num_pages,
+            "next": page_link(page.next_page_number()) if page.has_next() else None,
+            "previous": page_link(page.previous_page_number()) if page.has_previous() else None,
+            "results": [run_json(request, item) for item in runs],
+        }
+    )
 
 
 class ChangesFeed(Feed):
@@ -216,9 +228,16 @@ class ChangesFeed(Feed):
             if not change.count:
                 continue
             rows = format_html_join(
-                "", "<li>{}</li>",
-                ((format_html('<a href="{}">{}</a>', link.url, link.title) if link.url and link.title
-                  else link.title or link.id,) for link in change.rules),
+                "",
+                "<li>{}</li>",
+                (
+                    (
+                        format_html('<a href="{}">{}</a>', link.url, link.title)
+                        if link.url and link.title
+                        else link.title or link.id,
+                    )
+                    for link in change.rules
+                ),
             )
             more = format_html("<li>… and {} more</li>", change.more) if change.more else ""
             parts.append(format_html("<h3>{} ({})</h3><ul>{}{}</ul>", change.label, change.count, rows, more))

@@ -4,32 +4,33 @@ Every HTML page has a JSON twin under /api/ at the same path (catalog.api.urls).
 The field-less (keyword) indicators live at /fields/-keywords-/ (queries.KEYWORDS_SLUG);
 a channel-wide event row (no event id) at /events/<provider>/any/.
 """
+
 from django.contrib import admin
 from django.urls import include, path
 
-from . import changes, exports, match_views, views
+from catalog.web import changes, coverage_exports, match, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/changes/", changes.changes_json, name="api-changes"),
-    path("api/match/", match_views.match_api, name="api-match"),
+    path("api/match/", match.match_api, name="api-match"),
     path("api/", include("catalog.api.urls")),
     path("changes/", changes.changes_page, name="changes"),
     path("changes/feed/", changes.ChangesFeed(), name="changes-feed"),
     path("", views.overview, name="overview"),
     path("rules/", views.rule_list, name="rule-list"),
-    path("rules/export.csv", exports.rules_csv, name="rules-csv"),
+    path("rules/export.csv", coverage_exports.rules_csv, name="rules-csv"),
     path("rules/<uuid:rule_uuid>/", views.rule_detail, name="rule-detail"),
     path("indicators/", views.indicator_list, name="indicator-list"),
     path("indicators/<int:pk>/", views.indicator_detail, name="indicator-detail"),
     path("fields/", views.field_list, name="field-list"),
     path("fields/<path:name>/", views.field_detail, name="field-detail"),
     path("attack/", views.attack_matrix, name="attack-matrix"),
-    path("attack/navigator.json", exports.navigator_layer, name="attack-navigator"),
+    path("attack/navigator.json", coverage_exports.navigator_layer, name="attack-navigator"),
     path("attack/tactics/<str:shortname>/", views.tactic_detail, name="tactic-detail"),
     path("attack/<str:technique_id>/", views.technique_detail, name="technique-detail"),
     path("events/", views.event_list, name="event-list"),
     path("events/<path:provider>/<str:event>/", views.event_detail, name="event-detail"),
     path("logsources/", views.logsource_list, name="logsource-list"),
-    path("match/", match_views.match_page, name="match"),
+    path("match/", match.match_page, name="match"),
 ]

@@ -4,22 +4,23 @@ Unchanged files are skipped by their hash, so a re-import of the same tree write
 Curation fields are never in the column lists written here. Everything happens inside one
 transaction: if anything fails midway, the catalog is exactly as it was before.
 """
+
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import attack
-from .bulk import chunks, insert_rows
-from .counts import recount_corpus
-from .models import (
+from catalog.importing.bulk import chunks, insert_rows
+from catalog.importing.preparing import ENCODED_COLUMNS, PreparedFile, PreparedRule, all_indicators, prepare_files
+from catalog.importing.preparing import file_hash as hash_of_file
+from catalog.models import (
     CatalogVersion,
     EventType,
     ImportRun,
@@ -35,27 +36,57 @@ from .models import (
     Technique,
     tag_text,
 )
-from .preparing import ENCODED_COLUMNS, PreparedFile, PreparedRule, all_indicators, prepare_files
-from .preparing import file_hash as hash_of_file
-from .sigma.loading import Limits
-from .sigma.problems import ERROR, WARNING, Problem
+from catalog.reference import attack
+from catalog.sigma.loading import Limits
+from catalog.sigma.problems import ERROR, WARNING, Problem
+from catalog.visibility import recount_corpus
 
 RULE_EXTENSIONS = (".yml", ".yaml")
 WRITE_BATCH = 500  # rules per write while parsing goes on
 # The Sigma columns an import writes; curation columns (models.CURATION_FIELDS) are never listed.
 SIGMA_FIELDS = [
-    "title", "rule_type", "name", "status", "level", "description", "author", "date", "modified",
-    "license", "references", "falsepositives", "tags", "related", "product", "category", "service",
-    "logsource", "other_fields", "conditions", "condition_tree", "correlation", "filter_rules",
-    "warnings", "source", "path", "doc_line", "yaml_text", "content_hash", "file_hash", "id_derived",
-    "retired", "search_text", "tag_text", "last_changed_run",
+    "title",
+    "rule_type",
+    "name",
+    "status",
+    "level",
+    "description",
+    "author",
+    "date",
+    "modified",
+    "license",
+    "references",
+    "falsepositives",
+    "tags",
+    "related",
+    "product",
+    "category",
+    "service",
+    "logsource",
+    "other_fields",
+    "conditions",
+    "condition_tree",
+    "correlation",
+    "filter_rules",
+    "warnings",
+    "source",
+    "path",
+    "doc_line",
+    "yaml_text",
+    "content_hash",
+    "file_hash",
+    "id_derived",
+    "retired",
+    "search_text",
+    "tag_text",
+    "last_changed_run",
 ]
 
 
 class ImportFailed(Exception):
     """Raised inside the transaction to roll it back (e.g. --strict with errors)."""
 
-    def __init__(self, report: "ImportReport"):
+    def __init__(self, report: ImportReport):
         super().__init__("import rolled back")
         self.report = report
 
@@ -116,7 +147,9 @@ def find_rule_files(paths: Iterable[str], source: str | None, report: ImportRepo
             for filename in filenames:
                 if filename.lower().endswith(RULE_EXTENSIONS):
                     full = Path(directory) / filename
-                    found.append(RuleFile(full, f"{root.name}/{full.relative_to(root).as_posix()}", source_name, str(root)))
+                    found.append(
+                        RuleFile(full, f"{root.name}/{full.relative_to(root).as_posix()}", source_name, str(root))
+                    )
         files.extend(sorted(found, key=lambda f: f.display_path))
     return files
 
@@ -174,8 +207,11 @@ def _refresh_statistics() -> None:
     and the rule page's queries run 10x slower until autovacuum catches up (measured: 10 ms vs 0.7 ms)."""
     if connection.vendor == "postgresql":
         tables = [m._meta.db_table for m in (Rule, Stage, Predicate, Indicator, RuleIndicator, RuleReference)]
-        tables += [Rule.tactics.through._meta.db_table, Rule.techniques.through._meta.db_table,
-                   Rule.events.through._meta.db_table]
+        tables += [
+            Rule.tactics.through._meta.db_table,
+            Rule.techniques.through._meta.db_table,
+            Rule.events.through._meta.db_table,
+        ]
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
 
@@ -207,13 +243,13 @@ class _Importer:
         # Ids held by other sources: a clash with a live rule there is an error naming both places.
         self.other_sources = {
             str(u): (pk, retired, f"{source_name}:{path}")
-            for pk, u, retired, source_name, path in Rule.objects.exclude(
-                source__in=self.sources.values()
-            ).values_list("pk", "uuid", "retired", "source__name", "path")
+            for pk, u, retired, source_name, path in Rule.objects.exclude(source__in=self.sources.values()).values_list(
+                "pk", "uuid", "retired", "source__name", "path"
+            )
         }
         self.file_hashes: dict[tuple[int, str], set[str]] = {}
         self.uuids_by_file: dict[tuple[int, str], list[str]] = {}
-        for pk, u, path, h, fh, retired, sid in existing:
+        for _pk, u, path, _h, fh, retired, sid in existing:
             if not retired:
                 self.file_hashes.setdefault((sid, path), set()).add(fh)
                 self.uuids_by_file.setdefault((sid, path), []).append(str(u))
@@ -232,7 +268,7 @@ class _Importer:
                 pending.append((rule_file, *read))
         limits = _limits()
         prepared = prepare_files([(data, rule_file.display_path, limits) for rule_file, _, data in pending])
-        for (rule_file, digest, _), result in zip(pending, self.progress(prepared, len(pending))):
+        for (rule_file, digest, _), result in zip(pending, self.progress(prepared, len(pending)), strict=True):
             self._sort(rule_file, digest, result, to_create, to_update, touch_file_hash)
             if len(to_create) + len(to_update) >= WRITE_BATCH:
                 # Written while the workers parse on: SQL and parsing overlap.
@@ -247,7 +283,7 @@ class _Importer:
             CatalogVersion.bump()  # cached pages of every worker are stale from now on
             if self.written >= ANALYZE_AFTER:
                 _refresh_statistics()
-        for name, source_row in self.sources.items():
+        for source_row in self.sources.values():
             source_row.last_imported_at = self.now
             source_row.save(update_fields=["last_imported_at"])
         self._finish_run()
@@ -293,10 +329,14 @@ class _Importer:
             for line, message in prepared.warnings:
                 report.problems.append(Problem(rule_file.display_path, prepared.doc_line + line - 1, message, WARNING))
             if prepared.uuid in self.seen:
-                report.problems.append(Problem(
-                    rule_file.display_path, prepared.doc_line,
-                    f"duplicate id {prepared.uuid}: already defined in {self.seen[prepared.uuid]} (the first file wins)",
-                ))
+                report.problems.append(
+                    Problem(
+                        rule_file.display_path,
+                        prepared.doc_line,
+                        f"duplicate id {prepared.uuid}: already defined in {self.seen[prepared.uuid]}"
+                        " (the first file wins)",
+                    )
+                )
                 continue
             known = self.by_uuid.get(prepared.uuid)
             if known is None:
@@ -308,10 +348,13 @@ class _Importer:
                     to_update.append((prepared, rule_file, file_hash, elsewhere[0]))
                 else:
                     del self.seen[prepared.uuid]
-                    report.problems.append(Problem(
-                        rule_file.display_path, prepared.doc_line,
-                        f"duplicate id {prepared.uuid}: already defined in {elsewhere[2]}",
-                    ))
+                    report.problems.append(
+                        Problem(
+                            rule_file.display_path,
+                            prepared.doc_line,
+                            f"duplicate id {prepared.uuid}: already defined in {elsewhere[2]}",
+                        )
+                    )
                 continue
             pk, path, content_hash, old_file_hash, was_retired, source_id = known
             self.seen[prepared.uuid] = rule_file.display_path
@@ -344,10 +387,13 @@ class _Importer:
             # them cost more than their INSERT), JSON already encoded by the worker processes.
             columns = ["uuid", "created_at", "updated_at", *_CURATION_DEFAULTS, *_insert_columns()]
             ids = insert_rows(
-                Rule, columns, [self._new_row(columns, *item) for item in to_create], returning=True,
+                Rule,
+                columns,
+                [self._new_row(columns, *item) for item in to_create],
+                returning=True,
                 encoded=ENCODED_RULE_COLUMNS,
             )
-            written += [(pk, prepared) for pk, (prepared, _, _) in zip(ids, to_create)]
+            written += [(pk, prepared) for pk, (prepared, _, _) in zip(ids, to_create, strict=True)]
             self.report.created += len(to_create)
             self.report.changes["created"].extend(p.uuid for p, _, _ in to_create)
 
@@ -376,10 +422,18 @@ class _Importer:
 
     def _new_row(self, columns: list[str], prepared: PreparedRule, rule_file: RuleFile, file_hash: str) -> tuple:
         values = {
-            **_CURATION_DEFAULTS_ENCODED, **prepared.columns, **prepared.encoded,
-            "uuid": prepared.uuid, "created_at": self.now, "updated_at": self.now,
-            "source_id": self.sources[rule_file.source].pk, "path": rule_file.display_path, "file_hash": file_hash,
-            "retired": False, "last_changed_run_id": self.run_row.pk, "tag_text": tag_text(json.loads(prepared.encoded["tags"])),
+            **_CURATION_DEFAULTS_ENCODED,
+            **prepared.columns,
+            **prepared.encoded,
+            "uuid": prepared.uuid,
+            "created_at": self.now,
+            "updated_at": self.now,
+            "source_id": self.sources[rule_file.source].pk,
+            "path": rule_file.display_path,
+            "file_hash": file_hash,
+            "retired": False,
+            "last_changed_run_id": self.run_row.pk,
+            "tag_text": tag_text(json.loads(prepared.encoded["tags"])),
         }
         return tuple(values[column] for column in columns)
 
@@ -404,13 +458,19 @@ class _Importer:
             "rule_id", "indicator__field", "indicator__kind", "written"
         ):
             indicators.setdefault(rule_id, []).append(f"{fld}|{kind}|{display}")
-        RuleVersion.objects.bulk_create([
-            RuleVersion(
-                rule=r, import_run=self.run_row, title=r.title, yaml_text=r.yaml_text,
-                content_hash=r.content_hash, indicators=indicators.get(r.pk, []),
-            )
-            for r in rules
-        ])
+        RuleVersion.objects.bulk_create(
+            [
+                RuleVersion(
+                    rule=r,
+                    import_run=self.run_row,
+                    title=r.title,
+                    yaml_text=r.yaml_text,
+                    content_hash=r.content_hash,
+                    indicators=indicators.get(r.pk, []),
+                )
+                for r in rules
+            ]
+        )
 
     def _delete_children(self, pks: list[int]) -> None:
         for chunk in chunks(pks, 500):
@@ -421,7 +481,7 @@ class _Importer:
             for through in (Rule.tactics.through, Rule.techniques.through, Rule.events.through):
                 through.objects.filter(rule_id__in=chunk).delete()
 
-    def _write_children(self, written: list[tuple[int, PreparedRule]], refs: "_ReferenceData") -> None:
+    def _write_children(self, written: list[tuple[int, PreparedRule]], refs: _ReferenceData) -> None:
         stage_keys = [(pk, stage[0]) for pk, prepared in written for stage in prepared.stages]
         stage_pks = insert_rows(
             Stage,
@@ -429,7 +489,7 @@ class _Importer:
             [(pk, *stage) for pk, prepared in written for stage in prepared.stages],
             returning=True,
         )
-        stage_ids = dict(zip(stage_keys, stage_pks))
+        stage_ids = dict(zip(stage_keys, stage_pks, strict=True))
         indicator_ids = refs.indicator_ids(prepared for _, prepared in written)
         predicate_rows, rule_indicator_rows = [], []
         tactic_rows, technique_rows, event_rows, reference_rows = [], [], [], []
@@ -507,9 +567,7 @@ class _ReferenceData:
 
     def technique_id(self, technique_id: str) -> int:
         if technique_id not in self.techniques:  # not in ATT&CK: kept, flagged unknown
-            self.techniques[technique_id] = Technique.objects.create(
-                technique_id=technique_id, name="", known=False
-            ).pk
+            self.techniques[technique_id] = Technique.objects.create(technique_id=technique_id, name="", known=False).pk
         return self.techniques[technique_id]
 
     def event_id(self, provider: str, event_id: int | None, title: str) -> int:
@@ -537,18 +595,20 @@ class _ReferenceData:
             [(*wanted[k], 0) for k in missing],
             returning=True,
         )
-        known.update(zip(missing, new_ids))
+        known.update(zip(missing, new_ids, strict=True))
         return known
 
 
 def ensure_attack_data(data: attack.AttackData) -> None:
     """Every ATT&CK tactic and technique exists as a row, so coverage gaps show too."""
     tactics = dict(Tactic.objects.values_list("shortname", "pk"))
-    Tactic.objects.bulk_create([
-        Tactic(shortname=t.shortname, attack_id=t.attack_id, name=t.name, order=t.order, legacy=t.legacy)
-        for t in data.tactics.values()
-        if t.shortname not in tactics
-    ])
+    Tactic.objects.bulk_create(
+        [
+            Tactic(shortname=t.shortname, attack_id=t.attack_id, name=t.name, order=t.order, legacy=t.legacy)
+            for t in data.tactics.values()
+            if t.shortname not in tactics
+        ]
+    )
     existing = set(Technique.objects.values_list("technique_id", flat=True))
     missing = [t for t in data.techniques.values() if t.technique_id not in existing]
     if not missing:
@@ -564,8 +624,15 @@ def ensure_attack_data(data: attack.AttackData) -> None:
 
 
 _CURATION_DEFAULTS = {
-    "note": "", "verified": False, "verified_by": "", "verified_at": None, "hidden": False,
-    "local_tags_added": [], "local_tags_removed": [], "level_override": "", "fp_note": "",
+    "note": "",
+    "verified": False,
+    "verified_by": "",
+    "verified_at": None,
+    "hidden": False,
+    "local_tags_added": [],
+    "local_tags_removed": [],
+    "level_override": "",
+    "fp_note": "",
 }
 
 
@@ -580,5 +647,3 @@ _CURATION_DEFAULTS_ENCODED = {
 
 def _insert_columns() -> list[str]:
     return [Rule._meta.get_field(name).attname for name in SIGMA_FIELDS]
-
-

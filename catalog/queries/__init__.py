@@ -9,21 +9,31 @@ Two visibility rules hold everywhere:
 * retired rules (gone from their repository) keep their page, but listings and counts show the
   live catalog (`live_rules()`), like the indicators' corpus counts do.
 """
+
 from __future__ import annotations
 
 import uuid as uuid_lib
-from urllib.parse import urlencode
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.db.models import Case, CharField, Count, F, IntegerField, Prefetch, Q, Value, When
 from django.db.models.functions import Coalesce, NullIf, Substr
 
-from . import attack
-from .filters import SORTS, RuleFilterSet
-from .models import (
-    LEVELS, EventType, Indicator, Predicate, Rule, RuleIndicator, RuleReference, Stage, Tactic, Technique,
+from catalog.models import (
+    LEVELS,
+    EventType,
+    Indicator,
+    Predicate,
+    Rule,
+    RuleIndicator,
+    RuleReference,
+    Stage,
+    Tactic,
+    Technique,
 )
+from catalog.queries.filters import SORTS, RuleFilterSet
+from catalog.reference import attack
 
 KEYWORDS_SLUG = "-keywords-"  # URL stand-in for the field-less (keyword) indicators, whose field is ''
 COMMON_INDICATOR = 10  # corpus count from which an indicator counts as widely used
@@ -51,7 +61,9 @@ def effective_level():
 
 def with_level_rank(queryset):
     """Annotate `level_rank` (informational=0 .. critical=4, unknown=-1) for sorting by level."""
-    whens = [When(Q(level_override=lvl) | Q(level_override="", level=lvl), then=Value(i)) for i, lvl in enumerate(LEVELS)]
+    whens = [
+        When(Q(level_override=lvl) | Q(level_override="", level=lvl), then=Value(i)) for i, lvl in enumerate(LEVELS)
+    ]
     return queryset.annotate(level_rank=Case(*whens, default=Value(-1), output_field=IntegerField()))
 
 
@@ -106,9 +118,17 @@ class Facet:
 
 
 FACETS = [
-    ("status", "Status"), ("level", "Level"), ("product", "Product"), ("category", "Category"),
-    ("service", "Service"), ("tactic", "Tactic"), ("technique", "Technique"), ("tag", "Tag"),
-    ("author", "Author"), ("source", "Source"), ("retired", "Retired"),
+    ("status", "Status"),
+    ("level", "Level"),
+    ("product", "Product"),
+    ("category", "Category"),
+    ("service", "Service"),
+    ("tactic", "Tactic"),
+    ("technique", "Technique"),
+    ("tag", "Tag"),
+    ("author", "Author"),
+    ("source", "Source"),
+    ("retired", "Retired"),
 ]
 
 
@@ -124,8 +144,11 @@ def rule_facets(filterset: RuleFilterSet) -> list[Facet]:
     active = {name: _active_values(data.get(name)) for name, _ in FACETS}
     rows = _facet_rows(filterset)
     wanted_retired = data.get("retired")
-    matching = [row for row in rows if row[-1] == bool(wanted_retired)] if wanted_retired is not None else [
-        row for row in rows if not row[-1]]
+    matching = (
+        [row for row in rows if row[-1] == bool(wanted_retired)]
+        if wanted_retired is not None
+        else [row for row in rows if not row[-1]]
+    )
     pks = {row[0] for row in matching}
     counted = {
         "status": _count(row[1] for row in matching),
@@ -136,17 +159,26 @@ def rule_facets(filterset: RuleFilterSet) -> list[Facet]:
         "tag": _count(tag for row in matching for tag in row[7].split("|") if tag),
         "author": _count(name for row in matching for name in _authors(row[8])),
         "source": _count(row[9] for row in matching),
-        "retired": [(value, label, n) for flag, value, label in ((False, "false", "live"), (True, "true", "retired"))
-                    for n in [sum(1 for row in rows if row[-1] is flag)] if n],
+        "retired": [
+            (value, label, n)
+            for flag, value, label in ((False, "false", "live"), (True, "true", "retired"))
+            for n in [sum(1 for row in rows if row[-1] is flag)]
+            if n
+        ],
     }
     through = Rule.tactics.through.objects.values_list("rule_id", "tactic__shortname", "tactic__name")
     counted["tactic"] = _count_labelled((short, name) for rule_id, short, name in through if rule_id in pks)
     through = Rule.techniques.through.objects.values_list("rule_id", "technique__technique_id", "technique__name")
     counted["technique"] = _count_labelled(
-        (tid, f"{tid} {name}".strip()) for rule_id, tid, name in through if rule_id in pks)
+        (tid, f"{tid} {name}".strip()) for rule_id, tid, name in through if rule_id in pks
+    )
     facets = []
     for name, label in FACETS:
-        choices = [FacetChoice(str(v), lbl, n, str(v).lower() in active[name]) for v, lbl, n in counted[name] if v not in ("", None)]
+        choices = [
+            FacetChoice(str(v), lbl, n, str(v).lower() in active[name])
+            for v, lbl, n in counted[name]
+            if v not in ("", None)
+        ]
         shown = [c for i, c in enumerate(choices) if i < FACET_LIMIT or c.active]
         _link(shown, name, filterset.data)
         facets.append(Facet(name, label, shown, len(choices)))
@@ -173,9 +205,20 @@ def _facet_rows(filterset: RuleFilterSet) -> list[tuple]:
     others = RuleFilterSet(_without_retired(filterset.data), queryset=filterset.queryset)
     _cleaned(others)
     return list(
-        others.filter_queryset(others.queryset.all()).order_by().values_list(
-            "pk", "status", "level", "level_override", "product", "category", "service", "tag_text", "author",
-            "source__name", "retired",
+        others.filter_queryset(others.queryset.all())
+        .order_by()
+        .values_list(
+            "pk",
+            "status",
+            "level",
+            "level_override",
+            "product",
+            "category",
+            "service",
+            "tag_text",
+            "author",
+            "source__name",
+            "retired",
         )
     )
 
@@ -213,7 +256,7 @@ def _cleaned(filterset) -> dict:
     """The valid part of a filterset's input: an invalid parameter is reported and ignored."""
     if not filterset.is_bound:
         return {}
-    filterset.errors  # runs validation
+    filterset.is_valid()  # runs validation
     return getattr(filterset.form, "cleaned_data", {})
 
 
@@ -247,8 +290,9 @@ def overview() -> dict:
 def tactic_counts():
     """Every tactic with the number of live rules tagged with it, kill-chain order, legacy last."""
     return list(
-        Tactic.objects.annotate(n=Count("rules", filter=Q(rules__hidden=False, rules__retired=False), distinct=True))
-        .order_by("legacy", "order", "shortname")
+        Tactic.objects.annotate(
+            n=Count("rules", filter=Q(rules__hidden=False, rules__retired=False), distinct=True)
+        ).order_by("legacy", "order", "shortname")
     )
 
 
@@ -293,17 +337,24 @@ def rule_page(rule_uuid) -> RulePage | None:
             "tactics",
             "techniques",
             "events",
-            Prefetch("stages", queryset=Stage.objects.order_by("index").prefetch_related(
-                Prefetch("predicates", queryset=Predicate.objects.order_by("position"))
-            )),
-            Prefetch("rule_indicators", queryset=RuleIndicator.objects.select_related("indicator").order_by("position")),
+            Prefetch(
+                "stages",
+                queryset=Stage.objects.order_by("index").prefetch_related(
+                    Prefetch("predicates", queryset=Predicate.objects.order_by("position"))
+                ),
+            ),
+            Prefetch(
+                "rule_indicators", queryset=RuleIndicator.objects.select_related("indicator").order_by("position")
+            ),
         )
         .filter(uuid=rule_uuid)
         .first()
     )
     if rule is None:
         return None
-    related = [RuleLink(str(r.get("id", "")).lower(), str(r.get("type", ""))) for r in rule.related if isinstance(r, dict)]
+    related = [
+        RuleLink(str(r.get("id", "")).lower(), str(r.get("type", ""))) for r in rule.related if isinstance(r, dict)
+    ]
     targets = [RuleLink(str(t).lower()) for t in [*rule.correlation.get("rules", []), *rule.filter_rules]]
     _resolve(rule, related + targets)
     return RulePage(
@@ -348,7 +399,11 @@ def _resolve(rule: Rule, links: list[RuleLink]) -> None:
             ids.add(parsed)
         elif link.target:
             names.add(link.target)
-    found = public_rules().filter(Q(uuid__in=ids) | Q(name__in=names)).only("uuid", "title", "name", "level", "level_override", "retired", "rule_type")
+    found = (
+        public_rules()
+        .filter(Q(uuid__in=ids) | Q(name__in=names))
+        .only("uuid", "title", "name", "level", "level_override", "retired", "rule_type")
+    )
     by_key = {}
     for other in found:
         by_key[str(other.uuid)] = other
@@ -382,7 +437,12 @@ def similar_rules(rule: Rule, limit: int = SIMILAR_LIMIT) -> list[dict]:
         .order_by("-shared", "rule__title")[:limit]
     )
     return [
-        {"uuid": r["rule__uuid"], "title": r["rule__title"], "level": r["rule__level_override"] or r["rule__level"], "shared": r["shared"]}
+        {
+            "uuid": r["rule__uuid"],
+            "title": r["rule__title"],
+            "level": r["rule__level_override"] or r["rule__level"],
+            "shared": r["shared"],
+        }
         for r in rows
     ]
 
@@ -416,7 +476,11 @@ def indicator_rules(indicator: Indicator):
 
 def same_value_indicators(indicator: Indicator, limit: int = 20):
     """The same value under other fields or kinds: a hunter's next pivot (one query)."""
-    return list(Indicator.objects.filter(value=indicator.value).exclude(pk=indicator.pk).order_by("-corpus_count", "field", "kind")[:limit])
+    return list(
+        Indicator.objects.filter(value=indicator.value)
+        .exclude(pk=indicator.pk)
+        .order_by("-corpus_count", "field", "kind")[:limit]
+    )
 
 
 # -- fields ------------------------------------------------------------------------------------
@@ -449,9 +513,11 @@ def field_table(logsource: dict | None = None) -> list[dict]:
         .order_by("-rules", "indicator__field")
     )
     per_source = defaultdict(list)
-    for r in base.values("indicator__field", "rule__product", "rule__category", "rule__service").annotate(
-        n=Count("rule_id", distinct=True)
-    ).order_by("-n"):
+    for r in (
+        base.values("indicator__field", "rule__product", "rule__category", "rule__service")
+        .annotate(n=Count("rule_id", distinct=True))
+        .order_by("-n")
+    ):
         per_source[r["indicator__field"]].append(
             {"product": r["rule__product"], "category": r["rule__category"], "service": r["rule__service"], "n": r["n"]}
         )
@@ -490,9 +556,12 @@ def field_rules(name: str):
 def field_logsources(name: str) -> list[dict]:
     """Where a field is used: log source combinations with their rule counts (1 query)."""
     return list(
-        _live_rule_indicators().filter(indicator__field=name).order_by()
+        _live_rule_indicators()
+        .filter(indicator__field=name)
+        .order_by()
         .values("rule__product", "rule__category", "rule__service")
-        .annotate(n=Count("rule_id", distinct=True)).order_by("-n", "rule__product", "rule__category", "rule__service")
+        .annotate(n=Count("rule_id", distinct=True))
+        .order_by("-n", "rule__product", "rule__category", "rule__service")
     )
 
 
@@ -523,12 +592,15 @@ def technique_counts() -> tuple[dict[str, int], dict[str, int]]:
     """(rules per technique id, rules per parent technique incl. its sub-techniques): 2 queries."""
     through = Rule.techniques.through.objects.filter(rule__hidden=False, rule__retired=False).order_by()
     direct = dict(
-        through.values("technique__technique_id").annotate(n=Count("rule_id", distinct=True))
+        through.values("technique__technique_id")
+        .annotate(n=Count("rule_id", distinct=True))
         .values_list("technique__technique_id", "n")
     )
     rolled = dict(
-        through.annotate(parent=Substr("technique__technique_id", 1, 5)).values("parent")
-        .annotate(n=Count("rule_id", distinct=True)).values_list("parent", "n")
+        through.annotate(parent=Substr("technique__technique_id", 1, 5))
+        .values("parent")
+        .annotate(n=Count("rule_id", distinct=True))
+        .values_list("parent", "n")
     )
     return direct, rolled
 
@@ -544,7 +616,9 @@ def attack_matrix() -> dict:
     columns = []
     placed = set()
     for tactic in tactic_counts():
-        column = sorted((c for tid, c in cells.items() if tactic.shortname in homes[tid]), key=lambda c: (-c.count, c.technique_id))
+        column = sorted(
+            (c for tid, c in cells.items() if tactic.shortname in homes[tid]), key=lambda c: (-c.count, c.technique_id)
+        )
         placed.update(c.technique_id for c in column)
         columns.append({"tactic": tactic, "cells": column, "covered": sum(1 for c in column if c.count)})
     unplaced = sorted((c for tid, c in cells.items() if tid not in placed and c.count), key=lambda c: c.technique_id)
@@ -589,7 +663,9 @@ def technique_detail(technique_id: str) -> dict | None:
         "tactics": list(technique.tactics.all()),
         "parent": related.get(parent_id) if parent_id != technique.technique_id else None,
         "subtechniques": subs,
-        "count": rolled.get(technique.technique_id, 0) if "." not in technique.technique_id else direct.get(technique.technique_id, 0),
+        "count": rolled.get(technique.technique_id, 0)
+        if "." not in technique.technique_id
+        else direct.get(technique.technique_id, 0),
         "mitre_url": mitre_url(technique) if technique.known else "",
     }
 
@@ -607,7 +683,10 @@ def tactic_detail(shortname: str) -> dict | None:
     direct, rolled = technique_counts()
     techniques = Technique.objects.filter(tactics=tactic).exclude(technique_id__contains=".")
     cells = sorted(
-        (TechniqueCell(t.technique_id, t.name, t.known, rolled.get(t.technique_id, 0), direct.get(t.technique_id, 0)) for t in techniques),
+        (
+            TechniqueCell(t.technique_id, t.name, t.known, rolled.get(t.technique_id, 0), direct.get(t.technique_id, 0))
+            for t in techniques
+        ),
         key=lambda c: (-c.count, c.technique_id),
     )
     return {"tactic": tactic, "cells": cells}
@@ -617,8 +696,9 @@ def tactic_detail(shortname: str) -> dict | None:
 def event_table():
     """Every event type with its live rule count, by provider then event id (1 query)."""
     return list(
-        EventType.objects.annotate(n=Count("rules", filter=Q(rules__hidden=False, rules__retired=False), distinct=True))
-        .order_by("provider", "event_id")
+        EventType.objects.annotate(
+            n=Count("rules", filter=Q(rules__hidden=False, rules__retired=False), distinct=True)
+        ).order_by("provider", "event_id")
     )
 
 
@@ -638,6 +718,9 @@ def event_param(event_id: int | None) -> str:
 def logsource_table():
     """Product / category / service combinations of live rules with their counts (1 query)."""
     return list(
-        live_rules().order_by().values("product", "category", "service").annotate(n=Count("pk"))
+        live_rules()
+        .order_by()
+        .values("product", "category", "service")
+        .annotate(n=Count("pk"))
         .order_by("product", "category", "service")
     )

@@ -4,6 +4,7 @@ Development defaults are safe to run locally (embedded SQLite, DEBUG on).
 Production is selected with CATALOG_PRODUCTION=1: DEBUG is off and SECRET_KEY and
 ALLOWED_HOSTS must come from the environment, so a forgotten variable fails loudly.
 """
+
 import os
 from pathlib import Path
 
@@ -55,8 +56,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "catalog.middleware.ContentSecurityPolicyMiddleware",
-    "catalog.page_cache.PageCacheMiddleware",
+    "catalog.web.middleware.ContentSecurityPolicyMiddleware",
+    "catalog.web.page_cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -65,7 +66,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "catalog.urls"
+ROOT_URLCONF = "config.urls"
 
 TEMPLATES = [
     {
@@ -82,7 +83,7 @@ TEMPLATES = [
     },
 ]
 
-WSGI_APPLICATION = "catalog.wsgi.application"
+WSGI_APPLICATION = "config.wsgi.application"
 
 DATABASES = {
     "default": dj_database_url.config(

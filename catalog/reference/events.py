@@ -28,8 +28,8 @@ Pure Python, no Django import: the importer and the tests call it directly.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 
 @dataclass(frozen=True, order=True)

@@ -1,7 +1,8 @@
 """Corpus counts: how many live, visible rules of the catalog carry each indicator."""
+
 from django.db import connection
 
-from .models import Indicator, Rule, RuleIndicator
+from catalog.models import Indicator, Rule, RuleIndicator
 
 
 def recount_corpus() -> None:

@@ -6,6 +6,7 @@ column (`Rule.tag_text`) in step, only curation columns are ever saved (an impor
 same time can never be overwritten with stale Sigma content), and every change leaves an admin
 history entry (LogEntry) naming the user and the fields.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import capfirst
 
-from .counts import recount_corpus
-from .models import CURATION_FIELDS, LEVELS, CatalogVersion, Rule
+from catalog.models import CURATION_FIELDS, LEVELS, CatalogVersion, Rule
+from catalog.visibility import recount_corpus
 
 CURATOR_GROUP = "curator"
 # Commands run without --user are recorded under this (inactive, password-less) account.
@@ -32,8 +33,15 @@ EXPORT_FORMAT = "sigma-catalog-curation"
 EXPORT_VERSION = 1
 
 DEFAULTS = {
-    "note": "", "verified": False, "verified_by": "", "verified_at": None, "hidden": False,
-    "local_tags_added": [], "local_tags_removed": [], "level_override": "", "fp_note": "",
+    "note": "",
+    "verified": False,
+    "verified_by": "",
+    "verified_at": None,
+    "hidden": False,
+    "local_tags_added": [],
+    "local_tags_removed": [],
+    "level_override": "",
+    "fp_note": "",
 }
 assert set(DEFAULTS) == set(CURATION_FIELDS), "curation.DEFAULTS must follow models.CURATION_FIELDS"
 
@@ -167,22 +175,25 @@ def change_message(fields: list[str]) -> list[dict]:
 def log_changes(user, changes: list[tuple[Rule, list[str]]]) -> None:
     """One admin history entry per changed rule, naming the fields, in one INSERT."""
     content_type = ContentType.objects.get_for_model(Rule)
-    LogEntry.objects.bulk_create([
-        LogEntry(
-            user_id=user.pk, content_type_id=content_type.pk, object_id=str(rule.pk),
-            object_repr=str(rule)[:200], action_flag=CHANGE,
-            change_message=json.dumps(change_message(fields)),
-        )
-        for rule, fields in changes
-        if fields
-    ])
+    LogEntry.objects.bulk_create(
+        [
+            LogEntry(
+                user_id=user.pk,
+                content_type_id=content_type.pk,
+                object_id=str(rule.pk),
+                object_repr=str(rule)[:200],
+                action_flag=CHANGE,
+                change_message=json.dumps(change_message(fields)),
+            )
+            for rule, fields in changes
+            if fields
+        ]
+    )
 
 
 def system_user():
     """The account that command-line changes without --user are recorded under."""
-    user, created = get_user_model().objects.get_or_create(
-        username=SYSTEM_USERNAME, defaults={"is_active": False}
-    )
+    user, created = get_user_model().objects.get_or_create(username=SYSTEM_USERNAME, defaults={"is_active": False})
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
@@ -203,7 +214,9 @@ def get_rule(rule_id: str) -> Rule:
     try:
         value = uuid_module.UUID(str(rule_id).strip())
     except ValueError:
-        raise CurationError(f"{rule_id!r} is not a rule id (a UUID such as 1c67a717-32ba-409b-a45d-0fb704a73a81)") from None
+        raise CurationError(
+            f"{rule_id!r} is not a rule id (a UUID such as 1c67a717-32ba-409b-a45d-0fb704a73a81)"
+        ) from None
     try:
         return Rule.objects.get(uuid=value)
     except Rule.DoesNotExist:
@@ -272,7 +285,11 @@ def apply_edit(rule: Rule, edit: Edit, user) -> list[str]:
 
 def rules_for_curation(queryset):
     """Only what curation reads and writes: bulk actions over thousands of rules stay light."""
-    return queryset.select_related(None).prefetch_related(None).only("pk", "uuid", "title", "tags", "tag_text", *CURATION_FIELDS)
+    return (
+        queryset.select_related(None)
+        .prefetch_related(None)
+        .only("pk", "uuid", "title", "tags", "tag_text", *CURATION_FIELDS)
+    )
 
 
 # -- export and import -----------------------------------------------------------------------------
@@ -315,9 +332,9 @@ class ImportResult:
 
     def summary(self) -> str:
         return (
-            f"{self.entries} {'entry' if self.entries == 1 else 'entries'}: {self.changed} changed, {self.unchanged} unchanged, "
-            f"{len(self.missing)} unknown rule ids"
-            + ("" if self.applied or not self.entries else "; nothing applied")
+            f"{self.entries} {'entry' if self.entries == 1 else 'entries'}: {self.changed} changed, "
+            f"{self.unchanged} unchanged, "
+            f"{len(self.missing)} unknown rule ids" + ("" if self.applied or not self.entries else "; nothing applied")
         )
 
 
@@ -389,9 +406,9 @@ def parse_export(text: str) -> dict[str, dict]:
             raise CurationFileError([f"version {data.get('version')!r} is not supported (expected {EXPORT_VERSION})"])
         data = data["rules"]
     if not isinstance(data, dict):
-        raise CurationFileError([
-            f"expected an object keyed by rule id (or an export_curation file), got {type(data).__name__}"
-        ])
+        raise CurationFileError(
+            [f"expected an object keyed by rule id (or an export_curation file), got {type(data).__name__}"]
+        )
     problems: list[str] = []
     entries = {}
     for key, entry in data.items():

@@ -3,6 +3,7 @@
 Both take the rule list's filters (the shared RuleFilterSet), so "high and critical Windows rules"
 can be exported exactly as they are listed on /rules/.
 """
+
 import csv
 from collections import Counter
 
@@ -10,8 +11,9 @@ from django.db.models import Count
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 
-from . import attack, queries
-from .models import Rule
+from catalog import queries
+from catalog.models import Rule
+from catalog.reference import attack
 
 # Cells that a spreadsheet would run as a formula are prefixed, so an exported rule cannot inject one.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -27,11 +29,14 @@ def navigator_layer(request):
     filterset, rules = _filtered(request)
     if rules is None:
         return JsonResponse({"errors": filterset.errors}, status=400)
-    counts = Counter(dict(
-        Rule.techniques.through.objects.filter(rule__in=rules.order_by().values("pk"))
-        .values("technique__technique_id").annotate(n=Count("rule_id", distinct=True))
-        .values_list("technique__technique_id", "n")
-    ))
+    counts = Counter(
+        dict(
+            Rule.techniques.through.objects.filter(rule__in=rules.order_by().values("pk"))
+            .values("technique__technique_id")
+            .annotate(n=Count("rule_id", distinct=True))
+            .values_list("technique__technique_id", "n")
+        )
+    )
     data = attack.load()
     top = max(counts.values(), default=1)
     layer = {
@@ -42,8 +47,13 @@ def navigator_layer(request):
         "sorting": 3,
         "gradient": {"colors": ["#e8f0fe", "#1a56c4"], "minValue": 0, "maxValue": top},
         "techniques": [
-            {"techniqueID": tid, "score": n, "comment": f"{n} rule{'s' if n != 1 else ''}",
-             "enabled": True, "showSubtechniques": False}
+            {
+                "techniqueID": tid,
+                "score": n,
+                "comment": f"{n} rule{'s' if n != 1 else ''}",
+                "enabled": True,
+                "showSubtechniques": False,
+            }
             for tid, n in sorted(counts.items())
             if data.technique(tid).known
         ],
@@ -62,15 +72,46 @@ def rules_csv(request):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="sigma-rules.csv"'
     writer = csv.writer(response)
-    writer.writerow(["id", "title", "status", "level", "product", "category", "service", "techniques", "tags",
-                     "author", "modified", "source", "path", "url"])
+    writer.writerow(
+        [
+            "id",
+            "title",
+            "status",
+            "level",
+            "product",
+            "category",
+            "service",
+            "techniques",
+            "tags",
+            "author",
+            "modified",
+            "source",
+            "path",
+            "url",
+        ]
+    )
     for rule in queries.listing(rules.order_by("title", "pk")):
-        writer.writerow([_cell(value) for value in (
-            rule.uuid, rule.title, rule.status, rule.effective_level, rule.product, rule.category, rule.service,
-            " ".join(t.technique_id for t in rule.techniques.all()), " ".join(rule.effective_tags), rule.author,
-            rule.modified or "", rule.source.name, rule.path,
-            request.build_absolute_uri(reverse("rule-detail", args=[rule.uuid])),
-        )])
+        writer.writerow(
+            [
+                _cell(value)
+                for value in (
+                    rule.uuid,
+                    rule.title,
+                    rule.status,
+                    rule.effective_level,
+                    rule.product,
+                    rule.category,
+                    rule.service,
+                    " ".join(t.technique_id for t in rule.techniques.all()),
+                    " ".join(rule.effective_tags),
+                    rule.author,
+                    rule.modified or "",
+                    rule.source.name,
+                    rule.path,
+                    request.build_absolute_uri(reverse("rule-detail", args=[rule.uuid])),
+                )
+            ]
+        )
     return response
 
 

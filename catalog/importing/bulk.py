@@ -3,6 +3,7 @@
 PostgreSQL loads with COPY (ids drawn from the sequence beforehand); SQLite takes multi-row
 INSERT ... RETURNING. Values are converted by their model fields, as Django would save them.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,9 @@ def chunks(items: list, size: int):
         yield items[start : start + size]
 
 
-def insert_rows(model, columns: list[str], rows: list[tuple], returning: bool = False, encoded=frozenset()) -> list[int]:
+def insert_rows(
+    model, columns: list[str], rows: list[tuple], returning: bool = False, encoded=frozenset()
+) -> list[int]:
     """Bulk INSERTs for the big tables: model instances would cost more than the SQL.
 
     Values are converted by their model field (UUIDs, dates) as Django would save them; JSON columns
@@ -100,7 +103,7 @@ def _copy_rows(cursor, model, columns, rows, returning) -> list[int]:
         )
         ids = [row[0] for row in cursor.fetchall()]
         columns = [pk, *columns]
-        rows = [(new_id, *row) for new_id, row in zip(ids, rows)]
+        rows = [(new_id, *row) for new_id, row in zip(ids, rows, strict=True)]
     with cursor.copy(f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)

@@ -6,10 +6,11 @@ next request everywhere, while repeated views cost one indexed single-row query 
 Only responses that set no cookie and do not vary on the cookie (no CSRF token, no session) are
 cached, so nothing personal is ever shared between visitors.
 """
+
 from django.conf import settings
 from django.core.cache import caches
 
-from .models import CatalogVersion
+from catalog.models import CatalogVersion
 
 CACHED_PREFIXES = ("/admin", "/static")
 # Bigger pages (the few rules with thousands of indicators) are rendered each time, so that

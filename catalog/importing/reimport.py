@@ -7,13 +7,14 @@ found from it: the nearest folder, at or above `location`, that holds the rules'
 segments. A source imported from several sibling folders (SigmaHQ's rules, rules-emerging-threats,
 ...) gets all of them back.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from .importer import ImportReport, import_paths
-from .models import Source
+from catalog.importing.importer import ImportReport, import_paths
+from catalog.models import Source
 
 
 class ReimportError(Exception):

@@ -3,22 +3,24 @@
 It runs in worker processes when many files changed (a cold import of SigmaHQ parses ~3,800 files),
 so the importer's own process only does bookkeeping and SQL. No Django imports here.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import multiprocessing
 import os
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
-from . import attack
-from .events import events_for
-from .sigma.loading import Limits
-from .sigma.model import IndicatorKey, ParsedRule
-from .sigma.parsing import parse_file
-from .sigma.problems import Problem, RuleFileError
+from catalog.reference import attack
+from catalog.reference.events import events_for
+from catalog.sigma.loading import Limits
+from catalog.sigma.model import IndicatorKey, ParsedRule
+from catalog.sigma.parsing import parse_file
+from catalog.sigma.problems import Problem, RuleFileError
 
 # Bump when parsing or normalization changes, so the next import re-derives every rule.
 PARSER_VERSION = "3"
@@ -36,8 +38,17 @@ def indicator_sha(key: IndicatorKey) -> str:
 
 # Rule columns holding JSON, encoded here (in the workers) rather than in the importer's process.
 ENCODED_COLUMNS = (
-    "references", "falsepositives", "tags", "related", "logsource", "other_fields", "conditions",
-    "condition_tree", "correlation", "filter_rules", "warnings",
+    "references",
+    "falsepositives",
+    "tags",
+    "related",
+    "logsource",
+    "other_fields",
+    "conditions",
+    "condition_tree",
+    "correlation",
+    "filter_rules",
+    "warnings",
 )
 
 
@@ -55,8 +66,12 @@ class PreparedRule:
     columns: dict[str, Any]  # Rule's Sigma columns as Python values, but for ...
     encoded: dict[str, str]  # ... the JSON ones, as JSON text (each value crosses processes once)
     stages: list[tuple[int, str, str, str]]  # index, name, text, combine
-    predicates: list[tuple[int, int, int, str, str, str, str]]  # stage index, position, group, field, modifiers, values (JSON), combine
-    indicators: list[tuple[str, str, str, str, str, bool, str]]  # identity hash, field, kind, value, transforms, cased, display
+    predicates: list[
+        tuple[int, int, int, str, str, str, str]
+    ]  # stage index, position, group, field, modifiers, values (JSON), combine
+    indicators: list[
+        tuple[str, str, str, str, str, bool, str]
+    ]  # identity hash, field, kind, value, transforms, cased, display
     tactics: list[str]
     techniques: list[str]
     events: list[tuple[str, int | None, str]]  # provider, event id, title
@@ -81,17 +96,35 @@ def prepare_rule(parsed: ParsedRule) -> PreparedRule:
     rule_attack = attack.parse_tags(parsed.tags)
     content_hash = sha(PARSER_VERSION, parsed.yaml_text, parsed.uuid, json.dumps(parsed.logsource, sort_keys=True))
     columns = {
-        "title": parsed.title[:500], "rule_type": parsed.rule_type, "name": parsed.name[:200],
-        "status": parsed.status[:32], "level": parsed.level[:32], "description": parsed.description,
-        "author": parsed.author, "date": parsed.date, "modified": parsed.modified, "license": parsed.license[:200],
-        "references": parsed.references, "falsepositives": parsed.falsepositives, "tags": parsed.tags,
-        "related": parsed.related, "product": parsed.product[:100], "category": parsed.category[:100],
-        "service": parsed.service[:100], "logsource": parsed.logsource, "other_fields": parsed.other_fields,
-        "conditions": parsed.conditions, "condition_tree": parsed.condition_tree,
-        "correlation": parsed.correlation, "filter_rules": parsed.filter_rules,
+        "title": parsed.title[:500],
+        "rule_type": parsed.rule_type,
+        "name": parsed.name[:200],
+        "status": parsed.status[:32],
+        "level": parsed.level[:32],
+        "description": parsed.description,
+        "author": parsed.author,
+        "date": parsed.date,
+        "modified": parsed.modified,
+        "license": parsed.license[:200],
+        "references": parsed.references,
+        "falsepositives": parsed.falsepositives,
+        "tags": parsed.tags,
+        "related": parsed.related,
+        "product": parsed.product[:100],
+        "category": parsed.category[:100],
+        "service": parsed.service[:100],
+        "logsource": parsed.logsource,
+        "other_fields": parsed.other_fields,
+        "conditions": parsed.conditions,
+        "condition_tree": parsed.condition_tree,
+        "correlation": parsed.correlation,
+        "filter_rules": parsed.filter_rules,
         "warnings": [{"line": parsed.doc_line + line - 1, "message": message} for line, message in parsed.warnings],
-        "doc_line": parsed.doc_line, "yaml_text": parsed.yaml_text, "content_hash": content_hash,
-        "id_derived": parsed.id_derived, "search_text": "\n".join(words).casefold(),
+        "doc_line": parsed.doc_line,
+        "yaml_text": parsed.yaml_text,
+        "content_hash": content_hash,
+        "id_derived": parsed.id_derived,
+        "search_text": "\n".join(words).casefold(),
     }
     references = [("correlation", "", t.lower()) for t in parsed.correlation.get("rules", [])]
     references += [("filter", "", t.lower()) for t in parsed.filter_rules]
@@ -105,15 +138,25 @@ def prepare_rule(parsed: ParsedRule) -> PreparedRule:
         columns=columns,
         stages=[(s.index, s.name[:200], s.text, s.block_combine) for s in parsed.stages],
         predicates=[
-            (s.index, p.position, p.group, p.field[:200], json.dumps(p.modifiers), json.dumps(p.values, default=str), p.combine)
+            (
+                s.index,
+                p.position,
+                p.group,
+                p.field[:200],
+                json.dumps(p.modifiers),
+                json.dumps(p.values, default=str),
+                p.combine,
+            )
             for s in parsed.stages
             for p in s.predicates
         ],
         indicators=indicators,
         tactics=rule_attack.tactics,
         techniques=rule_attack.techniques,
-        events=[(e.provider, e.event_id, e.title) for e in events_for(
-            parsed.product, parsed.category, parsed.service, sorted(set(parsed.event_ids)))],
+        events=[
+            (e.provider, e.event_id, e.title)
+            for e in events_for(parsed.product, parsed.category, parsed.service, sorted(set(parsed.event_ids)))
+        ],
         references=references,
     )
 

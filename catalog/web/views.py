@@ -3,14 +3,15 @@
 A page with an invalid filter still renders (status 400) with the error beside the form and the
 valid filters applied; an unknown id is a 404. Every page's JSON twin is the same path under /api/.
 """
+
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
-from . import queries
-from .filters import INDICATOR_KINDS, SORTS, IndicatorFilterSet
-from .history import rule_history
-from .models import Indicator
+from catalog import queries
+from catalog.models import Indicator
+from catalog.queries.filters import INDICATOR_KINDS, SORTS, IndicatorFilterSet
+from catalog.queries.history import rule_history
 
 RULES_PER_PAGE = 50
 INDICATORS_PER_PAGE = 50
@@ -131,7 +132,9 @@ def event_detail(request, provider, event):
     if event_type is None:
         raise Http404("No such event in the catalog.")
     rules = queries.listing(queries.live_rules().filter(events=event_type).order_by("title", "pk"))
-    return render(request, "catalog/event_detail.html", {"event": event_type, "page": paginate(request, rules, RULES_PER_PAGE)})
+    return render(
+        request, "catalog/event_detail.html", {"event": event_type, "page": paginate(request, rules, RULES_PER_PAGE)}
+    )
 
 
 def logsource_list(request):

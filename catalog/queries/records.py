@@ -1,9 +1,10 @@
 """The machine-readable contract: one JSON object per rule, the shape other tools read."""
+
 from __future__ import annotations
 
 from django.db.models import Prefetch
 
-from .models import CURATION_FIELDS, Predicate, Rule, RuleIndicator, Stage
+from catalog.models import CURATION_FIELDS, Predicate, Rule, RuleIndicator, Stage
 
 
 def rules_for_export(queryset=None):
@@ -14,9 +15,12 @@ def rules_for_export(queryset=None):
         Prefetch("techniques"),
         "techniques__tactics",
         "events",
-        Prefetch("stages", queryset=Stage.objects.order_by("index").prefetch_related(
-            Prefetch("predicates", queryset=Predicate.objects.order_by("position"))
-        )),
+        Prefetch(
+            "stages",
+            queryset=Stage.objects.order_by("index").prefetch_related(
+                Prefetch("predicates", queryset=Predicate.objects.order_by("position"))
+            ),
+        ),
         Prefetch("rule_indicators", queryset=RuleIndicator.objects.select_related("indicator").order_by("position")),
     )
 
@@ -112,7 +116,9 @@ def rule_to_dict(rule: Rule) -> dict:
         "other_fields": rule.other_fields,
         "warnings": rule.warnings,
         "curation": {
-            name: (getattr(rule, name).isoformat() if name == "verified_at" and rule.verified_at else getattr(rule, name))
+            name: (
+                getattr(rule, name).isoformat() if name == "verified_at" and rule.verified_at else getattr(rule, name)
+            )
             for name in CURATION_FIELDS
         },
     }

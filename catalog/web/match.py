@@ -1,4 +1,5 @@
 """/match/ and /api/match/: paste a logged event, see the rules it triggers."""
+
 import json
 
 from django import forms
@@ -10,9 +11,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from . import queries
-from .matching import matching_rules
-from .sigma.evaluate import flatten_event, load_events
+from catalog import queries
+from catalog.matching import matching_rules
+from catalog.sigma.evaluate import flatten_event, load_events
 
 MAX_EVENTS = 100
 
@@ -75,16 +76,22 @@ def match_api(request):
         events = parse_events(text)
     except forms.ValidationError as exc:
         return Response({"error": exc.messages[0]}, status=400)
-    return Response({
-        "events": [
-            {
-                "fields": result["fields"],
-                "rules": [
-                    {"id": str(rule.uuid), "title": rule.title, "level": rule.effective_level,
-                     "url": request.build_absolute_uri(reverse("rule-detail", args=[rule.uuid]))}
-                    for rule in result["rules"]
-                ],
-            }
-            for result in evaluate(events)
-        ]
-    })
+    return Response(
+        {
+            "events": [
+                {
+                    "fields": result["fields"],
+                    "rules": [
+                        {
+                            "id": str(rule.uuid),
+                            "title": rule.title,
+                            "level": rule.effective_level,
+                            "url": request.build_absolute_uri(reverse("rule-detail", args=[rule.uuid])),
+                        }
+                        for rule in result["rules"]
+                    ],
+                }
+                for result in evaluate(events)
+            ]
+        }
+    )

@@ -7,6 +7,7 @@ tag filter column, curation-only UPDATEs); bulk actions log one history entry pe
 Indicators, techniques, sources and import runs are shown read-only. Re-importing a source is
 for superusers and holders of `catalog.reimport_source`.
 """
+
 from __future__ import annotations
 
 from django import forms
@@ -22,11 +23,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import smart_split, unescape_string_literal
 
-from . import curation
-from .changes import rule_url
-from .history import rule_history
-from .models import LEVELS, ImportRun, Indicator, Predicate, Rule, RuleIndicator, Source, Stage, Technique
-from .reimport import reimport
+from catalog import curation
+from catalog.importing.reimport import reimport
+from catalog.models import LEVELS, ImportRun, Indicator, Predicate, Rule, RuleIndicator, Source, Stage, Technique
+from catalog.queries.history import rule_history
+from catalog.web.changes import rule_url
 
 admin.site.site_header = "Sigma rule catalog administration"
 admin.site.site_title = "Sigma rule catalog admin"
@@ -55,17 +56,20 @@ class TagListField(forms.CharField):
 
 class RuleCurationForm(forms.ModelForm):
     local_tags_added = TagListField(
-        required=False, label=curation.field_label("local_tags_added"),
+        required=False,
+        label=curation.field_label("local_tags_added"),
         help_text="Comma-separated tags added to the rule's Sigma tags in this catalog (kept across re-imports).",
         widget=forms.TextInput(attrs={"size": 80}),
     )
     local_tags_removed = TagListField(
-        required=False, label=curation.field_label("local_tags_removed"),
+        required=False,
+        label=curation.field_label("local_tags_removed"),
         help_text="Comma-separated Sigma tags hidden in this catalog (kept across re-imports).",
         widget=forms.TextInput(attrs={"size": 80}),
     )
     level_override = forms.ChoiceField(
-        required=False, label=curation.field_label("level_override"),
+        required=False,
+        label=curation.field_label("level_override"),
         choices=[("", "— keep the Sigma level —")] + [(level, level) for level in LEVELS],
     )
 
@@ -202,8 +206,12 @@ class StageInline(DisplayInline):
 class PredicateInline(DisplayInline):
     model = Predicate
     columns = [
-        ("stage", "stage_index"), ("group", "group"), ("field", "field_name"), ("modifiers", "modifier_chain"),
-        ("values", "value_list"), ("values combine", "combine"),
+        ("stage", "stage_index"),
+        ("group", "group"),
+        ("field", "field_name"),
+        ("modifiers", "modifier_chain"),
+        ("values", "value_list"),
+        ("values combine", "combine"),
     ]
 
     def get_queryset(self, request):
@@ -219,7 +227,9 @@ class PredicateInline(DisplayInline):
         return "|".join(obj.modifiers)
 
     def value_list(self, obj):
-        return format_html_join("", "<div><code>{}</code></div>", ((v if isinstance(v, str) else repr(v),) for v in obj.values))
+        return format_html_join(
+            "", "<div><code>{}</code></div>", ((v if isinstance(v, str) else repr(v),) for v in obj.values)
+        )
 
 
 class RuleIndicatorInline(DisplayInline):
@@ -227,8 +237,11 @@ class RuleIndicatorInline(DisplayInline):
     verbose_name = "indicator"
     verbose_name_plural = "indicators"
     columns = [
-        ("field", "indicator_field"), ("kind", "indicator_kind"), ("value", "written"),
-        ("transforms", "indicator_transforms"), ("corpus count", "corpus_count"),
+        ("field", "indicator_field"),
+        ("kind", "indicator_kind"),
+        ("value", "written"),
+        ("transforms", "indicator_transforms"),
+        ("corpus count", "corpus_count"),
     ]
 
     @staticmethod
@@ -255,18 +268,57 @@ class RuleIndicatorInline(DisplayInline):
 
 # -- rules ------------------------------------------------------------------------------------------
 SIGMA_READONLY = [
-    "uuid", "title", "rule_type", "name", "status", "level", "description", "author", "date", "modified",
-    "license", "reference_links", "falsepositive_list", "sigma_tags", "related", "logsource_display",
-    "source", "path", "doc_line", "retired", "warning_list", "correlation", "filter_rules",
+    "uuid",
+    "title",
+    "rule_type",
+    "name",
+    "status",
+    "level",
+    "description",
+    "author",
+    "date",
+    "modified",
+    "license",
+    "reference_links",
+    "falsepositive_list",
+    "sigma_tags",
+    "related",
+    "logsource_display",
+    "source",
+    "path",
+    "doc_line",
+    "retired",
+    "warning_list",
+    "correlation",
+    "filter_rules",
 ]
 
 
 @admin.register(Rule)
 class RuleAdmin(admin.ModelAdmin):
     form = RuleCurationForm
-    list_display = ["title", "level_display", "status", "source", "verified", "hidden", "has_note", "retired", "modified"]
+    list_display = [
+        "title",
+        "level_display",
+        "status",
+        "source",
+        "verified",
+        "hidden",
+        "has_note",
+        "retired",
+        "modified",
+    ]
     list_select_related = ["source"]
-    list_filter = [CurationFilter, "status", "level", "source", ("tactics", admin.RelatedFieldListFilter), "retired", "rule_type", "product"]
+    list_filter = [
+        CurationFilter,
+        "status",
+        "level",
+        "source",
+        ("tactics", admin.RelatedFieldListFilter),
+        "retired",
+        "rule_type",
+        "product",
+    ]
     search_help_text = (
         "Words match the title, id, tags and indicator values (all words must match; quote a phrase). "
         "tag:NAME finds an exact (effective) tag."
@@ -276,17 +328,40 @@ class RuleAdmin(admin.ModelAdmin):
     inlines = [StageInline, PredicateInline, RuleIndicatorInline]
     actions = ["verify", "unverify", "hide", "unhide", "add_local_tag", "remove_local_tag"]
     readonly_fields = [
-        "verified_by", "verified_at", "effective_tag_list", *SIGMA_READONLY, "yaml_display",
-        "content_hash", "created_at", "updated_at", "last_changed_run", "history_display",
+        "verified_by",
+        "verified_at",
+        "effective_tag_list",
+        *SIGMA_READONLY,
+        "yaml_display",
+        "content_hash",
+        "created_at",
+        "updated_at",
+        "last_changed_run",
+        "history_display",
     ]
     fieldsets = [
-        ("Curation", {"fields": [
-            "note", "verified", ("verified_by", "verified_at"), "hidden", "local_tags_added",
-            "local_tags_removed", "effective_tag_list", "level_override", "fp_note",
-        ]}),
+        (
+            "Curation",
+            {
+                "fields": [
+                    "note",
+                    "verified",
+                    ("verified_by", "verified_at"),
+                    "hidden",
+                    "local_tags_added",
+                    "local_tags_removed",
+                    "effective_tag_list",
+                    "level_override",
+                    "fp_note",
+                ]
+            },
+        ),
         ("Sigma rule (from the import; read-only)", {"fields": SIGMA_READONLY}),
         ("Rule body", {"fields": ["yaml_display"]}),
-        ("Import", {"classes": ["collapse"], "fields": ["content_hash", "created_at", "updated_at", "last_changed_run"]}),
+        (
+            "Import",
+            {"classes": ["collapse"], "fields": ["content_hash", "created_at", "updated_at", "last_changed_run"]},
+        ),
         ("History", {"fields": ["history_display"]}),
     ]
 
@@ -342,7 +417,12 @@ class RuleAdmin(admin.ModelAdmin):
 
     @admin.display(description="references")
     def reference_links(self, obj):
-        return format_html_join("", '<div><a href="{0}" rel="noopener noreferrer">{0}</a></div>', ((r,) for r in obj.references)) or "—"
+        return (
+            format_html_join(
+                "", '<div><a href="{0}" rel="noopener noreferrer">{0}</a></div>', ((r,) for r in obj.references)
+            )
+            or "—"
+        )
 
     @admin.display(description="false positives")
     def falsepositive_list(self, obj):
@@ -354,7 +434,10 @@ class RuleAdmin(admin.ModelAdmin):
 
     @admin.display(description="import warnings")
     def warning_list(self, obj):
-        return format_html_join("", "<div>line {}: {}</div>", ((w.get("line"), w.get("message")) for w in obj.warnings)) or "—"
+        return (
+            format_html_join("", "<div>line {}: {}</div>", ((w.get("line"), w.get("message")) for w in obj.warnings))
+            or "—"
+        )
 
     @admin.display(description="YAML")
     def yaml_display(self, obj):
@@ -369,8 +452,10 @@ class RuleAdmin(admin.ModelAdmin):
         changes = curation.apply_edit_many(curation.rules_for_curation(queryset), edit, request.user)
         total = queryset.count()
         self.message_user(
-            request, f"{done} {len(changes)} rule{'s' if len(changes) != 1 else ''}"
-            + (f" ({total - len(changes)} already so)" if total != len(changes) else "") + ".",
+            request,
+            f"{done} {len(changes)} rule{'s' if len(changes) != 1 else ''}"
+            + (f" ({total - len(changes)} already so)" if total != len(changes) else "")
+            + ".",
             messages.SUCCESS,
         )
 
@@ -468,13 +553,22 @@ class IndicatorAdmin(ViewOnlyAdmin):
     @admin.display(description="rules")
     def rules_carrying(self, obj):
         rows = list(
-            RuleIndicator.objects.filter(indicator=obj).select_related("rule").order_by("rule__title")
+            RuleIndicator.objects.filter(indicator=obj)
+            .select_related("rule")
+            .order_by("rule__title")
             .values_list("rule_id", "rule__title", "written", "rule__hidden")[: self.RULES_SHOWN]
         )
-        return format_html_join("", '<div><a href="{}">{}</a> <code>{}</code>{}</div>', (
-            (reverse("admin:catalog_rule_change", args=[pk]), title, written, " (hidden)" if hidden else "")
-            for pk, title, written, hidden in rows
-        )) or "—"
+        return (
+            format_html_join(
+                "",
+                '<div><a href="{}">{}</a> <code>{}</code>{}</div>',
+                (
+                    (reverse("admin:catalog_rule_change", args=[pk]), title, written, " (hidden)" if hidden else "")
+                    for pk, title, written, hidden in rows
+                ),
+            )
+            or "—"
+        )
 
 
 @admin.register(Technique)
@@ -523,7 +617,11 @@ class SourceAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("<path:object_id>/reimport/", self.admin_site.admin_view(self.reimport_view), name="catalog_source_reimport"),
+            path(
+                "<path:object_id>/reimport/",
+                self.admin_site.admin_view(self.reimport_view),
+                name="catalog_source_reimport",
+            ),
             *super().get_urls(),
         ]
 
@@ -544,7 +642,7 @@ class SourceAdmin(admin.ModelAdmin):
             raise Http404("no such source")
         if request.method == "POST":
             return self._report(request, [reimport(source)])
-        from .reimport import ReimportError, source_roots
+        from catalog.importing.reimport import ReimportError, source_roots
 
         try:
             roots, error = source_roots(source), ""
@@ -553,7 +651,10 @@ class SourceAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": f"Re-import {source.name}",
-            "opts": self.model._meta, "original": source, "roots": roots, "error": error,
+            "opts": self.model._meta,
+            "original": source,
+            "roots": roots,
+            "error": error,
         }
         return TemplateResponse(request, "admin/catalog/source/reimport_confirm.html", context)
 
@@ -569,12 +670,33 @@ class SourceAdmin(admin.ModelAdmin):
 
 @admin.register(ImportRun)
 class ImportRunAdmin(ViewOnlyAdmin):
-    list_display = ["started_at", "source_names", "files_read", "created", "updated", "unchanged", "retired", "warning_count", "error_count"]
+    list_display = [
+        "started_at",
+        "source_names",
+        "files_read",
+        "created",
+        "updated",
+        "unchanged",
+        "retired",
+        "warning_count",
+        "error_count",
+    ]
     list_filter = ["started_at"]
     date_hierarchy = "started_at"
     fields = readonly_fields = [
-        "started_at", "finished_at", "source_names", "path_list", "files_read", "created", "updated",
-        "unchanged", "retired", "warning_count", "error_count", "change_links", "problem_table",
+        "started_at",
+        "finished_at",
+        "source_names",
+        "path_list",
+        "files_read",
+        "created",
+        "updated",
+        "unchanged",
+        "retired",
+        "warning_count",
+        "error_count",
+        "change_links",
+        "problem_table",
     ]
 
     def has_delete_permission(self, request, obj=None):
@@ -593,18 +715,27 @@ class ImportRunAdmin(ViewOnlyAdmin):
         counts = {kind: len((obj.changes or {}).get(kind, [])) for kind in ("created", "updated", "retired")}
         return format_html(
             '{} created, {} updated, {} retired · <a href="{}?run={}">rules added, changed and retired</a>',
-            counts["created"], counts["updated"], counts["retired"], reverse("changes"), obj.pk,
+            counts["created"],
+            counts["updated"],
+            counts["retired"],
+            reverse("changes"),
+            obj.pk,
         )
 
     @admin.display(description="problems")
     def problem_table(self, obj):
         """Errors first, then warnings: `path:line: message`, as the import command prints them."""
-        problems = sorted(obj.problems or [], key=lambda p: (p.get("severity") != "error", p.get("path", ""), p.get("line", 0)))
+        problems = sorted(
+            obj.problems or [], key=lambda p: (p.get("severity") != "error", p.get("path", ""), p.get("line", 0))
+        )
         if not problems:
             return "None"
-        rows = format_html_join("", '<tr class="problem-{0}"><td>{0}</td><td><code>{1}:{2}</code></td><td>{3}</td></tr>', (
-            (p.get("severity", "error"), p.get("path", ""), p.get("line", 0), p.get("message", "")) for p in problems
-        ))
+        rows = format_html_join(
+            "",
+            '<tr class="problem-{0}"><td>{0}</td><td><code>{1}:{2}</code></td><td>{3}</td></tr>',
+            ((p.get("severity", "error"), p.get("path", ""), p.get("line", 0), p.get("message", "")) for p in problems),
+        )
         return format_html(
-            "<table><thead><tr><th>severity</th><th>where</th><th>message</th></tr></thead><tbody>{}</tbody></table>", rows
+            "<table><thead><tr><th>severity</th><th>where</th><th>message</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
         )

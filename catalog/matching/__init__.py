@@ -6,15 +6,16 @@ event id (a process_creation rule covers Sysmon event 1, not event 7); other eve
 non-Windows rules. Compiling the ~3,800 rules takes a moment, so the compiled set is kept per
 process and rebuilt when the catalog version changes (an import or a curation change).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .models import CatalogVersion, Predicate, Rule
-from .sigma.evaluate import CompiledRule, compile_rule, matches
+from catalog.models import CatalogVersion, Predicate, Rule
+from catalog.sigma.evaluate import CompiledRule, compile_rule, matches
 
-_compiled: dict[int, list["Candidate"]] = {}
+_compiled: dict[int, list[Candidate]] = {}
 
 
 @dataclass
@@ -33,14 +34,14 @@ class Candidate:
         if not self.coverage:
             return True
         event_id = _int(event.get("EventID"))
-        return any(
-            provider in channel and (None in ids or event_id in ids) for provider, ids in self.coverage.items()
-        )
+        return any(provider in channel and (None in ids or event_id in ids) for provider, ids in self.coverage.items())
 
 
 def compiled_rule(rule: Rule) -> CompiledRule:
     predicates = Predicate.objects.filter(rule=rule).select_related("stage").order_by("stage__index", "position")
-    return compile_rule(rule.condition_tree, [(p.stage.name, p.group, p.field, p.modifiers, p.values) for p in predicates])
+    return compile_rule(
+        rule.condition_tree, [(p.stage.name, p.group, p.field, p.modifiers, p.values) for p in predicates]
+    )
 
 
 def _candidates() -> list[Candidate]:
@@ -48,12 +49,14 @@ def _candidates() -> list[Candidate]:
     if version not in _compiled:
         rules = {
             r.pk: r
-            for r in Rule.objects.filter(hidden=False, retired=False, rule_type="rule", condition_tree__isnull=False)
-            .only("pk", "uuid", "title", "level", "level_override", "product", "category", "service", "condition_tree")
+            for r in Rule.objects.filter(
+                hidden=False, retired=False, rule_type="rule", condition_tree__isnull=False
+            ).only("pk", "uuid", "title", "level", "level_override", "product", "category", "service", "condition_tree")
         }
         predicates = defaultdict(list)
         for rule_id, block, group, field_name, modifiers, values in (
-            Predicate.objects.filter(rule_id__in=list(rules)).order_by("rule_id", "stage__index", "position")
+            Predicate.objects.filter(rule_id__in=list(rules))
+            .order_by("rule_id", "stage__index", "position")
             .values_list("rule_id", "stage__name", "group", "field", "modifiers", "values")
         ):
             predicates[rule_id].append((block, group, field_name, modifiers, values))

@@ -1,9 +1,10 @@
 """django-filter FilterSets, shared by the HTML list pages and the REST API (one per listing)."""
+
 import django_filters
 from django import forms
 from django.db.models import Q
 
-from .models import LEVELS, STATUSES, Indicator, Rule
+from catalog.models import LEVELS, STATUSES, Indicator, Rule
 
 SORTS = {
     "title": ("title",),
@@ -16,8 +17,27 @@ SORTS = {
     "-modified": ("-modified", "title"),
 }
 INDICATOR_KINDS = [
-    "eq", "starts_with", "ends_with", "match", "keyword", "regex", "cidr", "exists", "null", "neq",
-    "fieldref", "lt", "lte", "gt", "gte", "minute", "hour", "day", "week", "month", "year",
+    "eq",
+    "starts_with",
+    "ends_with",
+    "match",
+    "keyword",
+    "regex",
+    "cidr",
+    "exists",
+    "null",
+    "neq",
+    "fieldref",
+    "lt",
+    "lte",
+    "gt",
+    "gte",
+    "minute",
+    "hour",
+    "day",
+    "week",
+    "month",
+    "year",
 ]
 
 
@@ -50,11 +70,15 @@ class RuleFilterSet(django_filters.FilterSet):
     category = django_filters.CharFilter(field_name="category")
     service = django_filters.CharFilter(field_name="service")
     tactic = django_filters.CharFilter(field_name="tactics__shortname", distinct=True)
-    technique = django_filters.CharFilter(method="filter_technique", label="Technique (e.g. T1059, includes sub-techniques)")
+    technique = django_filters.CharFilter(
+        method="filter_technique", label="Technique (e.g. T1059, includes sub-techniques)"
+    )
     tag = django_filters.CharFilter(method="filter_tag")
     author = django_filters.CharFilter(field_name="author", lookup_expr="icontains")
     source = django_filters.CharFilter(field_name="source__name")
-    type = django_filters.ChoiceFilter(field_name="rule_type", choices=[(t, t) for t in ("rule", "correlation", "filter")])
+    type = django_filters.ChoiceFilter(
+        field_name="rule_type", choices=[(t, t) for t in ("rule", "correlation", "filter")]
+    )
     retired = StrictBooleanFilter(method="filter_retired")
     verified = StrictBooleanFilter(field_name="verified")
     sort = django_filters.ChoiceFilter(method="filter_sort", choices=[(k, k) for k in SORTS], empty_label="relevance")
