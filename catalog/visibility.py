@@ -1,8 +1,65 @@
-"""Corpus counts: how many live, visible rules of the catalog carry each indicator."""
+"""Which rules count, and the one place that changes it.
 
-from django.db import connection
+A rule is *public* unless a curator hid it, and *live* unless its file left its repository
+(retired). Listings, facets and corpus counts are about public, live rules, so whenever `hidden`
+or `retired` changes, two things must follow in the same transaction: the indicators' corpus
+counts are recounted and the catalog version is bumped (it keys every worker's page cache).
+`set_visibility` is the only code that writes those two columns; tests/test_visibility.py
+proves it by reading the code base for any other write.
+"""
 
-from catalog.models import Indicator, Rule, RuleIndicator
+import contextlib
+import contextvars
+
+from django.db import connection, transaction
+from django.db.models import Q
+
+from catalog.models import CatalogVersion, Indicator, Rule, RuleIndicator
+
+# Set inside `deferred()`: changes are noted here and published once when the block ends.
+_pending: contextvars.ContextVar[list | None] = contextvars.ContextVar("visibility_pending", default=None)
+
+
+def set_visibility(rules, *, hidden: bool | None = None, retired: bool | None = None, **also) -> int:
+    """Set `hidden` and/or `retired` on a rule queryset; recount and bump when anything changed.
+
+    `also` are other columns written in the same UPDATE (e.g. the import run that retired them).
+    Returns the number of rules whose visibility changed.
+    """
+    target = {name: value for name, value in (("hidden", hidden), ("retired", retired)) if value is not None}
+    if not target:
+        raise ValueError("set_visibility needs hidden= or retired=")
+    with transaction.atomic():
+        changed = rules.filter(~Q(**target)).update(**target, **also)
+        if changed:
+            publish()
+    return changed
+
+
+def publish() -> None:
+    """Recount corpus counts and bump the catalog version, or note it for the end of `deferred()`."""
+    pending = _pending.get()
+    if pending is not None:
+        pending.append(True)
+        return
+    recount_corpus()
+    CatalogVersion.bump()
+
+
+@contextlib.contextmanager
+def deferred():
+    """Publish once at the end of a block that changes much (an import), not after each change."""
+    if _pending.get() is not None:  # nested: the outer block publishes
+        yield
+        return
+    token = _pending.set([])
+    try:
+        yield
+        pending = _pending.get()
+    finally:
+        _pending.reset(token)
+    if pending:
+        publish()
 
 
 def recount_corpus() -> None:
