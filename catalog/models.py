@@ -1,10 +1,37 @@
 """Persistence only: the catalog's tables. Parsing lives in catalog.sigma, writing in catalog.importing."""
 
 from django.db import models
+from django.db.models import Q
 
-LEVELS = ["informational", "low", "medium", "high", "critical"]
-STATUSES = ["stable", "test", "experimental", "deprecated", "unsupported"]
-RULE_TYPES = ["rule", "correlation", "filter"]
+
+class Level(models.TextChoices):
+    """Sigma's levels, least to most severe (the order sorting by level follows)."""
+
+    INFORMATIONAL = "informational"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Status(models.TextChoices):
+    STABLE = "stable"
+    TEST = "test"
+    EXPERIMENTAL = "experimental"
+    DEPRECATED = "deprecated"
+    UNSUPPORTED = "unsupported"
+
+
+class RuleType(models.TextChoices):
+    RULE = "rule"
+    CORRELATION = "correlation"
+    FILTER = "filter"
+
+
+# Plain lists of the values, for code that only needs the names.
+LEVELS = list(Level.values)
+STATUSES = list(Status.values)
+RULE_TYPES = list(RuleType.values)
 
 # Fields that belong to curators: no import ever writes them (see importer.SIGMA_FIELDS).
 CURATION_FIELDS = [
@@ -104,6 +131,64 @@ class EventType(models.Model):
         return f"{self.provider} {event} {self.title}".strip()
 
 
+def public_rules_q(prefix: str = "") -> Q:
+    """Q for rules a visitor may see (not hidden by a curator), through a relation when `prefix` is given.
+
+    For filters across relations (`Count("rules", filter=public_rules_q("rules"))`); a rule queryset
+    reads the same rule as `Rule.objects.public()`.
+    """
+    return Q(**{_lookup(prefix, "hidden"): False})
+
+
+def live_rules_q(prefix: str = "") -> Q:
+    """Q for public rules still present in their repository (not retired): what listings and counts show."""
+    return public_rules_q(prefix) & Q(**{_lookup(prefix, "retired"): False})
+
+
+def _lookup(prefix: str, name: str) -> str:
+    return f"{prefix}__{name}" if prefix else name
+
+
+class RuleQuerySet(models.QuerySet):
+    """How every reader selects rules. Visibility is spelled out here once:
+
+    * public: not hidden (a curator's decision); hidden rules appear on no public page or API;
+    * live: public and not retired (still in its repository); listings and counts are about these.
+    """
+
+    def public(self):
+        return self.filter(public_rules_q())
+
+    def live(self):
+        return self.filter(live_rules_q())
+
+    def with_tag(self, tag: str):
+        """Rules whose effective tags (Sigma tags with curators' changes) include `tag`, any case."""
+        return self.filter(tag_text__contains=f"|{tag.strip().lower()}|")
+
+    def with_technique(self, technique_id: str):
+        """Rules tagged with a technique or one of its sub-techniques (T1059 includes T1059.001)."""
+        technique_id = technique_id.strip().upper()
+        return self.filter(
+            Q(techniques__technique_id=technique_id) | Q(techniques__technique_id__startswith=technique_id + ".")
+        ).distinct()
+
+    def with_level(self, levels):
+        """Rules whose effective level (a curator's override, else the Sigma level) is one of `levels`."""
+        return self.filter(Q(level_override__in=levels) | Q(level_override="", level__in=levels))
+
+    def matching_text(self, text: str):
+        """Rules whose search text holds every word of `text`, any case."""
+        queryset = self
+        for term in text.casefold().split():
+            queryset = queryset.filter(search_text__contains=term)
+        return queryset
+
+    def for_listing(self):
+        """What a listing row shows: the source joined, techniques in one extra query."""
+        return self.select_related("source").prefetch_related("techniques")
+
+
 class Rule(models.Model):
     uuid = models.UUIDField(unique=True)
     title = models.CharField(max_length=500)
@@ -155,8 +240,11 @@ class Rule(models.Model):
     hidden = models.BooleanField(default=False, db_index=True)
     local_tags_added = models.JSONField(default=list, blank=True)
     local_tags_removed = models.JSONField(default=list, blank=True)
-    level_override = models.CharField(max_length=32, blank=True)
+    level_override = models.CharField(max_length=32, blank=True, choices=Level.choices)
     fp_note = models.TextField("false-positive note", blank=True)
+
+    # Sigma's `status` and `level` stay free text: third-party rules write other values, kept as written.
+    objects = RuleQuerySet.as_manager()
 
     class Meta:
         ordering = ["title"]
