@@ -158,6 +158,15 @@ CATALOG_MAX_FILE_BYTES = int(os.environ.get("CATALOG_MAX_FILE_BYTES", str(1024 *
 CATALOG_MAX_YAML_DEPTH = int(os.environ.get("CATALOG_MAX_YAML_DEPTH", "64"))
 CATALOG_MAX_YAML_NODES = int(os.environ.get("CATALOG_MAX_YAML_NODES", "100000"))
 
+# Folders that imports started from the admin may read (colon-separated; symlinks are resolved before
+# the check). Unset: only the project's own example rules (rules/, public and shipped with the code).
+# Set to an empty string to turn admin imports off. `manage.py import_rules` is not restricted.
+CATALOG_IMPORT_ROOTS = [
+    path
+    for path in os.environ.get("CATALOG_IMPORT_ROOTS", str(BASE_DIR / "rules")).split(":")
+    if path.strip()
+]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
