@@ -403,3 +403,7 @@ class CatalogVersion(models.Model):
     def bump(cls) -> None:
         if not cls.objects.filter(pk=1).update(number=models.F("number") + 1):
             cls.objects.get_or_create(pk=1, defaults={"number": 1})
+
+
+# Background re-imports asked for in the admin (catalog/jobs/): a table of this app, defined with its code.
+from catalog.jobs.models import ImportJob  # noqa: E402, F401
