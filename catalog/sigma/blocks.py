@@ -1,7 +1,9 @@
-"""The text of each detection block exactly as written, cut from the rule's own YAML.
+"""Where things are in a rule's own YAML text: each detection block as written, the line of a key.
 
 The rule page shows each stage as its author wrote it (comments, quoting and order kept), which
-re-dumping the parsed YAML cannot give.
+re-dumping the parsed YAML cannot give. Every pattern here is linear in the text: no `\\s*` that can
+run across lines and no lazy group followed by optional whitespace, which backtrack quadratically
+on long runs of blank lines or spaces.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ def block_texts(text: str, owner: str = "detection") -> dict[str, str]:
         if child is None:
             child = indent
         if indent <= child:
-            match = re.match(r"(['\"]?)(.+?)\1\s*:(\s|$)", stripped)
-            current = blocks.setdefault(match.group(2), []) if match and indent == child else None
+            name = _key_name(stripped)
+            current = blocks.setdefault(name, []) if name is not None and indent == child else None
         if current is not None:
             current.append(line[child:])
     result = {}
@@ -61,3 +63,28 @@ def top_level_block(text: str, key: str) -> str:
                 block.pop()
             return "\n".join(block) + "\n"
     return ""
+
+
+def _key_name(line: str) -> str | None:
+    """The key of a `key: value` line (quotes removed), or None when the line is not one."""
+    quote = line[0]
+    if quote in "'\"":
+        end = line.find(quote, 1)
+        if end > 1 and re.match(r"[ \t]*:(?:\s|$)", line[end + 1 :]):
+            return line[1:end]
+    match = _KEY_END.search(line, 1)
+    return line[: match.start()].rstrip() if match else None
+
+
+_KEY_END = re.compile(r":(?:\s|$)")
+
+
+def find_key_line(text: str, key: str) -> int | None:
+    """1-based line of the first `key:` in a document's text, at any indentation, or None."""
+    match = re.search(rf"^[ \t]*['\"]?{re.escape(key)}['\"]?[ \t]*:", text, re.M)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def key_line(text: str, key: str) -> int:
+    """1-based line of `key:` in a document's text (1, the document's first line, when absent)."""
+    return find_key_line(text, key) or 1

@@ -7,7 +7,6 @@ names, so they are cached on both (SigmaHQ has a few hundred distinct pairs for 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sigma import exceptions as sigma_exceptions
@@ -22,7 +21,7 @@ from sigma.conditions import (
 
 from .problems import error_message
 
-PIPE_AGGREGATION = re.compile(r"\s*\|.*$", re.S)
+CACHE_SIZE = 4096  # distinct (condition, names) pairs kept; SigmaHQ has a few hundred
 _cache: dict[tuple, tuple[Any, str]] = {}
 
 
@@ -30,6 +29,8 @@ def condition_tree(text: str, detections) -> tuple[Any, str]:
     """(tree or None, warning or '') for one condition of a rule."""
     key = (text, tuple(detections.detections))
     if key not in _cache:
+        if len(_cache) >= CACHE_SIZE:
+            _cache.clear()
         _cache[key] = _parse(text, detections)
     return _cache[key]
 
@@ -37,7 +38,7 @@ def condition_tree(text: str, detections) -> tuple[Any, str]:
 def _parse(text: str, detections) -> tuple[Any, str]:
     condition, warning = text, ""
     if "|" in condition:
-        condition = PIPE_AGGREGATION.sub("", condition)
+        condition = condition[: condition.index("|")].rstrip()
         warning = (
             f"legacy pipe aggregation '{text[len(condition) :].strip()}' is deprecated (use a correlation rule); "
             "it is kept as text only"
@@ -50,6 +51,28 @@ def _parse(text: str, detections) -> tuple[Any, str]:
         return None, f"condition '{text}' is nested too deeply"
 
 
+def wildcard_match(pattern: str, name: str) -> bool:
+    """Whether `name` matches `pattern`, where `*` is any run of characters and nothing else is special.
+
+    Linear time: the literal pieces between stars are found left to right, each at its earliest
+    place, which is all a `*`-only pattern needs. (A regex such as `a.*a.*a.*b` backtracks
+    exponentially on long names; pySigma's own resolver does that, so it is not used here.)
+    """
+    pieces = pattern.split("*")
+    if len(pieces) == 1:
+        return pattern == name
+    first, *middle, last = pieces
+    if len(first) + len(last) > len(name) or not name.startswith(first) or not name.endswith(last):
+        return False
+    position, end = len(first), len(name) - len(last)
+    for piece in middle:
+        found = name.find(piece, position, end)
+        if found < 0:
+            return False
+        position = found + len(piece)
+    return True
+
+
 def _tree(item: Any, detections) -> Any:
     names = detections.detections
     if isinstance(item, ConditionIdentifier):
@@ -58,11 +81,11 @@ def _tree(item: Any, detections) -> Any:
         return {"ref": item.identifier}
     if isinstance(item, ConditionSelector):
         # pySigma's own selector semantics: '*' is any run of characters, '_'-names are internal.
-        pattern = ".*" if item.pattern == "them" else item.pattern.replace("*", ".*")
+        pattern = "*" if item.pattern == "them" else item.pattern
         refs = [
             {"ref": name}
             for name in names
-            if re.fullmatch(pattern, name) and (item.pattern.startswith("_") or not name.startswith("_"))
+            if wildcard_match(pattern, name) and (item.pattern.startswith("_") or not name.startswith("_"))
         ]
         if not refs:
             raise sigma_exceptions.SigmaConditionError(f"'{item.args[0]} of {item.pattern}' matches no detection")

@@ -1,21 +1,31 @@
 """Read a rule file safely: size, encoding and YAML shape limits, then libyaml parsing.
 
-libyaml (CSafeLoader) shares aliased nodes instead of copying them, so a "billion laughs"
-file loads small but explodes for whoever walks it. We therefore measure each document's
-*expanded* size and depth once, memoised by node identity, and reject it before anyone walks it.
+Two kinds of YAML can hurt whoever reads it:
+- deep nesting: libyaml's composer recurses once per level (a 200 KB file of `- - - … x` crashes the
+  process), so nesting is bounded *before* composing: a cheap bound from the text, and when that bound
+  is too high, the real depth from libyaml's event stream, which is produced without recursion;
+- aliases: libyaml shares aliased nodes instead of copying them, so a "billion laughs" file loads
+  small but explodes for whoever walks it. Each document's *expanded* size and depth is measured once,
+  memoised by node identity and without recursion, and the document rejected before anyone walks it.
+Duplicate mapping keys, which YAML forbids but PyYAML silently resolves to the last value, are
+reported as warnings with their line.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from .decoding import decode
 from .problems import RuleFileError
 
 DOCUMENT_SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.M)
+# Indentation, then a run of compact block indicators (`- - x`, `? - x`, `: - x`): each can open a level.
+LINE_NESTING = re.compile(r"^([ \t]*)((?:[-?:](?:[ \t]+|$))*)", re.M)
+MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 @dataclass
@@ -35,16 +45,98 @@ class RawDocument:
     data: Any
 
 
-def decode(data: bytes) -> str:
-    if b"\x00" in data:
-        line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise RuleFileError("binary file (NUL byte), not a YAML rule", line)
+@dataclass
+class LoadedFile:
+    documents: list[RawDocument]
+    warnings: list[tuple[int, str]] = field(default_factory=list)  # (line in the file, message)
+
+
+def load_documents(data: bytes, limits: Limits) -> list[RawDocument]:
+    """Parse a rule file's bytes into its non-empty documents, or raise RuleFileError."""
+    return load_file(data, limits).documents
+
+
+def load_file(data: bytes, limits: Limits) -> LoadedFile:
+    """A rule file's non-empty documents and file-level warnings, or RuleFileError."""
+    if len(data) > limits.max_bytes:
+        raise RuleFileError(f"file is {len(data)} bytes, over the {limits.max_bytes}-byte limit")
+    text, encoding_warning = decode(data)
+    warnings = [(1, encoding_warning)] if encoding_warning else []
+    if nesting_bound(text) > limits.max_depth:
+        depth, line = event_depth(text, limits.max_depth)
+        if depth > limits.max_depth:
+            raise RuleFileError(f"YAML nesting deeper than {limits.max_depth} levels", line)
+    loaded, duplicates = _load_all(text)
+    warnings += duplicates
+    pieces = split_documents(text)
+    docs = [d for d in loaded if d is not None]
+    # Keep each document's own text when the split agrees with the parser; else the whole file.
+    aligned = len(pieces) == len(docs)
+    result = []
+    for index, data_doc in enumerate(docs):
+        line, doc_text = pieces[index] if aligned else (1, text)
+        if "&" in doc_text:  # only anchors can make a document share (and so multiply) nodes
+            try:
+                check_shape(data_doc, limits)
+            except RuleFileError as exc:
+                raise RuleFileError(exc.message, line) from None
+        result.append(RawDocument(index=index, line=line, text=doc_text, data=data_doc))
+    return LoadedFile(result, warnings)
+
+
+class _RuleLoader(yaml.CSafeLoader):
+    """libyaml's safe loader, noting duplicate keys (PyYAML keeps the last value without a word)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.duplicates: list[tuple[int, str]] = []
+
+    def construct_mapping(self, node, deep=False):
+        if len(node.value) > 1:
+            seen = set()
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == MERGE_TAG:
+                    continue
+                key = self.construct_object(key_node)  # memoised: the mapping reuses it
+                if key in seen:
+                    self.duplicates.append(
+                        (
+                            key_node.start_mark.line + 1,
+                            f"duplicate key '{key}': YAML forbids it; the last value is used",
+                        )
+                    )
+                seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _load_all(text: str) -> tuple[list[Any], list[tuple[int, str]]]:
+    loader = _RuleLoader(text)
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise RuleFileError(f"not UTF-8: invalid byte 0x{data[exc.start]:02x} at offset {exc.start}", line) from None
-    return text.removeprefix("\ufeff")
+        documents = []
+        while loader.check_data():
+            documents.append(loader.get_data())
+        return documents, loader.duplicates
+    except yaml.MarkedYAMLError as exc:
+        raise RuleFileError(yaml_error_message(exc), _mark_line(exc.problem_mark or exc.context_mark)) from None
+    except yaml.YAMLError as exc:
+        raise RuleFileError(f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise RuleFileError("invalid YAML: nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def yaml_error_message(exc: yaml.MarkedYAMLError) -> str:
+    """libyaml's problem and, when it has one, what it was parsing and where that started."""
+    message = f"invalid YAML: {exc.problem or 'cannot be parsed'}"
+    if exc.context:
+        where = f" at line {exc.context_mark.line + 1}" if exc.context_mark else ""
+        message += f" ({exc.context}{where})"
+    return message
+
+
+def _mark_line(mark) -> int:
+    return mark.line + 1 if mark else 1
 
 
 def split_documents(text: str) -> list[tuple[int, str]]:
@@ -53,7 +145,7 @@ def split_documents(text: str) -> list[tuple[int, str]]:
     start, line = 0, 1
     for match in DOCUMENT_SEPARATOR.finditer(text):
         pieces.append((line, text[start : match.start()]))
-        line = text.count("\n", 0, match.end()) + 2
+        line += text.count("\n", start, match.end()) + 1  # counted from the last cut: linear overall
         start = match.end() + 1
     pieces.append((line, text[start:]))
     result = []
@@ -65,81 +157,96 @@ def split_documents(text: str) -> list[tuple[int, str]]:
     return result
 
 
-def _measure(node: Any, depth: int, limits: Limits, memo: dict, on_path: set) -> tuple[int, int]:
-    """(expanded node count, height) of a YAML value, each shared node measured once."""
-    if not isinstance(node, (dict, list)):
-        return 1, 0
-    key = id(node)
-    if key in memo:
-        size, height = memo[key]
-    else:
-        if key in on_path:
-            raise RuleFileError("recursive YAML alias (a node that contains itself)")
-        on_path.add(key)
-        size, height = 1, 0
-        children = list(node.keys()) + list(node.values()) if isinstance(node, dict) else node
-        for child in children:
-            child_size, child_height = _measure(child, depth + 1, limits, memo, on_path)
-            size += child_size
-            height = max(height, child_height + 1)
-            if size > limits.max_nodes:
-                raise RuleFileError(f"YAML expands to more than {limits.max_nodes} nodes (alias expansion bomb?)")
-        on_path.discard(key)
-        memo[key] = (size, height)
-    if depth + height > limits.max_depth:
-        raise RuleFileError(f"YAML nesting deeper than {limits.max_depth} levels")
-    return size, height
+def nesting_bound(text: str) -> int:
+    """A cheap upper bound of the nesting depth, from the text alone.
+
+    A block level needs more indentation, except a sequence under a mapping key, so each line is at
+    most twice its indentation deep, plus one level per compact indicator opening it (`- - - x`).
+    Flow collections (`[`, `{`) may nest across lines, so every bracket of the file counts.
+    """
+    deepest = 0
+    for indent, indicators in LINE_NESTING.findall(text):
+        deepest = max(deepest, 2 * len(indent) + len(indicators))
+    return deepest + 2 + text.count("[") + text.count("{")
+
+
+def event_depth(text: str, limit: int) -> tuple[int, int]:
+    """(depth, line) of the real nesting, from libyaml's event stream; stops once past `limit`."""
+    depth = deepest = 0
+    line = 1
+    try:
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > deepest:
+                    deepest, line = depth, _mark_line(event.start_mark)
+                if deepest > limit:
+                    break
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        if deepest <= limit:  # not too deep before the syntax error: report the error itself
+            raise RuleFileError(yaml_error_message(exc), _mark_line(exc.problem_mark or exc.context_mark)) from None
+    except yaml.YAMLError as exc:
+        raise RuleFileError(f"invalid YAML: {exc}") from None
+    return deepest, line
+
+
+_DONE = object()
+
+
+def _children(node: Any):
+    if isinstance(node, dict):
+        return iter([*node.keys(), *node.values()])
+    return iter(node)
 
 
 def check_shape(data: Any, limits: Limits) -> None:
-    _measure(data, 0, limits, {}, set())
+    """Reject a document whose expanded size or depth is over the limits, walking shared nodes once.
 
-
-def load_documents(data: bytes, limits: Limits) -> list[RawDocument]:
-    """Parse a rule file's bytes into its non-empty documents, or raise RuleFileError."""
-    if len(data) > limits.max_bytes:
-        raise RuleFileError(f"file is {len(data)} bytes, over the {limits.max_bytes}-byte limit")
-    text = decode(data)
-    try:
-        # libyaml's constructor recurses per level and can crash the process on absurd nesting,
-        # so anything that might be deep is measured on the event stream first.
-        if _nesting_bound(text) > limits.max_depth and _event_depth(text, limits.max_depth) > limits.max_depth:
+    Iterative (an explicit stack), so an alias chain of any length cannot exhaust Python's stack.
+    """
+    if not isinstance(data, (dict, list)):
+        return
+    memo: dict[int, tuple[int, int]] = {}  # id -> (expanded node count, height)
+    stack = [(data, _children(data))]
+    sizes, heights = [1], [0]
+    on_path = {id(data)}
+    while stack:
+        node, children = stack[-1]
+        child = next(children, _DONE)
+        if child is _DONE:
+            stack.pop()
+            on_path.discard(id(node))
+            size, height = sizes.pop(), heights.pop()
+            memo[id(node)] = (size, height)
+            if len(stack) + height > limits.max_depth:
+                raise RuleFileError(f"YAML nesting deeper than {limits.max_depth} levels")
+            if stack:
+                _add(sizes, heights, size, height + 1, limits)
+            continue
+        if not isinstance(child, (dict, list)):
+            _add(sizes, heights, 1, 1, limits)
+            continue
+        key = id(child)
+        if key in memo:
+            size, height = memo[key]
+            if len(stack) + height > limits.max_depth:
+                raise RuleFileError(f"YAML nesting deeper than {limits.max_depth} levels")
+            _add(sizes, heights, size, height + 1, limits)
+            continue
+        if key in on_path:
+            raise RuleFileError("recursive YAML alias (a node that contains itself)")
+        if len(stack) > limits.max_depth:
             raise RuleFileError(f"YAML nesting deeper than {limits.max_depth} levels")
-        loaded = list(yaml.load_all(text, Loader=yaml.CSafeLoader))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        raise RuleFileError(f"invalid YAML: {exc.problem or exc}", line) from None
-    except (yaml.YAMLError, RecursionError) as exc:
-        raise RuleFileError(f"invalid YAML: {exc}") from None
-    pieces = split_documents(text)
-    docs = [d for d in loaded if d is not None]
-    # Keep each document's own text when the split agrees with the parser; else the whole file.
-    aligned = len(pieces) == len(docs)
-    result = []
-    for index, data_doc in enumerate(docs):
-        line, doc_text = pieces[index] if aligned else (1, text)
-        if "&" in doc_text:  # only anchors can make a document share (and so multiply) nodes
-            check_shape(data_doc, limits)
-        result.append(RawDocument(index=index, line=line, text=doc_text, data=data_doc))
-    return result
+        on_path.add(key)
+        stack.append((child, _children(child)))
+        sizes.append(1)
+        heights.append(0)
 
 
-def _nesting_bound(text: str) -> int:
-    """A cheap upper bound of the nesting depth: deepest indentation plus every flow bracket."""
-    indents = re.findall(r"^[ \t]*", text, re.M)
-    return max(map(len, indents), default=0) + text.count("[") + text.count("{")
-
-
-def _event_depth(text: str, limit: int) -> int:
-    """The real nesting depth, from libyaml's event stream (no Python objects are built)."""
-    depth = deepest = 0
-    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
-        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > limit:
-                break
-        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-            depth -= 1
-    return deepest
+def _add(sizes: list[int], heights: list[int], size: int, height: int, limits: Limits) -> None:
+    sizes[-1] += size
+    heights[-1] = max(heights[-1], height)
+    if sizes[-1] > limits.max_nodes:
+        raise RuleFileError(f"YAML expands to more than {limits.max_nodes} nodes (alias expansion bomb?)")

@@ -1,93 +1,29 @@
-"""pySigma objects -> ParsedRule (stages, predicates, indicators, condition tree).
+"""Parse one rule file: bytes -> YAML documents -> pySigma rules -> ParsedRule objects.
 
-pySigma validates the rule and parses detections, modifiers, wildcards and conditions; this module
-only reshapes its objects into what the catalog stores. Real-world quirks that the catalog can still
-represent faithfully (missing id, list-valued logsource, legacy pipe aggregations) become warnings.
+The steps live in their own modules: `loading` (safe YAML), `quirks` (third-party repairs),
+`collection` (pySigma and legacy collections), `converting` (pySigma objects -> ParsedRule).
+Real-world quirks that the catalog can still represent faithfully (missing id, list-valued
+logsource, legacy pipe aggregations) become warnings; whole-file problems raise RuleFileError.
 """
 
 from __future__ import annotations
 
-import copy
-import datetime as dt
-import re
-import uuid
-from typing import Any
+from .blocks import key_line
+from .collection import pysigma_rules
+from .converting import convert, derived_id
+from .loading import Limits, RawDocument, load_file
+from .model import ParsedRule
+from .problems import Problem, RuleFileError
 
-import yaml
-from sigma import exceptions as sigma_exceptions
-from sigma.conditions import (
-    ConditionOR,
-)
-from sigma.correlations import SigmaCorrelationRule
-from sigma.filters import SigmaFilter
-from sigma.modifiers import modifier_mapping
-from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
-from sigma.types import SigmaNull, SigmaNumber, SigmaString
-
-from .blocks import block_texts, top_level_block
-from .conditions import condition_tree
-from .indicators import indicators_for
-from .loading import Limits, RawDocument, load_documents
-from .model import ParsedPredicate, ParsedRule, ParsedStage
-from .problems import Problem, RuleFileError, error_message
-
-# Stable namespace for ids derived from a file's path when a rule has none.
-DERIVED_ID_NAMESPACE = uuid.UUID("5b0f3c1e-2f4d-4b8e-9a57-3c1e6d2f8a90")
-
-KNOWN_KEYS = {
-    "title",
-    "id",
-    "name",
-    "status",
-    "description",
-    "references",
-    "author",
-    "date",
-    "modified",
-    "tags",
-    "logsource",
-    "detection",
-    "fields",
-    "falsepositives",
-    "level",
-    "license",
-    "related",
-    "taxonomy",
-    "correlation",
-    "filter",
-    "scope",
-    "action",
-}
-# pySigma errors about descriptive metadata: the rule is still usable, so they become warnings.
-METADATA_ERRORS = (
-    sigma_exceptions.SigmaStatusError,
-    sigma_exceptions.SigmaLevelError,
-    sigma_exceptions.SigmaDateError,
-    sigma_exceptions.SigmaModifiedError,
-    sigma_exceptions.SigmaTagError,
-    sigma_exceptions.SigmaRelatedError,
-    sigma_exceptions.SigmaReferencesError,
-    sigma_exceptions.SigmaFalsePositivesError,
-    sigma_exceptions.SigmaAuthorError,
-    sigma_exceptions.SigmaDescriptionError,
-    sigma_exceptions.SigmaLicenseError,
-    sigma_exceptions.SigmaFieldsError,
-    sigma_exceptions.SigmaScopeError,
-    sigma_exceptions.SigmaTaxonomyError,
-    sigma_exceptions.SigmaNameError,
-)
-# Preferred spelling of modifiers that have aliases.
-MODIFIER_NAMES: dict[type, str] = {}
-for _name, _cls in modifier_mapping.items():
-    MODIFIER_NAMES.setdefault(_cls, _name)
+__all__ = ["Limits", "derived_id", "key_line", "parse_file"]
 
 
 def parse_file(data: bytes, path: str, limits: Limits | None = None) -> tuple[list[ParsedRule], list[Problem]]:
     """Parse one rule file. Whole-file problems raise RuleFileError; per-rule ones are returned."""
-    documents = load_documents(data, limits or Limits())
+    loaded = load_file(data, limits or Limits())
     problems: list[Problem] = []
     mappings = []
-    for doc in documents:
+    for doc in loaded.documents:
         if isinstance(doc.data, dict):
             mappings.append(doc)
         else:
@@ -95,9 +31,9 @@ def parse_file(data: bytes, path: str, limits: Limits | None = None) -> tuple[li
                 Problem(path, doc.line, f"YAML document is a {type(doc.data).__name__}, not a Sigma rule mapping")
             )
     rules: list[ParsedRule] = []
-    for doc, raw, sigma_rule in _pysigma_rules(mappings, path, problems):
+    for doc, raw, sigma_rule in pysigma_rules(mappings, path, problems):
         try:
-            parsed = _convert(doc, raw, sigma_rule, path)
+            parsed = convert(doc, raw, sigma_rule, path)
         except RuleFileError as exc:
             problems.append(Problem(path, doc.line + exc.line - 1, exc.message))
             continue
@@ -112,352 +48,22 @@ def parse_file(data: bytes, path: str, limits: Limits | None = None) -> tuple[li
                 )
             )
         rules.append(parsed)
+    _attach_file_warnings(rules, mappings, loaded.warnings)
     return rules, problems
 
 
-def _pysigma_rules(docs: list[RawDocument], path: str, problems: list[Problem]):
-    """Yield (document, merged raw dict, pySigma rule) for every rule the documents define.
+def _attach_file_warnings(rules: list[ParsedRule], docs: list[RawDocument], warnings: list[tuple[int, str]]) -> None:
+    """Give each file-level warning (encoding, duplicate keys) to the rule whose document holds its line.
 
-    Legacy collections (action: global / reset / repeat) are merged the way pySigma does it.
+    Rule warnings are the ones the importer reports without treating the file as failed; a warning
+    in a document that yields no rule goes with the error that document already has.
     """
-    global_rule: dict = {}
-    previous: dict = {}
-    for doc in docs:
-        raw = doc.data
-        action = raw.get("action")
-        if action == "global":
-            global_rule = {k: v for k, v in raw.items() if k != "action"}
-            previous = global_rule
-            continue
-        if action == "reset":
-            global_rule = {}
-            continue
-        if action == "repeat":
-            merged = _deep_merge(copy.deepcopy(previous), {k: v for k, v in raw.items() if k != "action"})
-        elif action is not None:
-            problems.append(Problem(path, doc.line, f"unknown collection action '{action}'"))
-            continue
-        elif "correlation" in raw or "filter" in raw:
-            merged = raw
-        else:
-            merged = _deep_merge(copy.deepcopy(global_rule), raw) if global_rule else raw
-            previous = merged
-        warnings = _fix_quirks(merged, path, doc)
-        # The rule classes pySigma's SigmaCollection.from_dicts would pick, without the collection.
-        rule_class = (
-            SigmaCorrelationRule if "correlation" in merged else SigmaFilter if "filter" in merged else SigmaRule
-        )
-        try:
-            sigma_rule = rule_class.from_dict(dict(merged), collect_errors=True)
-        except sigma_exceptions.SigmaError as exc:
-            problems.append(Problem(path, doc.line, error_message(exc)))
-            continue
-        except Exception as exc:  # pySigma can still trip over malformed structures
-            problems.append(Problem(path, doc.line, f"cannot parse rule: {type(exc).__name__}: {exc}"))
-            continue
-        fatal = [e for e in sigma_rule.errors if not isinstance(e, METADATA_ERRORS)]
-        if fatal:
-            for error in fatal:
-                problems.append(Problem(path, _error_line(doc, error), error_message(error)))
-            continue
-        for error in sigma_rule.errors:
-            warnings.append((_error_line(doc, error) - doc.line + 1, error_message(error)))
-        merged.setdefault("__warnings__", []).extend(warnings)
-        yield doc, merged, sigma_rule
-
-
-def _deep_merge(base: dict, update: dict) -> dict:
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _deep_merge(base[key], value)
-        else:
-            base[key] = value
-    return base
-
-
-def _error_line(doc: RawDocument, error: Exception) -> int:
-    """Best line for a pySigma error: the line of the key it complains about, else the document's."""
-    keys = {
-        sigma_exceptions.SigmaLogsourceError: "logsource",
-        sigma_exceptions.SigmaDetectionError: "detection",
-        sigma_exceptions.SigmaConditionError: "condition",
-        sigma_exceptions.SigmaStatusError: "status",
-        sigma_exceptions.SigmaLevelError: "level",
-        sigma_exceptions.SigmaDateError: "date",
-        sigma_exceptions.SigmaModifiedError: "modified",
-        sigma_exceptions.SigmaIdentifierError: "id",
-        sigma_exceptions.SigmaTitleError: "title",
-        sigma_exceptions.SigmaTagError: "tags",
-        sigma_exceptions.SigmaModifierError: "detection",
-        sigma_exceptions.SigmaRelatedError: "related",
-        sigma_exceptions.SigmaCorrelationRuleError: "correlation",
-    }
-    for cls, key in keys.items():
-        if isinstance(error, cls):
-            return doc.line + key_line(doc.text, key) - 1
-    return doc.line
-
-
-def key_line(text: str, key: str) -> int:
-    """1-based line of `key:` in a document's text (1 when absent)."""
-    match = re.search(rf"^\s*['\"]?{re.escape(key)}['\"]?\s*:", text, re.M)
-    return text.count("\n", 0, match.start()) + 1 if match else 1
-
-
-def _alias_modifiers(block: Any) -> Any:
-    """`utf16le` is the v2.1 name of `wide`, which pySigma 1.x only knows by its older name."""
-    if isinstance(block, list):
-        return [_alias_modifiers(item) for item in block]
-    if isinstance(block, dict):
-        return {
-            (re.sub(r"\|utf16le(?=\||$)", "|wide", key) if isinstance(key, str) else key): value
-            for key, value in block.items()
-        }
-    return block
-
-
-def _fix_quirks(raw: dict, path: str, doc: RawDocument) -> list[tuple[int, str]]:
-    """Repair what real rule sets get wrong but the catalog can still show faithfully."""
-    warnings: list[tuple[int, str]] = []
-    for owner in ("detection", "filter"):
-        blocks = raw.get(owner)
-        if isinstance(blocks, dict) and "utf16le" in doc.text:
-            raw[owner] = {name: _alias_modifiers(block) for name, block in blocks.items()}
-    logsource = raw.get("logsource")
-    if isinstance(logsource, dict):
-        for key, value in list(logsource.items()):
-            if isinstance(value, list):
-                chosen = str(value[0]) if value else ""
-                logsource[key] = chosen
-                warnings.append((key_line(doc.text, key), f"logsource {key} is a list {value!r}; using '{chosen}'"))
-    rule_id = raw.get("id")
-    if rule_id is not None:
-        try:
-            raw["id"] = str(uuid.UUID(str(rule_id)))
-        except ValueError:
-            warnings.append(
-                (key_line(doc.text, "id"), f"id '{rule_id}' is not a UUID; a stable id is derived from the file path")
-            )
-            raw.pop("id")
-    for key in ("date", "modified"):
-        value = raw.get(key)
-        if isinstance(value, str):
-            parsed = _parse_date(value)
-            if parsed is None:
-                warnings.append((key_line(doc.text, key), f"{key} '{value}' is not a date (YYYY-MM-DD); ignored"))
-                raw.pop(key)
-            else:
-                if "/" in value:
-                    warnings.append(
-                        (key_line(doc.text, key), f"{key} '{value}' uses '/', the specification asks for YYYY-MM-DD")
-                    )
-                raw[key] = parsed
-        elif isinstance(value, dt.datetime):
-            raw[key] = value.date()
-    return warnings
-
-
-def _parse_date(value: str) -> dt.date | None:
-    for fmt in ("%Y-%m-%d", "%Y/%m/%d"):
-        try:
-            return dt.datetime.strptime(value.strip(), fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
-def derived_id(path: str, index: int) -> str:
-    return str(uuid.uuid5(DERIVED_ID_NAMESPACE, f"{path}#{index}"))
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
-def _enum_name(value: Any) -> str:
-    return value.name.lower() if value is not None and hasattr(value, "name") else _text(value)
-
-
-def _convert(doc: RawDocument, raw: dict, sigma_rule, path: str) -> ParsedRule:
-    warnings = list(raw.pop("__warnings__", []))
-    if isinstance(sigma_rule, SigmaCorrelationRule):
-        rule_type = "correlation"
-    elif isinstance(sigma_rule, SigmaFilter):
-        rule_type = "filter"
-    else:
-        rule_type = "rule"
-    id_derived = sigma_rule.id is None
-    rule_uuid = str(sigma_rule.id) if sigma_rule.id else derived_id(path, doc.index)
-    if id_derived:
-        warnings.append((1, f"rule has no id; using the stable derived id {rule_uuid}"))
-    logsource_raw = raw.get("logsource") if isinstance(raw.get("logsource"), dict) else {}
-    parsed = ParsedRule(
-        uuid=rule_uuid,
-        title=_text(raw.get("title")),
-        rule_type=rule_type,
-        doc_line=doc.line,
-        yaml_text=doc.text,
-        id_derived=id_derived,
-        name=_text(sigma_rule.name),
-        status=_enum_name(sigma_rule.status) if sigma_rule.status else _text(raw.get("status")),
-        level=_enum_name(sigma_rule.level) if sigma_rule.level else _text(raw.get("level")),
-        description=_text(raw.get("description")),
-        author=_text(raw.get("author")),
-        date=sigma_rule.date if isinstance(sigma_rule.date, dt.date) else None,
-        modified=sigma_rule.modified if isinstance(sigma_rule.modified, dt.date) else None,
-        license=_text(raw.get("license")),
-        taxonomy=_text(raw.get("taxonomy")),
-        references=[str(r) for r in _as_list(raw.get("references"))],
-        falsepositives=[str(r) for r in _as_list(raw.get("falsepositives"))],
-        tags=[str(t) for t in _as_list(raw.get("tags"))],
-        fields=[str(f) for f in _as_list(raw.get("fields"))],
-        related=[
-            {"id": str(r.get("id", "")), "type": str(r.get("type", ""))}
-            for r in _as_list(raw.get("related"))
-            if isinstance(r, dict)
-        ],
-        product=_text(logsource_raw.get("product")).lower(),
-        category=_text(logsource_raw.get("category")).lower(),
-        service=_text(logsource_raw.get("service")).lower(),
-        logsource={str(k): _text(v) for k, v in logsource_raw.items()},
-        other_fields=_jsonable({k: v for k, v in raw.items() if k not in KNOWN_KEYS}),
-        warnings=warnings,
-    )
-    if rule_type == "correlation":
-        _convert_correlation(parsed, sigma_rule, raw)
-    else:
-        detections = sigma_rule.detection if rule_type == "rule" else sigma_rule.filter
-        block_owner = "detection" if rule_type == "rule" else "filter"
-        if rule_type == "filter":
-            parsed.filter_rules = [str(r.reference) for r in (sigma_rule.filter.rules or []) if hasattr(r, "reference")]
-            if isinstance(sigma_rule.filter.rules, str):
-                parsed.filter_rules = [sigma_rule.filter.rules]
-        _convert_detection(parsed, detections, raw.get(block_owner) or {}, doc, block_owner)
-    return parsed
-
-
-def _as_list(value: Any) -> list:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
-
-
-def _convert_correlation(parsed: ParsedRule, rule: SigmaCorrelationRule, raw: dict) -> None:
-    body = raw.get("correlation") or {}
-    condition = body.get("condition")
-    parsed.correlation = {
-        "type": _enum_name(rule.type),
-        "rules": [str(r.reference) for r in (rule.rules or [])],
-        "group_by": list(rule.group_by or []),
-        "timespan": _text(body.get("timespan")),
-        "condition": _jsonable(condition),
-        "generate": bool(rule.generate),
-        "aliases": _jsonable(body.get("aliases") or {}),
-    }
-    rules = ", ".join(parsed.correlation["rules"])
-    parsed.conditions = [
-        _correlation_condition_text(condition)
-        or f"{parsed.correlation['type']} of {rules} within {parsed.correlation['timespan']}"
-    ]
-    parsed.stages = [ParsedStage(0, "condition", parsed.conditions[0])]
-    block = yaml.safe_dump({"correlation": _jsonable(body)}, sort_keys=False, allow_unicode=True)
-    parsed.stages.append(ParsedStage(1, "correlation", top_level_block(parsed.yaml_text, "correlation") or block))
-
-
-def _correlation_condition_text(condition: Any) -> str:
-    operators = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "eq": "==", "neq": "!="}
-    if isinstance(condition, dict):
-        parts = [f"{operators.get(k, k)} {v}" for k, v in condition.items() if k != "field"]
-        text = " and ".join(parts)
-        return f"{condition['field']} {text}" if "field" in condition else f"count {text}"
-    return _text(condition)
-
-
-def _convert_detection(parsed: ParsedRule, detections, raw_blocks: dict, doc: RawDocument, owner: str) -> None:
-    conditions = [str(c) for c in detections.condition]
-    parsed.conditions = conditions
-    stages = [ParsedStage(0, "condition", "\n".join(conditions))]
-    written = block_texts(doc.text, owner)
-    for index, (name, detection) in enumerate(detections.detections.items(), start=1):
-        stage = ParsedStage(index, name, written.get(name) or _dump_block(name, raw_blocks.get(name)))
-        stage.block_combine = "or" if detection.item_linking is ConditionOR else "and"
-        stage.predicates = list(_predicates(detection, parsed))
-        stages.append(stage)
-    parsed.stages = stages
-    parsed.condition_tree = _condition_trees(conditions, detections, parsed, doc)
-
-
-def _dump_block(name: str, block: Any) -> str:
-    return yaml.safe_dump({name: _jsonable(block)}, sort_keys=False, allow_unicode=True, default_flow_style=False)
-
-
-def _predicates(detection: SigmaDetection, parsed: ParsedRule):
-    position = 0
-    groups = detection.detection_items
-    nested = any(isinstance(item, SigmaDetection) for item in groups)
-    for group_index, item in enumerate(groups):
-        items = item.detection_items if isinstance(item, SigmaDetection) else [item]
-        for sub in items:
-            if not isinstance(sub, SigmaDetectionItem):
-                continue
-            yield _predicate(sub, position, group_index if nested else 0, parsed)
-            position += 1
-
-
-def _predicate(item: SigmaDetectionItem, position: int, group: int, parsed: ParsedRule) -> ParsedPredicate:
-    modifiers = [MODIFIER_NAMES.get(m, m.__name__) for m in item.modifiers]
-    originals = item.original_value or []
-    values = [_value_as_written(v) for v in originals]
-    field = item.field or ""
-    if field.lower() == "eventid":
-        parsed.event_ids.extend(
-            int(v.number) for v in originals if isinstance(v, SigmaNumber) and isinstance(v.number, int)
-        )
-    return ParsedPredicate(
-        position=position,
-        group=group,
-        field=field,
-        modifiers=modifiers,
-        values=values,
-        combine="all" if "all" in modifiers else "any",
-        indicators=indicators_for(field, modifiers, originals),
-    )
-
-
-def _value_as_written(value: Any) -> Any:
-    if isinstance(value, SigmaString):
-        return value.original
-    if isinstance(value, SigmaNull):
-        return None
-    if isinstance(value, SigmaNumber):
-        return value.number
-    if hasattr(value, "boolean"):
-        return value.boolean
-    return str(value)
-
-
-def _condition_trees(conditions: list[str], detections, parsed: ParsedRule, doc: RawDocument) -> list[Any] | None:
-    """Each condition as a tree (None when one cannot be parsed); problems become warnings."""
-    trees = []
-    for text in conditions:
-        tree, warning = condition_tree(text, detections)
-        if warning:
-            parsed.warnings.append((key_line(doc.text, "condition"), warning))
-        trees.append(tree)
-    return None if any(tree is None for tree in trees) else trees
+    if not rules or not warnings:
+        return
+    by_line = sorted(rules, key=lambda rule: rule.doc_line)
+    for line, message in sorted(warnings):
+        owner = by_line[0]
+        for rule in by_line:
+            if rule.doc_line <= line:
+                owner = rule
+        owner.warnings.append((max(line - owner.doc_line + 1, 1), message))
