@@ -315,8 +315,26 @@ def test_the_rule_page_shows_the_history(client, admin_user, examples):
     assert '<span class="diff-added">+            - &#x27;ftps://&#x27;</span>' in html
 
 
-# -- re-import from the admin -----------------------------------------------------------------------------------
-def test_superuser_reimports_a_source_and_sees_the_command_report(client, admin_user, examples):
+# -- re-import from the admin (queued as a background job; tests/test_import_jobs.py runs real ones) ----------------
+@pytest.fixture
+def import_roots(settings, examples):
+    """Admin imports may read the test's private copy of rules/."""
+    settings.CATALOG_IMPORT_ROOTS = [str(examples.parent)]
+    return settings.CATALOG_IMPORT_ROOTS
+
+
+def run_queued_jobs():
+    """What the background process runs, here in the test's own transaction."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("run_import_jobs", stdout=StringIO())
+
+
+def test_superuser_reimports_a_source_and_sees_the_command_report(client, admin_user, examples, import_roots):
+    from catalog.models import ImportJob
+
     import_paths([str(examples)], source="examples")
     source = Source.objects.get(name="examples")
     client.force_login(admin_user)
@@ -331,29 +349,44 @@ def test_superuser_reimports_a_source_and_sees_the_command_report(client, admin_
     path = examples / CERTUTIL
     path.write_text(path.read_text().replace("title: Certutil", "title: Changed Certutil"))
     (examples / "windows" / "broken.yml").write_text("title: [unclosed\n")
-    report = client.post(f"/admin/catalog/source/{source.pk}/reimport/")
-    assert report.status_code == 200
-    html = report.content.decode()
+    response = client.post(f"/admin/catalog/source/{source.pk}/reimport/")
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/admin/catalog/importjob/{job.pk}/change/"
+    assert (job.status, job.source, job.roots, job.requested_by) == ("queued", source, [str(examples)], admin_user)
+    run_queued_jobs()
+    job.refresh_from_db()
+    assert job.status == "done" and job.finished_at is not None
+    html = client.get(f"/admin/catalog/importjob/{job.pk}/change/").content.decode()
     assert "30 files read; rules: 0 created, 1 updated, 34 unchanged, 0 retired; 0 warnings, 1 errors" in html
-    assert "examples/windows/broken.yml:2: invalid YAML" in html
+    assert "examples/windows/broken.yml:2" in html and "invalid YAML" in html
+    assert 'http-equiv="refresh"' not in html  # finished: the page stops reloading
     assert Rule.objects.get(uuid=CERTUTIL_ID).title.startswith("Changed Certutil")
     run = ImportRun.objects.latest("started_at")
+    assert job.import_run == run
     run_page = client.get(f"/admin/catalog/importrun/{run.pk}/change/").content.decode()
     assert "examples/windows/broken.yml:2" in run_page and "problem-error" in run_page
 
 
-def test_the_reimport_action_runs_each_selected_source(client, admin_user, examples):
+def test_the_reimport_action_queues_each_selected_source(client, admin_user, examples, import_roots):
+    from catalog.models import ImportJob
+
     import_paths([str(examples)], source="examples")
     source = Source.objects.get(name="examples")
     client.force_login(admin_user)
     response = client.post(
         "/admin/catalog/source/", {"action": "reimport_sources", "_selected_action": [source.pk], "index": 0}
     )
-    assert response.status_code == 200
-    assert "29 files read; rules: 0 created, 0 updated, 35 unchanged" in response.content.decode()
+    assert response.status_code == 302 and response["Location"] == "/admin/catalog/importjob/"
+    run_queued_jobs()
+    job = ImportJob.objects.get(source=source)
+    assert job.status == "done" and "29 files read; rules: 0 created, 0 updated, 35 unchanged" in job.summary
+    listing = client.get("/admin/catalog/importjob/").content.decode()
+    assert "35 unchanged" in listing
 
 
-def test_the_reimport_permission_alone_allows_a_reimport(client, django_user_model, examples):
+def test_the_reimport_permission_alone_allows_a_reimport(client, django_user_model, examples, import_roots):
+    from catalog.models import ImportJob
+
     import_paths([str(examples)], source="examples")
     source = Source.objects.get(name="examples")
     user = django_user_model.objects.create_user("importer", password="x", is_staff=True)
@@ -362,18 +395,24 @@ def test_the_reimport_permission_alone_allows_a_reimport(client, django_user_mod
     )
     client.force_login(user)
     response = client.post(f"/admin/catalog/source/{source.pk}/reimport/")
-    assert response.status_code == 200 and b"35 unchanged" in response.content
+    assert response.status_code == 302
+    run_queued_jobs()
+    page = client.get(response["Location"])
+    assert page.status_code == 200 and b"35 unchanged" in page.content
+    assert ImportJob.objects.get().requested_by == user
     # ...but it does not open the rules.
     assert client.get(CHANGELIST).status_code == 403
 
 
-def test_reimport_needs_post(client, admin_user, examples):
+def test_reimport_needs_post(client, admin_user, examples, import_roots):
+    from catalog.models import ImportJob
+
     import_paths([str(examples)], source="examples")
     source = Source.objects.get(name="examples")
     client.force_login(admin_user)
     runs = ImportRun.objects.count()
     client.get(f"/admin/catalog/source/{source.pk}/reimport/")
-    assert ImportRun.objects.count() == runs
+    assert ImportRun.objects.count() == runs and not ImportJob.objects.exists()
 
 
 def test_reference_data_is_read_only_even_for_superusers(client, admin_user, rule):
@@ -386,7 +425,7 @@ def test_reference_data_is_read_only_even_for_superusers(client, admin_user, rul
     assert client.get("/admin/catalog/indicator/add/").status_code == 403
 
 
-def test_reimport_is_csrf_protected(admin_user, examples):
+def test_reimport_is_csrf_protected(admin_user, examples, import_roots):
     from django.test import Client
 
     import_paths([str(examples)], source="examples")
@@ -395,7 +434,7 @@ def test_reimport_is_csrf_protected(admin_user, examples):
     client.force_login(admin_user)
     runs = ImportRun.objects.count()
     assert client.post(f"/admin/catalog/source/{source.pk}/reimport/").status_code == 403
-    assert ImportRun.objects.count() == runs
+    assert ImportRun.objects.count() == runs and not source.import_jobs.exists()
 
 
 def test_the_corpus_source_is_reimported_from_all_its_folders(corpus):

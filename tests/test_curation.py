@@ -15,7 +15,9 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 
-from catalog import curation
+from catalog.curation.edits import Edit, apply_edit
+from catalog.curation.fields import CurationError, curated_rules, curation_of
+from catalog.curation.tags import add_local_tag, remove_local_tag
 from catalog.importing.importer import import_paths
 from catalog.models import CURATION_FIELDS, Rule, RuleVersion
 from catalog.queries.history import rule_history
@@ -102,7 +104,7 @@ def curate_examples(carol):
 def test_curation_survives_a_reimport_that_changes_the_sigma_content(examples, carol, client):
     import_examples(examples)
     curate_examples(carol)
-    before = {rid: curation.curation_of(rule(rid)) for rid in (CERTUTIL_ID, SSH_ID)}
+    before = {rid: curation_of(rule(rid)) for rid in (CERTUTIL_ID, SSH_ID)}
     assert before[CERTUTIL_ID]["verified_by"] == "carol" and before[CERTUTIL_ID]["verified_at"]
 
     change_certutil(examples)
@@ -119,7 +121,7 @@ def test_curation_survives_a_reimport_that_changes_the_sigma_content(examples, c
     assert "ftps://" in written and "ftp://" not in written
     assert certutil.tags == ["attack.command-and-control", "attack.t1105", "attack.s0160"]
     # ...and every piece of curation is intact, applied to the new tags.
-    assert curation.curation_of(certutil) == before[CERTUTIL_ID]
+    assert curation_of(certutil) == before[CERTUTIL_ID]
     assert certutil.effective_tags == ["attack.command-and-control", "attack.s0160", "local.reviewed"]
     assert certutil.tag_text == "|attack.command-and-control|attack.s0160|local.reviewed|"
     assert certutil.effective_level == "critical"
@@ -128,7 +130,7 @@ def test_curation_survives_a_reimport_that_changes_the_sigma_content(examples, c
 
     ssh = rule(SSH_ID)
     assert ssh.title.startswith("OpenSSH Client Started") and "attack.t1021.004" in ssh.tags
-    assert curation.curation_of(ssh) == before[SSH_ID]
+    assert curation_of(ssh) == before[SSH_ID]
     assert ssh.hidden
     try:
         url = reverse("rule-detail", kwargs={"rule_uuid": SSH_ID})
@@ -208,19 +210,19 @@ def test_curate_errors_are_clear_and_change_nothing(examples, args, message):
 
 def test_local_tag_rules():
     r = Rule(tags=["attack.t1059", "attack.execution"])
-    curation.remove_local_tag(r, "ATTACK.T1059")
+    remove_local_tag(r, "ATTACK.T1059")
     assert r.local_tags_removed == ["ATTACK.T1059"] and r.effective_tags == ["attack.execution"]
-    curation.add_local_tag(r, "attack.t1059")  # adding it back undoes the removal
+    add_local_tag(r, "attack.t1059")  # adding it back undoes the removal
     assert r.local_tags_removed == [] and r.local_tags_added == []
-    curation.add_local_tag(r, "local.x")
-    curation.add_local_tag(r, "LOCAL.X")
+    add_local_tag(r, "local.x")
+    add_local_tag(r, "LOCAL.X")
     assert r.local_tags_added == ["local.x"]
-    curation.remove_local_tag(r, "local.x")  # a local addition is just dropped
+    remove_local_tag(r, "local.x")  # a local addition is just dropped
     assert r.local_tags_added == [] and r.local_tags_removed == []
     assert r.tag_text == "|attack.t1059|attack.execution|"
     for bad in ["", "a b", "a,b", "a|b"]:
-        with pytest.raises(curation.CurationError):
-            curation.add_local_tag(r, bad)
+        with pytest.raises(CurationError):
+            add_local_tag(r, bad)
 
 
 # -- export and import -------------------------------------------------------------------------------
@@ -241,7 +243,7 @@ def test_curation_round_trips_into_a_rebuilt_catalog(examples, carol, tmp_path):
     Rule.objects.filter(source__name="examples").delete()
     report = import_examples(examples)
     assert report.created == 35
-    assert not curation.curated_rules().filter(source__name="examples").exists()
+    assert not curated_rules().filter(source__name="examples").exists()
 
     out, err, error = import_curation(tmp_path / "before.json", user="carol")
     assert error is None, err
@@ -316,7 +318,7 @@ def test_a_malformed_curation_file_is_rejected_with_what_is_wrong(examples, tmp_
     assert error is not None and "nothing imported" in str(error)
     for message in expected:
         assert message in err, err
-    assert not curation.curated_rules().exists()
+    assert not curated_rules().exists()
 
 
 def test_a_missing_curation_file_is_a_clear_error(tmp_path, db):
@@ -470,7 +472,6 @@ def test_importing_curation_invalidates_cached_pages(examples, tmp_path):
 
 @pytest.mark.django_db
 def test_hidden_rules_leave_the_corpus_counts(corpus, django_user_model):
-    from catalog import curation
     from catalog.models import Indicator
     from tests.conftest import REFERENCE_RULE_ID
 
@@ -478,9 +479,9 @@ def test_hidden_rules_leave_the_corpus_counts(corpus, django_user_model):
     before = indicator.corpus_count
     user = django_user_model.objects.create_user("hunter")
     rule = Rule.objects.get(uuid=REFERENCE_RULE_ID)
-    curation.apply_edit(rule, curation.Edit(hidden=True), user)
+    apply_edit(rule, Edit(hidden=True), user)
     indicator.refresh_from_db()
     assert indicator.corpus_count == before - 1
-    curation.apply_edit(rule, curation.Edit(hidden=False), user)
+    apply_edit(rule, Edit(hidden=False), user)
     indicator.refresh_from_db()
     assert indicator.corpus_count == before

@@ -7,7 +7,9 @@ Without any change option it prints the rule's current curation.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog import curation
+from catalog.curation.audit import SYSTEM_USERNAME, get_rule, resolve_user
+from catalog.curation.edits import Edit, apply_edit
+from catalog.curation.fields import CurationError, field_label
 from catalog.models import CURATION_FIELDS, LEVELS
 
 
@@ -56,11 +58,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--user",
             metavar="NAME",
-            help=f"recorded in the admin history (default: the '{curation.SYSTEM_USERNAME}' account)",
+            help=f"recorded in the admin history (default: the '{SYSTEM_USERNAME}' account)",
         )
 
     def handle(self, *args, rule_id, user=None, **options):
-        edit = curation.Edit(
+        edit = Edit(
             note=options["note"],
             fp_note=options["fp_note"],
             verified=options["verified"],
@@ -70,21 +72,17 @@ class Command(BaseCommand):
             level=options["level"],
         )
         try:
-            rule = curation.get_rule(rule_id)
-            if edit == curation.Edit():
+            rule = get_rule(rule_id)
+            if edit == Edit():
                 self._show(rule)
                 return
-            # Validate every value before anything is written.
-            if edit.level is not None:
-                curation.clean_level(edit.level)
-            for tag in [*edit.add_tags, *edit.remove_tags]:
-                curation.clean_tag(tag)
-            account = curation.resolve_user(user)
-            fields = curation.apply_edit(rule, edit, account)
-        except curation.CurationError as exc:
+            edit.validate()  # every value, before anything is written
+            account = resolve_user(user)
+            fields = apply_edit(rule, edit, account)
+        except CurationError as exc:
             raise CommandError(str(exc)) from None
         if fields:
-            labels = ", ".join(curation.field_label(f).lower() for f in fields)
+            labels = ", ".join(field_label(f).lower() for f in fields)
             self.stdout.write(f"{rule.uuid} {rule.title}: changed {labels} (recorded as {account.username})")
         else:
             self.stdout.write(f"{rule.uuid} {rule.title}: nothing changed")

@@ -8,7 +8,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from catalog.curation import export_data
+from catalog.curation.transfer import export_data
 
 
 class Command(BaseCommand):

@@ -7,7 +7,9 @@ same file twice reports "0 changed" the second time.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog import curation
+from catalog.curation.audit import SYSTEM_USERNAME, resolve_user
+from catalog.curation.fields import CurationError
+from catalog.curation.transfer import CurationFileError, import_entries, parse_export
 
 
 class Command(BaseCommand):
@@ -24,21 +26,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--user",
             metavar="NAME",
-            help=f"recorded in the admin history (default: the '{curation.SYSTEM_USERNAME}' account)",
+            help=f"recorded in the admin history (default: the '{SYSTEM_USERNAME}' account)",
         )
 
     def handle(self, *args, file, allow_missing=False, dry_run=False, user=None, **options):
         text = self._read(file)
         try:
-            entries = curation.parse_export(text)
-            account = curation.resolve_user(user)
-        except curation.CurationFileError as exc:
+            entries = parse_export(text)
+            account = resolve_user(user)
+        except CurationFileError as exc:
             for problem in exc.problems:
                 self.stderr.write(f"{file}: {problem}")
             raise CommandError(f"{file}: {len(exc.problems)} problem(s), nothing imported") from None
-        except curation.CurationError as exc:
+        except CurationError as exc:
             raise CommandError(str(exc)) from None
-        result = curation.import_entries(entries, account, allow_missing=allow_missing, dry_run=dry_run)
+        result = import_entries(entries, account, allow_missing=allow_missing, dry_run=dry_run)
         for rule_id in result.missing:
             self.stderr.write(f"{file}: unknown rule id {rule_id} (not in the catalog)")
         self.stdout.write(result.summary() + (" (dry run)" if dry_run else ""))
