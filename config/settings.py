@@ -173,3 +173,5 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+# Parsing one rule file may take this long; a file over it is reported and skipped (SigmaHQ's slowest: ~0.1 s).
+CATALOG_IMPORT_FILE_SECONDS = float(os.environ.get("CATALOG_IMPORT_FILE_SECONDS", "10"))

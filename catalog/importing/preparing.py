@@ -1,30 +1,33 @@
 """Everything about a rule file that needs no database: parse, hash, normalize, look up references.
 
-It runs in worker processes when many files changed (a cold import of SigmaHQ parses ~3,800 files),
-so the importer's own process only does bookkeeping and SQL. No Django imports here.
+It runs in worker processes (catalog.importing.pool), so the importer's own process only does
+bookkeeping and SQL, and each file is prepared in isolation: whatever one file does (an exception
+anywhere in parsing, a value PostgreSQL cannot store, a rule event matching cannot compile)
+becomes a problem naming that file and line, never the end of the import. No Django imports here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
+from catalog.importing.checks import nul_character_line, why_not_matchable
+from catalog.importing.pool import ParserPool
 from catalog.reference import attack
 from catalog.reference.events import events_for
 from catalog.sigma.loading import Limits
 from catalog.sigma.model import IndicatorKey, ParsedRule
-from catalog.sigma.parsing import parse_file
+from catalog.sigma.parsing import key_line, parse_file
 from catalog.sigma.problems import Problem, RuleFileError
 
 # Bump when parsing or normalization changes, so the next import re-derives every rule.
 PARSER_VERSION = "3"
-# Below this many files a process pool costs more than it saves.
+# Below this many files one worker process is enough (more cost more to start than they save).
 POOL_THRESHOLD = 200
 
 
@@ -52,30 +55,66 @@ ENCODED_COLUMNS = (
 )
 
 
+class StageRow(NamedTuple):
+    index: int
+    name: str
+    text: str
+    combine: str
+
+
+class PredicateRow(NamedTuple):
+    stage_index: int
+    position: int
+    group: int
+    field: str
+    modifiers: str  # JSON
+    values: str  # JSON
+    combine: str
+
+
+class IndicatorRow(NamedTuple):
+    key: str  # identity hash
+    field: str
+    kind: str
+    value: str
+    transforms: str
+    cased: bool
+    display: str
+
+
+class EventRow(NamedTuple):
+    provider: str
+    event_id: int | None
+    title: str
+
+
+class ReferenceRow(NamedTuple):
+    kind: str
+    relation: str
+    target: str
+
+
 @dataclass
 class PreparedRule:
-    """A rule ready to be written: column values and child rows as plain tuples.
+    """A rule ready to be written: column values and child rows as plain values and named tuples.
 
-    Plain tuples and strings cross the process boundary several times faster than dataclass trees.
+    Plain values cross the process boundary several times faster than dataclass trees.
     """
 
     uuid: str
     doc_line: int
-    warnings: list[tuple[int, str]]
+    warnings: list[tuple[int, str]]  # (line within the rule's document, message)
     content_hash: str
     columns: dict[str, Any]  # Rule's Sigma columns as Python values, but for ...
     encoded: dict[str, str]  # ... the JSON ones, as JSON text (each value crosses processes once)
-    stages: list[tuple[int, str, str, str]]  # index, name, text, combine
-    predicates: list[
-        tuple[int, int, int, str, str, str, str]
-    ]  # stage index, position, group, field, modifiers, values (JSON), combine
-    indicators: list[
-        tuple[str, str, str, str, str, bool, str]
-    ]  # identity hash, field, kind, value, transforms, cased, display
+    stages: list[StageRow]
+    predicates: list[PredicateRow]
+    indicators: list[IndicatorRow]
     tactics: list[str]
     techniques: list[str]
-    events: list[tuple[str, int | None, str]]  # provider, event id, title
-    references: list[tuple[str, str, str]]  # kind, relation, target
+    events: list[EventRow]
+    references: list[ReferenceRow]
+    matchable: bool = True  # False: event matching cannot compile it (a warning says why)
 
 
 @dataclass
@@ -86,13 +125,36 @@ class PreparedFile:
     failed: bool = False  # the whole file could not be read as rules
 
 
+class PrepareItem(NamedTuple):
+    data: bytes
+    display_path: str
+    limits: Limits
+
+
 def prepare_rule(parsed: ParsedRule) -> PreparedRule:
+    stages = [StageRow(s.index, s.name[:200], s.text, s.block_combine) for s in parsed.stages]
+    predicates = [
+        PredicateRow(
+            s.index,
+            p.position,
+            p.group,
+            p.field[:200],
+            json.dumps(p.modifiers),
+            json.dumps(p.values, default=str),
+            p.combine,
+        )
+        for s in parsed.stages
+        for p in s.predicates
+    ]
+    unmatchable = why_not_matchable(parsed, stages, predicates)
+    if unmatchable:
+        parsed.warnings.append((key_line(parsed.yaml_text, "detection"), unmatchable))
     indicators = [
-        (indicator_sha(k), k.field[:200], k.kind, k.value, k.transforms[:200], k.cased, k.display)
+        IndicatorRow(indicator_sha(k), k.field[:200], k.kind, k.value, k.transforms[:200], k.cased, k.display)
         for k in parsed.indicators()
     ]
     words = [parsed.title, parsed.description, parsed.author, parsed.uuid, parsed.name, *parsed.tags]
-    words += [row[-1] for row in indicators]
+    words += [row.display for row in indicators]
     rule_attack = attack.parse_tags(parsed.tags)
     content_hash = sha(PARSER_VERSION, parsed.yaml_text, parsed.uuid, json.dumps(parsed.logsource, sort_keys=True))
     columns = {
@@ -126,9 +188,9 @@ def prepare_rule(parsed: ParsedRule) -> PreparedRule:
         "id_derived": parsed.id_derived,
         "search_text": "\n".join(words).casefold(),
     }
-    references = [("correlation", "", t.lower()) for t in parsed.correlation.get("rules", [])]
-    references += [("filter", "", t.lower()) for t in parsed.filter_rules]
-    references += [("related", r["type"][:32], r["id"].lower()) for r in parsed.related]
+    references = [ReferenceRow("correlation", "", t.lower()) for t in parsed.correlation.get("rules", [])]
+    references += [ReferenceRow("filter", "", t.lower()) for t in parsed.filter_rules]
+    references += [ReferenceRow("related", r["type"][:32], r["id"].lower()) for r in parsed.related]
     return PreparedRule(
         uuid=parsed.uuid,
         doc_line=parsed.doc_line,
@@ -136,64 +198,75 @@ def prepare_rule(parsed: ParsedRule) -> PreparedRule:
         content_hash=content_hash,
         encoded={name: json.dumps(columns.pop(name), default=str) for name in ENCODED_COLUMNS},
         columns=columns,
-        stages=[(s.index, s.name[:200], s.text, s.block_combine) for s in parsed.stages],
-        predicates=[
-            (
-                s.index,
-                p.position,
-                p.group,
-                p.field[:200],
-                json.dumps(p.modifiers),
-                json.dumps(p.values, default=str),
-                p.combine,
-            )
-            for s in parsed.stages
-            for p in s.predicates
-        ],
+        stages=stages,
+        predicates=predicates,
         indicators=indicators,
         tactics=rule_attack.tactics,
         techniques=rule_attack.techniques,
         events=[
-            (e.provider, e.event_id, e.title)
+            EventRow(e.provider, e.event_id, e.title)
             for e in events_for(parsed.product, parsed.category, parsed.service, sorted(set(parsed.event_ids)))
         ],
         references=references,
+        matchable=not unmatchable,
     )
 
 
-def prepare_file(item: tuple[bytes, str, Limits]) -> PreparedFile:
+def prepare_file(item: PrepareItem) -> PreparedFile:
+    """One file's rules and problems. Never raises: any failure is a problem of this file."""
     data, display_path, limits = item
     result = PreparedFile(display_path)
     try:
         parsed_rules, result.problems = parse_file(data, display_path, limits)
     except RuleFileError as exc:
-        result.problems = [Problem(display_path, exc.line, exc.message)]
-        result.failed = True
-        return result
-    result.rules = [prepare_rule(parsed) for parsed in parsed_rules]
+        return failed_file(item, exc.message, exc.line)
+    except Exception as exc:  # a bug or an input nobody foresaw: this file only
+        return failed_file(item, f"could not be parsed ({_described(exc)})")
+    for parsed in parsed_rules:
+        try:
+            prepared = prepare_rule(parsed)
+        except Exception as exc:
+            result.problems.append(Problem(display_path, parsed.doc_line, f"could not be prepared ({_described(exc)})"))
+            continue
+        nul_line = nul_character_line(prepared)
+        if nul_line is not None:
+            message = "a value holds a NUL character (\\0), which the database cannot store: rule not imported"
+            result.problems.append(Problem(display_path, nul_line, message))
+            continue
+        result.rules.append(prepared)
     return result
 
 
-def prepare_files(items: list[tuple[bytes, str, Limits]]) -> Iterator[PreparedFile]:
-    """Prepared files in the order given; in parallel on every core when there are many."""
-    workers = os.cpu_count() or 1
-    if len(items) < POOL_THRESHOLD or workers < 2:
-        yield from map(prepare_file, items)
-        return
-    attack.load()  # loaded once here, inherited by the forked workers
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield from pool.map(prepare_file, items, chunksize=32)
+def failed_file(item: PrepareItem, message: str, line: int = 1) -> PreparedFile:
+    return PreparedFile(item.display_path, problems=[Problem(item.display_path, line, message)], failed=True)
+
+
+def _described(exc: BaseException) -> str:
+    """'TypeError: message, in parsing.py:123': enough to reproduce, without a traceback per file."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f", in {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}: {exc}"[:300] + where
+
+
+def prepare_files(items: list[PrepareItem], budget_seconds: float) -> ParserPool:
+    """A pool yielding the prepared files in the order given: one worker per core when there are many.
+
+    Use as a context manager (`with prepare_files(...) as prepared: for result in prepared: ...`).
+    """
+    workers = (os.cpu_count() or 1) if len(items) >= POOL_THRESHOLD else 1
+    if items:
+        attack.load()  # loaded once here, inherited by the forked workers
+    return ParserPool(prepare_file, items, failed_file, workers, budget_seconds)
 
 
 def file_hash(data: bytes) -> str:
     return hashlib.sha256(PARSER_VERSION.encode() + b"\x00" + data).hexdigest()
 
 
-def all_indicators(rules: Iterable[PreparedRule]) -> dict[str, tuple]:
+def all_indicators(rules: Iterable[PreparedRule]) -> dict[str, IndicatorRow]:
     """Indicator rows by identity hash, each once."""
-    wanted: dict[str, tuple] = {}
+    wanted: dict[str, IndicatorRow] = {}
     for rule in rules:
         for row in rule.indicators:
-            wanted.setdefault(row[0], row)
+            wanted.setdefault(row.key, row)
     return wanted

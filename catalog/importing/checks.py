@@ -1,0 +1,63 @@
+"""Checks on a prepared rule for what later steps would refuse: the database, event matching.
+
+Both run in the worker, per rule, so the refusal is a problem naming the file and line instead of
+a failed import (PostgreSQL rejects NUL characters in text and JSON, and one rejected row would
+abort the whole COPY) or a rule silently left out of event matching.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING
+
+from catalog.sigma.evaluate import compile_rule
+from catalog.sigma.model import ParsedRule
+
+if TYPE_CHECKING:
+    from catalog.importing.preparing import PredicateRow, PreparedRule, StageRow
+
+
+def why_not_matchable(parsed: ParsedRule, stages: list[StageRow], predicates: list[PredicateRow]) -> str:
+    """Why event matching (catalog.matching) could not compile this rule from its stored rows, or ''.
+
+    The same call on the same values that matching makes later (JSON columns as they come back
+    from the database), so a rule it would leave out is named here, at import, with its file.
+    """
+    if parsed.rule_type != "rule" or parsed.condition_tree is None:
+        return ""  # matching only considers detection rules with a condition
+    names = {stage.index: stage.name for stage in stages}
+    try:
+        compile_rule(
+            json.loads(json.dumps(parsed.condition_tree, default=str)),
+            [
+                (names[p.stage_index], p.group, p.field, json.loads(p.modifiers), json.loads(p.values))
+                for p in predicates
+            ],
+        )
+    except Exception as exc:
+        return f"cannot be compiled for event matching, so no event will ever match it: {type(exc).__name__}: {exc}"
+    return ""
+
+
+# A NUL character escaped in JSON text (an odd number of backslashes before u0000) ...
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+# ... and the YAML escapes that produce one inside a double-quoted scalar.
+_YAML_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\(?:0|x00|u0000|U00000000)")
+
+
+def nul_character_line(rule: PreparedRule) -> int | None:
+    """The line of a NUL character in any value of the rule (PostgreSQL stores none), else None."""
+    texts = [value for value in rule.columns.values() if isinstance(value, str)]
+    texts += [rule.uuid, *rule.tactics, *rule.techniques, *(message for _, message in rule.warnings)]
+    for rows in (rule.stages, rule.indicators, rule.events, rule.references):
+        texts += [value for row in rows for value in row if isinstance(value, str)]
+    texts += [p.field for p in rule.predicates] + [p.combine for p in rule.predicates]
+    json_texts = [*rule.encoded.values(), *(p.modifiers for p in rule.predicates), *(p.values for p in rule.predicates)]
+    if not any("\x00" in text for text in texts) and not any(
+        "\\u0000" in text and _JSON_NUL.search(text) for text in json_texts
+    ):
+        return None
+    text = rule.columns["yaml_text"]
+    escape = _YAML_NUL.search(text)
+    return rule.doc_line + (text.count("\n", 0, escape.start()) if escape else 0)

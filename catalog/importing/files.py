@@ -1,0 +1,165 @@
+"""Finding rule files under the folders given to an import, and reading them without surprises.
+
+A folder can hold anything: a FIFO named x.yml (opening it would wait forever for a writer), a
+symlink to /dev/zero (endless), a 1.5 GB file. So a file's type and size are checked before it is
+read, and no read takes more than the size limit plus one byte.
+
+Two kinds of failure are kept apart, because they decide whether rules may be retired:
+* `UnreadableFile` (the filesystem said no: permissions, a dangling link, I/O): the file may still
+  hold rules, so nothing under its root folder is retired by this import;
+* `RejectedFile` (read fine, but not something we import: not a regular file, too big): the file's
+  own rules are kept, the rest of the folder is handled as usual.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from catalog.importing.report import ImportReport
+
+RULE_EXTENSIONS = (".yml", ".yaml")
+
+
+@dataclass(frozen=True)
+class RuleFile:
+    path: Path  # on disk
+    display_path: str  # stored and reported: '<root folder name>/<relative path>'
+    source: str
+    root: str  # the folder (or file) given to the import
+
+    @property
+    def root_name(self) -> str:
+        """The first segment of the display path: what retirement is scoped by."""
+        return self.display_path.split("/", 1)[0]
+
+
+@dataclass
+class FileScan:
+    files: list[RuleFile] = field(default_factory=list)
+    # (source, root name) of the roots where a folder or file could not be read: nothing retired there.
+    unreadable_roots: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def read_failed(self, source: str, root_name: str) -> None:
+        key = (source, root_name)
+        self.unreadable_roots[key] = self.unreadable_roots.get(key, 0) + 1
+
+
+class UnreadableFile(Exception):
+    """The filesystem refused: the file may still hold rules."""
+
+
+class RejectedFile(Exception):
+    """Not a file the import reads (its type or its size)."""
+
+
+def find_rule_files(paths: Iterable[str], source: str | None, report: ImportReport) -> FileScan:
+    """Every .yml/.yaml file under the given paths, in a stable (sorted) order, each display path once.
+
+    The same display path can be found twice: the same folder given twice, or two checkouts of one
+    repository recorded as a source's roots. It is one file (read from the first root given), not a
+    rule defined twice.
+    """
+    scan = FileScan()
+    claimed: dict[tuple[str, str], str] = {}  # (source, display path) -> root it was first found under
+    shadowed: set[tuple[str, str]] = set()
+    walked: set[tuple[str, str]] = set()
+    for given in paths:
+        root = Path(given).expanduser()
+        if not root.exists():
+            report.error(str(given), 0, "path does not exist")
+            continue
+        root = root.resolve()
+        source_name = source or root.name
+        if (source_name, str(root)) in walked:  # the same folder given twice
+            continue
+        walked.add((source_name, str(root)))
+        found = [RuleFile(root, root.name, source_name, str(root))] if root.is_file() else []
+        if not found:
+            found = sorted(_walk(root, source_name, scan, report), key=lambda f: f.display_path)
+        for rule_file in found:
+            key = (source_name, rule_file.display_path)
+            first_root = claimed.setdefault(key, rule_file.root)
+            if first_root == rule_file.root:
+                scan.files.append(rule_file)
+            elif (first_root, rule_file.root) not in shadowed:
+                shadowed.add((first_root, rule_file.root))
+                report.warning(
+                    rule_file.root,
+                    0,
+                    f"has the same name as {first_root}: files found under both are read once, from {first_root}",
+                )
+    return scan
+
+
+def _walk(root: Path, source_name: str, scan: FileScan, report: ImportReport):
+    def unreadable_folder(error: OSError) -> None:
+        folder = Path(error.filename)
+        relative = folder.relative_to(root).as_posix() if folder != root else ""
+        display = f"{root.name}/{relative}".rstrip("/")
+        report.error(display, 0, f"cannot read folder: {error.strerror}")
+        scan.read_failed(source_name, root.name)
+
+    for directory, dirnames, filenames in os.walk(root, onerror=unreadable_folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for filename in filenames:
+            if filename.lower().endswith(RULE_EXTENSIONS):
+                full = Path(directory) / filename
+                yield RuleFile(full, f"{root.name}/{full.relative_to(root).as_posix()}", source_name, str(root))
+
+
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def read_rule_file(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, or UnreadableFile / RejectedFile with a message for the report.
+
+    Symlinks are resolved and their target checked like any file. The type and size are checked
+    before opening, and again on the opened descriptor (the file may have been swapped meanwhile);
+    the open itself does not block (O_NONBLOCK), and the read stops after max_bytes + 1 bytes.
+    """
+    try:
+        link = os.lstat(path)
+        if stat.S_ISLNK(link.st_mode):
+            _check(os.stat(path), max_bytes, f"symlink to {os.path.realpath(path)}: ")
+        else:
+            _check(link, max_bytes)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        try:
+            _check(os.fstat(fd), max_bytes)
+            data = _read_at_most(fd, max_bytes + 1)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:  # it grew after the size check
+        raise RejectedFile(f"file is over the {max_bytes}-byte limit")
+    return data
+
+
+def _check(status: os.stat_result, max_bytes: int, prefix: str = "") -> None:
+    if not stat.S_ISREG(status.st_mode):
+        kind = _KINDS.get(stat.S_IFMT(status.st_mode), "not a regular file")
+        raise RejectedFile(f"{prefix}{kind}, not a regular file: not read")
+    if status.st_size > max_bytes:
+        raise RejectedFile(f"{prefix}file is {status.st_size} bytes, over the {max_bytes}-byte limit")
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks, size = [], 0
+    while size < limit:
+        chunk = os.read(fd, limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)

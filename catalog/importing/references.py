@@ -1,0 +1,90 @@
+"""The shared rows rules point at: ATT&CK tactics and techniques, event types and indicators.
+
+Each is looked up once per import and created in bulk when missing, rather than one query per rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from catalog.importing.bulk import chunks, insert_rows
+from catalog.importing.preparing import PreparedRule, all_indicators
+from catalog.models import EventType, Indicator, Tactic, Technique
+from catalog.reference import attack
+
+
+class ReferenceData:
+    """Tactics, techniques, event types and indicators: looked up once, created in bulk."""
+
+    def __init__(self):
+        self.data = attack.load()
+        ensure_attack_data(self.data)
+        self.tactics = dict(Tactic.objects.values_list("shortname", "pk"))
+        self.techniques = dict(Technique.objects.values_list("technique_id", "pk"))
+        self.events = {(p, e): pk for pk, p, e in EventType.objects.values_list("pk", "provider", "event_id")}
+        self.indicators: dict[str, int] | None = None  # identity hash -> id, loaded on first need
+
+    def tactic_id(self, shortname: str) -> int:
+        if shortname not in self.tactics:
+            t = self.data.tactic(shortname)
+            self.tactics[shortname] = Tactic.objects.create(
+                shortname=shortname, attack_id=t.attack_id, name=t.name, order=t.order, legacy=t.legacy
+            ).pk
+        return self.tactics[shortname]
+
+    def technique_id(self, technique_id: str) -> int:
+        if technique_id not in self.techniques:  # not in ATT&CK: kept, flagged unknown
+            self.techniques[technique_id] = Technique.objects.create(technique_id=technique_id, name="", known=False).pk
+        return self.techniques[technique_id]
+
+    def event_id(self, provider: str, event_id: int | None, title: str) -> int:
+        key = (provider, event_id)
+        if key not in self.events:
+            self.events[key] = EventType.objects.create(provider=provider, event_id=event_id, title=title).pk
+        return self.events[key]
+
+    def indicator_ids(self, prepared_rules: Iterable[PreparedRule]) -> dict[str, int]:
+        """Ids of the indicators these rules carry, creating the new ones."""
+        wanted = all_indicators(prepared_rules)
+        if self.indicators is None:
+            # A big import reads every existing key once; a small one looks up only its own.
+            self.all_loaded = len(wanted) > 2000 or not Indicator.objects.exists()
+            self.indicators = dict(Indicator.objects.values_list("key", "pk")) if self.all_loaded else {}
+        known = self.indicators
+        if not self.all_loaded:
+            lookup = [k for k in wanted if k not in known]
+            for chunk in chunks(lookup, 500):
+                known.update(Indicator.objects.filter(key__in=chunk).values_list("key", "pk"))
+        missing = [k for k in wanted if k not in known]
+        new_ids = insert_rows(
+            Indicator,
+            ["key", "field", "kind", "value", "transforms", "cased", "display", "corpus_count"],
+            [(*wanted[k], 0) for k in missing],
+            returning=True,
+        )
+        known.update(zip(missing, new_ids, strict=True))
+        return known
+
+
+def ensure_attack_data(data: attack.AttackData) -> None:
+    """Every ATT&CK tactic and technique exists as a row, so coverage gaps show too."""
+    tactics = dict(Tactic.objects.values_list("shortname", "pk"))
+    Tactic.objects.bulk_create(
+        [
+            Tactic(shortname=t.shortname, attack_id=t.attack_id, name=t.name, order=t.order, legacy=t.legacy)
+            for t in data.tactics.values()
+            if t.shortname not in tactics
+        ]
+    )
+    existing = set(Technique.objects.values_list("technique_id", flat=True))
+    missing = [t for t in data.techniques.values() if t.technique_id not in existing]
+    if not missing:
+        return
+    Technique.objects.bulk_create([Technique(technique_id=t.technique_id, name=t.name, known=True) for t in missing])
+    tactics = dict(Tactic.objects.values_list("shortname", "pk"))
+    techniques = dict(Technique.objects.values_list("technique_id", "pk"))
+    insert_rows(
+        Technique.tactics.through,
+        ["technique_id", "tactic_id"],
+        [(techniques[t.technique_id], tactics[s]) for t in missing for s in t.tactics if s in tactics],
+    )
