@@ -55,6 +55,8 @@ ERROR_KEYS = {
     sigma_exceptions.SigmaModifierError: "detection",
     sigma_exceptions.SigmaRelatedError: "related",
     sigma_exceptions.SigmaCorrelationRuleError: "correlation",
+    sigma_exceptions.SigmaFilterError: "filter",
+    sigma_exceptions.SigmaRegularExpressionError: "detection",
     sigma_exceptions.SigmaReferencesError: "references",
     sigma_exceptions.SigmaFalsePositivesError: "falsepositives",
     sigma_exceptions.SigmaAuthorError: "author",
@@ -103,15 +105,15 @@ def pysigma_rules(docs: list[RawDocument], path: str, problems: list[Problem]) -
 
 def _pysigma_rule(doc: RawDocument, merged: dict, path: str, problems: list[Problem]):
     """pySigma's rule for one merged document, or None (with its problems noted) when unusable."""
-    warnings, fatal = fix_quirks(merged, doc)
+    view, warnings, fatal = fix_quirks(merged, doc, path)
     if fatal:
         problems.extend(Problem(path, doc.line + line - 1, message) for line, message in fatal)
         return None
     # The rule classes pySigma's SigmaCollection.from_dicts would pick, without the collection.
-    rule_class = SigmaCorrelationRule if "correlation" in merged else SigmaFilter if "filter" in merged else SigmaRule
+    rule_class = SigmaCorrelationRule if "correlation" in view else SigmaFilter if "filter" in view else SigmaRule
     location = SigmaRuleLocation(path, line=doc.line)
     try:
-        sigma_rule = rule_class.from_dict(dict(merged), collect_errors=True, source=location)
+        sigma_rule = rule_class.from_dict(view, collect_errors=True, source=location)
     except sigma_exceptions.SigmaError as exc:
         problems.append(Problem(path, _error_line(doc, exc), error_message(exc)))
         return None

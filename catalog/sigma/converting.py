@@ -81,10 +81,16 @@ def convert(doc: RawDocument, raw: dict, sigma_rule, path: str) -> ParsedRule:
         rule_type = "filter"
     else:
         rule_type = "rule"
+    invalid_id = raw.pop("__invalid_id__", None)
     id_derived = sigma_rule.id is None
     rule_uuid = str(sigma_rule.id) if sigma_rule.id else derived_id(path, doc.index)
-    if id_derived:
-        warnings.append((1, f"rule has no id; using the stable derived id {rule_uuid}"))
+    if invalid_id:
+        line, written = invalid_id
+        warnings.append(
+            (line, f"id '{written}' is not a UUID; using the stable id {rule_uuid} derived from the file path")
+        )
+    elif id_derived:
+        warnings.append((1, f"rule has no id; using the stable id {rule_uuid} derived from the file path"))
     logsource_raw = raw.get("logsource") if isinstance(raw.get("logsource"), dict) else {}
     parsed = ParsedRule(
         uuid=rule_uuid,

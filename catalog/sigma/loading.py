@@ -21,6 +21,7 @@ import yaml
 
 from .decoding import decode
 from .problems import RuleFileError
+from .yaml_repairs import repair
 
 DOCUMENT_SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.M)
 # Indentation, then a run of compact block indicators (`- - x`, `? - x`, `: - x`): each can open a level.
@@ -66,8 +67,8 @@ def load_file(data: bytes, limits: Limits) -> LoadedFile:
         depth, line = event_depth(text, limits.max_depth)
         if depth > limits.max_depth:
             raise RuleFileError(f"YAML nesting deeper than {limits.max_depth} levels", line)
-    loaded, duplicates = _load_all(text)
-    warnings += duplicates
+    loaded, duplicates, repairs = _load_repaired(text)
+    warnings += repairs + duplicates
     pieces = split_documents(text)
     docs = [d for d in loaded if d is not None]
     # Keep each document's own text when the split agrees with the parser; else the whole file.
@@ -108,6 +109,40 @@ class _RuleLoader(yaml.CSafeLoader):
                 seen.add(key)
         return super().construct_mapping(node, deep)
 
+    def construct_timestamp_or_text(self, node):
+        """A date-shaped value that is no date (`2021-13-45`) stays text, for the quirks to report."""
+        try:
+            return self.construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_RuleLoader.add_constructor("tag:yaml.org,2002:timestamp", _RuleLoader.construct_timestamp_or_text)
+
+
+MAX_REPAIRS = 20
+
+
+def _load_repaired(text: str) -> tuple[list[Any], list[tuple[int, str]], list[tuple[int, str]]]:
+    """(documents, duplicate-key warnings, repair warnings); sure YAML repairs are tried, a few at most."""
+    repairs: list[tuple[int, str]] = []
+    while True:
+        try:
+            documents, duplicates = _load_all(text)
+            return documents, duplicates, repairs
+        except yaml.MarkedYAMLError as exc:
+            repaired = repair(text, exc) if len(repairs) < MAX_REPAIRS else None
+            if repaired is None:
+                raise RuleFileError(yaml_error_message(exc), _mark_line(exc.problem_mark or exc.context_mark)) from None
+            text, line, message = repaired
+            repairs.append((line, message))
+        except yaml.YAMLError as exc:
+            raise RuleFileError(f"invalid YAML: {exc}") from None
+        except RecursionError:
+            raise RuleFileError("invalid YAML: nested too deeply") from None
+        except (ValueError, TypeError) as exc:  # a constructor refusing an explicitly tagged value
+            raise RuleFileError(f"invalid YAML value: {exc}") from None
+
 
 def _load_all(text: str) -> tuple[list[Any], list[tuple[int, str]]]:
     loader = _RuleLoader(text)
@@ -116,12 +151,6 @@ def _load_all(text: str) -> tuple[list[Any], list[tuple[int, str]]]:
         while loader.check_data():
             documents.append(loader.get_data())
         return documents, loader.duplicates
-    except yaml.MarkedYAMLError as exc:
-        raise RuleFileError(yaml_error_message(exc), _mark_line(exc.problem_mark or exc.context_mark)) from None
-    except yaml.YAMLError as exc:
-        raise RuleFileError(f"invalid YAML: {exc}") from None
-    except RecursionError:
-        raise RuleFileError("invalid YAML: nested too deeply") from None
     finally:
         loader.dispose()
 
