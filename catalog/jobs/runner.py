@@ -138,13 +138,20 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+def lock_path() -> Path:
+    """The lock file of this database's runners (on this host)."""
+    database = connection.settings_dict
+    identity = f"{connection.vendor}:{database.get('HOST')}:{database.get('PORT')}:{database['NAME']}"
+    return (
+        Path(tempfile.gettempdir())
+        / f"sigma-catalog-import-jobs-{hashlib.sha256(identity.encode()).hexdigest()[:16]}.lock"
+    )
+
+
 @contextlib.contextmanager
 def _runner_lock():
     """One runner per database on this host at a time; a second one waits here, then drains the queue."""
-    database = connection.settings_dict
-    identity = f"{connection.vendor}:{database.get('HOST')}:{database.get('PORT')}:{database['NAME']}"
-    name = f"sigma-catalog-import-jobs-{hashlib.sha256(identity.encode()).hexdigest()[:16]}.lock"
-    with open(Path(tempfile.gettempdir()) / name, "w") as handle:
+    with open(lock_path(), "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -181,7 +188,8 @@ def process_alive(pid: int) -> bool:
             state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except (OSError, IndexError):
             return False
-        return COMMAND.encode() in cmdline and state not in ("Z", "X")
+        # An empty command line is a process in the middle of exec (just started): not yet ours, not dead.
+        return (not cmdline or COMMAND.encode() in cmdline) and state not in ("Z", "X")
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
