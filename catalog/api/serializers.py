@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Indicator, Rule, Tactic, Technique
-from catalog.queries import field_param
+from catalog.queries.fields import field_param
 from catalog.queries.records import rule_to_dict
 
 

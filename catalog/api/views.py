@@ -1,9 +1,14 @@
-"""Read-only API views. Each one runs a constant number of SQL queries (see tests/test_api.py)."""
+"""Read-only API views: each calls the query function of its HTML twin (catalog.queries) and only shapes the result.
 
-from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery, Value
-from django.db.models.functions import Coalesce, Concat
+"Build the data once, render it twice": a fix in catalog.queries reaches the page and its JSON
+twin together (tests/test_read_path.py lists the pairs). Each view runs a constant number of SQL
+queries (pinned in tests/test_api.py).
+"""
+
+from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
@@ -11,23 +16,12 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from catalog import queries
 from catalog.api import serializers as s
 from catalog.api.filters import EventFilterSet, FieldFilterSet, TechniqueFilterSet
 from catalog.api.pagination import Pagination
-from catalog.models import EventType, Indicator, Rule, RuleIndicator, Tactic, Technique
+from catalog.models import Indicator, Rule
+from catalog.queries import attack, events, fields, indicators, rule_page, rules
 from catalog.queries.filters import IndicatorFilterSet, RuleFilterSet
-from catalog.queries.records import rules_for_export
-
-
-def live(prefix):
-    """Q for a relation's rules that listings count: not hidden, not retired (queries.live_rules)."""
-    return Q(**{f"{prefix}__hidden": False, f"{prefix}__retired": False})
-
-
-def live_rule_list():
-    """The rules a pivot (indicator, technique, event) lists, for a Prefetch."""
-    return queries.live_rules().order_by("title", "pk")
 
 
 @extend_schema(responses=OpenApiTypes.OBJECT)
@@ -51,19 +45,20 @@ def api_root(request, format=None):
 
 
 class RuleList(generics.ListAPIView):
-    """Rules, filtered exactly like /rules/ (same FilterSet). Retired rules only with `retired=true`."""
+    """Rules, filtered and sorted exactly like /rules/ (same query). Retired rules only with `retired=true`."""
 
     serializer_class = s.RuleListSerializer
-    filterset_class = RuleFilterSet
+    filterset_class = RuleFilterSet  # documents the parameters; filter_queryset applies them as /rules/ does
     pagination_class = Pagination
 
     def get_queryset(self):
-        return queries.public_rules().select_related("source")
+        return Rule.objects.public().select_related("source")
 
     def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)  # raises 400 with the form errors on bad values
-        # RuleFilterSet's `sort` filter is a no-op: the ordering is the HTML list's (queries.sorted_rules).
-        return queries.sorted_rules(queryset, self.request.query_params.get("sort"))
+        filterset = rules.rule_filterset(self.request.query_params, queryset)
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)  # 400 with the form errors
+        return rules.filtered_rules(filterset)
 
 
 class RuleDetail(generics.RetrieveAPIView):
@@ -72,43 +67,46 @@ class RuleDetail(generics.RetrieveAPIView):
     serializer_class = s.RuleDetailSerializer
     filter_backends = []
     lookup_field = "uuid"
+    queryset = Rule.objects.none()  # the schema's model; the rule comes from rule_page.public_rule
 
-    def get_queryset(self):
-        return rules_for_export(queries.public_rules())
+    def get_object(self):
+        rule = rule_page.public_rule(self.kwargs["uuid"])
+        if rule is None:
+            raise Http404("No such rule in the catalog.")
+        return rule
 
 
 class IndicatorList(generics.ListAPIView):
-    """Indicators, most shared first, filtered like /indicators/ (same FilterSet)."""
+    """Indicators that live rules carry, most shared first, filtered like /indicators/ (same FilterSet)."""
 
     serializer_class = s.IndicatorSerializer
-    filterset_class = IndicatorFilterSet
+    filterset_class = IndicatorFilterSet  # documents the parameters; filter_queryset applies them
     pagination_class = Pagination
-    queryset = Indicator.objects.order_by("-corpus_count", "field", "value", "pk")
+
+    def get_queryset(self):
+        return indicators.listed_indicators()
+
+    def filter_queryset(self, queryset):
+        filterset = indicators.indicator_filterset(self.request.query_params)
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        return indicators.searched_indicators(filterset)
 
 
 class IndicatorDetail(generics.RetrieveAPIView):
-    """One indicator and the (non-hidden, non-retired) rules carrying it."""
+    """One indicator and the (non-hidden, non-retired) rules carrying it; 404 when only hidden rules do."""
 
     serializer_class = s.IndicatorDetailSerializer
     filter_backends = []
-    queryset = Indicator.objects.prefetch_related(
-        Prefetch(
-            "rule_indicators",
-            queryset=RuleIndicator.objects.filter(live("rule"))
-            .select_related("rule")
-            .order_by("rule__title", "rule__pk"),
-            to_attr="visible_rule_indicators",
-        )
-    )
+    queryset = Indicator.objects.none()  # the schema's model
 
-
-def field_rows():
-    """Per indicator field: rules and indicators, counting only non-hidden, non-retired rules."""
-    return (
-        RuleIndicator.objects.filter(live("rule"))
-        .values(field=F("indicator__field"))
-        .annotate(rules=Count("rule", distinct=True), indicators=Count("indicator", distinct=True))
-    )
+    def get_object(self):
+        indicator = get_object_or_404(Indicator, pk=self.kwargs["pk"])
+        carried = list(indicators.indicator_rules(indicator))  # public rules, live first
+        if not carried:
+            raise Http404("No public rule carries this indicator.")
+        indicator.visible_rule_indicators = [ri for ri in carried if not ri.rule.retired]
+        return indicator
 
 
 class FieldList(generics.ListAPIView):
@@ -119,7 +117,7 @@ class FieldList(generics.ListAPIView):
     pagination_class = Pagination
 
     def get_queryset(self):
-        return field_rows().order_by("-rules", "field")
+        return fields.field_counts()
 
 
 class FieldDetail(generics.RetrieveAPIView):
@@ -129,42 +127,11 @@ class FieldDetail(generics.RetrieveAPIView):
     filter_backends = []
 
     def get_object(self):
-        name = queries.field_from_param(self.kwargs["name"])
-        totals = field_rows().filter(indicator__field=name).order_by("field").first()
-        if totals is None:
-            raise Http404(f"no indicator on field {name!r}")
-        logsources = (
-            RuleIndicator.objects.filter(live("rule"), indicator__field=name)
-            .values(product=F("rule__product"), category=F("rule__category"), service=F("rule__service"))
-            .annotate(rules=Count("rule", distinct=True))
-            .order_by("-rules", "product", "category", "service")
-        )
-        return {**totals, "logsources": list(logsources)}
-
-
-def technique_queryset():
-    """Techniques with `rule_count` (tagged with exactly this id) and `rolled_count` (or a sub-technique).
-
-    Correlated subqueries rather than a join + GROUP BY: each runs on the page's rows only.
-    """
-    tagged = Rule.techniques.through.objects.filter(live("rule")).order_by()
-    direct = tagged.filter(technique=OuterRef("pk"))
-    # "T1059" and "T1059.xxx", as an indexed range: "." sorts just before "/", digits after it.
-    rolled = tagged.filter(
-        technique__technique_id__gte=OuterRef("technique_id"),
-        technique__technique_id__lt=Concat(OuterRef("technique_id"), Value("/")),
-    )
-    return (
-        Technique.objects.annotate(rule_count=_count_rules(direct), rolled_count=_count_rules(rolled))
-        .prefetch_related("tactics")
-        .order_by("technique_id")
-    )
-
-
-def _count_rules(through_rows):
-    """COUNT(DISTINCT rule_id) of a correlated queryset of Rule.techniques rows, as a subquery."""
-    counted = through_rows.values(one=Value(1)).annotate(n=Count("rule_id", distinct=True)).values("n")
-    return Coalesce(Subquery(counted), 0)
+        name = fields.field_from_param(self.kwargs["name"])
+        summary = fields.field_summary(name)
+        if summary is None:
+            raise Http404(f"no live rule tests the field {name!r}")
+        return {**summary, "logsources": fields.field_logsources(name)}
 
 
 class TechniqueList(generics.ListAPIView):
@@ -175,7 +142,7 @@ class TechniqueList(generics.ListAPIView):
     pagination_class = Pagination
 
     def get_queryset(self):
-        return technique_queryset()
+        return attack.techniques_with_counts().prefetch_related("tactics")
 
 
 class TechniqueDetail(generics.RetrieveAPIView):
@@ -185,8 +152,9 @@ class TechniqueDetail(generics.RetrieveAPIView):
     filter_backends = []
 
     def get_object(self):
-        queryset = technique_queryset().prefetch_related(
-            Prefetch("rules", queryset=live_rule_list(), to_attr="visible_rules")
+        tagged = Rule.objects.live().order_by("title", "pk")
+        queryset = attack.techniques_with_counts().prefetch_related(
+            "tactics", Prefetch("rules", queryset=tagged, to_attr="visible_rules")
         )
         return get_object_or_404(queryset, technique_id=self.kwargs["technique_id"].upper())
 
@@ -197,9 +165,9 @@ class TacticList(generics.ListAPIView):
     serializer_class = s.TacticSerializer
     filter_backends = []
     pagination_class = Pagination
-    queryset = Tactic.objects.annotate(rule_count=Count("rules", filter=live("rules"), distinct=True)).order_by(
-        "legacy", "order", "shortname"
-    )
+
+    def get_queryset(self):
+        return attack.tactics_with_counts()
 
 
 class TacticDetail(generics.RetrieveAPIView):
@@ -209,15 +177,11 @@ class TacticDetail(generics.RetrieveAPIView):
     filter_backends = []
 
     def get_object(self):
-        tactic = get_object_or_404(TacticList.queryset, shortname=self.kwargs["shortname"].lower())
-        tactic.technique_list = list(technique_queryset().filter(tactics=tactic))
+        tactic = attack.tactic_named(self.kwargs["shortname"])
+        if tactic is None:
+            raise Http404("No such ATT&CK tactic.")
+        tactic.technique_list = list(attack.tactic_techniques(tactic).prefetch_related("tactics"))
         return tactic
-
-
-def event_queryset():
-    return EventType.objects.annotate(rule_count=Count("rules", filter=live("rules"), distinct=True)).order_by(
-        "provider", F("event_id").asc(nulls_first=True)
-    )
 
 
 class EventList(generics.ListAPIView):
@@ -228,7 +192,7 @@ class EventList(generics.ListAPIView):
     pagination_class = Pagination
 
     def get_queryset(self):
-        return event_queryset()
+        return events.events_with_counts()
 
 
 @extend_schema(
@@ -245,17 +209,11 @@ class EventDetail(generics.RetrieveAPIView):
     filter_backends = []
 
     def get_object(self):
-        event_id = self.kwargs["event_id"]
-        if event_id == "any":
-            lookup = Q(event_id__isnull=True)
-        elif event_id.isdigit():
-            lookup = Q(event_id=int(event_id))
-        else:
-            raise Http404("event id must be a number or 'any'")
-        queryset = event_queryset().prefetch_related(
-            Prefetch("rules", queryset=live_rule_list(), to_attr="visible_rules")
-        )
-        return get_object_or_404(queryset, lookup, provider=self.kwargs["provider"])
+        event = events.event_type(self.kwargs["provider"], self.kwargs["event_id"])
+        if event is None:
+            raise Http404("No such event in the catalog (the event id is a number or 'any').")
+        event.visible_rules = list(events.event_rules(event))
+        return event
 
 
 class LogsourceList(generics.ListAPIView):
@@ -264,10 +222,6 @@ class LogsourceList(generics.ListAPIView):
     serializer_class = s.LogsourceCountSerializer
     filter_backends = []
     pagination_class = Pagination
-    queryset = (
-        queries.live_rules()
-        .order_by()
-        .values("product", "category", "service")
-        .annotate(rules=Count("pk"))
-        .order_by("product", "category", "service")
-    )
+
+    def get_queryset(self):
+        return events.logsource_counts()

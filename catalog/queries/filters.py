@@ -4,7 +4,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
-from catalog.models import LEVELS, STATUSES, Indicator, Rule
+from catalog.models import Indicator, Level, Rule, RuleType, Status
 
 SORTS = {
     "title": ("title",),
@@ -64,8 +64,8 @@ class RuleFilterSet(django_filters.FilterSet):
     """Filters of /rules/ and /api/rules/. Every parameter name here is part of the URL contract."""
 
     q = django_filters.CharFilter(method="search", label="Search")
-    status = django_filters.MultipleChoiceFilter(choices=[(s, s) for s in STATUSES])
-    level = django_filters.MultipleChoiceFilter(method="filter_level", choices=[(v, v) for v in LEVELS])
+    status = django_filters.MultipleChoiceFilter(choices=[(s, s) for s in Status.values])
+    level = django_filters.MultipleChoiceFilter(method="filter_level", choices=[(v, v) for v in Level.values])
     product = django_filters.CharFilter(field_name="product")
     category = django_filters.CharFilter(field_name="category")
     service = django_filters.CharFilter(field_name="service")
@@ -76,9 +76,7 @@ class RuleFilterSet(django_filters.FilterSet):
     tag = django_filters.CharFilter(method="filter_tag")
     author = django_filters.CharFilter(field_name="author", lookup_expr="icontains")
     source = django_filters.CharFilter(field_name="source__name")
-    type = django_filters.ChoiceFilter(
-        field_name="rule_type", choices=[(t, t) for t in ("rule", "correlation", "filter")]
-    )
+    type = django_filters.ChoiceFilter(field_name="rule_type", choices=[(t, t) for t in RuleType.values])
     retired = StrictBooleanFilter(method="filter_retired")
     verified = StrictBooleanFilter(field_name="verified")
     sort = django_filters.ChoiceFilter(method="filter_sort", choices=[(k, k) for k in SORTS], empty_label="relevance")
@@ -88,37 +86,29 @@ class RuleFilterSet(django_filters.FilterSet):
         fields = []
 
     def search(self, queryset, name, value):
-        terms = value.casefold().split()
-        for term in terms:
-            queryset = queryset.filter(search_text__contains=term)
-        return queryset
+        return queryset.matching_text(value)
 
     def filter_level(self, queryset, name, values):
-        if not values:
-            return queryset
-        return queryset.filter(Q(level_override__in=values) | Q(level_override="", level__in=values))
+        return queryset.with_level(values) if values else queryset
 
     def filter_technique(self, queryset, name, value):
-        value = value.strip().upper()
-        return queryset.filter(
-            Q(techniques__technique_id=value) | Q(techniques__technique_id__startswith=value + ".")
-        ).distinct()
+        return queryset.with_technique(value)
 
     def filter_tag(self, queryset, name, value):
-        return queryset.filter(tag_text__contains=f"|{value.strip().lower()}|")
+        return queryset.with_tag(value)
 
     def filter_retired(self, queryset, name, value):
         # Retired rules are hidden unless asked for: retired=true shows only them, retired=false the rest.
         return queryset.filter(retired=value)
 
     def filter_sort(self, queryset, name, value):
-        return queryset  # applied by queries.sorted_rules, after annotation
+        return queryset  # applied by queries.rules.sorted_rules, after annotation
 
     @property
     def qs(self):
         queryset = super().qs
         asked = self.is_bound and self.form.is_valid() and self.form.cleaned_data.get("retired") is not None
-        return queryset if asked else queryset.filter(retired=False)
+        return queryset if asked else queryset.live()
 
 
 class IndicatorFilterSet(django_filters.FilterSet):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch
 
 from catalog.models import CURATION_FIELDS, Predicate, Rule, RuleIndicator, Stage
+from catalog.reference import attack
 
 
 def rules_for_export(queryset=None):
@@ -12,8 +13,7 @@ def rules_for_export(queryset=None):
     queryset = Rule.objects.all() if queryset is None else queryset
     return queryset.select_related("source").prefetch_related(
         "tactics",
-        Prefetch("techniques"),
-        "techniques__tactics",
+        "techniques",
         "events",
         Prefetch(
             "stages",
@@ -25,33 +25,31 @@ def rules_for_export(queryset=None):
     )
 
 
+def attack_table(rule: Rule) -> list[attack.AttackEntry]:
+    """The rule's ATT&CK table from its stored tactics and techniques: the page and the record share it."""
+    return attack.rule_attack_table(
+        [t.shortname for t in rule.tactics.all()], [t.technique_id for t in rule.techniques.all()]
+    )
+
+
 def attack_rows(rule: Rule) -> list[dict]:
-    tactics = list(rule.tactics.all())
+    """The record's `attack`: one {tactic, technique_id, technique_name, known} per table entry."""
     rows = []
-    techniques = list(rule.techniques.all())
-    for tactic in tactics:
-        for technique in techniques:
-            if any(t.pk == tactic.pk for t in technique.tactics.all()):
-                rows.append(_attack_row(tactic.name, technique))
-    placed = {r["technique_id"] for r in rows}
-    for technique in techniques:
-        if technique.technique_id not in placed:
-            technique_tactics = list(technique.tactics.all())
-            tactic_name = technique_tactics[0].name if technique_tactics else ""
-            rows.append(_attack_row(tactic_name, technique))
-    for tactic in tactics:
-        if not any(r["tactic"] == tactic.name for r in rows):
-            rows.append({"tactic": tactic.name, "technique_id": "", "technique_name": ""})
+    for entry in attack_table(rule):
+        tactic_name = entry.tactic.name if entry.tactic else ""
+        technique = entry.technique
+        if technique is None:  # a tactic tagged without a technique of it
+            rows.append({"tactic": tactic_name, "technique_id": "", "technique_name": ""})
+        else:
+            rows.append(
+                {
+                    "tactic": tactic_name,
+                    "technique_id": technique.technique_id,
+                    "technique_name": technique.name if technique.known else "",
+                    "known": technique.known,
+                }
+            )
     return rows
-
-
-def _attack_row(tactic_name, technique) -> dict:
-    return {
-        "tactic": tactic_name,
-        "technique_id": technique.technique_id,
-        "technique_name": technique.name if technique.known else "",
-        "known": technique.known,
-    }
 
 
 def rule_to_dict(rule: Rule) -> dict:

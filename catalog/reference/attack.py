@@ -125,21 +125,54 @@ def parse_tags(tags: list[str]) -> RuleAttack:
     return RuleAttack(tactics, techniques, other)
 
 
-def coverage_rows(tactics: list[str], techniques: list[str]) -> list[tuple[Tactic, list[Technique]]]:
-    """The rule page's ATT&CK table: each tactic with the rule's techniques that belong to it.
+@dataclass(frozen=True)
+class AttackEntry:
+    """One line of a rule's ATT&CK table."""
 
-    A technique whose ATT&CK tactics the rule does not tag goes under its own first tactic
-    (or an "Unknown" row when ATT&CK does not know it), so nothing tagged is hidden.
+    tactic: Tactic | None  # None: a technique ATT&CK files under no tactic (an id it does not know)
+    technique: Technique | None  # None: a tactic the rule tags without any technique of it
+
+
+UNKNOWN_TACTIC = Tactic("unknown", "", "Unknown", 99, legacy=True)
+
+
+def rule_attack_table(tactics: list[str], techniques: list[str]) -> list[AttackEntry]:
+    """A rule's ATT&CK table, built once for its page (`by_tactic`) and its export record.
+
+    In order: each tagged tactic (kill-chain order) with the rule's techniques that ATT&CK files
+    under it (id order); then each technique filed under none of the rule's tactics, under its own
+    first tactic (none for an id ATT&CK does not know), so nothing tagged is hidden; then each
+    tagged tactic that got no technique.
     """
     data = load()
-    rows: dict[str, list[Technique]] = {shortname: [] for shortname in tactics}
-    for technique_id in techniques:
-        technique = data.technique(technique_id)
-        if not technique.known and "." in technique_id:
-            parent = data.technique(technique.parent_id)
-            technique = Technique(technique_id, "", parent.tactics, False)
-        homes = [t for t in technique.tactics if t in rows] or list(technique.tactics[:1]) or ["unknown"]
-        for home in homes:
-            rows.setdefault(home, []).append(technique)
-    ordered = sorted(rows.items(), key=lambda item: (data.tactic(item[0]).order, item[0]))
-    return [(data.tactic(shortname), items) for shortname, items in ordered]
+    tactic_list = [data.tactic(s) for s in sorted(set(tactics), key=lambda s: (data.tactic(s).order, s))]
+    technique_list = [data.technique(t) for t in sorted(set(techniques))]
+    entries = [
+        AttackEntry(tactic, technique)
+        for tactic in tactic_list
+        for technique in technique_list
+        if tactic.shortname in technique.tactics
+    ]
+    placed = {entry.technique.technique_id for entry in entries}
+    for technique in technique_list:
+        if technique.technique_id not in placed:
+            homes = sorted((data.tactic(s) for s in technique.tactics if s in data.tactics), key=_tactic_order)
+            entries.append(AttackEntry(homes[0] if homes else None, technique))
+    filled = {entry.tactic.shortname for entry in entries if entry.tactic}
+    entries += [AttackEntry(tactic, None) for tactic in tactic_list if tactic.shortname not in filled]
+    return entries
+
+
+def by_tactic(entries: list[AttackEntry]) -> list[tuple[Tactic, list[Technique]]]:
+    """The rule page's form of the table: one row per tactic (kill-chain order) with its techniques."""
+    rows: dict[str, tuple[Tactic, list[Technique]]] = {}
+    for entry in entries:
+        tactic = entry.tactic or UNKNOWN_TACTIC
+        techniques = rows.setdefault(tactic.shortname, (tactic, []))[1]
+        if entry.technique is not None:
+            techniques.append(entry.technique)
+    return sorted(rows.values(), key=lambda row: _tactic_order(row[0]))
+
+
+def _tactic_order(tactic: Tactic) -> tuple[int, str]:
+    return (tactic.order, tactic.shortname)

@@ -14,7 +14,8 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import YamlLexer
 
-from catalog import queries
+from catalog.queries import events, fields, indicators
+from catalog.queries.attack import heat
 from catalog.reference import attack
 
 register = template.Library()
@@ -104,7 +105,7 @@ def event_label(event_id):
 
 @register.filter
 def event_param(event_id):
-    return queries.event_param(event_id)
+    return events.event_param(event_id)
 
 
 @register.filter
@@ -114,7 +115,7 @@ def field_label(name):
 
 @register.filter
 def field_param(name):
-    return queries.field_param(name)
+    return fields.field_param(name)
 
 
 @register.filter
@@ -122,14 +123,14 @@ def rarity(count):
     """CSS class telling unique (1 rule), common (>= COMMON_INDICATOR rules) and other indicators apart."""
     if count is None or count <= 1:
         return "ind-rare"
-    if count >= queries.COMMON_INDICATOR:
+    if count >= indicators.COMMON_INDICATOR:
         return "ind-common"
     return "ind-shared"
 
 
 @register.filter
 def heat_class(count):
-    return f"heat-{queries.heat(count or 0)}"
+    return f"heat-{heat(count or 0)}"
 
 
 @register.filter

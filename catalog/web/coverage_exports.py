@@ -11,8 +11,8 @@ from django.db.models import Count
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 
-from catalog import queries
 from catalog.models import Rule
+from catalog.queries import rules as rule_queries
 from catalog.reference import attack
 
 # Cells that a spreadsheet would run as a formula are prefixed, so an exported rule cannot inject one.
@@ -20,7 +20,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _filtered(request):
-    filterset = queries.rule_filterset(request.GET)
+    filterset = rule_queries.rule_filterset(request.GET)
     return filterset, (filterset.qs if filterset.is_valid() else None)
 
 
@@ -90,7 +90,7 @@ def rules_csv(request):
             "url",
         ]
     )
-    for rule in queries.listing(rules.order_by("title", "pk")):
+    for rule in rule_queries.listing(rules.order_by("title", "pk")):
         writer.writerow(
             [
                 _cell(value)

@@ -11,8 +11,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from catalog import queries
 from catalog.matching import matching_rules
+from catalog.models import Rule
 from catalog.sigma.evaluate import flatten_event, load_events
 
 MAX_EVENTS = 100
@@ -48,7 +48,7 @@ def evaluate(events: list[dict], for_listing: bool = False) -> list[dict]:
         flat = flatten_event(event)
         rules = matching_rules(flat)
         if for_listing and rules:  # full rows for the rule table, in one query (plus techniques)
-            rules = list(queries.listing(queries.public_rules().filter(pk__in=[r.pk for r in rules])).order_by("title"))
+            rules = list(Rule.objects.public().for_listing().filter(pk__in=[r.pk for r in rules]).order_by("title"))
         results.append({"fields": len(flat), "rules": rules})
     return results
 

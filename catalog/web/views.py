@@ -1,16 +1,18 @@
 """HTML pages. Thin on purpose: each view asks catalog.queries and renders one template.
 
 A page with an invalid filter still renders (status 400) with the error beside the form and the
-valid filters applied; an unknown id is a 404. Every page's JSON twin is the same path under /api/.
+valid filters applied; an unknown id is a 404. Every page's JSON twin is the same path under /api/
+and calls the same query function (tests/test_read_path.py).
 """
 
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
-from catalog import queries
 from catalog.models import Indicator
-from catalog.queries.filters import INDICATOR_KINDS, SORTS, IndicatorFilterSet
+from catalog.queries import attack, events, facets, fields, indicators, rule_page, rules
+from catalog.queries import overview as overview_queries
+from catalog.queries.filters import INDICATOR_KINDS, SORTS
 from catalog.queries.history import rule_history
 
 RULES_PER_PAGE = 50
@@ -24,118 +26,119 @@ def paginate(request, queryset, per_page, param="page"):
 
 
 def overview(request):
-    return render(request, "catalog/overview.html", queries.overview())
+    return render(request, "catalog/overview.html", overview_queries.overview())
 
 
 def rule_list(request):
-    filterset = queries.rule_filterset(request.GET)
+    filterset = rules.rule_filterset(request.GET)
     context = {
         "filterset": filterset,
-        "page": paginate(request, queries.filtered_rules(filterset), RULES_PER_PAGE),
-        "facets": queries.rule_facets(filterset),
+        "page": paginate(request, rules.listing(rules.filtered_rules(filterset)), RULES_PER_PAGE),
+        "facets": facets.rule_facets(filterset),
         "sorts": list(SORTS),
     }
     return render(request, "catalog/rule_list.html", context, status=400 if filterset.errors else 200)
 
 
 def rule_detail(request, rule_uuid):
-    page = queries.rule_page(rule_uuid)
+    page = rule_page.rule_page(rule_uuid)
     if page is None:
         raise Http404("No such rule in the catalog.")
-    context = {"page": page, "rule": page.rule, "common": queries.COMMON_INDICATOR}
+    context = {"page": page, "rule": page.rule, "common": indicators.COMMON_INDICATOR}
     context.update(rule_history(page.rule))  # the "History" section (catalog/_history.html)
     return render(request, "catalog/rule_detail.html", context)
 
 
 def indicator_list(request):
-    filterset = IndicatorFilterSet(request.GET, queryset=Indicator.objects.all())
+    filterset = indicators.indicator_filterset(request.GET)
     context = {
         "filterset": filterset,
-        "page": paginate(request, queries.searched_indicators(filterset), INDICATORS_PER_PAGE),
-        "fields": queries.indicator_fields(),
+        "page": paginate(request, indicators.searched_indicators(filterset), INDICATORS_PER_PAGE),
+        "fields": indicators.indicator_fields(),
         "kinds": INDICATOR_KINDS,
-        "keywords_slug": queries.KEYWORDS_SLUG,
-        "common": queries.COMMON_INDICATOR,
+        "keywords_slug": fields.KEYWORDS_SLUG,
+        "common": indicators.COMMON_INDICATOR,
     }
     return render(request, "catalog/indicator_list.html", context, status=400 if filterset.errors else 200)
 
 
 def indicator_detail(request, pk):
     indicator = get_object_or_404(Indicator, pk=pk)
+    page = paginate(request, indicators.indicator_rules(indicator), RULES_OF_INDICATOR_PER_PAGE)
+    if not page.paginator.count:  # only hidden rules carry it: no public trace
+        raise Http404("No public rule carries this indicator.")
     context = {
         "indicator": indicator,
-        "page": paginate(request, queries.indicator_rules(indicator), RULES_OF_INDICATOR_PER_PAGE),
-        "same_value": queries.same_value_indicators(indicator),
-        "field_param": queries.field_param(indicator.field),
-        "common": queries.COMMON_INDICATOR,
+        "page": page,
+        "same_value": indicators.same_value_indicators(indicator),
+        "field_param": fields.field_param(indicator.field),
+        "common": indicators.COMMON_INDICATOR,
     }
     return render(request, "catalog/indicator_detail.html", context)
 
 
 def field_list(request):
-    logsource = {key: request.GET.get(key, "").strip() for key in ("product", "category", "service")}
-    choices = queries.logsource_choices()
+    logsource = {key: request.GET.get(key, "").strip() for key in fields.LOGSOURCE_KEYS}
+    choices = fields.logsource_choices()
     context = {
-        "rows": queries.field_table(logsource),
+        "rows": fields.field_table(logsource),
         "selects": [(key, choices[key], value) for key, value in logsource.items()],
     }
     return render(request, "catalog/field_list.html", context)
 
 
 def field_detail(request, name):
-    field_name = queries.field_from_param(name)
-    indicators = paginate(request, queries.field_indicators(field_name), INDICATORS_PER_PAGE)
-    if not indicators.paginator.count:
-        raise Http404("No indicator uses this field.")
+    field_name = fields.field_from_param(name)
+    field_indicators = paginate(request, fields.field_indicators(field_name), INDICATORS_PER_PAGE)
+    if not field_indicators.paginator.count:
+        raise Http404("No live rule tests this field.")
     context = {
         "field": field_name,
-        "indicators": indicators,
-        "rules": paginate(request, queries.field_rules(field_name), RULES_PER_PAGE, param="rules_page"),
-        "logsources": queries.field_logsources(field_name),
-        "common": queries.COMMON_INDICATOR,
+        "indicators": field_indicators,
+        "rules": paginate(request, fields.field_rules(field_name), RULES_PER_PAGE, param="rules_page"),
+        "logsources": fields.field_logsources(field_name),
+        "common": indicators.COMMON_INDICATOR,
     }
     return render(request, "catalog/field_detail.html", context)
 
 
 def attack_matrix(request):
-    return render(request, "catalog/attack_matrix.html", queries.attack_matrix())
+    return render(request, "catalog/attack_matrix.html", attack.attack_matrix())
 
 
 def technique_detail(request, technique_id):
-    detail = queries.technique_detail(technique_id)
+    detail = attack.technique_detail(technique_id)
     if detail is None:
         raise Http404("No such ATT&CK technique.")
     if technique_id != detail["technique"].technique_id:
         return redirect("technique-detail", detail["technique"].technique_id, permanent=True)
-    rules = queries.rule_filterset({"technique": detail["technique"].technique_id}).qs
-    detail["page"] = paginate(request, queries.listing(rules), RULES_PER_PAGE)
+    tagged = rules.rule_filterset({"technique": detail["technique"].technique_id}).qs
+    detail["page"] = paginate(request, rules.listing(tagged), RULES_PER_PAGE)
     return render(request, "catalog/technique_detail.html", detail)
 
 
 def tactic_detail(request, shortname):
-    detail = queries.tactic_detail(shortname)
+    detail = attack.tactic_detail(shortname)
     if detail is None:
         raise Http404("No such ATT&CK tactic.")
     if shortname != detail["tactic"].shortname:
         return redirect("tactic-detail", detail["tactic"].shortname, permanent=True)
-    rules = queries.rule_filterset({"tactic": detail["tactic"].shortname}).qs
-    detail["page"] = paginate(request, queries.listing(rules), RULES_PER_PAGE)
+    tagged = rules.rule_filterset({"tactic": detail["tactic"].shortname}).qs
+    detail["page"] = paginate(request, rules.listing(tagged), RULES_PER_PAGE)
     return render(request, "catalog/tactic_detail.html", detail)
 
 
 def event_list(request):
-    return render(request, "catalog/event_list.html", {"events": queries.event_table()})
+    return render(request, "catalog/event_list.html", {"events": events.event_table()})
 
 
 def event_detail(request, provider, event):
-    event_type = queries.event_type(provider, event)
+    event_type = events.event_type(provider, event)
     if event_type is None:
         raise Http404("No such event in the catalog.")
-    rules = queries.listing(queries.live_rules().filter(events=event_type).order_by("title", "pk"))
-    return render(
-        request, "catalog/event_detail.html", {"event": event_type, "page": paginate(request, rules, RULES_PER_PAGE)}
-    )
+    page = paginate(request, rules.listing(events.event_rules(event_type)), RULES_PER_PAGE)
+    return render(request, "catalog/event_detail.html", {"event": event_type, "page": page})
 
 
 def logsource_list(request):
-    return render(request, "catalog/logsource_list.html", {"rows": queries.logsource_table()})
+    return render(request, "catalog/logsource_list.html", {"rows": list(events.logsource_counts())})

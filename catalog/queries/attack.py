@@ -1,0 +1,156 @@
+"""ATT&CK coverage: tactics and techniques with their live rule counts, the matrix, a technique, a tactic.
+
+/attack/ and /api/attack/ (and their detail pages) read the same two querysets,
+`tactics_with_counts()` and `techniques_with_counts()`; the pages arrange them into a matrix,
+the API pages through them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Concat
+
+from catalog.models import Rule, Tactic, Technique, live_rules_q
+
+HEAT_BUCKETS = (1, 3, 10, 30)  # rule counts from which a technique gets heat class 1..4
+
+
+def heat(count: int) -> int:
+    """The colour bucket of a rule count: 0 for none, up to 4 for 30 rules or more."""
+    return sum(1 for floor in HEAT_BUCKETS if count >= floor)
+
+
+@dataclass
+class TechniqueCell:
+    technique_id: str
+    name: str
+    known: bool
+    count: int  # live rules tagging it or one of its sub-techniques
+    direct: int = 0  # live rules tagging exactly this id
+    subtechniques: list = field(default_factory=list)
+
+    @property
+    def heat(self) -> int:
+        return heat(self.count)
+
+
+def tactics_with_counts():
+    """Every tactic with `rule_count`, its live rules; kill-chain order, legacy tactics last (1 query)."""
+    return Tactic.objects.annotate(rule_count=Count("rules", filter=live_rules_q("rules"), distinct=True)).order_by(
+        "legacy", "order", "shortname"
+    )
+
+
+def techniques_with_counts():
+    """Techniques with `rule_count` (live rules tagged with exactly this id) and `rolled_count` (or a sub-technique).
+
+    Correlated subqueries rather than a join + GROUP BY: each runs on the rows asked for only,
+    so one technique, one tactic's or a page of them costs what it shows.
+    """
+    tagged = Rule.techniques.through.objects.filter(live_rules_q("rule")).order_by()
+    direct = tagged.filter(technique=OuterRef("pk"))
+    # "T1059" and "T1059.xxx", as an indexed range: "." sorts just before "/", digits after it.
+    rolled = tagged.filter(
+        technique__technique_id__gte=OuterRef("technique_id"),
+        technique__technique_id__lt=Concat(OuterRef("technique_id"), Value("/")),
+    )
+    return Technique.objects.annotate(rule_count=_count_rules(direct), rolled_count=_count_rules(rolled)).order_by(
+        "technique_id"
+    )
+
+
+def _count_rules(through_rows):
+    """COUNT(DISTINCT rule_id) of a correlated queryset of Rule.techniques rows, as a subquery."""
+    counted = through_rows.values(one=Value(1)).annotate(n=Count("rule_id", distinct=True)).values("n")
+    return Coalesce(Subquery(counted), 0)
+
+
+def attack_matrix() -> dict:
+    """Tactic columns (kill-chain order, legacy after) of technique cells with rule counts: 3 queries."""
+    techniques = list(techniques_with_counts().prefetch_related("tactics"))
+    homes = {t.technique_id: {tactic.shortname for tactic in t.tactics.all()} for t in techniques}
+    cells = _cells(techniques)
+    columns = []
+    placed = set()
+    for tactic in tactics_with_counts():
+        column = sorted(
+            (c for tid, c in cells.items() if tactic.shortname in homes[tid]), key=lambda c: (-c.count, c.technique_id)
+        )
+        placed.update(c.technique_id for c in column)
+        columns.append({"tactic": tactic, "cells": column, "covered": sum(1 for c in column if c.count)})
+    unplaced = sorted((c for tid, c in cells.items() if tid not in placed and c.count), key=lambda c: c.technique_id)
+    return {"columns": columns, "unplaced": unplaced, "buckets": HEAT_BUCKETS}
+
+
+def _cells(techniques) -> dict[str, TechniqueCell]:
+    """Parent techniques as cells, each holding its covered sub-techniques (in id order)."""
+    cells = {}
+    for t in techniques:
+        if "." not in t.technique_id:
+            cells[t.technique_id] = TechniqueCell(t.technique_id, t.name, t.known, t.rolled_count, t.rule_count)
+    for t in sorted(techniques, key=lambda t: t.technique_id):
+        if "." in t.technique_id and t.rule_count:
+            parent = cells.get(t.technique_id.split(".")[0])
+            sub = TechniqueCell(t.technique_id, t.name, t.known, t.rule_count, t.rule_count)
+            if parent is not None:
+                parent.subtechniques.append(sub)
+            else:
+                cells[t.technique_id] = sub
+    return cells
+
+
+def technique_detail(technique_id: str) -> dict | None:
+    """A technique, its tactics, parent and sub-techniques with rule counts (2 queries); None if unknown."""
+    wanted = technique_id.upper()
+    parent_id = wanted.split(".")[0]
+    in_family = Q(technique_id=parent_id) | Q(technique_id__startswith=parent_id + ".")
+    family = {t.technique_id: t for t in techniques_with_counts().filter(in_family)}
+    technique = family.get(wanted)
+    if technique is None:
+        return None
+    subs = [
+        TechniqueCell(t.technique_id, t.name, t.known, t.rule_count, t.rule_count)
+        for tid, t in sorted(family.items())
+        if tid.startswith(wanted + ".")
+    ]
+    return {
+        "technique": technique,
+        "tactics": list(technique.tactics.all()),
+        "parent": family.get(parent_id) if parent_id != wanted else None,
+        "subtechniques": subs,
+        "count": technique.rolled_count if "." not in wanted else technique.rule_count,
+        "mitre_url": mitre_url(technique) if technique.known else "",
+    }
+
+
+def mitre_url(technique: Technique) -> str:
+    """The technique's page on attack.mitre.org (T1059.001 -> /techniques/T1059/001/)."""
+    return "https://attack.mitre.org/techniques/" + technique.technique_id.replace(".", "/") + "/"
+
+
+def tactic_named(shortname: str) -> Tactic | None:
+    """A tactic by its shortname (any case), with `rule_count` (1 query)."""
+    return tactics_with_counts().filter(shortname=shortname.lower()).first()
+
+
+def tactic_techniques(tactic: Tactic):
+    """The techniques (sub-techniques included) ATT&CK files under a tactic, with their rule counts."""
+    return techniques_with_counts().filter(tactics=tactic)
+
+
+def tactic_detail(shortname: str) -> dict | None:
+    """A tactic with its techniques (rolled-up counts, as in the matrix): 2 queries; None if unknown."""
+    found = tactic_named(shortname)
+    if found is None:
+        return None
+    cells = sorted(
+        (
+            TechniqueCell(t.technique_id, t.name, t.known, t.rolled_count, t.rule_count)
+            for t in tactic_techniques(found)
+            if "." not in t.technique_id
+        ),
+        key=lambda c: (-c.count, c.technique_id),
+    )
+    return {"tactic": found, "cells": cells}

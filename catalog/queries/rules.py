@@ -1,0 +1,75 @@
+"""Rule lists: the filtered, sorted list of /rules/ and /api/rules/, and the pivots' rule lists.
+
+Visibility comes from Rule.objects (catalog.models.RuleQuerySet): `public()` for what a visitor
+may open at all, `live()` for what listings and counts are about.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Case, CharField, F, IntegerField, Q, Value, When
+from django.db.models.functions import Coalesce, NullIf
+
+from catalog.models import LEVELS, Rule
+from catalog.queries.filters import SORTS, RuleFilterSet
+
+RECENT_LIMIT = 10
+
+
+def effective_level():
+    """SQL for Rule.effective_level: a curator's level_override wins over the rule's level."""
+    return Coalesce(NullIf("level_override", Value("")), "level", output_field=CharField())
+
+
+def with_level_rank(queryset):
+    """Annotate `level_rank` (informational=0 .. critical=4, unknown=-1) for sorting by level."""
+    whens = [
+        When(Q(level_override=lvl) | Q(level_override="", level=lvl), then=Value(i)) for i, lvl in enumerate(LEVELS)
+    ]
+    return queryset.annotate(level_rank=Case(*whens, default=Value(-1), output_field=IntegerField()))
+
+
+def sorted_rules(queryset, sort: str | None):
+    """Order a rule queryset by one of filters.SORTS (title when no sort is asked).
+
+    Rules without a date sort last both ways, on every database (PostgreSQL puts NULLs first
+    when descending, SQLite when ascending).
+    """
+    if sort in SORTS:
+        return with_level_rank(queryset).order_by(*(_nulls_last(term) for term in SORTS[sort]), "pk")
+    return queryset.order_by("title", "pk")
+
+
+def _nulls_last(term: str):
+    column = F(term.lstrip("-"))
+    return column.desc(nulls_last=True) if term.startswith("-") else column.asc(nulls_last=True)
+
+
+def rule_filterset(data, queryset=None) -> RuleFilterSet:
+    """The shared RuleFilterSet over public rules (retired ones only when `retired` is asked)."""
+    return RuleFilterSet(data, queryset=Rule.objects.public() if queryset is None else queryset)
+
+
+def filtered_rules(filterset: RuleFilterSet):
+    """The rules of /rules/ and /api/rules/: the filterset's valid filters applied, sorted as asked.
+
+    An invalid parameter is left out here; the caller reports it (a 400 with the form errors).
+    """
+    return sorted_rules(filterset.qs, cleaned(filterset).get("sort"))
+
+
+def cleaned(filterset) -> dict:
+    """The valid part of a filterset's input: an invalid parameter is reported and ignored."""
+    if not filterset.is_bound:
+        return {}
+    filterset.is_valid()  # runs validation
+    return getattr(filterset.form, "cleaned_data", {})
+
+
+def listing(queryset):
+    """A rule queryset ready for an HTML listing table: source joined, techniques in one query."""
+    return queryset.for_listing()
+
+
+def recent_rules(limit: int = RECENT_LIMIT):
+    """The live rules modified most recently (the front page's "latest changes")."""
+    return list(listing(Rule.objects.live().filter(modified__isnull=False).order_by("-modified", "title"))[:limit])
