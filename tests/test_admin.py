@@ -13,12 +13,9 @@ from django.urls import reverse
 
 from catalog.importing.importer import import_paths
 from catalog.models import ImportRun, Indicator, Rule, RuleIndicator, Source
-from tests.conftest import REFERENCE_RULE_ID
+from tests.constants import CERTUTIL, CERTUTIL_ID, EXAMPLE_FILES, EXAMPLE_RULES, corpus_paths
 
 pytestmark = pytest.mark.django_db
-
-CERTUTIL_ID = "fb6ebed3-a7c3-43fe-bd17-93997d27921a"
-CERTUTIL = "windows/process_creation/proc_creation_win_certutil_remote_download.yml"
 
 
 def change_url(rule):
@@ -29,8 +26,8 @@ CHANGELIST = "/admin/catalog/rule/"
 
 
 @pytest.fixture
-def rule(corpus):
-    return corpus.get(uuid=REFERENCE_RULE_ID)
+def rule(example_rules):
+    return example_rules.get(uuid=CERTUTIL_ID)
 
 
 @pytest.fixture
@@ -201,9 +198,9 @@ def test_staff_without_the_curator_group_sees_no_rules(client, staff, rule):
 
 
 # -- superusers -----------------------------------------------------------------------------------------------
-def test_bulk_actions_verify_hide_unhide_and_log_each_rule(client, admin_user, corpus):
+def test_bulk_actions_verify_hide_unhide_and_log_each_rule(client, admin_user, example_rules):
     client.force_login(admin_user)
-    rules = list(corpus.order_by("title")[:3])
+    rules = list(example_rules.order_by("title")[:3])
     pks = [str(r.pk) for r in rules]
     response = client.post(CHANGELIST, {"action": "verify", "_selected_action": pks, "index": 0})
     assert response.status_code == 302
@@ -227,9 +224,9 @@ def test_bulk_actions_verify_hide_unhide_and_log_each_rule(client, admin_user, c
     assert LogEntry.objects.filter(user=admin_user).count() == 3 + 2 + 1
 
 
-def test_bulk_add_tag_asks_for_the_tag_on_an_intermediate_page(client, admin_user, corpus):
+def test_bulk_add_tag_asks_for_the_tag_on_an_intermediate_page(client, admin_user, example_rules):
     client.force_login(admin_user)
-    pks = [str(pk) for pk in corpus.order_by("title").values_list("pk", flat=True)[:2]]
+    pks = [str(pk) for pk in example_rules.order_by("title").values_list("pk", flat=True)[:2]]
     page = client.post(CHANGELIST, {"action": "add_local_tag", "_selected_action": pks, "index": 0})
     assert page.status_code == 200 and b'name="tag"' in page.content and b"csrfmiddlewaretoken" in page.content
     # A bad tag re-asks and changes nothing.
@@ -255,7 +252,7 @@ def test_bulk_add_tag_asks_for_the_tag_on_an_intermediate_page(client, admin_use
 def test_rule_search_by_title_id_tag_and_indicator_value(client, admin_user, rule):
     client.force_login(admin_user)
     value = rule.rule_indicators.select_related("indicator").first().written
-    for query in [rule.title.upper(), REFERENCE_RULE_ID, f"tag:{rule.tags[0]}", f'"{value}"']:
+    for query in [rule.title.upper(), CERTUTIL_ID, f"tag:{rule.tags[0]}", f'"{value}"']:
         results = client.get(CHANGELIST, {"q": query}).context["cl"].queryset
         assert results.filter(pk=rule.pk).exists(), query
 
@@ -357,7 +354,10 @@ def test_superuser_reimports_a_source_and_sees_the_command_report(client, admin_
     job.refresh_from_db()
     assert job.status == "done" and job.finished_at is not None
     html = client.get(f"/admin/catalog/importjob/{job.pk}/change/").content.decode()
-    assert "30 files read; rules: 0 created, 1 updated, 34 unchanged, 0 retired; 0 warnings, 1 errors" in html
+    assert (
+        f"{EXAMPLE_FILES + 1} files read; rules: 0 created, 1 updated, {EXAMPLE_RULES - 1} unchanged, 0 retired; "
+        "0 warnings, 1 errors"
+    ) in html
     assert "examples/windows/broken.yml:2" in html and "invalid YAML" in html
     assert 'http-equiv="refresh"' not in html  # finished: the page stops reloading
     assert Rule.objects.get(uuid=CERTUTIL_ID).title.startswith("Changed Certutil")
@@ -379,9 +379,10 @@ def test_the_reimport_action_queues_each_selected_source(client, admin_user, exa
     assert response.status_code == 302 and response["Location"] == "/admin/catalog/importjob/"
     run_queued_jobs()
     job = ImportJob.objects.get(source=source)
-    assert job.status == "done" and "29 files read; rules: 0 created, 0 updated, 35 unchanged" in job.summary
+    summary = f"{EXAMPLE_FILES} files read; rules: 0 created, 0 updated, {EXAMPLE_RULES} unchanged"
+    assert job.status == "done" and summary in job.summary
     listing = client.get("/admin/catalog/importjob/").content.decode()
-    assert "35 unchanged" in listing
+    assert f"{EXAMPLE_RULES} unchanged" in listing
 
 
 def test_the_reimport_permission_alone_allows_a_reimport(client, django_user_model, examples, import_roots):
@@ -398,7 +399,7 @@ def test_the_reimport_permission_alone_allows_a_reimport(client, django_user_mod
     assert response.status_code == 302
     run_queued_jobs()
     page = client.get(response["Location"])
-    assert page.status_code == 200 and b"35 unchanged" in page.content
+    assert page.status_code == 200 and f"{EXAMPLE_RULES} unchanged".encode() in page.content
     assert ImportJob.objects.get().requested_by == user
     # ...but it does not open the rules.
     assert client.get(CHANGELIST).status_code == 403
@@ -439,7 +440,6 @@ def test_reimport_is_csrf_protected(admin_user, examples, import_roots):
 
 def test_the_corpus_source_is_reimported_from_all_its_folders(corpus):
     from catalog.importing.reimport import source_roots
-    from tests.conftest import corpus_paths
 
     assert sorted(source_roots(Source.objects.get(name="sigmahq"))) == sorted(corpus_paths())
 

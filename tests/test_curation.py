@@ -21,13 +21,10 @@ from catalog.curation.tags import add_local_tag, remove_local_tag
 from catalog.importing.importer import import_paths
 from catalog.models import CURATION_FIELDS, Rule, RuleVersion
 from catalog.queries.history import rule_history
+from tests.constants import CERTUTIL, CERTUTIL_ID, EXAMPLE_RULES, SSH, SSH_ID
 
 pytestmark = pytest.mark.django_db
 
-CERTUTIL_ID = "fb6ebed3-a7c3-43fe-bd17-93997d27921a"
-CERTUTIL = "windows/process_creation/proc_creation_win_certutil_remote_download.yml"
-SSH_ID = "514ec3da-37ef-4f0a-9b1b-66c2929dc6aa"
-SSH = "linux/process_creation/proc_creation_lnx_ssh_reverse_tunnel_or_socks.yml"
 CERTUTIL_NEW_TITLE = "Certutil Downloading Remote Content Through Its URL Cache"
 
 
@@ -242,7 +239,7 @@ def test_curation_round_trips_into_a_rebuilt_catalog(examples, carol, tmp_path):
     # Rebuild: the source's rules are gone and imported afresh, without curation.
     Rule.objects.filter(source__name="examples").delete()
     report = import_examples(examples)
-    assert report.created == 35
+    assert report.created == EXAMPLE_RULES
     assert not curated_rules().filter(source__name="examples").exists()
 
     out, err, error = import_curation(tmp_path / "before.json", user="carol")
@@ -471,14 +468,16 @@ def test_importing_curation_invalidates_cached_pages(examples, tmp_path):
 
 
 @pytest.mark.django_db
-def test_hidden_rules_leave_the_corpus_counts(corpus, django_user_model):
+def test_hidden_rules_leave_the_corpus_counts(django_user_model):
     from catalog.models import Indicator
-    from tests.conftest import REFERENCE_RULE_ID
 
-    indicator = Indicator.objects.get(field="Image", kind="ends_with", value="\\net.exe", transforms="", cased=False)
+    indicator = Indicator.objects.get(
+        field="Image", kind="ends_with", value="\\powershell.exe", transforms="", cased=False
+    )
     before = indicator.corpus_count
+    assert before == 2  # two example rules look for it
     user = django_user_model.objects.create_user("hunter")
-    rule = Rule.objects.get(uuid=REFERENCE_RULE_ID)
+    rule = Rule.objects.filter(rule_indicators__indicator=indicator).first()
     apply_edit(rule, Edit(hidden=True), user)
     indicator.refresh_from_db()
     assert indicator.corpus_count == before - 1

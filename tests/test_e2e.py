@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from benchmarks.site import build_database, fresh_postgres_database, serve
-from tests.conftest import REFERENCE_RULE_ID, ROOT, corpus_paths
+from tests.constants import REFERENCE_RULE_ID, ROOT, corpus_paths
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -29,7 +29,7 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, corpus_dir):
     """The site on the same kind of database as the rest of this test run (SQLite or PostgreSQL)."""
     assert Path(CHROMIUM).exists(), "Chromium is required for the browser tests: apt-get install chromium"
     if os.environ.get("DATABASE_URL", "").startswith("postgres"):

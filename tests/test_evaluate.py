@@ -8,13 +8,15 @@ import pytest
 import yaml
 
 from catalog.sigma.evaluate import compile_rule, flatten_event, load_events, matches
-from tests.conftest import CORPUS
+from tests.constants import CORPUS
 from tests.sigma_helpers import parse_one
 
 REGRESSION = CORPUS / "regression_data"
 
 
 def regression_cases():
+    if not REGRESSION.is_dir():  # one case, which the `corpus` fixture skips (or fails under CI) with the reason
+        return [pytest.param(None, None, id="corpus-missing")]
     cases = []
     for info in sorted(REGRESSION.rglob("info.yml")):
         meta = yaml.safe_load(info.read_text(encoding="utf-8"))
@@ -44,7 +46,7 @@ def test_every_regression_event_triggers_its_rule(corpus, rule_id, event_file):
     assert events and any(matches(rule, event) for event in events), f"{event_file.name} should trigger {rule_id}"
 
 
-def test_there_are_regression_cases():
+def test_there_are_regression_cases(corpus_dir):
     assert len(regression_cases()) >= 150
 
 

@@ -9,11 +9,20 @@ from django.core.management import CommandError, call_command
 from catalog.importing.importer import import_paths
 from catalog.models import ImportRun, Indicator, Rule, RuleIndicator, RuleVersion
 from catalog.queries.filters import RuleFilterSet
-from tests.conftest import CORPUS, CORPUS_FOLDERS, REFERENCE_RULE_ID
+from tests.constants import (
+    CERTUTIL,
+    CERTUTIL_ID,
+    CORPUS,
+    CORPUS_FOLDERS,
+    CORPUS_RULES,
+    EXAMPLE_FILES,
+    EXAMPLE_RULES,
+    FILTER_RULE_ID,
+    REFERENCE_RULE_ID,
+    TEMPORAL_CORRELATION_ID,
+)
 
 pytestmark = pytest.mark.django_db
-CERTUTIL = "windows/process_creation/proc_creation_win_certutil_remote_download.yml"
-CERTUTIL_ID = "fb6ebed3-a7c3-43fe-bd17-93997d27921a"
 
 
 def snapshot(source):
@@ -36,7 +45,7 @@ def snapshot(source):
 def test_examples_import_with_every_feature(examples):
     report = import_paths([str(examples)], source="ex")
     assert not report.errors, [str(p) for p in report.errors]
-    assert (report.files_read, report.created) == (29, 35)
+    assert (report.files_read, report.created) == (EXAMPLE_FILES, EXAMPLE_RULES)
     rules = Rule.objects.filter(source__name="ex")
     assert set(rules.values_list("rule_type", flat=True)) == {"rule", "correlation", "filter"}
     assert rules.filter(path__contains=" ").exists() and rules.filter(path__endswith=".yaml").exists()
@@ -51,7 +60,7 @@ def test_reimport_is_idempotent(examples):
     import_paths([str(examples)], source="ex")
     before = snapshot("ex")
     report = import_paths([str(examples)], source="ex")
-    assert (report.created, report.updated, report.retired, report.unchanged) == (0, 0, 0, 35)
+    assert (report.created, report.updated, report.retired, report.unchanged) == (0, 0, 0, EXAMPLE_RULES)
     assert "0 created, 0 updated" in report.summary()
     assert snapshot("ex") == before
 
@@ -62,7 +71,7 @@ def test_a_changed_file_updates_only_its_rule_and_keeps_the_previous_version(exa
     path = examples / CERTUTIL
     path.write_text(path.read_text().replace("title: Certutil", "title: Changed Certutil"))
     report = import_paths([str(examples)], source="ex")
-    assert (report.created, report.updated, report.unchanged) == (0, 1, 34)
+    assert (report.created, report.updated, report.unchanged) == (0, 1, EXAMPLE_RULES - 1)
     after = snapshot("ex")
     assert [u for u in after if after[u] != before[u]] == [CERTUTIL_ID]
     version = RuleVersion.objects.get(rule__uuid=CERTUTIL_ID)
@@ -127,7 +136,7 @@ def test_bad_files_are_skipped_and_reported_the_rest_imports(examples):
     (examples / "broken.yml").write_text("title: broken\ndetection: [unclosed\n")
     (examples / "binary.yml").write_bytes(b"\x00\x01")
     report = import_paths([str(examples)], source="ex")
-    assert report.created == 35
+    assert report.created == EXAMPLE_RULES
     messages = sorted(str(p) for p in report.errors)
     assert messages[0].startswith("examples/binary.yml:1: binary file")
     assert re.match(r"examples/broken\.yml:\d+: invalid YAML", messages[1])
@@ -142,7 +151,7 @@ def test_strict_makes_any_error_fail_the_run_and_the_command_exit_non_zero(examp
     assert "examples/broken.yml:" in captured.err and "ROLLED BACK" in captured.out
     with pytest.raises(CommandError):  # without --strict the good rules land, but the exit is still non-zero
         call_command("import_rules", str(examples), "--source", "ex")
-    assert Rule.objects.filter(source__name="ex").count() == 35
+    assert Rule.objects.filter(source__name="ex").count() == EXAMPLE_RULES
 
 
 def test_the_same_id_in_two_files_first_in_path_order_wins(examples):
@@ -212,13 +221,13 @@ def test_event_coverage_from_logsource_and_explicit_event_ids(examples):
 
 def test_correlation_and_filter_references_are_stored(examples):
     import_paths([str(examples)], source="ex")
-    temporal = Rule.objects.get(uuid="53ef49af-9a6b-49c7-8234-66e005b150d8")
+    temporal = Rule.objects.get(uuid=TEMPORAL_CORRELATION_ID)
     assert temporal.correlation["type"] == "temporal"
     assert set(temporal.references_out.values_list("kind", "target")) == {
         ("correlation", "1a3f6459-7594-4b50-b5fc-bfbaa414b310"),
         ("correlation", "win_successful_network_logon"),
     }
-    mf = Rule.objects.get(uuid="7c0b5a2c-6da8-4881-8898-06d3d7c2abcb")
+    mf = Rule.objects.get(uuid=FILTER_RULE_ID)
     assert mf.rule_type == "filter" and CERTUTIL_ID in mf.filter_rules
 
 
@@ -290,13 +299,13 @@ def test_net_exe_corpus_count_matches_an_independent_count(corpus):
 
 
 def test_full_corpus_imported_without_errors(corpus):
-    assert corpus.count() == 3780
-    run = ImportRun.objects.order_by("started_at").first()
-    assert run.error_count == 0 and run.created == 3780
+    assert corpus.count() == CORPUS_RULES
+    [run] = [run for run in ImportRun.objects.all() if run.sources == ["sigmahq"]]
+    assert run.error_count == 0 and run.created == CORPUS_RULES
 
 
-def test_deprecated_and_unsupported_import_with_warnings(db):
-    report = import_paths([str(CORPUS / "deprecated"), str(CORPUS / "unsupported")], source="legacy")
+def test_deprecated_and_unsupported_import_with_warnings(db, corpus_dir):
+    report = import_paths([str(corpus_dir / "deprecated"), str(corpus_dir / "unsupported")], source="legacy")
     assert not report.errors, [str(p) for p in report.errors[:5]]
     assert (report.files_read, report.created) == (259, 261)  # two legacy collections hold two rules each
     assert any("pipe aggregation" in p.message for p in report.warnings)
@@ -308,10 +317,11 @@ def test_missing_path_is_reported(db, tmp_path):
     assert "does not exist" in report.errors[0].message
 
 
-def test_export_catalog_contract(corpus, export_catalog):
+def test_export_catalog_contract(example_rules, export_catalog):
     records = export_catalog()
     assert list(records) == sorted(records)
-    record = records[REFERENCE_RULE_ID]
+    assert set(records) == {str(uuid) for uuid in example_rules.values_list("uuid", flat=True)}
+    record = records[CERTUTIL_ID]
     for key in (
         "id",
         "title",
@@ -332,4 +342,4 @@ def test_export_catalog_contract(corpus, export_catalog):
     assert record["logsource"] == {"product": "windows", "category": "process_creation", "service": ""}
     assert set(record["indicators"][0]) >= {"field", "kind", "value", "transforms", "cased", "corpus_count"}
     assert set(record["stages"][1]["predicates"][0]) >= {"field", "modifiers", "values"}
-    assert record["source"] == "sigmahq" and record["path"].startswith("rules/windows/")
+    assert record["source"] == "examples" and record["path"] == f"rules/{CERTUTIL}"

@@ -4,10 +4,10 @@ import pytest
 from django.core.cache import caches
 
 from catalog.models import CatalogVersion, Rule
-from tests.conftest import REFERENCE_RULE_ID
+from tests.constants import CERTUTIL_ID
 
 pytestmark = pytest.mark.django_db
-URL = f"/rules/{REFERENCE_RULE_ID}/"
+URL = f"/rules/{CERTUTIL_ID}/"
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def page_cache(settings):
     caches["pages"].clear()
 
 
-def test_a_repeated_page_is_served_from_the_cache_with_one_query(corpus, page_cache, client, django_assert_num_queries):
+def test_a_repeated_page_is_served_from_the_cache_with_one_query(page_cache, client, django_assert_num_queries):
     first = client.get(URL)
     assert first["X-Page-Cache"] == "miss"
     with django_assert_num_queries(1):  # the catalog version, nothing else
@@ -26,9 +26,9 @@ def test_a_repeated_page_is_served_from_the_cache_with_one_query(corpus, page_ca
     assert second["X-Page-Cache"] == "hit" and second.content == first.content
 
 
-def test_a_curation_change_shows_at_once(corpus, page_cache, client):
+def test_a_curation_change_shows_at_once(page_cache, client):
     client.get(URL)
-    rule = Rule.objects.get(uuid=REFERENCE_RULE_ID)
+    rule = Rule.objects.get(uuid=CERTUTIL_ID)
     rule.note = "Checked by the hunt team"
     rule.save(update_fields=["note"])
     response = client.get(URL)
@@ -38,7 +38,7 @@ def test_a_curation_change_shows_at_once(corpus, page_cache, client):
     assert client.get(URL).status_code == 404
 
 
-def test_an_import_bumps_the_version(corpus, page_cache, examples):
+def test_an_import_bumps_the_version(page_cache, examples):
     from catalog.importing.importer import import_paths
 
     before = CatalogVersion.current()
@@ -48,13 +48,13 @@ def test_an_import_bumps_the_version(corpus, page_cache, examples):
     assert CatalogVersion.current() == before + 1
 
 
-def test_signed_in_visitors_and_the_admin_are_never_cached(corpus, page_cache, client, admin_user):
+def test_signed_in_visitors_and_the_admin_are_never_cached(page_cache, client, admin_user):
     client.force_login(admin_user)
     assert "X-Page-Cache" not in client.get(URL)
     assert "X-Page-Cache" not in client.get("/admin/")
 
 
-def test_errors_are_not_cached(corpus, page_cache, client):
+def test_errors_are_not_cached(page_cache, client):
     client.get("/rules/00000000-0000-0000-0000-000000000000/")
     assert client.get("/rules/00000000-0000-0000-0000-000000000000/").get("X-Page-Cache") is None
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.constants import ROOT
 
 
 def manage(*args, **env):
