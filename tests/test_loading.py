@@ -82,10 +82,10 @@ def test_a_document_that_is_not_a_mapping_is_an_error_with_its_line():
     assert [(p.line, "not a Sigma rule mapping" in p.message) for p in problems] == [(10, True)]
 
 
-def test_unknown_modifier_is_an_error_with_the_detection_line():
+def test_unknown_modifier_is_an_error_with_the_line_of_its_key():
     rules, problems = parse_file(RULE.replace("endswith", "endwith").encode(), "mod.yml")
     assert rules == []
-    assert len(problems) == 1 and "endwith" in problems[0].message and problems[0].line == 5
+    assert len(problems) == 1 and "endwith" in problems[0].message and problems[0].line == 7
 
 
 def test_missing_detection_is_an_error():

@@ -13,14 +13,11 @@ import re
 
 def block_texts(text: str, owner: str = "detection") -> dict[str, str]:
     """Each block under the top-level `owner:` key, exactly as written (dedented), by name."""
-    lines = text.splitlines()
-    start = None
-    for i, line in enumerate(lines):
-        if line.startswith(owner) and re.match(rf"^{re.escape(owner)}\s*:", line):
-            start = i + 1
-            break
-    if start is None:
+    found = re.search(rf"^{re.escape(owner)}[ \t]*:", text, re.M)
+    if found is None:
         return {}
+    lines = text[found.start() :].splitlines()
+    start = 1
     blocks: dict[str, list[str]] = {}
     current: list[str] | None = None
     child = None

@@ -9,6 +9,7 @@ else the line pySigma recorded in `error.source`, else the document's first line
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
 
 from sigma import exceptions as sigma_exceptions
@@ -40,6 +41,7 @@ METADATA_ERRORS = (
     sigma_exceptions.SigmaTaxonomyError,
     sigma_exceptions.SigmaNameError,
 )
+QUOTED = re.compile(r"'([^'\n]{1,200})'")
 # The key each kind of pySigma error is about, to point at its line.
 ERROR_KEYS = {
     sigma_exceptions.SigmaLogsourceError: "logsource",
@@ -140,11 +142,24 @@ def _deep_merge(base: dict, update: dict) -> dict:
 
 
 def _error_line(doc: RawDocument, error: Exception) -> int:
-    """Best line in the file for a pySigma error: its key's line, else its recorded source line."""
+    """Best line in the file for a pySigma error: the line of what it quotes inside the key it is
+    about (an unknown modifier, a bad regex), else that key's line, else its recorded source line."""
     for cls, key in ERROR_KEYS.items():
         if isinstance(error, cls):
             line = find_key_line(doc.text, key)
             if line is not None:
-                return doc.line + line - 1
+                return doc.line + _quoted_line(doc.text, line, error_message(error)) - 1
             break
     return source_line(error) or doc.line
+
+
+def _quoted_line(text: str, after: int, message: str) -> int:
+    """The first line from `after` on holding the text the message quotes (`'endwith'`), else `after`."""
+    quoted = QUOTED.search(message)
+    if not quoted or not quoted.group(1):
+        return after
+    start = 0
+    for _ in range(after - 1):
+        start = text.find("\n", start) + 1
+    found = text.find(quoted.group(1), start)
+    return text.count("\n", 0, found) + 1 if found >= 0 else after

@@ -40,15 +40,21 @@ def _parse(text: str, detections) -> tuple[Any, str]:
     if "|" in condition:
         condition = condition[: condition.index("|")].rstrip()
         warning = (
-            f"legacy pipe aggregation '{text[len(condition) :].strip()}' is deprecated (use a correlation rule); "
+            f"legacy pipe aggregation '{_shown(text[len(condition) :])}' is deprecated (use a correlation rule); "
             "it is kept as text only"
         )
     try:
         return _tree(SigmaCondition(condition, detections).parse(postprocess=False), detections), warning
     except sigma_exceptions.SigmaError as exc:
-        return None, f"condition '{text}' cannot be parsed: {error_message(exc)}"
+        return None, f"condition '{_shown(text)}' cannot be parsed: {error_message(exc)}"
     except RecursionError:
-        return None, f"condition '{text}' is nested too deeply"
+        return None, f"condition '{_shown(text)}' is nested too deeply"
+
+
+def _shown(text: str, limit: int = 200) -> str:
+    """A condition as quoted in a message: whitespace runs collapsed, at most `limit` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def wildcard_match(pattern: str, name: str) -> bool:

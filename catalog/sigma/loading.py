@@ -24,8 +24,9 @@ from .problems import RuleFileError
 from .yaml_repairs import repair
 
 DOCUMENT_SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.M)
-# Indentation, then a run of compact block indicators (`- - x`, `? - x`, `: - x`): each can open a level.
-LINE_NESTING = re.compile(r"^([ \t]*)((?:[-?:](?:[ \t]+|$))*)", re.M)
+INDENTATION = re.compile(r"^[ \t]+", re.M)
+# A run of compact block indicators after the indentation (`- - x`, `? - x`, `: - x`): each opens a level.
+COMPACT_INDICATORS = re.compile(r"^[ \t]*((?:[-?:](?:[ \t]+|$))+)", re.M)
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -189,14 +190,15 @@ def split_documents(text: str) -> list[tuple[int, str]]:
 def nesting_bound(text: str) -> int:
     """A cheap upper bound of the nesting depth, from the text alone.
 
-    A block level needs more indentation, except a sequence under a mapping key, so each line is at
+    A block level needs more indentation, except a sequence under a mapping key, so a line is at
     most twice its indentation deep, plus one level per compact indicator opening it (`- - - x`).
-    Flow collections (`[`, `{`) may nest across lines, so every bracket of the file counts.
+    Flow collections (`[`, `{`) may nest across lines, so every bracket of the file counts. The
+    deepest indentation and the longest indicator run are taken over the whole file (looser, but
+    computed by the regex engine rather than a Python loop over every line).
     """
-    deepest = 0
-    for indent, indicators in LINE_NESTING.findall(text):
-        deepest = max(deepest, 2 * len(indent) + len(indicators))
-    return deepest + 2 + text.count("[") + text.count("{")
+    indent = max(map(len, INDENTATION.findall(text)), default=0)
+    indicators = max(map(len, COMPACT_INDICATORS.findall(text)), default=0)
+    return 2 * indent + indicators + 2 + text.count("[") + text.count("{")
 
 
 def event_depth(text: str, limit: int) -> tuple[int, int]:

@@ -52,7 +52,7 @@ def fix_quirks(raw: dict, doc: RawDocument, path: str = "") -> tuple[dict, Lines
             view[key] = raw[key]
         else:
             view.pop(key, None)
-    if "tags" in raw:
+    if raw.get("tags"):
         view["tags"] = [t for t in raw["tags"] if TAG.match(t)]
     view["logsource"] = raw["logsource"] if _has_logsource(raw) else PLACEHOLDER_LOGSOURCE
     return view, warnings, errors
@@ -101,7 +101,7 @@ def _fix_lists(raw: dict, text: str, warnings: Lines) -> None:
 
 
 def _fix_tags(raw: dict, text: str, warnings: Lines) -> None:
-    bad = [tag for tag in raw.get("tags", []) if not TAG.match(tag)]
+    bad = [tag for tag in raw.get("tags") or [] if not TAG.match(tag)]
     if bad:
         shown = ", ".join(repr(tag) for tag in bad[:5])
         warnings.append(
