@@ -167,11 +167,27 @@ def test_correlation_note_in_a_rule_is_kept_as_a_custom_field():
     assert warning_at(rule, "'correlation' is not a correlation block") == 12
 
 
-def test_unquoted_wildcard_value_starting_with_a_star_is_text():
-    text = RULE.replace("Image|endswith: '\\evil.exe'", "CommandLine:\n            - *iex (new-object net.webclient)*")
-    rule = parse(text)
-    assert rule.stages[1].predicates[0].values == ["*iex (new-object net.webclient)*"]
-    assert warning_at(rule, "which YAML reads as an alias") == 10
+def test_unquoted_wildcard_values_starting_with_a_star_are_text():
+    values = "\n".join(
+        f"            - {v}" for v in ["*iex (new-object)*", "*whoami  # a comment", "'quoted*'", "*net time"]
+    )
+    rule = parse(RULE.replace("Image|endswith: '\\evil.exe'", "CommandLine:\n" + values))
+    assert rule.stages[1].predicates[0].values == ["*iex (new-object)*", "*whoami", "quoted*", "*net time"]
+    assert sorted(line for message, line in warning_lines(rule).items() if "reads as an alias" in message) == [
+        10,
+        11,
+        13,
+    ]
+
+
+def test_a_real_alias_stays_an_alias():
+    detection = (
+        "detection:\n    selection:\n        Image|endswith: &exe '\\evil.exe'\n"
+        "    other:\n        ParentImage|endswith: *exe\n    condition: all of them\n"
+    )
+    rule = parse(RULE.replace(RULE[RULE.index("detection:") : RULE.index("level:")], detection))
+    assert [stage.predicates[0].values for stage in rule.stages[1:]] == [["\\evil.exe"], ["\\evil.exe"]]
+    assert not [message for message in warning_lines(rule) if "alias" in message]
 
 
 def test_windows_paths_in_double_quotes_keep_their_backslashes():

@@ -121,22 +121,24 @@ class _RuleLoader(yaml.CSafeLoader):
 _RuleLoader.add_constructor("tag:yaml.org,2002:timestamp", _RuleLoader.construct_timestamp_or_text)
 
 
-MAX_REPAIRS = 20
+MAX_REPAIR_PASSES = 3  # one per kind of repair (yaml_repairs): each fixes the whole file
 
 
 def _load_repaired(text: str) -> tuple[list[Any], list[tuple[int, str]], list[tuple[int, str]]]:
-    """(documents, duplicate-key warnings, repair warnings); sure YAML repairs are tried, a few at most."""
+    """(documents, duplicate-key warnings, repair warnings); sure YAML repairs are tried, a few passes at most."""
     repairs: list[tuple[int, str]] = []
+    passes = 0
     while True:
         try:
             documents, duplicates = _load_all(text)
             return documents, duplicates, repairs
         except yaml.MarkedYAMLError as exc:
-            repaired = repair(text, exc) if len(repairs) < MAX_REPAIRS else None
+            repaired = repair(text, exc) if passes < MAX_REPAIR_PASSES else None
             if repaired is None:
                 raise RuleFileError(yaml_error_message(exc), _mark_line(exc.problem_mark or exc.context_mark)) from None
-            text, line, message = repaired
-            repairs.append((line, message))
+            text, notes = repaired
+            repairs += notes
+            passes += 1
         except yaml.YAMLError as exc:
             raise RuleFileError(f"invalid YAML: {exc}") from None
         except RecursionError:
