@@ -130,6 +130,25 @@ def test_the_command_line_stays_unrestricted(examples, settings, db):
     assert Rule.objects.filter(source__name="cli").count() == 35
 
 
+def test_the_admin_pages_of_sources_and_jobs_render(client, superuser, source, examples, settings):
+    settings.CATALOG_IMPORT_ROOTS = [str(examples.parent)]
+    job = queue(source, [str(examples)])
+    for url in [
+        "/admin/",
+        "/admin/catalog/source/",
+        "/admin/catalog/source/add/",
+        f"/admin/catalog/source/{source.pk}/change/",
+        "/admin/catalog/importjob/",
+        f"/admin/catalog/importjob/{job.pk}/change/",
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+    assert (
+        f"/admin/catalog/importjob/{job.pk}/change/"
+        in client.get(f"/admin/catalog/source/{source.pk}/change/").content.decode()
+    )
+
+
 # -- a source's folders, seen and edited ----------------------------------------------------------------------
 def test_a_superuser_edits_a_sources_folders_within_the_allow_list(client, superuser, source, examples, settings):
     settings.CATALOG_IMPORT_ROOTS = [str(examples.parent)]

@@ -46,11 +46,13 @@ class ImportJobAdmin(ViewOnlyAdmin):
         return request.user.is_superuser and (obj is None or obj.finished)
 
     def changelist_view(self, request, extra_context=None):
-        reconcile()
+        if self.has_view_permission(request):
+            reconcile()
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        reconcile()
+        if self.has_view_permission(request):
+            reconcile()
         job = ImportJob.objects.filter(pk=object_id).only("status").first() if object_id.isdigit() else None
         context = {**(extra_context or {}), "refresh_seconds": REFRESH_SECONDS if job and not job.finished else None}
         return super().change_view(request, object_id, form_url, context)
