@@ -27,6 +27,7 @@ def _env(database_url: str, **extra: str) -> dict:
 def build_database(database_url: str, paths: list[str], source: str = "sigmahq") -> None:
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=_env(database_url), check=True, cwd=ROOT)
+    subprocess.run([*manage, "createcachetable"], env=_env(database_url), check=True, cwd=ROOT)  # rate limits
     subprocess.run(
         [*manage, "import_rules", *paths, "--source", source],
         env=_env(database_url, DEBUG="0"),

@@ -55,8 +55,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "catalog.web.middleware.SecurityHeadersMiddleware",
+    "catalog.web.middleware.RequestSanityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "catalog.web.middleware.ContentSecurityPolicyMiddleware",
     "catalog.web.page_cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -64,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "catalog.web.login_throttle.LoginThrottleMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -137,7 +139,38 @@ CACHES = {
         "LOCATION": "pages",
         "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("CATALOG_PAGE_CACHE_ENTRIES", "2000"))},
     },
+    # Rate-limit and login-failure counters: one store for every worker and node. A table in the
+    # catalog's own database by default (`manage.py createcachetable` makes it; `make run`/`make serve`
+    # and the test runner do); CATALOG_CACHE_URL=redis://host:6379/0 selects Redis instead.
+    "shared": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["CATALOG_CACHE_URL"]}
+        if os.environ.get("CATALOG_CACHE_URL", "").startswith(("redis://", "rediss://"))
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "catalog_shared_cache",
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        }
+    ),
 }
+
+# Login throttling (catalog/web/login_throttle.py): this many wrong passwords for one username from
+# one client lock that pair out for the rest of the window.
+AUTHENTICATION_BACKENDS = ["catalog.web.login_throttle.ThrottledModelBackend"]
+CATALOG_LOGIN_FAILURE_LIMIT = int(os.environ.get("CATALOG_LOGIN_FAILURE_LIMIT", "5"))
+CATALOG_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("CATALOG_LOGIN_LOCKOUT_SECONDS", "900"))
+
+# Query values longer than this get a 400 (catalog/web/middleware.py): no filter needs more, and
+# SQLite's LIKE refuses patterns over 50,000 bytes.
+CATALOG_MAX_QUERY_VALUE_CHARS = int(os.environ.get("CATALOG_MAX_QUERY_VALUE_CHARS", "1000"))
+
+# /match/ and /api/match/ limits (catalog/web/match.py): checked before parsing where possible.
+CATALOG_MATCH_MAX_BYTES = int(os.environ.get("CATALOG_MATCH_MAX_BYTES", str(1024 * 1024)))
+CATALOG_MATCH_MAX_EVENTS = int(os.environ.get("CATALOG_MATCH_MAX_EVENTS", "100"))
+CATALOG_MATCH_MAX_FIELDS = int(os.environ.get("CATALOG_MATCH_MAX_FIELDS", "1000"))
+CATALOG_MATCH_MAX_VALUE_CHARS = int(os.environ.get("CATALOG_MATCH_MAX_VALUE_CHARS", "32768"))
+CATALOG_MATCH_MAX_DEPTH = int(os.environ.get("CATALOG_MATCH_MAX_DEPTH", "32"))
+# Wall-clock seconds one request may spend evaluating rules; past it the answer is partial (and says so).
+CATALOG_MATCH_BUDGET_SECONDS = float(os.environ.get("CATALOG_MATCH_BUDGET_SECONDS", "5"))
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -145,6 +178,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # Anonymous API requests per client, in the shared cache (catalog/web/throttling.py); matching
+    # has its own stricter rate, for everyone, applied to /api/match/ and the /match/ form.
+    "DEFAULT_THROTTLE_CLASSES": ["catalog.web.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("CATALOG_RATE_ANON", "300/minute"),
+        "match": os.environ.get("CATALOG_RATE_MATCH", "30/minute"),
+    },
+    # Clients are told apart by REMOTE_ADDR; behind N reverse proxies set CATALOG_NUM_PROXIES=N so the
+    # address comes from X-Forwarded-For (which, unset, a client could forge to escape its limit).
+    "NUM_PROXIES": int(os.environ.get("CATALOG_NUM_PROXIES", "0")),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sigma rule catalog API",

@@ -6,17 +6,23 @@ written, and the condition tree), never from the files. pySigma applies the modi
 only compares the results with the event:
 - strings: wildcards `*` and `?`, case-insensitive unless `cased`; keywords match any value;
 - regular expressions (with i/m/s), CIDR ranges, numeric comparisons, `exists`, `null`, field
-  references, negation (`neq`); `all` joins values with AND;
-- placeholders (`expand`) and time parts cannot be decided from the event alone: they never match.
+  references, negation (`neq`); `all` joins values with AND.
+Strings and regexes run on RE2 (catalog.sigma.patterns), in time linear in the value's length.
+
+Evaluation is three-valued: a placeholder (`expand`), a time part or a regex RE2 cannot run is
+*unknown* (None), and unknown is not false: `not unknown` is unknown, `unknown or true` is true,
+`unknown and false` is false. A rule fires only when a condition is definitely true, so
+`not <selection with a placeholder>` no longer fires on any event.
+
+A deadline (time.monotonic() value) bounds the work: past it, `BudgetExceeded` is raised between
+items, and the caller reports its results as partial.
 """
 
 from __future__ import annotations
 
-import json
-import re
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
 from ipaddress import ip_address
 from typing import Any
 
@@ -37,8 +43,40 @@ from sigma.types import (
     SigmaRegularExpression,
     SigmaString,
     SigmaTimestampPart,
-    SpecialChars,
 )
+
+from . import patterns
+from .logged_events import flatten_event, load_events  # noqa: F401  (their home before logged_events)
+
+
+class BudgetExceeded(Exception):
+    """The deadline passed before the rule was decided."""
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value the event alone cannot decide (placeholder, time part, regex RE2 cannot run)."""
+
+    reason: str
+
+
+class Pattern:
+    """String and regex values (RE2 sources, OR-ed), searched in a value's UTF-8 bytes. Compiled
+    on first use: most rules are never tried against a given kind of event."""
+
+    __slots__ = ("sources", "_regexps")
+
+    def __init__(self, sources: tuple[str, ...]):
+        self.sources = sources
+        self._regexps = None
+
+    def search(self, text: bytes) -> bool:
+        if self._regexps is None:
+            try:
+                self._regexps = [patterns.any_of(self.sources)]
+            except patterns.re2.error:  # too big for one program: one per value
+                self._regexps = [patterns.any_of((source,)) for source in self.sources]
+        return any(regexp.search(text) is not None for regexp in self._regexps)
 
 
 @dataclass
@@ -62,6 +100,7 @@ class Block:
 class CompiledRule:
     conditions: list[Any]  # JSON trees (see catalog.sigma.conditions)
     blocks: dict[str, Block]
+    problems: list[str] = field(default_factory=list)  # why parts of it can never be decided
 
 
 def compile_rule(
@@ -69,79 +108,163 @@ def compile_rule(
 ) -> CompiledRule:
     """predicates: (block name, group, field, modifiers, values) as the catalog stores them."""
     blocks: dict[str, dict[int, list[Item]]] = {}
-    for block, group, field, modifiers, values in predicates:
-        key = "|".join([field or "", *modifiers]) if field or modifiers else None
+    problems: list[str] = []
+    for block, group, field_name, modifiers, values in predicates:
+        key = "|".join([field_name or "", *modifiers]) if field_name or modifiers else None
         item = SigmaDetectionItem.from_mapping(key, values if len(values) != 1 else values[0])
-        compiled = Item(
-            item.field, item.value, item.value_linking is ConditionAND, bool(getattr(item, "negated", False))
-        )
+        all_values = item.value_linking is ConditionAND
+        anywhere = item.field is None  # keywords: found anywhere in any value
+        if all_values:  # each value must hold: one program per value (its expansions OR-ed in it)
+            prepared = [v for value in item.value for v in _prepare([value], anywhere, problems)]
+        else:
+            prepared = _prepare(item.value, anywhere, problems)
+        compiled = Item(item.field, prepared, all_values, bool(getattr(item, "negated", False)))
         blocks.setdefault(block, {}).setdefault(group, []).append(compiled)
-    return CompiledRule(condition_tree, {name: Block(list(groups.values())) for name, groups in blocks.items()})
+    return CompiledRule(
+        condition_tree, {name: Block(list(groups.values())) for name, groups in blocks.items()}, problems
+    )
 
 
-def matches(rule: CompiledRule, event: dict[str, Any]) -> bool:
-    """True when any of the rule's conditions holds for the event."""
-    lowered = {key.lower(): value for key, value in event.items()}
-    return any(_holds(tree, rule, event, lowered) for tree in rule.conditions)
-
-
-def _holds(tree, rule, event, lowered) -> bool:
-    if "ref" in tree:
-        block = rule.blocks.get(tree["ref"])
-        return block is not None and any(all(_item(i, event, lowered) for i in group) for group in block.groups)
-    args = tree["args"]
-    if tree["op"] == "not":
-        return not _holds(args[0], rule, event, lowered)
-    results = (_holds(arg, rule, event, lowered) for arg in args)
-    return all(results) if tree["op"] == "and" else any(results)
-
-
-def _lookup(field: str, event, lowered) -> tuple[bool, Any]:
-    if field in event:
-        return True, event[field]
-    key = field.lower()
-    return (True, lowered[key]) if key in lowered else (False, None)
-
-
-def _item(item: Item, event, lowered) -> bool:
-    if item.field is None:  # keywords: a value anywhere in the event
-        texts = [str(v) for v in event.values() if v is not None]
-        checks = (any(_string(value, text, anywhere=True) for text in texts) for value in _flat(item.values))
-    else:
-        present, actual = _lookup(item.field, event, lowered)
-        checks = (_value(value, present, actual, event, lowered) for value in item.values)
-    result = all(checks) if item.all_values else any(checks)
-    return not result if item.negated else result
+def _prepare(values: list, anywhere: bool, problems: list[str]) -> list:
+    """OR-ed pySigma values as evaluation compares them: every string and regex among them joined
+    into one RE2 program (a `Pattern`), what the event cannot decide as `Unknown`, the rest as is."""
+    sources, others = [], []
+    for value in _flat(values):
+        if isinstance(value, SigmaRegularExpression):
+            source = patterns.regex_source(str(value.regexp), frozenset(flag.name for flag in value.flags))
+            if isinstance(source, patterns.Uncompilable):
+                problems.append(str(source))
+                others.append(Unknown(str(source)))
+            else:
+                sources.append(source)
+        elif isinstance(value, SigmaTimestampPart):
+            others.append(Unknown("time parts cannot be read from the event"))
+        elif isinstance(value, SigmaString):
+            if any(isinstance(part, Placeholder) for part in value.s):
+                others.append(Unknown("placeholders stand for lists the catalog does not hold"))
+            else:
+                sources.append(patterns.wildcard_source(tuple(value.s), isinstance(value, SigmaCasedString), anywhere))
+        else:
+            others.append(value)
+    return [Pattern(tuple(sources)), *others] if sources else others
 
 
 def _flat(values):
     for value in values:
         if isinstance(value, SigmaExpansion):
-            yield from value.values
+            yield from _flat(value.values)
         else:
             yield value
 
 
-def _value(value, present: bool, actual, event, lowered) -> bool:
-    if isinstance(value, SigmaExpansion):
-        return any(_value(v, present, actual, event, lowered) for v in value.values)
+class EventView:
+    """An event as evaluation reads it: fields found case-insensitively, values encoded once."""
+
+    __slots__ = ("event", "lowered", "deadline", "_bytes", "_all_values")
+
+    def __init__(self, event: dict[str, Any], deadline: float | None = None):
+        self.event = event
+        self.lowered = {key.lower(): key for key in event}
+        self.deadline = deadline
+        self._bytes: dict[str, bytes] = {}
+        self._all_values: list[bytes] | None = None
+
+    def lookup(self, name: str) -> str | None:
+        """The event's key for a rule's field name (exact, else case-insensitive), or None."""
+        return name if name in self.event else self.lowered.get(name.lower())
+
+    def text(self, key: str) -> bytes:
+        if key not in self._bytes:
+            self._bytes[key] = patterns.as_bytes(self.event[key])
+        return self._bytes[key]
+
+    def all_values(self) -> list[bytes]:
+        if self._all_values is None:
+            self._all_values = [self.text(key) for key, value in self.event.items() if value is not None]
+        return self._all_values
+
+    def check_deadline(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise BudgetExceeded
+
+
+def matches(rule: CompiledRule, event: dict[str, Any] | EventView) -> bool:
+    """True when one of the rule's conditions definitely holds for the event (unknown is not true)."""
+    view = event if isinstance(event, EventView) else EventView(event)
+    return any(_holds(tree, rule, view) is True for tree in rule.conditions)
+
+
+def _any(results) -> bool | None:
+    """Kleene OR: true if any is true, else unknown if any is unknown."""
+    unknown = False
+    for result in results:
+        if result is True:
+            return True
+        unknown = unknown or result is None
+    return None if unknown else False
+
+
+def _all(results) -> bool | None:
+    """Kleene AND: false if any is false, else unknown if any is unknown."""
+    unknown = False
+    for result in results:
+        if result is False:
+            return False
+        unknown = unknown or result is None
+    return None if unknown else True
+
+
+def _holds(tree, rule: CompiledRule, view: EventView) -> bool | None:
+    if "ref" in tree:
+        block = rule.blocks.get(tree["ref"])
+        if block is None:
+            return False
+        return _any(_all(_item(i, view) for i in group) for group in block.groups)
+    args = tree["args"]
+    if tree["op"] == "not":
+        result = _holds(args[0], rule, view)
+        return None if result is None else not result
+    results = (_holds(arg, rule, view) for arg in args)
+    return _all(results) if tree["op"] == "and" else _any(results)
+
+
+def _item(item: Item, view: EventView) -> bool | None:
+    view.check_deadline()
+    if item.field is None:  # keywords: a value anywhere in the event
+        texts = view.all_values()
+        checks = (_any(_keyword(value, text) for text in texts) for value in item.values)
+    else:
+        key = view.lookup(item.field)
+        checks = (_value(value, key, view) for value in item.values)
+    result = _all(checks) if item.all_values else _any(checks)
+    return (None if result is None else not result) if item.negated else result
+
+
+def _keyword(value, text: bytes) -> bool | None:
+    if value.__class__ is Pattern:
+        return value.search(text)
+    return None if value.__class__ is Unknown else False
+
+
+def _value(value, key: str | None, view: EventView) -> bool | None:
+    if value.__class__ is Pattern:  # most values: checked first, without isinstance's ABC lookups
+        return key is not None and view.event[key] is not None and value.search(view.text(key))
+    if value.__class__ is Unknown:
+        return None
+    actual = None if key is None else view.event[key]
     if isinstance(value, SigmaNull):
-        return not present or actual in (None, "")
+        return key is None or actual in (None, "")
     if isinstance(value, SigmaExists):
-        return present == value.exists
-    if not present or actual is None:
+        return (key is not None) == value.exists
+    if key is None or actual is None:
         return False
     if isinstance(value, SigmaFieldReference):
-        other_present, other = _lookup(value.field, event, lowered)
-        if not other_present or other is None:
+        other_key = view.lookup(value.field)
+        other = None if other_key is None else view.event[other_key]
+        if other is None:
             return False
         a, b = str(actual).lower(), str(other).lower()
         return a.startswith(b) if value.starts_with else a.endswith(b) if value.ends_with else a == b
-    if isinstance(value, SigmaRegularExpression):
-        flags = 0
-        for flag in value.flags:
-            flags |= SigmaRegularExpression.sigma_to_python_flags[flag]
-        return _regex(str(value.regexp), flags).search(str(actual)) is not None
     if isinstance(value, SigmaCIDRExpression):
         try:
             return ip_address(str(actual)) in value.network
@@ -159,43 +282,12 @@ def _value(value, present: bool, actual, event, lowered) -> bool:
             CompareOperators.GTE: number >= limit,
             CompareOperators.NEQ: number != limit,
         }[value.op]
-    if isinstance(value, SigmaTimestampPart):
-        return False
     if isinstance(value, SigmaNumber):
         number = _number(actual)
         return number is not None and number == value.number
     if isinstance(value, SigmaBool):
         return str(actual).lower() == str(value.boolean).lower()
-    if isinstance(value, SigmaString):
-        return _string(value, str(actual))
     return False
-
-
-def _string(value, text: str, anywhere: bool = False) -> bool:
-    if not isinstance(value, SigmaString) or any(isinstance(part, Placeholder) for part in value.s):
-        return False
-    parts = tuple(value.s)
-    return _pattern(parts, isinstance(value, SigmaCasedString), anywhere).fullmatch(text) is not None
-
-
-@lru_cache(maxsize=50_000)
-def _pattern(parts: tuple, cased: bool, anywhere: bool) -> re.Pattern:
-    """A Sigma string as a regular expression: `*` any run, `?` one character, the rest literal."""
-    pieces = []
-    for part in parts:
-        if part is SpecialChars.WILDCARD_MULTI:
-            pieces.append(".*")
-        elif part is SpecialChars.WILDCARD_SINGLE:
-            pieces.append(".")
-        else:
-            pieces.append(re.escape(part))
-    body = "".join(pieces)
-    return re.compile(f".*{body}.*" if anywhere else body, re.DOTALL | (0 if cased else re.IGNORECASE))
-
-
-@lru_cache(maxsize=10_000)
-def _regex(pattern: str, flags: int) -> re.Pattern:
-    return re.compile(pattern, flags)
 
 
 def _number(value) -> float | None:
@@ -203,74 +295,3 @@ def _number(value) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
-
-
-def flatten_event(data: dict) -> dict[str, Any]:
-    """A logged event as the flat field -> value map Sigma rules are written against.
-
-    Windows events rendered from EVTX as JSON ({"Event": {"System": ..., "EventData": ...}}) give
-    their EventData (and UserData) fields plus the System ones Sigma uses (EventID, Channel,
-    Computer, Provider_Name, ...); any other JSON object is flattened, nested keys joined by dots
-    and also reachable by their last part.
-    """
-    event = data.get("Event") if isinstance(data.get("Event"), dict) else None
-    if event is None:
-        return _flattened(data)
-    flat: dict[str, Any] = {}
-    system = event.get("System") or {}
-    for key, value in system.items():
-        if key == "Provider" and isinstance(value, dict):
-            attributes = value.get("#attributes") or {}
-            flat["Provider_Name"] = attributes.get("Name")
-            flat["Provider_Guid"] = attributes.get("Guid")
-        elif key == "TimeCreated" and isinstance(value, dict):
-            flat["TimeCreated"] = (value.get("#attributes") or {}).get("SystemTime")
-        elif key == "EventID" and isinstance(value, dict):
-            flat["EventID"] = value.get("#text")
-        elif not isinstance(value, dict):
-            flat[key] = value
-    for section in ("EventData", "UserData"):
-        body = event.get(section)
-        if isinstance(body, dict):
-            data_list = body.get("Data")
-            if isinstance(data_list, list):  # <Data Name="...">value</Data> rendered as a list
-                for entry in data_list:
-                    if isinstance(entry, dict):
-                        name = (entry.get("#attributes") or {}).get("Name")
-                        if name:
-                            flat[name] = entry.get("#text")
-            flat.update({k: v for k, v in _flattened(body).items() if k not in flat and k != "Data"})
-    # Some providers (Windows Defender) name fields with spaces; Sigma writes them without.
-    for key in [k for k in flat if " " in k]:
-        flat.setdefault(key.replace(" ", ""), flat[key])
-    return flat
-
-
-def _flattened(data: dict, prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "#attributes":
-            continue
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            for sub_key, sub_value in _flattened(value, f"{name}.").items():
-                flat[sub_key] = sub_value
-                flat.setdefault(sub_key.rsplit(".", 1)[-1], sub_value)
-        else:
-            flat[name] = value
-    return flat
-
-
-def load_events(text: str) -> list[dict]:
-    """Every JSON object in a text: one event, a list of them, or several objects one after another
-    (as EVTX-to-JSON tools write them)."""
-    decoder = json.JSONDecoder()
-    events: list[dict] = []
-    position, text = 0, text.lstrip("\ufeff")
-    while True:
-        while position < len(text) and text[position].isspace():
-            position += 1
-        if position >= len(text):
-            return events
-        value, position = decoder.raw_decode(text, position)
-        events.extend(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, dict))

@@ -1,97 +1,193 @@
-"""/match/ and /api/match/: paste a logged event, see the rules it triggers."""
+"""/match/ and /api/match/: paste a logged event, see the rules it triggers.
+
+Anyone may post here and each event is checked against thousands of rules, so every request is
+bounded (settings CATALOG_MATCH_*): the body size from Content-Length before anything is read,
+then the JSON nesting depth before it is decoded, then the number of events, fields per event and
+characters per value (catalog.sigma.logged_events), and finally the evaluation time: past the
+budget the answer is partial and says so (`complete: false`), never a timeout. Posts are rate
+limited per client (catalog.web.throttling), and the API takes JSON only: a form or text/plain
+post, which any web page can make a visitor's browser send, gets a 415.
+"""
 
 import json
 
 from django import forms
+from django.conf import settings
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, parser_classes, throttle_classes
+from rest_framework.exceptions import APIException
+from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
-from catalog.matching import matching_rules
+from catalog.matching import match_events, uncompilable_rules
 from catalog.models import Rule
-from catalog.sigma.evaluate import flatten_event, load_events
+from catalog.sigma.logged_events import EventInputError, EventLimits, read_events
+from catalog.web.throttling import AnonRateThrottle, MatchRateThrottle, match_wait
 
-MAX_EVENTS = 100
+JSON_TYPES = ("application/json",)
+
+
+class InputRejected(Exception):
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+def limits() -> EventLimits:
+    return EventLimits(
+        max_events=settings.CATALOG_MATCH_MAX_EVENTS,
+        max_fields=settings.CATALOG_MATCH_MAX_FIELDS,
+        max_value_chars=settings.CATALOG_MATCH_MAX_VALUE_CHARS,
+        max_depth=settings.CATALOG_MATCH_MAX_DEPTH,
+    )
+
+
+def check_length(request, factor: int = 1) -> None:
+    """Refuse a body over the limit from its declared length, before any of it is read.
+    `factor`: how much bigger the encoded body may be than the text (form encoding)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise InputRejected("Invalid Content-Length.") from None
+    limit = settings.CATALOG_MATCH_MAX_BYTES
+    if length > limit * factor:
+        raise InputRejected(f"Request body of {length} bytes (at most {limit}).", status=413)
+
+
+class BodyTooLarge(APIException):
+    status_code = 413
+    default_detail = "Request body too large."
+
+
+class EventsTextParser(BaseParser):
+    """application/json read as text, at most CATALOG_MATCH_MAX_BYTES of it: the events are parsed
+    by read_events, within its limits, not by DRF's JSONParser (which has none). DRF calls it
+    whenever the body is first needed, also for the CSRF check of a logged-in user."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.CATALOG_MATCH_MAX_BYTES
+        raw = stream.read(limit + 1)
+        if len(raw) > limit:
+            raise BodyTooLarge(f"Request body over {limit} bytes.")
+        return raw.decode("utf-8", errors="replace")
+
+
+def parse_events(text: str) -> list[dict]:
+    """The flattened events of a posted text, or InputRejected with what is wrong."""
+    if len(text) > settings.CATALOG_MATCH_MAX_BYTES:
+        raise InputRejected(f"{len(text)} characters of events (at most {settings.CATALOG_MATCH_MAX_BYTES}).", 413)
+    try:
+        return read_events(text, limits())
+    except json.JSONDecodeError as exc:
+        raise InputRejected(f"Not JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
+    except EventInputError as exc:
+        raise InputRejected(str(exc)) from None
 
 
 class EventForm(forms.Form):
     event = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
-        max_length=2_000_000,
         help_text="One JSON event, a list of events, or several objects one after another "
         "(a Windows event rendered from EVTX, or any flat JSON object).",
     )
 
     def clean_event(self):
-        return parse_events(self.cleaned_data["event"])
-
-
-def parse_events(text: str) -> list[dict]:
-    try:
-        events = load_events(text)
-    except json.JSONDecodeError as exc:
-        raise forms.ValidationError(f"Not JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
-    if not events:
-        raise forms.ValidationError("No JSON object found.")
-    if len(events) > MAX_EVENTS:
-        raise forms.ValidationError(f"At most {MAX_EVENTS} events at a time ({len(events)} given).")
-    return events
+        try:
+            return parse_events(self.cleaned_data["event"])
+        except InputRejected as exc:
+            raise forms.ValidationError(exc.message) from None
 
 
 def evaluate(events: list[dict], for_listing: bool = False) -> list[dict]:
     results = []
-    for event in events:
-        flat = flatten_event(event)
-        rules = matching_rules(flat)
+    for result in match_events(events, settings.CATALOG_MATCH_BUDGET_SECONDS):
+        rules = result.rules
         if for_listing and rules:  # full rows for the rule table, in one query (plus techniques)
-            rules = list(Rule.objects.public().for_listing().filter(pk__in=[r.pk for r in rules]).order_by("title"))
-        results.append({"fields": len(flat), "rules": rules})
+            rules = list(Rule.objects.public().filter(pk__in=[r.pk for r in rules]).for_listing().order_by("title"))
+        results.append({"fields": result.fields, "rules": rules, "complete": result.complete})
     return results
+
+
+def budget_note(results: list[dict]) -> str:
+    """'' when every event was fully evaluated, else which ones the time budget cut short."""
+    partial = [str(number) for number, result in enumerate(results, start=1) if not result["complete"]]
+    if not partial:
+        return ""
+    return (
+        f"The matching time budget ({settings.CATALOG_MATCH_BUDGET_SECONDS:g} s) ran out: "
+        f"event(s) {', '.join(partial)} were not checked against every rule, so their results are partial."
+    )
 
 
 @require_http_methods(["GET", "POST"])
 def match_page(request):
-    form = EventForm(request.POST or None)
-    valid = request.method == "POST" and form.is_valid()
-    results = evaluate(form.cleaned_data["event"], for_listing=True) if valid else None
-    status = 400 if request.method == "POST" and not form.is_valid() else 200
-    return render(request, "catalog/match.html", {"form": form, "results": results}, status=status)
+    context = {"form": EventForm(), "results": None, "unevaluable": uncompilable_rules()}
+    if request.method != "POST":
+        return render(request, "catalog/match.html", context)
+    wait = match_wait(request)
+    if wait is not None:
+        context["refusal"] = f"Too many matches from your address: try again in {wait} s."
+        response = render(request, "catalog/match.html", context, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+    try:
+        check_length(request, factor=3)  # percent-encoding at most triples the text
+    except InputRejected as exc:
+        context["refusal"] = exc.message
+        return render(request, "catalog/match.html", context, status=exc.status)
+    form = context["form"] = EventForm(request.POST)
+    if not form.is_valid():
+        return render(request, "catalog/match.html", context, status=400)
+    results = evaluate(form.cleaned_data["event"], for_listing=True)
+    context.update(results=results, budget_note=budget_note(results))
+    return render(request, "catalog/match.html", context)
 
 
 @extend_schema(
     request={"application/json": OpenApiTypes.OBJECT},
-    responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
-    description="Body: one event (JSON object), a list of events, or several objects one after another. "
-    "Answer: {events: [{fields, rules: [{id, title, level, url}]}]}.",
+    responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 413: OpenApiTypes.OBJECT, 415: OpenApiTypes.OBJECT},
+    description="Body (application/json): one event (JSON object), a list of events, or several objects one after "
+    "another. Answer: {complete, events: [{fields, complete, rules: [{id, title, level, url}]}]}; `complete` is "
+    "false when the time budget ran out before every rule was checked (the results found so far are given).",
 )
 @api_view(["POST"])
+@parser_classes([EventsTextParser])
+@throttle_classes([AnonRateThrottle, MatchRateThrottle])
 def match_api(request):
     """POST a JSON event (or a list of events); get the rules each one triggers."""
-    text = request.body.decode("utf-8", errors="replace")
+    if request.content_type.split(";")[0].strip().lower() not in JSON_TYPES:
+        return Response({"error": "Send the events as application/json."}, status=415)
     try:
-        events = parse_events(text)
-    except forms.ValidationError as exc:
-        return Response({"error": exc.messages[0]}, status=400)
-    return Response(
-        {
-            "events": [
-                {
-                    "fields": result["fields"],
-                    "rules": [
-                        {
-                            "id": str(rule.uuid),
-                            "title": rule.title,
-                            "level": rule.effective_level,
-                            "url": request.build_absolute_uri(reverse("rule-detail", args=[rule.uuid])),
-                        }
-                        for rule in result["rules"]
-                    ],
-                }
-                for result in evaluate(events)
-            ]
-        }
-    )
+        check_length(request)
+        events = parse_events(request.data if isinstance(request.data, str) else "")
+    except InputRejected as exc:
+        return Response({"error": exc.message}, status=exc.status)
+    results = evaluate(events)
+    answer = {
+        "complete": all(result["complete"] for result in results),
+        "events": [
+            {
+                "fields": result["fields"],
+                "complete": result["complete"],
+                "rules": [
+                    {
+                        "id": str(rule.uuid),
+                        "title": rule.title,
+                        "level": rule.effective_level,
+                        "url": request.build_absolute_uri(reverse("rule-detail", args=[rule.uuid])),
+                    }
+                    for rule in result["rules"]
+                ],
+            }
+            for result in results
+        ],
+    }
+    if not answer["complete"]:
+        answer["partial"] = budget_note(results)
+    return Response(answer)

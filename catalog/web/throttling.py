@@ -1,0 +1,41 @@
+"""Rate limits for anonymous visitors, counted in the cache every worker and node shares.
+
+DRF's throttles keep their counters in `caches["shared"]` (a DatabaseCache by default, see
+config/settings.py), not in per-process memory, so three gunicorn workers or two nodes enforce
+one limit rather than one each. Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], read
+when a throttle is made (DRF would freeze them at import), so settings can change them:
+- `anon`: every API request of an anonymous visitor (cached pages are served before it counts);
+- `match`: POSTs to /api/match/ and /match/, by anyone (keyed by user when logged in), stricter
+  because each one evaluates thousands of rules.
+A client is identified by REMOTE_ADDR, or by X-Forwarded-For behind `NUM_PROXIES` trusted proxies.
+"""
+
+from django.core.cache import caches
+from rest_framework import throttling
+from rest_framework.settings import api_settings
+
+
+class SharedCacheMixin:
+    @property
+    def cache(self):
+        return caches["shared"]
+
+    def get_rate(self):
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+class AnonRateThrottle(SharedCacheMixin, throttling.AnonRateThrottle):
+    pass
+
+
+class MatchRateThrottle(SharedCacheMixin, throttling.UserRateThrottle):
+    scope = "match"
+
+
+def match_wait(request) -> int | None:
+    """For the HTML /match/ form: None if MatchRateThrottle lets the request through, else the
+    seconds to wait (the same counter as /api/match/)."""
+    throttle = MatchRateThrottle()
+    if throttle.allow_request(request, None):
+        return None
+    return int(throttle.wait() or 0) + 1
