@@ -533,9 +533,9 @@ PAGES = [
     ("indicator page", ["IND:\\net.exe", "IND: sessions"], 4),
     ("fields", ["/fields/", "/fields/?product=windows"], 3),
     ("field page", ["/fields/Image/", "/fields/AccountName/"], 6),
-    ("ATT&CK matrix", ["/attack/"], 5),
-    ("technique page", ["/attack/T1049/", "/attack/T1059/"], 8),
-    ("tactic page", ["/attack/tactics/discovery/", "/attack/tactics/execution/"], 7),
+    ("ATT&CK matrix", ["/attack/"], 3),  # 5 before the shared techniques_with_counts()
+    ("technique page", ["/attack/T1049/", "/attack/T1059/"], 5),  # 8 before
+    ("tactic page", ["/attack/tactics/discovery/", "/attack/tactics/execution/"], 5),  # 7 before
     ("events", ["/events/"], 1),
     ("event page", ["/events/Sysmon/1/", "/events/AppLocker/8003/"], 4),
     ("log sources", ["/logsources/"], 1),
