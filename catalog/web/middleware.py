@@ -7,7 +7,8 @@ cannot be encoded back. Checking them in every view would miss the next view; he
 missed: the raw path, every query parameter and every posted form value.
 """
 
-from urllib.parse import parse_qsl
+import re
+from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.http import HttpResponseBadRequest, JsonResponse
@@ -21,6 +22,7 @@ PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), magnetometer=(), "
     "microphone=(), midi=(), payment=(), usb=()"
 )
+BROKEN_UTF8 = re.compile(r"%[89A-F][0-9A-F]")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -57,7 +59,7 @@ class RequestSanityMiddleware:
 
 
 def _raw(text: str) -> bytes:
-    """WSGI gives raw bytes as a latin-1 str; anything else (ASGI) is already decoded."""
+    """The query string as the client sent it: WSGI gives its bytes as a latin-1 str."""
     try:
         return text.encode("latin-1")
     except UnicodeEncodeError:
@@ -75,20 +77,23 @@ def _text_problem(raw: bytes, where: str) -> str:
 
 
 def path_problem(request) -> str:
-    return _text_problem(_raw(request.META.get("PATH_INFO", "")), "path")
+    path = request.path_info
+    if "\x00" in path:
+        return "NUL character in the path."
+    # Django decodes the path as UTF-8 and puts bytes that are not valid UTF-8 (a lone surrogate
+    # such as %ED%A0%80, a stray %FF) back as %XX escapes, 80 to FF: nothing else leaves them.
+    if BROKEN_UTF8.search(path):
+        return "The path is not valid UTF-8 (a lone surrogate or a stray byte)."
+    return ""
 
 
 def query_problem(request) -> str:
     limit = settings.CATALOG_MAX_QUERY_VALUE_CHARS
-    try:
-        pairs = parse_qsl(
-            _raw(request.META.get("QUERY_STRING", "")),
-            keep_blank_values=True,
-            max_num_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
-        )
-    except ValueError:
+    pairs = [pair for pair in _raw(request.META.get("QUERY_STRING", "")).split(b"&") if pair]
+    if len(pairs) > settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:
         return f"Too many query parameters (at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS})."
-    for key, value in pairs:
+    for pair in pairs:
+        key, _, value = (unquote_to_bytes(part.replace(b"+", b" ")) for part in pair.partition(b"="))
         name = key.decode("utf-8", errors="replace")[:60]
         for raw, where in ((key, "query parameter name"), (value, f"query parameter {name!r}")):
             problem = _text_problem(raw, where)

@@ -7,6 +7,8 @@ Only responses that set no cookie and do not vary on the cookie (no CSRF token, 
 cached, so nothing personal is ever shared between visitors.
 """
 
+import hashlib
+
 from django.conf import settings
 from django.core.cache import caches
 
@@ -18,6 +20,12 @@ CACHED_PREFIXES = ("/admin", "/static")
 MAX_CACHED_BYTES = 512 * 1024
 
 
+def page_key(version: int, full_path: str) -> str:
+    """The cache key of a page: the path hashed, so a long URL (keys over 250 characters make Django
+    warn on every request) or one with spaces or control characters is a short, plain key too."""
+    return f"page:{version}:{hashlib.sha256(full_path.encode('utf-8', errors='surrogatepass')).hexdigest()}"
+
+
 class PageCacheMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -27,7 +35,7 @@ class PageCacheMiddleware:
         if not seconds or not self._cacheable_request(request):
             return self.get_response(request)
         cache = caches["pages"]
-        key = f"page:{CatalogVersion.current()}:{request.get_full_path()}"
+        key = page_key(CatalogVersion.current(), request.get_full_path())
         response = cache.get(key)
         if response is not None:
             response["X-Page-Cache"] = "hit"
