@@ -319,3 +319,44 @@ def test_a_negated_placeholder_never_fires(client, rules):
     assert found(post(client, [{"User": "bob"}, {}, {"Other": 1}])) == [set(), set(), set()]
     # An event that carries the field is decided: outside 10/8 is "not selection".
     assert found(post(client, [{"SourceIp": "8.8.8.8"}, {"SourceIp": "10.1.1.1"}])) == [{"Absent"}, set()]
+
+
+@pytest.mark.django_db
+def test_match_event_command_names_the_regexes_it_cannot_evaluate(rules, tmp_path, capsys):
+    from django.core.management import call_command
+
+    rules(
+        Backreference="    selection:\n        CommandLine|re: '(a)\\1'\n    condition: selection",
+        Plain="    selection:\n        CommandLine|contains: 'aa'\n    condition: selection",
+    )
+    event = tmp_path / "event.json"
+    event.write_text('{"CommandLine": "aa"}', encoding="utf-8")
+    call_command("match_event", str(event))
+    out, err = capsys.readouterr()
+    assert "event 1: 1 rule(s)" in out and "Plain" in out and "Backreference" not in out
+    assert "1 rule regex(es) cannot be evaluated" in err and "Backreference: regex '(a)\\\\1'" in err
+
+
+@pytest.mark.parametrize(
+    "detection, event, expected",
+    [
+        # unknown (a placeholder) is not false: its negation is unknown too, so the rule does not fire
+        ("sel:\n  U|expand: '%admins%'\ncondition: not sel", {"U": "bob"}, False),
+        # ... but a selection another item makes definitely false is false, placeholder or not
+        ("sel:\n  A: 1\n  U|expand: '%admins%'\ncondition: not sel", {"A": 2, "U": "bob"}, True),
+        ("sel:\n  U|expand: '%admins%'\nother:\n  A: 1\ncondition: sel or other", {"A": 1}, True),
+        ("sel:\n  U|expand: '%admins%'\nother:\n  A: 1\ncondition: sel and not other", {"U": "x", "A": 2}, False),
+        # a regex RE2 cannot run is unknown in the same way
+        ("sel:\n  A|re: '(a)\\1'\ncondition: not sel", {"A": "ab"}, False),
+        ("sel:\n  A|re: '(a)\\1'\n  B: 1\ncondition: not sel", {"A": "ab", "B": 2}, True),
+        # `|all`: one false value decides; otherwise an unknown one leaves the item unknown
+        ("sel:\n  A|contains|all|expand: ['x', '%p%']\ncondition: not sel", {"A": "y"}, True),
+        ("sel:\n  A|contains|all|expand: ['x', '%p%']\ncondition: not sel", {"A": "x"}, False),
+    ],
+)
+def test_three_valued_evaluation(detection, event, expected):
+    from catalog.sigma.evaluate import matches
+    from tests.sigma_helpers import parse_one
+    from tests.test_evaluate import compiled_from_parse
+
+    assert matches(compiled_from_parse(parse_one(detection)), event) is expected
