@@ -20,7 +20,7 @@ install: $(STAMP)
 
 migrate: install
 	$(PY) manage.py migrate --noinput -v0
-	$(PY) manage.py createcachetable
+	$(PY) manage.py createcachetable -v0
 
 # Import problems are reported but never stop the site from being served.
 import: migrate
@@ -50,7 +50,7 @@ bench: install
 serve: install
 	CATALOG_PRODUCTION=1 $(PY) manage.py collectstatic --noinput -v0
 	CATALOG_PRODUCTION=1 $(PY) manage.py migrate --noinput -v0
-	CATALOG_PRODUCTION=1 $(PY) manage.py createcachetable
+	CATALOG_PRODUCTION=1 $(PY) manage.py createcachetable -v0
 	CATALOG_PRODUCTION=1 $(VENV)/bin/gunicorn config.wsgi --bind $${BIND:-127.0.0.1:8000} --workers $${WORKERS:-3}
 
 clean:
