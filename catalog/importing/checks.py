@@ -40,6 +40,8 @@ def why_not_matchable(parsed: ParsedRule, stages: list[StageRow], predicates: li
     return ""
 
 
+# A file without any of these byte sequences has no NUL character in its values (a cheap first test).
+NUL_ESCAPE = re.compile(rb"\\(?:0|x00|u0000|U00000000)")
 # A NUL character escaped in JSON text (an odd number of backslashes before u0000) ...
 _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 # ... and the YAML escapes that produce one inside a double-quoted scalar.

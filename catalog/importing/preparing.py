@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from catalog.importing.checks import nul_character_line, why_not_matchable
+from catalog.importing.checks import NUL_ESCAPE, nul_character_line, why_not_matchable
 from catalog.importing.pool import ParserPool
 from catalog.reference import attack
 from catalog.reference.events import events_for
@@ -222,13 +222,15 @@ def prepare_file(item: PrepareItem) -> PreparedFile:
         return failed_file(item, exc.message, exc.line)
     except Exception as exc:  # a bug or an input nobody foresaw: this file only
         return failed_file(item, f"could not be parsed ({_described(exc)})")
+    # A NUL in a value comes from a YAML escape; UTF-16/32 files (NUL bytes everywhere) are always checked.
+    may_hold_nul = b"\x00" in data or NUL_ESCAPE.search(data) is not None
     for parsed in parsed_rules:
         try:
             prepared = prepare_rule(parsed)
         except Exception as exc:
             result.problems.append(Problem(display_path, parsed.doc_line, f"could not be prepared ({_described(exc)})"))
             continue
-        nul_line = nul_character_line(prepared)
+        nul_line = nul_character_line(prepared) if may_hold_nul else None
         if nul_line is not None:
             message = "a value holds a NUL character (\\0), which the database cannot store: rule not imported"
             result.problems.append(Problem(display_path, nul_line, message))
