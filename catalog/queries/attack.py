@@ -7,6 +7,7 @@ the API pages through them.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, OuterRef, Q, Subquery, Value
@@ -69,8 +70,12 @@ def _count_rules(through_rows):
 
 def attack_matrix() -> dict:
     """Tactic columns (kill-chain order, legacy after) of technique cells with rule counts: 3 queries."""
-    techniques = list(techniques_with_counts().prefetch_related("tactics"))
-    homes = {t.technique_id: {tactic.shortname for tactic in t.tactics.all()} for t in techniques}
+    techniques = list(techniques_with_counts())
+    homes = defaultdict(set)  # read as plain pairs: a prefetch of ~700 techniques' tactics costs 50 ms more
+    for technique_id, shortname in Technique.tactics.through.objects.values_list(
+        "technique__technique_id", "tactic__shortname"
+    ):
+        homes[technique_id].add(shortname)
     cells = _cells(techniques)
     columns = []
     placed = set()
