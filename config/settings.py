@@ -151,6 +151,24 @@ CACHES = {
             "OPTIONS": {"MAX_ENTRIES": 20000},
         }
     ),
+    # Converted queries (catalog/conversion), keyed by rule content hash, target, pipelines and backend
+    # versions: an entry never goes stale, so none expires; past MAX_ENTRIES the cache culls a third.
+    # Shared like "shared" (a table `createcachetable` makes, or Redis with CATALOG_CACHE_URL).
+    "conversions": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["CATALOG_CACHE_URL"],
+            "KEY_PREFIX": "conversion",
+            "TIMEOUT": None,
+        }
+        if os.environ.get("CATALOG_CACHE_URL", "").startswith(("redis://", "rediss://"))
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "catalog_conversion_cache",
+            "TIMEOUT": None,
+            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("CATALOG_CONVERSION_CACHE_ENTRIES", "100000"))},
+        }
+    ),
 }
 
 # Login throttling (catalog/web/login_throttle.py): this many wrong passwords for one username from
@@ -184,6 +202,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("CATALOG_RATE_ANON", "300/minute"),
         "match": os.environ.get("CATALOG_RATE_MATCH", "30/minute"),
+        # POST /api/convert/ and the /preview/ form (catalog/api/conversion.py): each parses and converts a rule.
+        "convert": os.environ.get("CATALOG_RATE_CONVERT", "60/minute"),
     },
     # Clients are told apart by REMOTE_ADDR; behind N reverse proxies set CATALOG_NUM_PROXIES=N so the
     # address comes from X-Forwarded-For (which, unset, a client could forge to escape its limit).
