@@ -386,3 +386,15 @@ def test_rows_created_by_an_import_take_the_model_defaults_for_curation_and_visi
     for rule in Rule.objects.filter(source__name="ex"):
         for name in ("hidden", "retired", "note", "verified", "local_tags_added", "level_override", "fp_note"):
             assert getattr(rule, name) == getattr(fresh, name), name
+
+
+def test_a_regex_event_matching_cannot_run_is_a_warning_with_its_file_and_line(tmp_path):
+    """The linear-time engine runs no lookbehind: matching can only partly decide such a rule; the import says so."""
+    folder = folder_with_valid_rules(tmp_path)
+    (folder / "lookbehind.yml").write_text(
+        rule_text("Lookbehind").replace("Image|endswith: 'evil.exe'", "CommandLine|re: '(?<=-)enc'")
+    )
+    report = import_paths([str(folder)], source="hardening")
+    assert report.created == VALID_FILES + 1 and not report.errors and report.not_matchable == 0
+    assert [(p.path, p.line) for p in report.warnings] == [("repo/lookbehind.yml", 7)]
+    assert report.warnings[0].message.startswith("event matching cannot decide part of this rule: regex '(?<=-)enc'")

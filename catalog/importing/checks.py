@@ -7,7 +7,9 @@ abort the whole COPY) or a rule silently left out of event matching.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import re
 from typing import TYPE_CHECKING
 
@@ -18,26 +20,43 @@ if TYPE_CHECKING:
     from catalog.importing.preparing import PredicateRow, PreparedRule, StageRow
 
 
-def why_not_matchable(parsed: ParsedRule, stages: list[StageRow], predicates: list[PredicateRow]) -> str:
-    """Why event matching (catalog.matching) could not compile this rule from its stored rows, or ''.
+def matching_problems(
+    parsed: ParsedRule, stages: list[StageRow], predicates: list[PredicateRow]
+) -> tuple[bool, list[str]]:
+    """(compiles, warnings): can event matching (catalog.matching) use this rule, as it will be stored?
 
     The same call on the same values that matching makes later (JSON columns as they come back
-    from the database), so a rule it would leave out is named here, at import, with its file.
+    from the database), so a rule it would leave out, or could only partly decide (a regex the
+    linear-time engine cannot run), is named here, at import, with its file and line.
     """
     if parsed.rule_type != "rule" or parsed.condition_tree is None:
-        return ""  # matching only considers detection rules with a condition
+        return True, []  # matching only considers detection rules with a condition
     names = {stage.index: stage.name for stage in stages}
+    stored = [
+        (names[p.stage_index], p.group, p.field, json.loads(p.modifiers), json.loads(p.values)) for p in predicates
+    ]
     try:
-        compile_rule(
-            json.loads(json.dumps(parsed.condition_tree, default=str)),
-            [
-                (names[p.stage_index], p.group, p.field, json.loads(p.modifiers), json.loads(p.values))
-                for p in predicates
-            ],
-        )
+        with _quiet(_PATTERNS_LOG):  # it logs without the file; the import's warning names it
+            compiled = compile_rule(json.loads(json.dumps(parsed.condition_tree, default=str)), stored)
     except Exception as exc:
-        return f"cannot be compiled for event matching, so no event will ever match it: {type(exc).__name__}: {exc}"
-    return ""
+        return False, [
+            f"cannot be compiled for event matching, so no event will ever match it: {type(exc).__name__}: {exc}"
+        ]
+    undecidable = getattr(compiled, "problems", None) or []
+    return True, [f"event matching cannot decide part of this rule: {problem}" for problem in undecidable]
+
+
+_PATTERNS_LOG = logging.getLogger("catalog.sigma.patterns")
+
+
+@contextlib.contextmanager
+def _quiet(logger: logging.Logger):
+    was = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = was
 
 
 # A file without any of these byte sequences has no NUL character in its values (a cheap first test).

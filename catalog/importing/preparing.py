@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from catalog.importing.checks import NUL_ESCAPE, nul_character_line, why_not_matchable
+from catalog.importing.checks import NUL_ESCAPE, matching_problems, nul_character_line
 from catalog.importing.pool import ParserPool
 from catalog.reference import attack
 from catalog.reference.events import events_for
@@ -146,9 +146,10 @@ def prepare_rule(parsed: ParsedRule) -> PreparedRule:
         for s in parsed.stages
         for p in s.predicates
     ]
-    unmatchable = why_not_matchable(parsed, stages, predicates)
-    if unmatchable:
-        parsed.warnings.append((key_line(parsed.yaml_text, "detection"), unmatchable))
+    matchable, matching_warnings = matching_problems(parsed, stages, predicates)
+    if matching_warnings:
+        line = key_line(parsed.yaml_text, "detection")
+        parsed.warnings.extend((line, warning) for warning in matching_warnings)
     indicators = [
         IndicatorRow(indicator_sha(k), k.field[:200], k.kind, k.value, k.transforms[:200], k.cased, k.display)
         for k in parsed.indicators()
@@ -208,7 +209,7 @@ def prepare_rule(parsed: ParsedRule) -> PreparedRule:
             for e in events_for(parsed.product, parsed.category, parsed.service, sorted(set(parsed.event_ids)))
         ],
         references=references,
-        matchable=not unmatchable,
+        matchable=matchable,
     )
 
 
