@@ -360,3 +360,27 @@ def test_three_valued_evaluation(detection, event, expected):
     from tests.test_evaluate import compiled_from_parse
 
     assert matches(compiled_from_parse(parse_one(detection)), event) is expected
+
+
+@pytest.mark.parametrize(
+    "detection, event, expected",
+    [
+        # RE2 metacharacters in a Sigma string are literal
+        ("sel:\n  A: 'a.b(c)[d]{e}^f$g|h+i\\\\j'\ncondition: sel", {"A": "A.B(C)[D]{E}^F$G|H+I\\J"}, True),
+        ("sel:\n  A: 'a.b'\ncondition: sel", {"A": "axb"}, False),
+        # case folding beyond ASCII, `*` across line breaks, `?` one character (not one byte)
+        ("sel:\n  A|contains: 'über'\ncondition: sel", {"A": "ÜBERWACHUNG"}, True),
+        ("sel:\n  A: 'first*last'\ncondition: sel", {"A": "first\nmiddle\nlast"}, True),
+        ("sel:\n  A: 'a?c'\ncondition: sel", {"A": "aüc"}, True),
+        # a regex keeps Python's `.` (no line breaks) unless it asks for `s`
+        ("sel:\n  A|re: '^a.b$'\ncondition: sel", {"A": "a\nb"}, False),
+        ("sel:\n  A|re|s: '^a.b$'\ncondition: sel", {"A": "a\nb"}, True),
+        ("sel:\n  A|re|i: '^ABC$'\ncondition: sel", {"A": "abc"}, True),
+    ],
+)
+def test_strings_and_regexes_on_re2_keep_sigma_semantics(detection, event, expected):
+    from catalog.sigma.evaluate import matches
+    from tests.sigma_helpers import parse_one
+    from tests.test_evaluate import compiled_from_parse
+
+    assert matches(compiled_from_parse(parse_one(detection)), event) is expected

@@ -24,6 +24,10 @@ from sigma.types import SpecialChars
 
 log = logging.getLogger(__name__)
 
+# RE2's metacharacters, escaped so a Sigma string's text is matched literally. (str.translate is about
+# ten times faster than re2.escape, which matters when compiling the catalog's ~45,000 string values.)
+_LITERAL = str.maketrans({c: "\\" + c for c in "\\.+*?()|[]{}^$"})
+
 # Sigma's regex flags (`re|i`, `re|m`, `re|s`) as RE2 inline flags.
 INLINE_FLAGS = {"IGNORECASE": "i", "MULTILINE": "m", "DOTALL": "s"}
 
@@ -84,7 +88,7 @@ def wildcard_source(parts: tuple, cased: bool, anywhere: bool = False) -> str:
         elif part is SpecialChars.WILDCARD_SINGLE:
             pieces.append(".")
         else:
-            pieces.append(re2.escape(part))
+            pieces.append(part.translate(_LITERAL))
     body = "".join(pieces)
     return f"(?{'s' if cased else 'is'}:{'' if starts_open else '^'}{body}{'' if ends_open else '$'})"
 
