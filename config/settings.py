@@ -201,7 +201,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["catalog.web.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("CATALOG_RATE_ANON", "300/minute"),
-        "match": os.environ.get("CATALOG_RATE_MATCH", "30/minute"),
+        # each match may use up to CATALOG_MATCH_BUDGET_SECONDS of a worker: 10 x 5 s = at most
+        # 50 worker-seconds a minute per client
+        "match": os.environ.get("CATALOG_RATE_MATCH", "10/minute"),
         # POST /api/convert/ and the /preview/ form (catalog/api/conversion.py): each parses and converts a rule.
         "convert": os.environ.get("CATALOG_RATE_CONVERT", "60/minute"),
     },
