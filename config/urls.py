@@ -8,7 +8,7 @@ a channel-wide event row (no event id) at /events/<provider>/any/.
 from django.contrib import admin
 from django.urls import include, path
 
-from catalog.web import changes, coverage_exports, match, views
+from catalog.web import changes, coverage_exports, match, preview, siem_exports, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -20,6 +20,7 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("rules/", views.rule_list, name="rule-list"),
     path("rules/export.csv", coverage_exports.rules_csv, name="rules-csv"),
+    path("rules/export/<str:filename>", siem_exports.siem_export, name="siem-export"),
     path("rules/<uuid:rule_uuid>/", views.rule_detail, name="rule-detail"),
     path("indicators/", views.indicator_list, name="indicator-list"),
     path("indicators/<int:pk>/", views.indicator_detail, name="indicator-detail"),
@@ -33,4 +34,5 @@ urlpatterns = [
     path("events/<path:provider>/<str:event>/", views.event_detail, name="event-detail"),
     path("logsources/", views.logsource_list, name="logsource-list"),
     path("match/", match.match_page, name="match"),
+    path("preview/", preview.preview_page, name="preview"),
 ]

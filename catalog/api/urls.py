@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from catalog.api import views
+from catalog.api import conversion, views
 
 app_name = "api"
 
@@ -11,6 +11,9 @@ urlpatterns = [
     path("", views.api_root, name="root"),
     path("rules/", views.RuleList.as_view(), name="rule-list"),
     path("rules/<uuid:uuid>/", views.RuleDetail.as_view(), name="rule-detail"),
+    path("rules/<uuid:uuid>/query/", conversion.rule_query_api, name="rule-query"),
+    path("targets/", conversion.targets_api, name="targets"),
+    path("convert/", conversion.convert_api, name="convert"),
     path("indicators/", views.IndicatorList.as_view(), name="indicator-list"),
     path("indicators/<int:pk>/", views.IndicatorDetail.as_view(), name="indicator-detail"),
     path("fields/", views.FieldList.as_view(), name="field-list"),

@@ -13,6 +13,7 @@ Rules are modified by the pipelines they go through, so each conversion needs fr
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 
@@ -88,6 +89,8 @@ def choose(target: str | None, pipeline: str | None = None, output_format: str |
 
 
 _local = threading.local()
+# What pySigma appends to a non-Sigma exception: the rule's path made absolute against the server's directory.
+WHILE_CONVERTING = re.compile(r"\s*\(while [a-z ]+ rule [^()]*\)$")
 
 
 def backend_for(choice: Choice, reg: Registry | None = None):
@@ -121,7 +124,8 @@ def convert(rules: list, choice: Choice) -> Conversion:
         result.errors.append(error_message(exc))
         return result
     except Exception as exc:  # a backend bug: reported, never a 500 or a stopped export
-        result.errors.append(f"{choice.target.id} backend failed: {type(exc).__name__}: {error_message(exc)}")
+        message = WHILE_CONVERTING.sub("", error_message(exc))  # pySigma appends the rule's file, resolved
+        result.errors.append(f"{choice.target.id} backend failed: {type(exc).__name__}: {message}")
         return result
     result.query = query_text(output)
     is_text_list = isinstance(output, list) and all(isinstance(item, str) for item in output)

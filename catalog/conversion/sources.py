@@ -20,10 +20,34 @@ PASTED = "<pasted rule>"
 class ReadRules:
     rules: list = field(default_factory=list)  # pySigma SigmaRule / SigmaCorrelationRule / SigmaFilter
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[tuple[int, str]] = field(default_factory=list)  # (line in the text, message)
 
     @property
     def messages(self) -> list[str]:
         return [f"line {p.line}: {p.message}" for p in self.problems]
+
+    @property
+    def warning_messages(self) -> list[str]:
+        return [f"line {line}: {message}" for line, message in sorted(self.warnings)]
+
+
+def text_problem(text: str, max_bytes: int) -> tuple[str, int]:
+    """(what is wrong, HTTP status) with pasted rule text before it is parsed, ('', 200) when nothing.
+
+    NUL characters (PostgreSQL refuses them in text, and no rule needs one), lone surrogates (not
+    Unicode text) and the importer's size limit, checked on the UTF-8 bytes as for a file.
+    """
+    if "\x00" in text:
+        return f"NUL character in the rule (line {text.count(chr(10), 0, text.index(chr(0))) + 1}).", 400
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "The rule holds a lone surrogate: it is not valid Unicode text.", 400
+    if size > max_bytes:
+        return f"The rule is {size} bytes, over the {max_bytes}-byte limit of rule files.", 413
+    if not text.strip():
+        return "Paste a Sigma rule: the text is empty.", 400
+    return "", 200
 
 
 def read_rules(text: str | bytes, limits: Limits, path: str = PASTED) -> ReadRules:
@@ -44,5 +68,8 @@ def read_rules(text: str | bytes, limits: Limits, path: str = PASTED) -> ReadRul
             result.problems.append(Problem(path, doc.line, f"YAML document is a {kind}, not a Sigma rule mapping"))
     if not loaded.documents:
         result.problems.append(Problem(path, 1, "no YAML document: paste a Sigma rule"))
-    result.rules = [rule for _, _, rule in pysigma_rules(mappings, path, result.problems)]
+    result.warnings = list(loaded.warnings)
+    for doc, merged, rule in pysigma_rules(mappings, path, result.problems):
+        result.rules.append(rule)
+        result.warnings += [(doc.line + line - 1, message) for line, message in merged.pop("__warnings__", [])]
     return result
