@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from catalog.conversion import stored as conversion_stored
 from catalog.importing.importer import import_paths
 from catalog.models import Indicator, Rule
 from catalog.queries import attack, changes, events, fields, indicators, rule_page, rules
@@ -125,6 +126,12 @@ PAIRS = [
     ),
     ("logsources", lambda p: "/logsources/", lambda p: "/api/logsources/", [(events, "logsource_counts")]),
     ("changes", lambda p: "/changes/", lambda p: "/api/changes/", [(changes, "changes_page_data")]),
+    (
+        "rule query",  # the rule page's Query section and its JSON
+        lambda p: f"/rules/{LIVE_ID}/?target=kusto",
+        lambda p: f"/api/rules/{LIVE_ID}/query/?target=kusto",
+        [(conversion_stored, "rule_query")],
+    ),
 ]
 
 
@@ -157,7 +164,9 @@ def test_every_api_listing_has_a_pair():
     """A new /api/ endpoint gets a row in PAIRS (or a reason it has no HTML twin)."""
     from catalog.api.urls import urlpatterns
 
-    without_twin = {"root", "schema"}  # the API's index and its OpenAPI document
+    # The API's index and its OpenAPI document; the installed conversion targets (listed on rule pages);
+    # POST /api/convert/, whose page /preview/ is a form.
+    without_twin = {"root", "schema", "targets", "convert"}
     covered = {
         "rule-list": "rules",
         "rule-detail": "rule",
@@ -172,6 +181,7 @@ def test_every_api_listing_has_a_pair():
         "event-list": "events",
         "event-detail": "event",
         "logsource-list": "logsources",
+        "rule-query": "rule query",
     }
     names = {pattern.name for pattern in urlpatterns} - without_twin
     assert names == set(covered), "add the new endpoint and its page to PAIRS"

@@ -23,13 +23,14 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import throttling
 from rest_framework.decorators import api_view, parser_classes, throttle_classes
 from rest_framework.exceptions import APIException
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
+from catalog.conversion import stored
 from catalog.conversion.converter import Choice, choose, convert
 from catalog.conversion.formats import FORMATS
 from catalog.conversion.sources import read_rules, text_problem
-from catalog.conversion.stored import RULE_FIELDS, limits, rule_query
 from catalog.conversion.targets import UnknownChoice, registry
 from catalog.models import Rule
 from catalog.web.throttling import AnonRateThrottle, SharedCacheMixin
@@ -41,6 +42,13 @@ CHOICE_PARAMETERS = [
 ]
 
 
+class FormatIsAQueryFormat(DefaultContentNegotiation):
+    """`format` names the backend's output format here, not DRF's renderer (whose ?format= would 404)."""
+
+    class settings:
+        URL_FORMAT_OVERRIDE = None
+
+
 class ConvertRateThrottle(SharedCacheMixin, throttling.UserRateThrottle):
     """Conversions of posted rules, per client (or user), in the shared cache: each parses and converts."""
 
@@ -50,6 +58,12 @@ class ConvertRateThrottle(SharedCacheMixin, throttling.UserRateThrottle):
 class BodyTooLarge(APIException):
     status_code = 413
     default_detail = "Request body too large."
+
+
+def negotiation(view):
+    """Give an @api_view view (the class DRF made of it) the negotiation above."""
+    view.cls.content_negotiation_class = FormatIsAQueryFormat
+    return view
 
 
 def body_limit() -> int:
@@ -100,17 +114,18 @@ def targets_api(request):
 
 
 @extend_schema(parameters=CHOICE_PARAMETERS, responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT})
+@negotiation
 @api_view(["GET"])
 def rule_query_api(request, uuid):
     """A catalog rule converted for a target: {query, target, pipeline, format, backend_version, errors}."""
-    rule = Rule.objects.public().filter(uuid=uuid).only(*RULE_FIELDS).first()
+    rule = Rule.objects.public().filter(uuid=uuid).only(*stored.RULE_FIELDS).first()
     if rule is None:
         raise Http404("No such rule in the catalog.")
     try:
         choice = request_choice(request.query_params)
     except BadInput as exc:
         return Response({"error": exc.message}, status=exc.status)
-    return Response(rule_query(rule, choice).as_dict())
+    return Response(stored.rule_query(rule, choice).as_dict())
 
 
 @extend_schema(
@@ -120,6 +135,7 @@ def rule_query_api(request, uuid):
     "(target, pipeline and format may also be query parameters). Several documents (a correlation and its rules) "
     "convert together. Answer: {query, target, pipeline, format, backend_version, errors, warnings}.",
 )
+@negotiation
 @api_view(["POST"])
 @parser_classes([JsonTextParser])
 @throttle_classes([AnonRateThrottle, ConvertRateThrottle])
@@ -128,7 +144,11 @@ def convert_api(request):
     if request.content_type.split(";")[0].strip().lower() != "application/json":
         return Response({"error": 'Send the rule as application/json: {"yaml": "..."}.'}, status=415)
     try:
-        body = posted_json(request.data if isinstance(request.data, bytes) else b"")
+        raw = request.data
+    except BodyTooLarge as exc:
+        return Response({"error": str(exc.detail)}, status=exc.status_code)
+    try:
+        body = posted_json(raw if isinstance(raw, bytes) else b"")
         choice = request_choice({**request.query_params.dict(), **{k: body[k] for k in body if k != "yaml"}})
         return Response(convert_text(body["yaml"], choice))
     except BadInput as exc:
@@ -163,7 +183,7 @@ def check_text(text: str) -> None:
 
 def convert_text(text: str, choice: Choice) -> dict:
     """Parse pasted YAML (catalog.sigma, importer limits) and convert it: the API's answer, or BadInput."""
-    read = read_rules(text, limits())
+    read = read_rules(text, stored.limits())
     if not read.rules:
         raise BadInput("The rule cannot be read: " + "; ".join(read.messages or ["no rule found"]))
     answer = convert(read.rules, choice).as_dict()

@@ -29,6 +29,7 @@ from .sources import read_rules
 # Bump when this package changes what it makes of a backend's output, to drop every cached query.
 CONVERSION_VERSION = "1"
 # What a stored rule needs for its conversion.
+MAX_NESTING = 5  # correlations of correlations followed this deep
 RULE_FIELDS = ("pk", "uuid", "name", "rule_type", "path", "yaml_text", "content_hash", "correlation")
 
 
@@ -69,6 +70,35 @@ def referenced_rules(rules: Iterable[Rule]) -> dict[str, Rule]:
     return found
 
 
+def reference_closure(rules: list[Rule]) -> dict[int, tuple[list[Rule], list[str]]]:
+    """For each correlation, every rule it needs (a correlation of correlations needs theirs too) and the
+    names not found; one query per level of nesting (none for plain rules)."""
+    found: dict[str, Rule] = {}
+    frontier = [rule for rule in rules if rule.rule_type == "correlation"]
+    for _ in range(MAX_NESTING):
+        wanted = [r for r in frontier if any(n not in found for n in referenced_names(r))]
+        if not wanted:
+            break
+        new = referenced_rules(wanted)
+        found.update({k: v for k, v in new.items() if k not in found})
+        frontier = [r for r in new.values() if r.rule_type == "correlation"]
+    result = {}
+    for rule in rules:
+        needed: dict[int, Rule] = {}
+        missing: list[str] = []
+        stack = list(referenced_names(rule))
+        while stack:
+            name = stack.pop(0)
+            other = found.get(name)
+            if other is None:
+                missing.append(name)
+            elif other.pk not in needed and other.pk != rule.pk:
+                needed[other.pk] = other
+                stack += referenced_names(other)
+        result[rule.pk] = (list(needed.values()), missing)
+    return result
+
+
 def limits() -> Limits:
     from django.conf import settings
 
@@ -77,9 +107,15 @@ def limits() -> Limits:
 
 def convert_rule(rule: Rule, referenced: list[Rule], choice: Choice, missing: list[str] = ()) -> Conversion:
     """Convert one stored rule (and the rules a correlation combines), uncached."""
+    # pySigma converts a collection in order and a correlation reads the queries of the rules it names:
+    # plain rules first, then correlations innermost first (reference_closure lists them outermost first).
+    ordered = [r for r in referenced if r.rule_type != "correlation"]
+    ordered += [r for r in reversed(referenced) if r.rule_type == "correlation"]
+    rules = []
+    for other in ordered:
+        rules += read_rules(other.yaml_text, limits(), other.path).rules
     read = read_rules(rule.yaml_text, limits(), rule.path)
-    for other in referenced:
-        read.rules += read_rules(other.yaml_text, limits(), other.path).rules
+    read.rules = rules + read.rules
     if read.problems and not read.rules:
         return Conversion(None, choice.target.id, choice.pipeline, choice.target.backend_version, read.messages)
     result = convert(read.rules, choice)
@@ -90,12 +126,10 @@ def convert_rule(rule: Rule, referenced: list[Rule], choice: Choice, missing: li
 
 def rule_queries(rules: list[Rule], choice: Choice) -> dict[int, Conversion]:
     """Each rule's conversion by pk: cached ones read in one go, the rest converted and cached."""
-    found = referenced_rules(rules)
+    closure = reference_closure(rules)
     plan = {}
     for rule in rules:
-        names = referenced_names(rule)
-        referenced = list({found[n].pk: found[n] for n in names if n in found}.values())
-        missing = [n for n in names if n not in found]
+        referenced, missing = closure[rule.pk]
         plan[rule.pk] = (cache_key(rule, referenced, choice), rule, referenced, missing)
     cached = cache().get_many([key for key, *_ in plan.values()]) if plan else {}
     results, fresh = {}, {}

@@ -10,8 +10,8 @@ from django import template
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from catalog.conversion import stored
 from catalog.conversion.converter import choose
-from catalog.conversion.stored import rule_query
 from catalog.conversion.targets import UnknownChoice, registry
 
 register = template.Library()
@@ -29,7 +29,7 @@ def rule_conversion(context, rule):
         section["error"] = str(exc)
         choice = choose(None)  # the tabs and the pipeline list still show the default target
     else:
-        section["conversion"] = rule_query(rule, choice)
+        section["conversion"] = stored.rule_query(rule, choice)
     section["choice"] = choice
     section["pipelines"] = [reg.pipelines[p] for p in choice.target.pipelines]
     query = {"target": choice.target.id, "pipeline": choice.pipeline}
