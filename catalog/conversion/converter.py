@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass, field
 
 from sigma.collection import SigmaCollection
+from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.filters import SigmaFilter
 
@@ -105,8 +106,12 @@ def backend_for(choice: Choice, reg: Registry | None = None):
     return backends[key]
 
 
-def convert(rules: list, choice: Choice) -> Conversion:
-    """Convert fresh pySigma rules (a rule, or a correlation with the rules it names) for one choice."""
+def convert(rules: list, choice: Choice, main=None) -> Conversion:
+    """Convert fresh pySigma rules (a rule, or a correlation with the rules it names) for one choice.
+
+    `main`: the rule whose query is wanted, when the others are only there for it. pySigma outputs a
+    correlation named by another correlation as well; its query is part of the outer one already.
+    """
     result = Conversion(
         None, choice.target.id, choice.pipeline, choice.target.backend_version, [], choice.output_format
     )
@@ -127,6 +132,8 @@ def convert(rules: list, choice: Choice) -> Conversion:
         message = WHILE_CONVERTING.sub("", error_message(exc))  # pySigma appends the rule's file, resolved
         result.errors.append(f"{choice.target.id} backend failed: {type(exc).__name__}: {message}")
         return result
+    if isinstance(main, SigmaCorrelationRule) and choice.output_format == "default" and len(output or []) > 1:
+        output = own_queries(main, output)
     result.query = query_text(output)
     is_text_list = isinstance(output, list) and all(isinstance(item, str) for item in output)
     result.queries = list(output) if is_text_list else ([result.query] if result.query else [])
@@ -134,6 +141,15 @@ def convert(rules: list, choice: Choice) -> Conversion:
         result.query = None
         result.errors.append(f"The {choice.target.id} backend produced no query for this rule.")
     return result
+
+
+def own_queries(rule, output):
+    """The queries pySigma recorded for one rule of the collection (else the whole output)."""
+    try:
+        own = rule.get_conversion_result()
+    except SigmaError:
+        return output
+    return own if own else output
 
 
 def query_text(output) -> str:

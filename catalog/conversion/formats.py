@@ -108,6 +108,12 @@ class SplunkSavedSearches(BulkFormat):
         super().__init__(target, versions)
         self.stanzas: set[str] = set()
 
+    def check(self, record: ExportRecord, queries: list[str]) -> str:
+        problem = super().check(record, queries)
+        if not problem and any(line.endswith("\\") for line in queries[0].splitlines()):
+            problem = "a line of the query ends with a backslash, which savedsearches.conf reads as a continuation"
+        return problem
+
     def header(self) -> str:
         return (
             "# Sigma rules from the Sigma rule catalog as Splunk saved searches (disabled: enable what fits).\n"
@@ -132,7 +138,7 @@ class SplunkSavedSearches(BulkFormat):
             "dispatch.earliest_time = -15m",
             "dispatch.latest_time = now",
             "enableSched = 0",
-            "search = " + " \\\n".join(query.splitlines()),
+            "search = " + "\\\n".join(query.splitlines()),  # a trailing backslash continues the value
         ]
         return "\n".join(lines) + "\n\n"
 

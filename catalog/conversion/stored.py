@@ -27,7 +27,7 @@ from .converter import Choice, Conversion, convert
 from .sources import read_rules
 
 # Bump when this package changes what it makes of a backend's output, to drop every cached query.
-CONVERSION_VERSION = "1"
+CONVERSION_VERSION = "2"
 # What a stored rule needs for its conversion.
 MAX_NESTING = 5  # correlations of correlations followed this deep
 RULE_FIELDS = ("pk", "uuid", "name", "rule_type", "path", "yaml_text", "content_hash", "correlation")
@@ -115,10 +115,11 @@ def convert_rule(rule: Rule, referenced: list[Rule], choice: Choice, missing: li
     for other in ordered:
         rules += read_rules(other.yaml_text, limits(), other.path).rules
     read = read_rules(rule.yaml_text, limits(), rule.path)
-    read.rules = rules + read.rules
+    own = read.rules
+    read.rules = rules + own
     if read.problems and not read.rules:
         return Conversion(None, choice.target.id, choice.pipeline, choice.target.backend_version, read.messages)
-    result = convert(read.rules, choice)
+    result = convert(read.rules, choice, main=own[-1] if len(own) == 1 and rules else None)
     if missing:
         result.errors.append(f"The correlation names rules not in the catalog: {', '.join(missing)}.")
     return result
