@@ -1,0 +1,107 @@
+"""In real headless Chromium: a rule's Query section (switch target and pipeline, copy) and /preview/.
+
+The catalog is built from the example rules in its own database (SQLite, or PostgreSQL when the run
+uses it) and served by gunicorn, as tests/test_e2e.py does; Playwright drives Debian's Chromium.
+A Content-Security-Policy violation shows as a console error and fails the test.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from benchmarks.site import build_database, fresh_postgres_database, serve
+from tests.constants import CERTUTIL, CERTUTIL_ID, EXAMPLES, ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    assert Path(CHROMIUM).exists(), "Chromium is required for the browser tests: apt-get install chromium"
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        database_url = fresh_postgres_database(os.environ["DATABASE_URL"], "catalog_e2e_conversion")
+    else:
+        database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e-conversion') / 'catalog.sqlite3'}"
+    build_database(database_url, [str(EXAMPLES)], source="examples")
+    with serve(database_url) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site)
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def query_text(page) -> str:
+    return page.locator("#query-text").inner_text()
+
+
+def test_switch_target_and_pipeline_then_copy_the_query(site, page):
+    page.goto(f"{site}/rules/{CERTUTIL_ID}/")
+    section = page.locator("#query")
+    expect(section.get_by_role("heading", name="Query")).to_be_visible()
+    expect(section.locator("a[aria-current='true']")).to_have_text("Splunk SPL")
+    assert "certutil" in query_text(page).lower()
+
+    section.get_by_role("link", name="Microsoft Sentinel / Defender KQL").click()
+    expect(page).to_have_url(f"{site}/rules/{CERTUTIL_ID}/?target=kusto#query")
+    expect(section.locator("a[aria-current='true']")).to_have_text("Microsoft Sentinel / Defender KQL")
+    assert query_text(page).startswith("DeviceProcessEvents")
+
+    page.get_by_label("Pipeline").select_option("none")
+    section.get_by_role("button", name="Convert").click()
+    expect(page).to_have_url(f"{site}/rules/{CERTUTIL_ID}/?target=kusto&pipeline=none#query")
+    kql = query_text(page)
+    assert not kql.startswith("DeviceProcessEvents") and "certutil" in kql.lower()
+    page.screenshot(path=str(ARTIFACTS / "rule-query-kusto.png"), full_page=False)
+
+    copy = section.get_by_role("button", name="Copy")
+    copy.click()
+    expect(section.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == kql
+
+
+def test_an_unconvertible_choice_shows_pysigmas_error(site, page):
+    page.goto(f"{site}/rules/53ef49af-9a6b-49c7-8234-66e005b150d8/?target=lucene")
+    expect(page.locator("#query .conversion-error")).to_contain_text("Backend does not support correlation rules.")
+    expect(page.locator("#query").get_by_role("button", name="Copy")).to_have_count(0)
+
+
+def test_preview_a_pasted_rule(site, page):
+    text = (
+        (EXAMPLES / CERTUTIL)
+        .read_text(encoding="utf-8")
+        .replace("title: Certutil Fetching Remote Content", "title: My Draft Certutil Rule")
+    )
+    page.goto(f"{site}/preview/")
+    page.get_by_label("Sigma rule (YAML)").fill(text)
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_role("heading", name="My Draft Certutil Rule")).to_be_visible()
+    expect(page.get_by_role("heading", name="Indicators")).to_be_visible()
+    queries = page.locator("#query")
+    expect(queries.get_by_role("heading", name="Splunk SPL (pipeline splunk_windows)")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "preview.png"), full_page=True)
+    queries.get_by_role("button", name="Copy").first.click()
+    expect(queries.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == page.locator("#query-text-1").inner_text()
