@@ -135,8 +135,9 @@ def read_rule_file(path: Path, max_bytes: int) -> bytes:
             _check(link, max_bytes)
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
         try:
-            _check(os.fstat(fd), max_bytes)
-            data = _read_at_most(fd, max_bytes + 1)
+            opened = os.fstat(fd)
+            _check(opened, max_bytes)
+            data = _read_at_most(fd, max_bytes + 1, opened.st_size)
         finally:
             os.close(fd)
     except OSError as exc:
@@ -154,12 +155,15 @@ def _check(status: os.stat_result, max_bytes: int, prefix: str = "") -> None:
         raise RejectedFile(f"{prefix}file is {status.st_size} bytes, over the {max_bytes}-byte limit")
 
 
-def _read_at_most(fd: int, limit: int) -> bytes:
-    chunks, size = [], 0
+def _read_at_most(fd: int, limit: int, expected: int) -> bytes:
+    """Up to `limit` bytes. The first read asks for the expected size plus one (a 1 MiB buffer per file
+    would cost time and fragment memory), then small reads notice a file that grew meanwhile."""
+    chunks, size, want = [], 0, min(limit, expected + 1)
     while size < limit:
-        chunk = os.read(fd, limit - size)
+        chunk = os.read(fd, want)
         if not chunk:
             break
         chunks.append(chunk)
         size += len(chunk)
-    return b"".join(chunks)
+        want = min(limit - size, 64 * 1024)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -9,8 +9,9 @@ A thread of the importing process hands out work and collects results, so worker
 while the importer writes SQL, and a deadline is noticed while the importer is busy. It also forks
 the replacement workers, as multiprocessing.Pool does (its worker-handler thread forks too); the
 workers touch nothing of the parent's but their own pipe and the parsing code.
-Files go out in small batches, each to an idle worker only, so neither side ever blocks on a full
-pipe; results come back one per file, which also tells which file of a batch a worker is on.
+Files go out in small batches, each to an idle worker only, and come back as one message per batch,
+so neither side ever blocks on a full pipe and few messages cross. Which file a worker is on, and
+since when, it writes into a small shared array: that is how an overrun is noticed and charged.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import contextlib
 import ctypes
 import multiprocessing
 import os
+import pickle
 import queue
 import signal
 import threading
@@ -57,7 +59,7 @@ def _exit_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _serve(conn, function: Callable[[Any], Any], parent_pid: int) -> None:
+def _serve(conn, function: Callable[[Any], Any], parent_pid: int, progress) -> None:
     _exit_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importer's to handle; it stops us
     while True:
@@ -67,25 +69,49 @@ def _serve(conn, function: Callable[[Any], Any], parent_pid: int) -> None:
             return
         if batch is None:
             return
+        results = []
         for index, item in batch:
+            progress[CURRENT], progress[SINCE] = index, time.monotonic()
             try:
-                result = function(item)
+                results.append((index, function(item)))
             except Exception as exc:  # the function is meant to catch everything itself
-                result = _Raised(f"{type(exc).__name__}: {exc}")
-            try:
-                conn.send((index, result))
-            except Exception as exc:  # e.g. a result that cannot be pickled
-                conn.send((index, _Raised(f"result not sendable: {type(exc).__name__}: {exc}")))
+                results.append((index, _Raised(f"{type(exc).__name__}: {exc}")))
+        progress[SINCE] = 0.0  # between files
+        try:
+            conn.send(results)
+        except Exception as exc:  # e.g. a result that cannot be pickled: one at a time, to find it
+            conn.send([(index, _sendable(result, exc)) for index, result in results])
+
+
+def _sendable(result: Any, exc: Exception) -> Any:
+    try:
+        pickle.dumps(result)
+    except Exception:
+        return _Raised(f"result not sendable: {type(exc).__name__}: {exc}")
+    return result
+
+
+CURRENT, SINCE = 0, 1  # the progress array: index of the file being prepared, monotonic time it began (0: none)
 
 
 class _Worker:
     def __init__(self, context, function):
         self.conn, child_end = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child_end, function, os.getpid()), daemon=True)
+        self.progress = context.RawArray("d", 2)  # shared memory, written by the worker
+        self.process = context.Process(
+            target=_serve, args=(child_end, function, os.getpid(), self.progress), daemon=True
+        )
         self.process.start()
         child_end.close()  # so the worker's death reads as EOF here, and later workers don't inherit it
-        self.batch: deque[int] = deque()  # indices sent and not answered yet, in order
-        self.since = 0.0  # when the worker started on the first of them
+        self.batch: list[int] = []  # indices sent and not answered yet
+
+    def current(self) -> tuple[int | None, float]:
+        """(index of the file the worker is on, when it began); (None, now) between files."""
+        since = self.progress[SINCE]
+        index = int(self.progress[CURRENT])
+        if since == 0.0 or since != self.progress[SINCE] or index not in self.batch:
+            return None, time.monotonic()  # between files (or moving on to the next one right now)
+        return index, since
 
     def stop(self, kill: bool = False) -> None:
         if kill:
@@ -157,16 +183,18 @@ class ParserPool:
                     if not worker.batch and self.todo:
                         self._send(worker, workers)
                 busy = [w for w in workers if w.batch]
-                timeout = max(0.0, min(w.since for w in busy) + self.budget - time.monotonic())
+                timeout = max(0.0, min(w.current()[1] for w in busy) + self.budget - time.monotonic())
                 ready = wait([w.conn for w in busy] + [self.stop_read], timeout)
                 if self.stop_read in ready:
                     return
                 for worker in busy:
                     if worker.conn in ready:
                         self._receive(worker, workers)
-                now = time.monotonic()
-                for worker in [w for w in workers if w.batch and now - w.since > self.budget]:
-                    self._replace(worker, workers, f"took longer than the {self.budget:g} s budget per file")
+                for worker in [w for w in workers if w.batch]:
+                    index, since = worker.current()
+                    if index is not None and time.monotonic() - since > self.budget:
+                        why = f"took longer than the {self.budget:g} s budget per file"
+                        self._replace(worker, workers, index, why)
         except BaseException as exc:  # handed to the consumer, which re-raises it
             self.results.put((None, exc))
         finally:
@@ -176,34 +204,37 @@ class ParserPool:
     def _send(self, worker: _Worker, workers: list[_Worker]) -> None:
         # Smaller batches near the end, so the last files are shared rather than queued behind one worker.
         size = max(1, min(BATCH, len(self.todo) // (2 * self.size)))
-        batch = [self.todo.popleft() for _ in range(min(size, len(self.todo)))]
-        worker.batch.extend(batch)
-        worker.since = time.monotonic()
+        worker.batch = [self.todo.popleft() for _ in range(min(size, len(self.todo)))]
         try:
-            worker.conn.send([(index, self.items[index]) for index in batch])
+            worker.conn.send([(index, self.items[index]) for index in worker.batch])
         except OSError:  # the worker died while idle (killed from outside): its batch goes to a fresh one
-            self._replace(worker, workers, why=None)
+            self._replace(worker, workers, None, "")
 
     def _receive(self, worker: _Worker, workers: list[_Worker]) -> None:
         try:
-            while worker.batch and worker.conn.poll():
-                index, result = worker.conn.recv()
-                worker.batch.popleft()
-                worker.since = time.monotonic()
-                if isinstance(result, _Raised):
-                    result = self.failed(self.items[index], f"could not be parsed ({result.description})")
-                self.results.put((index, result))
+            results = worker.conn.recv()
         except (EOFError, OSError):
             worker.process.join(timeout=5)
-            self._replace(worker, workers, f"its parser process died (exit code {worker.process.exitcode})")
+            index, _ = worker.current()
+            self._replace(worker, workers, index, f"its parser process died (exit code {worker.process.exitcode})")
+            return
+        worker.batch = []
+        for index, result in results:
+            if isinstance(result, _Raised):
+                result = self.failed(self.items[index], f"could not be parsed ({result.description})")
+            self.results.put((index, result))
 
-    def _replace(self, worker: _Worker, workers: list[_Worker], why: str | None) -> None:
-        """Report the file the worker was on (`why`), requeue the rest of its batch, start a fresh worker."""
-        if why is not None:
-            index = worker.batch.popleft()
+    def _replace(self, worker: _Worker, workers: list[_Worker], index: int | None, why: str) -> None:
+        """Report the file the worker was on (if known), requeue the rest of its batch, start a fresh worker.
+
+        The rest includes files of the batch it had finished: their results were not sent yet.
+        """
+        if index is not None:
             self.results.put((index, self.failed(self.items[index], why)))
-        self.todo.extendleft(reversed(worker.batch))
-        worker.batch.clear()
+        self.todo.extendleft(reversed([i for i in worker.batch if i != index]))
+        worker.batch = []
         worker.stop(kill=True)
-        workers[workers.index(worker)] = _Worker(self.context, self.function)
         self.replaced += 1
+        if self.replaced > len(self.items) + 10:  # dying outside any file, again and again: give up
+            raise RuntimeError(f"parser worker processes keep dying ({why or 'while idle'})")
+        workers[workers.index(worker)] = _Worker(self.context, self.function)

@@ -90,12 +90,14 @@ class RuleWriter:
         self.written = 0
         self.refs: ReferenceData | None = None
         self.new_columns = ["uuid", "created_at", "updated_at", *(_attname(name) for name in SIGMA_FIELDS)]
-        # Every other column (curation, visibility) starts at its model default, as Rule() would.
+        # Every other column (curation, visibility) starts at its model default, as Rule() would;
+        # JSON ones encoded once here rather than once per row.
+        others = [f for f in Rule._meta.concrete_fields if not f.primary_key and f.attname not in self.new_columns]
         self.defaults = {
-            f.attname: f.get_default()
-            for f in Rule._meta.concrete_fields
-            if not f.primary_key and f.attname not in self.new_columns
+            f.attname: json.dumps(f.get_default()) if f.get_internal_type() == "JSONField" else f.get_default()
+            for f in others
         }
+        self.encoded = frozenset(ENCODED_COLUMNS) | {f.attname for f in others if f.get_internal_type() == "JSONField"}
         self.new_columns += list(self.defaults)
 
     def write(self, to_create: list[RuleToCreate], to_update: list[RuleToUpdate]) -> bool:
@@ -117,7 +119,7 @@ class RuleWriter:
         # New rules go straight from prepared values to rows: no model instances (3,800 of
         # them cost more than their INSERT), JSON already encoded by the worker processes.
         ids = insert_rows(
-            Rule, self.new_columns, [self._new_row(item) for item in to_create], returning=True, encoded=ENCODED_COLUMNS
+            Rule, self.new_columns, [self._new_row(item) for item in to_create], returning=True, encoded=self.encoded
         )
         self.report.created += len(to_create)
         self.report.changes["created"].extend(item.prepared.uuid for item in to_create)
