@@ -137,6 +137,34 @@ def examples(request, tmp_path):
     return target
 
 
+@pytest.fixture
+def generated_rules(db, tmp_path):
+    """Import `count` small numbered rules (source "generated"): for tests that need more rules than rules/ has.
+
+    About 0.3 s for 100 rules, against the corpus import's 10-40 s.
+    """
+    from catalog.importing.importer import import_paths
+
+    def generate(count: int):
+        folder = tmp_path / "generated"
+        folder.mkdir()
+        for n in range(count):
+            (folder / f"generated_{n:04}.yml").write_text(
+                f"title: Generated Rule {n:04}\n"
+                f"id: 00000000-0000-4000-8000-{n:012d}\n"
+                "status: test\n"
+                "logsource:\n    product: windows\n    category: process_creation\n"
+                f"detection:\n    selection:\n        CommandLine|contains: 'generated-{n}'\n    condition: selection\n"
+                "level: low\n",
+                encoding="utf-8",
+            )
+        report = import_paths([str(folder)], source="generated")
+        assert not report.errors and report.created == count, [str(p) for p in report.errors[:5]]
+        return report
+
+    return generate
+
+
 def remove_source(name: str) -> None:
     """Delete a source's rules, the indicators only they carried, and the source; recount the rest."""
     from catalog.models import CatalogVersion, Indicator, Rule, Source
