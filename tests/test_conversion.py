@@ -133,7 +133,8 @@ def test_whole_corpus_converts_without_a_traceback(corpus, target):
     ok = failed = 0
     backend_bugs = []
     for rule in rules:
-        result = stored.convert_rule(rule, *closure[rule.pk], choice=choice)
+        referenced, missing = closure[rule.pk]
+        result = stored.convert_rule(rule, referenced, choice, missing)
         assert result.query is not None or result.errors, rule.uuid  # a query, or why not
         ok += result.query is not None
         failed += result.query is None

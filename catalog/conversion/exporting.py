@@ -18,7 +18,7 @@ from catalog.models import Rule
 from .converter import Choice
 from .formats import FORMATS, Failure
 from .records import EXPORT_FIELDS, ExportRecord
-from .stored import rule_queries
+from .stored import iter_rule_queries
 
 BATCH = 200
 
@@ -48,9 +48,7 @@ def export_rules(
         rules = Rule.objects.filter(pk__in=batch_ids).only(*EXPORT_FIELDS).prefetch_related("tactics", "techniques")
         by_pk = {rule.pk: rule for rule in rules}
         batch = [by_pk[pk] for pk in batch_ids if pk in by_pk]  # a rule deleted meanwhile is gone
-        conversions = rule_queries(batch, choice)
-        for rule in batch:
-            conversion = conversions[rule.pk]
+        for rule, conversion in iter_rule_queries(batch, choice):
             record = ExportRecord.from_rule(rule, url_for(str(rule.uuid)))
             problem = writer.check(record, conversion.queries) if conversion.query is not None else ""
             if conversion.query is None or problem:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid as uuid_lib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from django.core.cache import caches
 from django.db.models import Q
@@ -125,24 +125,30 @@ def convert_rule(rule: Rule, referenced: list[Rule], choice: Choice, missing: li
     return result
 
 
-def rule_queries(rules: list[Rule], choice: Choice) -> dict[int, Conversion]:
-    """Each rule's conversion by pk: cached ones read in one go, the rest converted and cached."""
+def iter_rule_queries(rules: list[Rule], choice: Choice) -> Iterator[tuple[Rule, Conversion]]:
+    """Each rule with its conversion, in order: the cached ones read in one go, the rest converted as
+    they come (so a stream's next rule is not held back by the batch) and cached together at the end."""
     closure = reference_closure(rules)
-    plan = {}
+    plan = []
     for rule in rules:
         referenced, missing = closure[rule.pk]
-        plan[rule.pk] = (cache_key(rule, referenced, choice), rule, referenced, missing)
-    cached = cache().get_many([key for key, *_ in plan.values()]) if plan else {}
-    results, fresh = {}, {}
-    for pk, (key, rule, referenced, missing) in plan.items():
+        plan.append((cache_key(rule, referenced, choice), rule, referenced, missing))
+    cached = cache().get_many([key for key, *_ in plan]) if plan else {}
+    fresh = {}
+    for key, rule, referenced, missing in plan:
         if key in cached:
-            results[pk] = Conversion.from_cache(cached[key])
+            yield rule, Conversion.from_cache(cached[key])
         else:
-            results[pk] = convert_rule(rule, referenced, choice, missing)
-            fresh[key] = results[pk].cache_dict()
+            conversion = convert_rule(rule, referenced, choice, missing)
+            fresh[key] = conversion.cache_dict()
+            yield rule, conversion
     if fresh:
         cache().set_many(fresh)
-    return results
+
+
+def rule_queries(rules: list[Rule], choice: Choice) -> dict[int, Conversion]:
+    """Each rule's conversion by pk (see iter_rule_queries)."""
+    return {rule.pk: conversion for rule, conversion in iter_rule_queries(rules, choice)}
 
 
 def rule_query(rule: Rule, choice: Choice) -> Conversion:
