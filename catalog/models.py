@@ -1,5 +1,6 @@
 """Persistence only: the catalog's tables. Parsing lives in catalog.sigma, writing in catalog.importing."""
 
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 
@@ -53,6 +54,16 @@ class Source(models.Model):
     name = models.CharField(max_length=200, unique=True)
     location = models.CharField(max_length=1000, blank=True)  # the first folder imported
     roots = models.JSONField(default=list, blank=True)  # every folder imported under this name
+    # Where the rule files are published, e.g. https://github.com/SigmaHQ/sigma/blob/master/: a rule's
+    # page links its file as base_url + rule.path (its path starts with the imported folder's name).
+    base_url = models.URLField(
+        "upstream base URL",
+        max_length=500,
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="Optional. The web address that rule paths are relative to, e.g. "
+        "https://github.com/SigmaHQ/sigma/blob/master/ (rule pages then link their file upstream).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_imported_at = models.DateTimeField(null=True, blank=True)
 

@@ -23,7 +23,7 @@ from catalog.admin.forms import SourceForm
 from catalog.importing.reimport import ReimportError, source_roots
 from catalog.jobs.roots import RootNotAllowed, check_roots
 from catalog.jobs.runner import enqueue
-from catalog.models import Source
+from catalog.models import CatalogVersion, Source
 
 RECENT_JOBS = 5
 
@@ -42,11 +42,16 @@ class SourceAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         # Those who may not edit see the folders as a list rather than the form's text box.
         folders = "roots" if self.has_change_permission(request, obj) else "folder_list"
-        return ["name", "location", folders, "rule_count", "created_at", "last_imported_at", "recent_jobs"]
+        return ["name", "base_url", "location", folders, "rule_count", "created_at", "last_imported_at", "recent_jobs"]
 
     def get_readonly_fields(self, request, obj=None):
         fixed = ["location", "folder_list", "rule_count", "created_at", "last_imported_at", "recent_jobs"]
         return ["name", *fixed] if obj is not None else fixed  # renaming would split the source's rules
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "base_url":
+            kwargs["assume_scheme"] = "https"  # "github.com/..." typed without a scheme means https
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def has_change_permission(self, request, obj=None):
         return can_reimport(request.user) or super().has_change_permission(request, obj)
@@ -58,6 +63,8 @@ class SourceAdmin(admin.ModelAdmin):
         if not obj.location and obj.roots:
             obj.location = obj.roots[0]
         super().save_model(request, obj, form, change)
+        if "base_url" in form.changed_data:
+            CatalogVersion.bump()  # rule pages link upstream through it: cached pages must not keep the old link
 
     @admin.display(description="rules", ordering="n_rules")
     def rule_count(self, obj):

@@ -29,6 +29,14 @@ def navigator_layer(request):
     filterset, rules = _filtered(request)
     if rules is None:
         return JsonResponse({"errors": filterset.errors}, status=400)
+    description = "Rules per technique" + (f" (filters: {request.GET.urlencode()})" if request.GET else "")
+    return layer_response(
+        request, rules, "Sigma rule catalog coverage", description, reverse("rule-list"), "sigma-catalog-layer.json"
+    )
+
+
+def layer_response(request, rules, name: str, description: str, source_path: str, filename: str):
+    """The Navigator layer of `rules` as a download; the rule list's export and a rule page's share it."""
     counts = Counter(
         dict(
             Rule.techniques.through.objects.filter(rule__in=rules.order_by().values("pk"))
@@ -40,8 +48,8 @@ def navigator_layer(request):
     data = attack.load()
     top = max(counts.values(), default=1)
     layer = {
-        "name": "Sigma rule catalog coverage",
-        "description": "Rules per technique" + (f" (filters: {request.GET.urlencode()})" if request.GET else ""),
+        "name": name,
+        "description": description,
         "domain": "enterprise-attack",
         "versions": {"attack": "19", "navigator": "5.1.0", "layer": "4.5"},
         "sorting": 3,
@@ -57,10 +65,10 @@ def navigator_layer(request):
             for tid, n in sorted(counts.items())
             if data.technique(tid).known
         ],
-        "metadata": [{"name": "source", "value": request.build_absolute_uri(reverse("rule-list"))}],
+        "metadata": [{"name": "source", "value": request.build_absolute_uri(source_path)}],
     }
     response = JsonResponse(layer, json_dumps_params={"indent": 2})
-    response["Content-Disposition"] = 'attachment; filename="sigma-catalog-layer.json"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
@@ -69,8 +77,13 @@ def rules_csv(request):
     filterset, rules = _filtered(request)
     if rules is None:
         return JsonResponse({"errors": filterset.errors}, status=400)
+    return csv_response(request, rules, "sigma-rules.csv")
+
+
+def csv_response(request, rules, filename: str):
+    """`rules` as CSV, one row per rule, as a download; the rule list's export and a rule page's share it."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="sigma-rules.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     writer.writerow(
         [

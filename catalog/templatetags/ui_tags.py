@@ -1,0 +1,64 @@
+"""Template helpers for acting on what a page shows: upstream links, empty values, sorting, empty results.
+
+Everything returned as HTML goes through format_html (escaped); the rest is plain text that the
+templates autoescape.
+"""
+
+from urllib.parse import quote, urlsplit
+
+from django import template
+from django.utils.html import format_html
+
+register = template.Library()
+
+# Sorts whose useful first click is descending: the most severe and the newest first.
+DESCENDING_FIRST = ("level", "date", "modified")
+# Parameters that narrow nothing: dropping them never widens an empty result.
+NOT_FILTERS = ("sort", "page", "rules_page")
+
+
+@register.filter
+def upstream_url(rule) -> str:
+    """The rule file's address upstream (its source's base URL + its path); '' when the source has none."""
+    base = (rule.source.base_url or "").strip()
+    if not base or urlsplit(base).scheme.lower() not in ("http", "https") or not rule.path:
+        return ""
+    return base.rstrip("/") + "/" + quote(rule.path.lstrip("/"))
+
+
+@register.filter
+def indicator_value(value):
+    """An indicator's value as code; an empty value says so in words (a link must never be empty)."""
+    if value is None or value == "":
+        return format_html('<em class="empty-value">empty string</em>')
+    return format_html("<code>{}</code>", value)
+
+
+@register.filter
+def first_sort(key: str) -> str:
+    """The sort a column's first click asks for: descending for level and dates, ascending otherwise."""
+    return "-" + key if key in DESCENDING_FIRST else key
+
+
+@register.simple_tag
+def facet_choices(facets) -> bool:
+    """Whether any facet has a choice to offer (an empty result offers none: no empty box is shown)."""
+    return any(facet.choices for facet in facets)
+
+
+@register.simple_tag(takes_context=True)
+def last_filter(context):
+    """(name, value, URL without it) for the filter added last to the query string, or None.
+
+    The rule list appends each filter it links to at the end of the query string, so the last
+    parameter is the one that most likely emptied the result.
+    """
+    params = context["request"].GET.copy()
+    names = [name for name in params if name not in NOT_FILTERS and any(v.strip() for v in params.getlist(name))]
+    if not names:
+        return None
+    name = names[-1]
+    value = ", ".join(params.getlist(name))
+    for dropped in (name, "page", "rules_page"):
+        params.pop(dropped, None)
+    return {"name": name, "value": value, "href": "?" + params.urlencode() if params else "?"}

@@ -1,0 +1,125 @@
+"""Every public page type, checked by axe-core in real Chromium, in light and in dark mode (issue 14).
+
+The catalog holds the SigmaHQ snapshot (real sizes: ~700 matrix cells at every heat step, rules
+with thousands of indicators, an indicator whose value is the empty string) and is served by
+gunicorn with its real Content-Security-Policy. Before axe runs, every <details> on the page is
+opened, so collapsed content (a rule's YAML, a stage's block, more facet choices) is checked too.
+axe's "serious" and "critical" violations fail the test; each failure lists the rule, the
+elements and axe's reason. A console error (a CSP violation, a broken asset) fails it as well.
+"""
+
+import pytest
+
+from tests.browser import DESKTOP, axe_violations, catalog_site, chromium, describe, shot, watch_console
+from tests.constants import REFERENCE_RULE_ID, corpus_paths
+
+EMPTY_VALUE_RULE_ID = "c187c075-bb3e-4c62-b4fa-beae0ffc211f"  # carries `eq ''` indicators (ApplicationPath: '')
+
+# (name, path): one of each kind of public page. `indicator` is reached by a link (ids differ per database).
+PAGES = [
+    ("overview", "/"),
+    ("rules", "/rules/?tactic=discovery"),
+    ("rules-empty", "/rules/?q=nothing-matches-this&level=high"),
+    ("rule", f"/rules/{REFERENCE_RULE_ID}/"),
+    ("rule-empty-value", f"/rules/{EMPTY_VALUE_RULE_ID}/"),
+    ("indicators", "/indicators/?kind=eq&field=ApplicationPath"),
+    ("indicator", None),
+    ("fields", "/fields/"),
+    ("field", "/fields/ApplicationPath/"),
+    ("attack", "/attack/"),
+    ("technique", "/attack/T1049/"),
+    ("tactic", "/attack/tactics/discovery/"),
+    ("events", "/events/"),
+    ("event", "/events/Sysmon/1/"),
+    ("logsources", "/logsources/"),
+    ("match", "/match/"),
+    ("changes", "/changes/"),
+    ("preview", "/preview/"),
+    ("not-found", "/rules/00000000-0000-4000-8000-000000000000/"),
+]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, corpus_dir):
+    with catalog_site(
+        tmp_path_factory.mktemp("a11y"),
+        "catalog_e2e_a11y",
+        corpus_paths(),
+        source="sigmahq",
+        base_url="https://github.com/SigmaHQ/sigma/blob/master/",
+    ) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as browser:
+        yield browser
+
+
+def open_page(browser, site, name, path, scheme):
+    context = browser.new_context(viewport=DESKTOP, color_scheme=scheme)
+    page = context.new_page()
+    errors = watch_console(page)
+    if path is None:  # the empty-string indicator of the rule above, reached as a person would
+        page.goto(f"{site}/rules/{EMPTY_VALUE_RULE_ID}/")
+        page.locator("#indicators a.ind:has(.empty-value)").first.click()
+        page.wait_for_url(f"{site}/indicators/*/")
+    else:
+        response = page.goto(site + path)
+        assert response.status == (404 if name == "not-found" else 200), path
+    return context, page, errors
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("name,path", PAGES, ids=[name for name, _ in PAGES])
+def test_no_serious_accessibility_violations(site, browser, name, path, scheme):
+    context, page, errors = open_page(browser, site, name, path, scheme)
+    try:
+        page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        violations = axe_violations(page)
+        if name in ("rule", "attack", "rules-empty") and scheme == "dark":
+            shot(page, f"a11y-{name}-{scheme}", full_page=False)
+    finally:
+        context.close()
+    assert not violations, f"{name} ({scheme}):\n{describe(violations)}"
+    if name == "not-found":  # Chromium logs the page's own 404 once; any asset failing would add another
+        page_itself = "Failed to load resource: the server responded with a status of 404 (Not Found)"
+        assert errors.count(page_itself) == 1, errors
+        errors = [e for e in errors if e != page_itself]
+    assert not errors, errors
+
+
+def test_axe_does_find_what_it_is_asked_about(site, browser):
+    """The check is live: a page with a link of no text and low-contrast text fails it."""
+    context, page, _errors = open_page(browser, site, "overview", "/", "light")
+    try:
+        page.evaluate(
+            """() => {
+                const link = document.createElement('a');
+                link.href = '/rules/';
+                document.querySelector('main').appendChild(link);
+                const faint = document.createElement('p');
+                faint.textContent = 'faint text';
+                faint.setAttribute('data-probe', '');
+                document.querySelector('main').appendChild(faint);
+                document.styleSheets[0].insertRule('[data-probe] { color: #cccccc !important; }');
+            }"""
+        )
+        found = {v["id"] for v in axe_violations(page)}
+    finally:
+        context.close()
+    assert {"link-name", "color-contrast"} <= found, found
+
+
+def test_empty_value_is_named_not_blank(site, browser):
+    """An `eq ''` indicator is a link that says 'empty string', on the rule page and the indicator list."""
+    context, page, errors = open_page(browser, site, "rule-empty-value", f"/rules/{EMPTY_VALUE_RULE_ID}/", "light")
+    try:
+        names = page.locator("#indicators a.ind").evaluate_all("links => links.map(a => a.textContent.trim())")
+        assert "" not in names and "empty string" in names
+        page.goto(site + "/indicators/?kind=eq&field=ApplicationPath")
+        assert page.locator("a.ind:has(.empty-value)").count() >= 1
+    finally:
+        context.close()
+    assert not errors, errors
