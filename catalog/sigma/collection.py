@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 from sigma import exceptions as sigma_exceptions
 from sigma.correlations import SigmaCorrelationRule
@@ -78,6 +79,7 @@ def pysigma_rules(docs: list[RawDocument], path: str, problems: list[Problem]) -
     """
     global_rule: dict = {}
     previous: dict = {}
+    source_path = Path(path)  # made once: a Path costs more than the location built from it
     for doc in docs:
         raw = doc.data
         action = raw.get("action")
@@ -100,12 +102,12 @@ def pysigma_rules(docs: list[RawDocument], path: str, problems: list[Problem]) -
         else:
             merged = _deep_merge(copy.deepcopy(global_rule), raw) if global_rule else raw
             previous = merged
-        rule = _pysigma_rule(doc, merged, path, problems)
+        rule = _pysigma_rule(doc, merged, path, source_path, problems)
         if rule is not None:
             yield doc, merged, rule
 
 
-def _pysigma_rule(doc: RawDocument, merged: dict, path: str, problems: list[Problem]):
+def _pysigma_rule(doc: RawDocument, merged: dict, path: str, source_path: Path, problems: list[Problem]):
     """pySigma's rule for one merged document, or None (with its problems noted) when unusable."""
     view, warnings, fatal = fix_quirks(merged, doc, path)
     if fatal:
@@ -113,7 +115,7 @@ def _pysigma_rule(doc: RawDocument, merged: dict, path: str, problems: list[Prob
         return None
     # The rule classes pySigma's SigmaCollection.from_dicts would pick, without the collection.
     rule_class = SigmaCorrelationRule if "correlation" in view else SigmaFilter if "filter" in view else SigmaRule
-    location = SigmaRuleLocation(path, line=doc.line)
+    location = SigmaRuleLocation(source_path, line=doc.line)
     try:
         sigma_rule = rule_class.from_dict(view, collect_errors=True, source=location)
     except sigma_exceptions.SigmaError as exc:

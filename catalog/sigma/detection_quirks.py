@@ -17,23 +17,26 @@ from .blocks import find_key_line, key_line
 
 Lines = list[tuple[int, str]]
 
-KNOWN_MODIFIERS = set(modifier_mapping)
+KNOWN_MODIFIERS = frozenset(modifier_mapping)
 # Modifiers that compare text: numbers, booleans and dates under them are meant as text.
-STRING_MODIFIERS = {
-    "contains",
-    "startswith",
-    "endswith",
-    "base64",
-    "base64offset",
-    "wide",
-    "utf16",
-    "utf16le",
-    "utf16be",
-    "windash",
-    "re",
-    "cased",
-}
+STRING_MODIFIERS = frozenset(
+    {
+        "contains",
+        "startswith",
+        "endswith",
+        "base64",
+        "base64offset",
+        "wide",
+        "utf16",
+        "utf16le",
+        "utf16be",
+        "windash",
+        "re",
+        "cased",
+    }
+)
 NULL_SPELLINGS = ("~", "null", "Null", "NULL")
+PLAIN_SCALARS = (int, float, bool, type(None))
 
 
 def fix_detection(raw: dict, text: str, warnings: Lines, errors: Lines) -> None:
@@ -67,6 +70,8 @@ def _fix_block(block: Any, text: str, warnings: Lines, errors: Lines) -> Any:
 
 
 def _fix_items(items: dict, text: str, warnings: Lines, errors: Lines) -> dict:
+    if all(_plain(key, value) for key, value in items.items()):
+        return items  # the common case: nothing to repair, nothing to copy
     fixed: dict = {}
     for key, value in items.items():
         new_key = _fix_key(key, text, warnings)
@@ -74,6 +79,28 @@ def _fix_items(items: dict, text: str, warnings: Lines, errors: Lines) -> dict:
             new_key = key  # two spellings of one key: leave both as written for pySigma to judge
         fixed[new_key] = _fix_values(new_key, key, value, text, warnings, errors)
     return fixed
+
+
+def _plain(key: Any, value: Any) -> bool:
+    """Whether an item needs no repair: a text (or null) key with known modifiers and values that
+    suit them (text under text modifiers; otherwise text, numbers, booleans or null, but no dates)."""
+    if type(key) is str:
+        if "|" in key:
+            modifiers = key.split("|")[1:]
+            if not KNOWN_MODIFIERS.issuperset(modifiers):
+                return False
+            texts_only = not STRING_MODIFIERS.isdisjoint(modifiers)
+        else:
+            texts_only = False
+    elif key is not None:
+        return False
+    else:
+        texts_only = False
+    for item in value if type(value) is list else (value,):
+        kind = type(item)
+        if kind is not str and (texts_only or kind not in PLAIN_SCALARS):
+            return False
+    return True
 
 
 def _fix_key(key: Any, text: str, warnings: Lines) -> Any:

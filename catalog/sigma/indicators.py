@@ -7,6 +7,7 @@ indicator (ends_with, `\\net.exe`). See DESIGN.md, "Indicator normalization".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,6 +21,9 @@ TIME_PARTS = ("minute", "hour", "day", "week", "month", "year")
 REGEX_FLAGS = {"i": "i", "ignorecase": "i", "m": "m", "multiline": "m", "s": "s", "dotall": "s"}
 PATTERN_MODIFIERS = {"contains", "startswith", "endswith"}
 SPECIAL = "*?\\"
+# A literal `*` or `?`, or a literal backslash before a special character: each needs a backslash.
+LITERAL_SPECIAL = re.compile(r"[*?]|\\(?=[*?\\])")
+HAS_SPECIAL = re.compile(r"[*?\\]")
 
 
 def render_parts(parts: Iterable[Any]) -> str:
@@ -28,28 +32,34 @@ def render_parts(parts: Iterable[Any]) -> str:
     A literal backslash is doubled only where it would otherwise escape the next character,
     so ordinary Windows paths read exactly as written (`\\net.exe`).
     """
-    if len(parts) == 1 and isinstance(parts[0], str) and not any(c in parts[0] for c in SPECIAL):
+    if len(parts) == 1 and isinstance(parts[0], str) and not HAS_SPECIAL.search(parts[0]):
         return parts[0]  # the common case: plain text, nothing to escape
-    tokens: list[tuple[str, bool]] = []  # (text, is_literal_char)
+    pieces: list[tuple[str, bool]] = []  # (text, is_literal)
     for part in parts:
         if isinstance(part, str):
-            tokens.extend((char, True) for char in part)
+            if part:
+                pieces.append((part, True))
         elif part is SpecialChars.WILDCARD_MULTI:
-            tokens.append(("*", False))
+            pieces.append(("*", False))
         elif part is SpecialChars.WILDCARD_SINGLE:
-            tokens.append(("?", False))
+            pieces.append(("?", False))
         elif isinstance(part, Placeholder):
-            tokens.append((f"%{part.name}%", False))
+            pieces.append((f"%{part.name}%", False))
     out = []
-    for position, (text, literal) in enumerate(tokens):
-        if literal and text in "*?":
-            out.append("\\" + text)
-        elif literal and text == "\\":
-            following = tokens[position + 1][0][:1] if position + 1 < len(tokens) else ""
-            out.append("\\\\" if following and following in SPECIAL else "\\")
-        else:
+    for position, (text, literal) in enumerate(pieces):
+        if not literal:
             out.append(text)
+            continue
+        out.append(LITERAL_SPECIAL.sub(_escape, text))
+        if text.endswith("\\"):  # a final backslash escapes the next piece's first character
+            following = pieces[position + 1][0][:1] if position + 1 < len(pieces) else ""
+            if following and following in SPECIAL:
+                out.append("\\")
     return "".join(out)
+
+
+def _escape(match: re.Match) -> str:
+    return "\\\\" if match.group(0) == "\\" else "\\" + match.group(0)
 
 
 def pattern_kind(parts: list[Any]) -> tuple[str, list[Any]]:

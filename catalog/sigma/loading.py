@@ -24,9 +24,10 @@ from .problems import RuleFileError
 from .yaml_repairs import repair
 
 DOCUMENT_SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.M)
-INDENTATION = re.compile(r"^[ \t]+", re.M)
 # A run of compact block indicators after the indentation (`- - x`, `? - x`, `: - x`): each opens a level.
 COMPACT_INDICATORS = re.compile(r"^[ \t]*((?:[-?:](?:[ \t]+|$))+)", re.M)
+# Two indicators in a row: without one, no line opens more than one level (the common case).
+COMPACT_PAIR = re.compile(r"[-?:][ \t]+[-?:](?:[ \t]|$)", re.M)
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -64,7 +65,7 @@ def load_file(data: bytes, limits: Limits) -> LoadedFile:
         raise RuleFileError(f"file is {len(data)} bytes, over the {limits.max_bytes}-byte limit")
     text, encoding_warning = decode(data)
     warnings = [(1, encoding_warning)] if encoding_warning else []
-    if nesting_bound(text) > limits.max_depth:
+    if may_nest_deeper(text, limits.max_depth):
         depth, line = event_depth(text, limits.max_depth)
         if depth > limits.max_depth:
             raise RuleFileError(f"YAML nesting deeper than {limits.max_depth} levels", line)
@@ -94,21 +95,28 @@ class _RuleLoader(yaml.CSafeLoader):
         self.duplicates: list[tuple[int, str]] = []
 
     def construct_mapping(self, node, deep=False):
-        if len(node.value) > 1:
-            seen = set()
-            for key_node, _ in node.value:
-                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == MERGE_TAG:
-                    continue
-                key = self.construct_object(key_node)  # memoised: the mapping reuses it
-                if key in seen:
-                    self.duplicates.append(
-                        (
-                            key_node.start_mark.line + 1,
-                            f"duplicate key '{key}': YAML forbids it; the last value is used",
-                        )
-                    )
-                seen.add(key)
+        pairs = node.value
+        if len(pairs) > 1:
+            # Cheap first: the keys as written. Only when two are equal (or a key is a collection)
+            # are the constructed keys compared (`'1'` and `1` differ), which most mappings never need.
+            try:
+                distinct = len({key.value for key, _ in pairs}) == len(pairs)
+            except TypeError:
+                distinct = False
+            if not distinct:
+                self._note_duplicates(pairs)
         return super().construct_mapping(node, deep)
+
+    def _note_duplicates(self, pairs) -> None:
+        seen = set()
+        for key_node, _ in pairs:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == MERGE_TAG:
+                continue
+            key = self.construct_object(key_node)  # memoised: the mapping reuses it
+            if key in seen:
+                message = f"duplicate key '{key}': YAML forbids it; the last value is used"
+                self.duplicates.append((key_node.start_mark.line + 1, message))
+            seen.add(key)
 
     def construct_timestamp_or_text(self, node):
         """A date-shaped value that is no date (`2021-13-45`) stays text, for the quirks to report."""
@@ -189,18 +197,20 @@ def split_documents(text: str) -> list[tuple[int, str]]:
     return result
 
 
-def nesting_bound(text: str) -> int:
-    """A cheap upper bound of the nesting depth, from the text alone.
+def may_nest_deeper(text: str, limit: int) -> bool:
+    """Whether the text might nest deeper than `limit`, from a cheap upper bound of its depth.
 
     A block level needs more indentation, except a sequence under a mapping key, so a line is at
     most twice its indentation deep, plus one level per compact indicator opening it (`- - - x`).
-    Flow collections (`[`, `{`) may nest across lines, so every bracket of the file counts. The
-    deepest indentation and the longest indicator run are taken over the whole file (looser, but
-    computed by the regex engine rather than a Python loop over every line).
+    Flow collections (`[`, `{`) may nest across lines, so every bracket of the file counts. Only
+    whether the bound passes `limit` matters, so the indentation is only searched for past the
+    point where it would.
     """
-    indent = max(map(len, INDENTATION.findall(text)), default=0)
-    indicators = max(map(len, COMPACT_INDICATORS.findall(text)), default=0)
-    return 2 * indent + indicators + 2 + text.count("[") + text.count("{")
+    indicators = max(map(len, COMPACT_INDICATORS.findall(text)), default=1) if COMPACT_PAIR.search(text) else 1
+    room = limit - 2 - indicators - text.count("[") - text.count("{")
+    if room < 0:
+        return True
+    return re.search(rf"^[ \t]{{{room // 2 + 1},}}", text, re.M) is not None
 
 
 def event_depth(text: str, limit: int) -> tuple[int, int]:

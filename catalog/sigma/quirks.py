@@ -38,8 +38,7 @@ def fix_quirks(raw: dict, doc: RawDocument, path: str = "") -> tuple[dict, Lines
     errors: Lines = []
     text = doc.text
     fix_detection(raw, text, warnings, errors)
-    view = dict(raw)
-    _fix_kind(raw, view, text, warnings)
+    _fix_kind(raw, text, warnings)
     _fix_title(raw, text, path, warnings)
     _fix_texts(raw, text, warnings)
     _fix_lists(raw, text, warnings)
@@ -47,24 +46,21 @@ def fix_quirks(raw: dict, doc: RawDocument, path: str = "") -> tuple[dict, Lines
     _fix_logsource(raw, text, warnings)
     _fix_id(raw, text, warnings)
     _fix_dates(raw, text, warnings)
-    for key in (*TEXT_FIELDS, *LIST_FIELDS, "id", "date", "modified"):
-        if key in raw:
-            view[key] = raw[key]
-        else:
-            view.pop(key, None)
+    view = dict(raw)
+    view.pop("__invalid_id__", None)
     if raw.get("tags"):
-        view["tags"] = [t for t in raw["tags"] if TAG.match(t)]
-    view["logsource"] = raw["logsource"] if _has_logsource(raw) else PLACEHOLDER_LOGSOURCE
+        view["tags"] = [tag for tag in raw["tags"] if TAG.match(tag)]
+    if not _has_logsource(raw) and not isinstance(raw.get("correlation"), dict):
+        view["logsource"] = PLACEHOLDER_LOGSOURCE
     return view, warnings, errors
 
 
-def _fix_kind(raw: dict, view: dict, text: str, warnings: Lines) -> None:
+def _fix_kind(raw: dict, text: str, warnings: Lines) -> None:
     """`correlation:` or `filter:` holding a note, in a rule with a detection: it is a rule."""
     for key in ("correlation", "filter"):
         if key in raw and not isinstance(raw[key], dict) and "detection" in raw:
             warnings.append((key_line(text, key), f"'{key}' is not a {key} block here; kept as a custom field"))
             raw[f"x_{key}"] = raw.pop(key)
-            view.pop(key, None)
 
 
 def _fix_title(raw: dict, text: str, path: str, warnings: Lines) -> None:
@@ -89,7 +85,7 @@ def _fix_texts(raw: dict, text: str, warnings: Lines) -> None:
 def _fix_lists(raw: dict, text: str, warnings: Lines) -> None:
     for key in LIST_FIELDS:
         value = raw.get(key)
-        if value is None:
+        if value is None or (type(value) is list and all(type(item) is str for item in value)):
             continue
         if not isinstance(value, list):
             raw[key] = [value]
@@ -111,6 +107,8 @@ def _fix_tags(raw: dict, text: str, warnings: Lines) -> None:
 
 def _fix_logsource(raw: dict, text: str, warnings: Lines) -> None:
     logsource = raw.get("logsource")
+    if isinstance(raw.get("correlation"), dict):
+        return  # correlations have no log source of their own
     if not _has_logsource(raw):
         what = (
             "missing"
