@@ -333,9 +333,13 @@ def test_two_checkouts_of_one_repository_are_not_duplicates_of_themselves(exampl
 
 # -- section 6 / issue 7: rules event matching cannot compile are named, not dropped -----------------
 def test_a_rule_matching_cannot_compile_is_a_warning_with_its_file_and_line(tmp_path, monkeypatch):
-    """catalog.matching leaves out a rule it cannot compile: the import names it (here, one compile refuses)."""
+    """catalog.matching leaves out a rule it cannot compile: the import names it (here, one compile refuses).
+
+    The rule uses a non-text modifier (windash): rules of plain text values compile as they parsed, unchecked.
+    """
     folder = folder_with_valid_rules(tmp_path)
-    (folder / "odd.yml").write_text("# a comment first\n" + rule_text("Odd").replace("selection", "odd_block"))
+    odd = rule_text("Odd", value="'-enc'").replace("selection", "odd_block").replace("Image|endswith", "Cmd|windash")
+    (folder / "odd.yml").write_text("# a comment first\n" + odd)
     compile_rule = checks.compile_rule
 
     def compile_or_fail(condition_tree, predicates):

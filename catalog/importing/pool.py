@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import multiprocessing
 import os
 import pickle
@@ -61,6 +62,9 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 def _serve(conn, function: Callable[[Any], Any], parent_pid: int, progress) -> None:
     _exit_with_parent(parent_pid)
+    # What the worker inherited lives as long as it does: keep it out of garbage collection, which would
+    # otherwise walk (and so copy, page by page) the importer's objects in every collection.
+    gc.freeze()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importer's to handle; it stops us
     while True:
         try:
