@@ -1,0 +1,67 @@
+"""What every bulk format shares: the writer interface, failures, and .conf-style text helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..records import ExportRecord
+
+
+@dataclass
+class Failure:
+    uuid: str
+    title: str
+    errors: list[str]
+
+    def line(self) -> str:
+        return f"{self.uuid} {self.title}: {'; '.join(self.errors)}"
+
+
+class BulkFormat:
+    id = ""
+    label = ""
+    family = ""  # the targets' family it takes
+    targets: tuple[str, ...] = ()  # the targets it takes (empty: any)
+    extension = ""
+    content_type = "text/plain; charset=utf-8"
+    default_target = ""
+
+    def __init__(self, target: str, versions: str):
+        self.target, self.versions = target, versions
+
+    def header(self) -> str:
+        return ""
+
+    def check(self, record: ExportRecord, queries: list[str]) -> str:
+        """Why this format cannot carry the rule ('' when it can)."""
+        return "" if len(queries) == 1 else f"converts to {len(queries)} queries; this format takes one per rule"
+
+    def rule(self, record: ExportRecord, query: str) -> str:
+        raise NotImplementedError
+
+    def footer(self, exported: int, failures: list[Failure]) -> str:
+        return ""
+
+
+class PlainQueries(BulkFormat):
+    """Any other target: each query under a comment naming its rule (for backends without a rule format)."""
+
+    id = "text"
+    label = "Queries, one block per rule"
+    extension = "txt"
+
+    def rule(self, record: ExportRecord, query: str) -> str:
+        return f"# {conf_line(record.title)} ({record.uuid}, level {record.level or 'none'}): {record.url}\n{query}\n\n"
+
+    def footer(self, exported: int, failures: list[Failure]) -> str:
+        return comment_report(exported, failures)
+
+
+def comment_report(exported: int, failures: list[Failure]) -> str:
+    text = f"# {exported} rules exported, {len(failures)} could not be converted.\n"
+    return text + "".join(f"# not exported: {conf_line(f.line())}\n" for f in failures)
+
+
+def conf_line(text: str) -> str:
+    """A value on one line of a .conf file: line breaks become spaces, no trailing continuation backslash."""
+    return " ".join(str(text).split()).rstrip("\\")
