@@ -185,6 +185,16 @@ def test_a_missing_correlation_rule_is_named(example_rules):
     assert result.errors[-1] == "The correlation names rules not in the catalog: no_such_rule_name."
 
 
+def test_legacy_collection_documents_convert_when_the_stored_rule_is_whole(example_rules):
+    """A document under `action: global` gets the global title and condition back from the stored rule; a
+    repeated document, whose detection merges with the previous one, is refused rather than half converted."""
+    with_global = stored.rule_query(example_rule("b719fd8c-ddcc-4102-8253-555aac1cbb35"), choose("splunk"))
+    assert with_global.errors == [] and with_global.query.startswith('ParentImage IN ("*\\\\WINWORD.EXE"')
+    assert 'Image IN ("*\\\\powershell.exe"' in with_global.query
+    repeated = stored.rule_query(example_rule("d365a0c9-65c7-431a-bcd6-82c56e215539"), choose("splunk"))
+    assert repeated.query is None and "one document of a legacy collection" in repeated.errors[0]
+
+
 # -- the cache -----------------------------------------------------------------------------------------
 def conversion_cache_queries(queries):
     return [q["sql"] for q in queries.captured_queries if "catalog_conversion_cache" in q["sql"]]

@@ -14,14 +14,19 @@ write per rule missing.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import uuid as uuid_lib
 from collections.abc import Iterable, Iterator
 
+import yaml
 from django.core.cache import caches
 from django.db.models import Q
 
-from catalog.models import Rule
+from catalog.models import Predicate, Rule
 from catalog.sigma.loading import Limits
+from catalog.sigma.parsing import parse_file
+from catalog.sigma.problems import RuleFileError
 
 from .converter import Choice, Conversion, convert
 from .sources import read_rules
@@ -29,8 +34,25 @@ from .sources import read_rules
 # Bump when this package changes what it makes of a backend's output, to drop every cached query.
 CONVERSION_VERSION = "2"
 # What a stored rule needs for its conversion.
+# Top-level keys a standalone rule document has; one without them may be part of a legacy collection.
+STANDALONE_KEYS = (re.compile(r"^title\s*:", re.M), re.compile(r"^logsource\s*:", re.M), re.compile(r"condition\s*:"))
 MAX_NESTING = 5  # correlations of correlations followed this deep
-RULE_FIELDS = ("pk", "uuid", "name", "rule_type", "path", "yaml_text", "content_hash", "correlation")
+RULE_FIELDS = (
+    "pk",
+    "uuid",
+    "name",
+    "rule_type",
+    "path",
+    "yaml_text",
+    "content_hash",
+    "correlation",
+    "title",
+    "level",
+    "status",
+    "tags",
+    "logsource",
+    "conditions",
+)
 
 
 def cache():
@@ -105,6 +127,64 @@ def limits() -> Limits:
     return Limits(settings.CATALOG_MAX_FILE_BYTES, settings.CATALOG_MAX_YAML_DEPTH, settings.CATALOG_MAX_YAML_NODES)
 
 
+def rule_text(rule: Rule) -> str:
+    """The rule's YAML for conversion: its document as written, or, for a document of a legacy collection
+    (`action: global` holds the title, log source or condition), that document completed from what the
+    import stored of the merged rule (detection blocks of the global document are not stored, so a
+    condition naming one still fails, with pySigma's message)."""
+    text = rule.yaml_text
+    if rule.rule_type != "rule" or all(key.search(text) for key in STANDALONE_KEYS):
+        return text
+    try:
+        data = yaml.load(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError:
+        return text
+    if not isinstance(data, dict) or not isinstance(data.get("detection", {}), dict):
+        return text
+    detection = dict(data.get("detection") or {})
+    if "condition" in detection and "title" in data and "logsource" in data:
+        return text
+    detection.setdefault("condition", list(rule.conditions) if len(rule.conditions) != 1 else rule.conditions[0])
+    stored_fields = {"title": rule.title, "status": rule.status, "level": rule.level, "tags": list(rule.tags)}
+    completed = {**{k: v for k, v in stored_fields.items() if v}, **data, "detection": detection}
+    completed.setdefault("logsource", dict(rule.logsource))
+    completed_text = yaml.safe_dump(completed, sort_keys=False, allow_unicode=True)
+    if not same_detection(rule, completed_text):
+        raise IncompleteRule(
+            "This rule is one document of a legacy collection (action: global / repeat): the catalog keeps that "
+            "document, which does not hold the whole rule, so it is not converted here (convert the file with "
+            "sigma-cli)."
+        )
+    return completed_text
+
+
+class IncompleteRule(Exception):
+    pass
+
+
+def same_detection(rule: Rule, text: str) -> bool:
+    """Whether a completed document detects what the import stored for the rule (its predicates, one query):
+    a repeated document or global detection blocks merge into the rule in ways its own text cannot show."""
+    try:
+        parsed, _ = parse_file(text.encode("utf-8"), rule.path, limits())
+    except RuleFileError:
+        return False
+    if len(parsed) != 1:
+        return False
+    rebuilt = sorted(
+        (p.field, json.dumps(p.modifiers), json.dumps(p.values, default=str))
+        for stage in parsed[0].stages
+        for p in stage.predicates
+    )
+    stored_rows = sorted(
+        (field, json.dumps(modifiers), json.dumps(values, default=str))
+        for field, modifiers, values in Predicate.objects.filter(rule_id=rule.pk).values_list(
+            "field", "modifiers", "values"
+        )
+    )
+    return rebuilt == stored_rows
+
+
 def convert_rule(rule: Rule, referenced: list[Rule], choice: Choice, missing: list[str] = ()) -> Conversion:
     """Convert one stored rule (and the rules a correlation combines), uncached."""
     # pySigma converts a collection in order and a correlation reads the queries of the rules it names:
@@ -112,9 +192,12 @@ def convert_rule(rule: Rule, referenced: list[Rule], choice: Choice, missing: li
     ordered = [r for r in referenced if r.rule_type != "correlation"]
     ordered += [r for r in reversed(referenced) if r.rule_type == "correlation"]
     rules = []
-    for other in ordered:
-        rules += read_rules(other.yaml_text, limits(), other.path).rules
-    read = read_rules(rule.yaml_text, limits(), rule.path)
+    try:
+        for other in ordered:
+            rules += read_rules(rule_text(other), limits(), other.path).rules
+        read = read_rules(rule_text(rule), limits(), rule.path)
+    except IncompleteRule as exc:
+        return Conversion(None, choice.target.id, choice.pipeline, choice.target.backend_version, [str(exc)])
     own = read.rules
     read.rules = rules + own
     if read.problems and not read.rules:
