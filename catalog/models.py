@@ -301,8 +301,16 @@ class Stage(models.Model):
         return f"Stage {self.index}: {self.name}"
 
 
+class Polarity(models.TextChoices):
+    """Whether a rule looks for a value or excludes it: the parity of `not`s above its block in the condition."""
+
+    LOOKS_FOR = "looks_for", "looks for"
+    EXCLUDES = "excludes", "excludes"
+    BOTH = "both", "both"
+
+
 class Indicator(models.Model):
-    """A normalized (field, kind, value, transforms, cased) that rules look for."""
+    """A normalized (field, kind, value, transforms, cased) that rules look for or exclude."""
 
     field = models.CharField(max_length=200, db_index=True)  # '' for keywords
     kind = models.CharField(max_length=32, db_index=True)
@@ -311,7 +319,8 @@ class Indicator(models.Model):
     cased = models.BooleanField(default=False)
     display = models.TextField()  # as first written, without outer wildcards
     key = models.CharField(max_length=64, unique=True)  # sha256 of the identity, for lookups
-    corpus_count = models.PositiveIntegerField(default=0, db_index=True)
+    corpus_count = models.PositiveIntegerField(default=0, db_index=True)  # live public rules looking for it
+    exclude_count = models.PositiveIntegerField(default=0, db_index=True)  # live public rules excluding it
 
     class Meta:
         ordering = ["-corpus_count", "field", "value"]
@@ -329,6 +338,7 @@ class Predicate(models.Model):
     modifiers = models.JSONField(default=list)
     values = models.JSONField(default=list)  # as Sigma means them (escapes kept, null as None)
     combine = models.CharField(max_length=8, default="any")  # 'any' or 'all'
+    polarity = models.CharField(max_length=10, choices=Polarity.choices, default=Polarity.LOOKS_FOR)
 
     class Meta:
         ordering = ["stage", "position"]
@@ -344,6 +354,7 @@ class RuleIndicator(models.Model):
     indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="rule_indicators")
     written = models.TextField()
     position = models.PositiveIntegerField(default=0)
+    polarity = models.CharField(max_length=10, choices=Polarity.choices, default=Polarity.LOOKS_FOR, db_index=True)
 
     class Meta:
         ordering = ["rule", "position"]
