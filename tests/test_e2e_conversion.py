@@ -24,7 +24,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background
 def site(tmp_path_factory):
     assert Path(CHROMIUM).exists(), "Chromium is required for the browser tests: apt-get install chromium"
     if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        database_url = fresh_postgres_database(os.environ["DATABASE_URL"], "catalog_e2e_conversion")
+        server = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"  # the run's own database may not exist
+        database_url = fresh_postgres_database(server, "catalog_e2e_conversion")
     else:
         database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e-conversion') / 'catalog.sqlite3'}"
     build_database(database_url, [str(EXAMPLES)], source="examples")
