@@ -26,7 +26,7 @@ from catalog.sigma.parsing import key_line, parse_file
 from catalog.sigma.problems import Problem, RuleFileError
 
 # Bump when parsing or normalization changes, so the next import re-derives every rule.
-PARSER_VERSION = "3"
+PARSER_VERSION = "4"  # 4: polarity of predicates and rule indicators
 # Below this many files one worker process is enough (more cost more to start than they save).
 POOL_THRESHOLD = 200
 
@@ -70,6 +70,7 @@ class PredicateRow(NamedTuple):
     modifiers: str  # JSON
     values: str  # JSON
     combine: str
+    polarity: str  # looks_for, excludes or both (catalog.sigma.polarity)
 
 
 class IndicatorRow(NamedTuple):
@@ -80,6 +81,7 @@ class IndicatorRow(NamedTuple):
     transforms: str
     cased: bool
     display: str
+    polarity: str  # in this rule (not part of the indicator's identity)
 
 
 class EventRow(NamedTuple):
@@ -142,6 +144,7 @@ def prepare_rule(parsed: ParsedRule) -> PreparedRule:
             json.dumps(p.modifiers),
             json.dumps(p.values, default=str),
             p.combine,
+            p.polarity,
         )
         for s in parsed.stages
         for p in s.predicates
@@ -151,8 +154,8 @@ def prepare_rule(parsed: ParsedRule) -> PreparedRule:
         line = key_line(parsed.yaml_text, "detection")
         parsed.warnings.extend((line, warning) for warning in matching_warnings)
     indicators = [
-        IndicatorRow(indicator_sha(k), k.field[:200], k.kind, k.value, k.transforms[:200], k.cased, k.display)
-        for k in parsed.indicators()
+        IndicatorRow(indicator_sha(k), k.field[:200], k.kind, k.value, k.transforms[:200], k.cased, k.display, polarity)
+        for k, polarity in parsed.indicator_polarities()
     ]
     words = [parsed.title, parsed.description, parsed.author, parsed.uuid, parsed.name, *parsed.tags]
     words += [row.display for row in indicators]

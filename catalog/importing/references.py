@@ -58,8 +58,11 @@ class ReferenceData:
         missing = [k for k in wanted if k not in known]
         new_ids = insert_rows(
             Indicator,
-            ["key", "field", "kind", "value", "transforms", "cased", "display", "corpus_count"],
-            [(*wanted[k], 0) for k in missing],
+            ["key", "field", "kind", "value", "transforms", "cased", "display", "corpus_count", "exclude_count"],
+            [
+                (r.key, r.field, r.kind, r.value, r.transforms, r.cased, r.display, 0, 0)
+                for r in map(wanted.get, missing)
+            ],
             returning=True,
         )
         known.update(zip(missing, new_ids, strict=True))

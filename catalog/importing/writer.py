@@ -219,11 +219,22 @@ class RuleWriter:
         tactic_rows, technique_rows, event_rows, reference_rows = [], [], [], []
         for pk, prepared in written:
             predicate_rows += [
-                (stage_ids[(pk, p.stage_index)], pk, p.position, p.group, p.field, p.modifiers, p.values, p.combine)
+                (
+                    stage_ids[(pk, p.stage_index)],
+                    pk,
+                    p.position,
+                    p.group,
+                    p.field,
+                    p.modifiers,
+                    p.values,
+                    p.combine,
+                    p.polarity,
+                )
                 for p in prepared.predicates
             ]
             rule_indicator_rows += [
-                (pk, indicator_ids[row.key], row.display, position) for position, row in enumerate(prepared.indicators)
+                (pk, indicator_ids[row.key], row.display, position, row.polarity)
+                for position, row in enumerate(prepared.indicators)
             ]
             reference_rows += [(pk, *reference) for reference in prepared.references]
             tactic_rows += [(pk, refs.tactic_id(t)) for t in prepared.tactics]
@@ -231,11 +242,11 @@ class RuleWriter:
             event_rows += [(pk, refs.event_id(*event)) for event in prepared.events]
         insert_rows(
             Predicate,
-            ["stage_id", "rule_id", "position", "group", "field", "modifiers", "values", "combine"],
+            ["stage_id", "rule_id", "position", "group", "field", "modifiers", "values", "combine", "polarity"],
             predicate_rows,
             encoded={"modifiers", "values"},
         )
-        insert_rows(RuleIndicator, ["rule_id", "indicator_id", "written", "position"], rule_indicator_rows)
+        insert_rows(RuleIndicator, ["rule_id", "indicator_id", "written", "position", "polarity"], rule_indicator_rows)
         insert_rows(RuleReference, ["rule_id", "kind", "relation", "target"], reference_rows)
         insert_rows(Rule.tactics.through, ["rule_id", "tactic_id"], sorted(set(tactic_rows)))
         insert_rows(Rule.techniques.through, ["rule_id", "technique_id"], sorted(set(technique_rows)))

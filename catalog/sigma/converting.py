@@ -23,6 +23,7 @@ from .conditions import condition_tree
 from .indicators import indicators_for
 from .loading import RawDocument
 from .model import ParsedPredicate, ParsedRule, ParsedStage
+from .polarity import block_polarities
 
 # Stable namespace for ids derived from a file's path when a rule has none.
 DERIVED_ID_NAMESPACE = uuid.UUID("5b0f3c1e-2f4d-4b8e-9a57-3c1e6d2f8a90")
@@ -198,6 +199,10 @@ def _convert_detection(parsed: ParsedRule, detections, raw_blocks: dict, doc: Ra
         stages.append(stage)
     parsed.stages = stages
     parsed.condition_tree = _condition_trees(conditions, detections, parsed, doc)
+    polarities = block_polarities(parsed.condition_tree, [stage.name for stage in stages[1:]])
+    for stage in stages[1:]:
+        for predicate in stage.predicates:
+            predicate.polarity = polarities[stage.name]
 
 
 def _dump_block(name: str, block: Any) -> str:

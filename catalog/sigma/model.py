@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from .polarity import combined
+
 
 @dataclass(frozen=True)
 class IndicatorKey:
@@ -38,6 +40,7 @@ class ParsedPredicate:
     values: list[Any]  # as Sigma means them: str (with Sigma escapes), int/float, bool or None
     combine: str  # 'any' (OR, the default) or 'all' (the `all` modifier)
     indicators: list[IndicatorKey] = field(default_factory=list)
+    polarity: str = "looks_for"  # of its block in the condition: looks_for, excludes or both (sigma.polarity)
 
 
 @dataclass
@@ -86,9 +89,13 @@ class ParsedRule:
 
     def indicators(self) -> list[IndicatorKey]:
         """Distinct indicators of the rule, in order of appearance."""
-        seen: dict[tuple, IndicatorKey] = {}
+        return [key for key, _ in self.indicator_polarities()]
+
+    def indicator_polarities(self) -> list[tuple[IndicatorKey, str]]:
+        """Distinct indicators with the rule's polarity for each: `both` when blocks of both kinds hold it."""
+        seen: dict[tuple, tuple[IndicatorKey, set[str]]] = {}
         for stage in self.stages:
             for predicate in stage.predicates:
                 for key in predicate.indicators:
-                    seen.setdefault(key.identity, key)
-        return list(seen.values())
+                    seen.setdefault(key.identity, (key, set()))[1].add(predicate.polarity)
+        return [(key, combined(polarities)) for key, polarities in seen.values()]
