@@ -18,6 +18,7 @@ from catalog.curation.audit import log_changes
 from catalog.curation.fields import STORED_FIELDS, changed_fields, clean_level, curation_of
 from catalog.curation.tags import add_local_tag, clean_tag, remove_local_tag
 from catalog.models import CURATION_FIELDS, CatalogVersion, Rule
+from catalog.search import index as search_index
 
 
 @dataclass
@@ -123,6 +124,7 @@ def save_changes(changes: list[Change], user) -> None:
         with visibility.deferred():
             stored = [c.rule for c in changes if set(c.fields) - {"hidden"}]
             Rule.objects.bulk_update(stored, [*STORED_FIELDS, "tag_text"], batch_size=500)
+            search_index.refresh(rule.pk for rule in stored)  # tags are searched
             visibility_changed = _set_hidden(changes)
             log_changes(user, [(c.rule, c.fields) for c in changes])
         if not visibility_changed:
@@ -134,6 +136,7 @@ def save_form(rule: Rule, hidden: bool | None) -> None:
     rule.refresh_tag_text()
     with transaction.atomic():
         rule.save(update_fields=[*STORED_FIELDS, "tag_text"])
+        search_index.refresh([rule.pk])  # tags are searched
         if hidden is not None:
             visibility.set_visibility(Rule.objects.filter(pk=rule.pk), hidden=hidden)
 

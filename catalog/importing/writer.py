@@ -26,6 +26,7 @@ from catalog.models import (
     Stage,
     tag_text,
 )
+from catalog.search import index as search_index
 from catalog.visibility import set_visibility
 
 # The Sigma columns an import writes; curation columns (models.CURATION_FIELDS) are never listed.
@@ -251,6 +252,7 @@ class RuleWriter:
         insert_rows(Rule.tactics.through, ["rule_id", "tactic_id"], sorted(set(tactic_rows)))
         insert_rows(Rule.techniques.through, ["rule_id", "technique_id"], sorted(set(technique_rows)))
         insert_rows(Rule.events.through, ["rule_id", "eventtype_id"], sorted(set(event_rows)))
+        search_index.refresh(pk for pk, _ in written)  # the search documents read the rows just written
 
 
 def _attname(name: str) -> str:

@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import Q
 
 from catalog.models import Indicator, Level, Rule, RuleType, Status
+from catalog.search import ranking
 
 SORTS = {
     "title": ("title",),
@@ -86,7 +87,7 @@ class RuleFilterSet(django_filters.FilterSet):
         fields = []
 
     def search(self, queryset, name, value):
-        return queryset.matching_text(value)
+        return ranking.search(queryset, value)  # ordered by relevance in queries.rules.sorted_rules
 
     def filter_level(self, queryset, name, values):
         return queryset.with_level(values) if values else queryset

@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce, NullIf
 
 from catalog.models import LEVELS, Rule
 from catalog.queries.filters import SORTS, RuleFilterSet
+from catalog.search import ranking
 
 RECENT_LIMIT = 10
 
@@ -28,14 +29,16 @@ def with_level_rank(queryset):
     return queryset.annotate(level_rank=Case(*whens, default=Value(-1), output_field=IntegerField()))
 
 
-def sorted_rules(queryset, sort: str | None):
-    """Order a rule queryset by one of filters.SORTS (title when no sort is asked).
+def sorted_rules(queryset, sort: str | None, searched: bool = False):
+    """Order a rule queryset by one of filters.SORTS; by relevance when searched and no sort is asked, else title.
 
     Rules without a date sort last both ways, on every database (PostgreSQL puts NULLs first
     when descending, SQLite when ascending).
     """
     if sort in SORTS:
         return with_level_rank(queryset).order_by(*(_nulls_last(term) for term in SORTS[sort]), "pk")
+    if searched:
+        return ranking.relevance_order(queryset)  # annotated by RuleFilterSet.search (catalog.search.ranking)
     return queryset.order_by("title", "pk")
 
 
@@ -54,7 +57,8 @@ def filtered_rules(filterset: RuleFilterSet):
 
     An invalid parameter is left out here; the caller reports it (a 400 with the form errors).
     """
-    return sorted_rules(filterset.qs, cleaned(filterset).get("sort"))
+    data = cleaned(filterset)
+    return sorted_rules(filterset.qs, data.get("sort"), searched=bool((data.get("q") or "").strip()))
 
 
 def cleaned(filterset) -> dict:

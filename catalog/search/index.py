@@ -1,0 +1,74 @@
+"""Keeping the search documents in step with the rules: `refresh(pks)` after any write that changes them.
+
+Callers: the importer's writer (new and changed rules), curation (tags) and `rebuild()` (migration,
+tests). Hidden and retired rules keep their documents: listings filter them out before ranking, so
+a hide or unhide needs no rewrite. A document is built from the stored rows, not the parse, so every
+writer produces the same document for the same rule.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db import connection, transaction
+
+from catalog.models import Polarity, Rule, RuleIndicator, effective_tags
+from catalog.search.models import RuleSearch
+from catalog.search.text import normalized
+
+CHUNK = 500  # rules per round trip (SQLite's variable limit, PostgreSQL's statement size)
+LOOKED_FOR = (Polarity.LOOKS_FOR, Polarity.BOTH)  # excluded values are left out of the document
+WEIGHTS = (("ident", "A"), ("title", "B"), ("body", "C"), ("extra", "D"))
+
+
+def refresh(pks) -> None:
+    """Rewrite the search documents of these rules (missing rules: their documents go)."""
+    pks = sorted(set(pks))
+    with transaction.atomic():
+        for start in range(0, len(pks), CHUNK):
+            _refresh_chunk(pks[start : start + CHUNK])
+
+
+def rebuild() -> None:
+    """Every rule's document, from scratch."""
+    refresh(Rule.objects.values_list("pk", flat=True))
+
+
+def _refresh_chunk(pks: list[int]) -> None:
+    documents = _documents(pks)
+    RuleSearch.objects.filter(rule_id__in=pks).delete()
+    RuleSearch.objects.bulk_create(documents)
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchVector
+
+        vector = None
+        for column, weight in WEIGHTS:
+            part = SearchVector(column, weight=weight, config="english")
+            vector = part if vector is None else vector + part
+        RuleSearch.objects.filter(rule_id__in=pks).update(vector=vector)
+
+
+def _documents(pks: list[int]) -> list[RuleSearch]:
+    techniques = defaultdict(list)
+    through = Rule.techniques.through.objects.filter(rule_id__in=pks)
+    for rule_id, technique_id, name in through.values_list("rule_id", "technique__technique_id", "technique__name"):
+        techniques[rule_id].append((technique_id, name))
+    values = defaultdict(list)
+    carried = RuleIndicator.objects.filter(rule_id__in=pks, polarity__in=LOOKED_FOR)
+    for rule_id, written in carried.values_list("rule_id", "written"):
+        values[rule_id].append(written)
+    columns = ("pk", "uuid", "name", "title", "description", "author", "references", "tags")
+    rules = Rule.objects.filter(pk__in=pks).values_list(*columns, "local_tags_added", "local_tags_removed")
+    documents = []
+    for pk, uuid, name, title, description, author, references, tags, added, removed in rules:
+        known = techniques[pk]
+        documents.append(
+            RuleSearch(
+                rule_id=pk,
+                ident=normalized(str(uuid), name, *(technique_id for technique_id, _ in known)),
+                title=normalized(title),
+                body=normalized(*values[pk], *effective_tags(tags, added, removed), *(n for _, n in known)),
+                extra=normalized(description, *(str(r) for r in references or []), author),
+            )
+        )
+    return documents

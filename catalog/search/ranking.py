@@ -1,0 +1,84 @@
+"""Match and rank rules by a typed query, with each database's own full-text search.
+
+Order: an exact hit first (the rule id, the exact title, the rule's name, or a technique id the rule
+is tagged with, sub-techniques included), then the database's relevance score over the weighted
+document (catalog.search.models: ident > title > looked-for values, tags, technique names >
+description, references, author). PostgreSQL scores with `ts_rank` over the stored weighted
+tsvector; SQLite with FTS5's `bm25` using column weights in the same proportions. Both annotate
+`search_rank` (higher is better) and `search_exact` (1 or 0).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models.expressions import Case, When
+
+from catalog.search import text as search_text
+
+FTS_TABLE = "catalog_rulesearch_fts"
+# ident, title, body, extra: the same proportions as PostgreSQL's weights below (A, B, C, D).
+BM25_WEIGHTS = (10.0, 7.0, 3.0, 0.5)
+TS_RANK_WEIGHTS = [0.05, 0.3, 0.7, 1.0]  # D, C, B, A (PostgreSQL's order)
+RELEVANCE = ("-search_exact", "-search_rank", "title", "pk")
+
+
+def search(queryset, text: str):
+    """The rules of `queryset` matching every word of `text`, annotated for `RELEVANCE` ordering."""
+    phrases = search_text.query_phrases(text)
+    if not phrases:  # only punctuation: nothing to look for
+        return queryset.annotate(search_exact=Value(0), search_rank=Value(0.0))
+    if connection.vendor == "postgresql":
+        matched = _postgresql(queryset, phrases)
+    else:
+        matched = _sqlite(queryset, phrases)
+    return matched.annotate(search_exact=Case(When(exact_q(text), then=Value(1)), default=Value(0)))
+
+
+def _postgresql(queryset, phrases):
+    from django.contrib.postgres.search import SearchQuery, SearchRank
+
+    query = SearchQuery(search_text.tsquery(phrases), search_type="raw", config="english")
+    return queryset.filter(search__vector=query).annotate(
+        search_rank=SearchRank("search__vector", query, weights=TS_RANK_WEIGHTS)
+    )
+
+
+def _sqlite(queryset, phrases):
+    rule_table = queryset.model._meta.db_table
+    weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+    return queryset.extra(
+        select={"search_rank": f"-bm25({FTS_TABLE}, {weights})"},  # bm25: lower is better
+        tables=[FTS_TABLE],
+        where=[f"{FTS_TABLE} MATCH %s", f'{FTS_TABLE}.rowid = "{rule_table}"."id"'],
+        params=[search_text.fts5_query(phrases)],
+    )
+
+
+def exact_q(text: str) -> Q:
+    """What makes a rule an exact answer to `text`: its id, title, name, or a technique it is tagged with."""
+    from catalog.models import Rule
+
+    wanted = text.strip()
+    exact = Q(title__iexact=wanted)
+    if search_text.tokens(wanted):
+        exact |= Q(name__iexact=wanted) & ~Q(name="")
+    with contextlib.suppress(ValueError):  # not a rule id
+        exact |= Q(uuid=uuid.UUID(wanted))
+    if search_text.is_technique_id(wanted):
+        technique = wanted.upper()
+        tagged = Rule.techniques.through.objects.filter(rule_id=OuterRef("pk")).filter(
+            Q(technique__technique_id=technique) | Q(technique__technique_id__startswith=technique + ".")
+        )
+        exact |= Q(Exists(tagged))
+    return exact
+
+
+def relevance_order(queryset):
+    return queryset.order_by(*RELEVANCE)
+
+
+__all__ = ["search", "exact_q", "relevance_order"]
