@@ -12,6 +12,8 @@ it was before.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
@@ -48,7 +50,7 @@ def import_paths(
     report = ImportReport()
     scan = find_rule_files(paths, source, report)
     try:
-        with transaction.atomic():
+        with _gc_skips_what_came_before(), transaction.atomic():
             _serialize_imports()
             with deferred():  # corpus counts and the catalog version: once, when the import is done
                 written = _ImportRun(scan, report, progress, fail_after).run()
@@ -60,6 +62,17 @@ def import_paths(
         report.rolled_back = True
         report.run_id = None
     return report
+
+
+@contextlib.contextmanager
+def _gc_skips_what_came_before():
+    """An import allocates hundreds of thousands of objects, each full collection would walk every object
+    the process already had (Django, pySigma, ...) again: they are set aside until the import is done."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _serialize_imports() -> None:
