@@ -1,0 +1,152 @@
+"""Search that ranks (issue 9 part 2): realistic queries put what the user means first, on both databases.
+
+The corpus tests run against SigmaHQ (the `corpus` fixture); the keeping-in-step tests import small
+rule files of their own. Run with DATABASE_URL=postgres://... for the PostgreSQL side.
+"""
+
+import pytest
+
+from catalog.curation.edits import Edit, apply_edit_many
+from catalog.importing.importer import import_paths
+from catalog.models import Rule
+from catalog.queries import rules as rule_queries
+from catalog.visibility import set_visibility
+
+
+def searched(q: str, **filters) -> list[Rule]:
+    """The rule list's result for a query, in the order /rules/ and /api/rules/ show it."""
+    return list(rule_queries.filtered_rules(rule_queries.rule_filterset({"q": q, **filters})))
+
+
+def first_title(q: str) -> str:
+    found = searched(q)
+    assert found, f"nothing found for {q!r}"
+    return found[0].title
+
+
+def test_exact_title_first(corpus):
+    # Several other rules share most of these words ("Potential Credential Dumping ..."): the exact one wins.
+    assert first_title("Potential Credential Dumping Via WER") == "Potential Credential Dumping Via WER"
+    assert first_title("lsass process memory dump files") == "LSASS Process Memory Dump Files"
+
+
+def test_rule_id_first(corpus):
+    rule = corpus.get(title="Potential Credential Dumping Via WER")
+    assert searched(str(rule.uuid))[0] == rule
+    assert searched(str(rule.uuid).upper())[0] == rule
+
+
+@pytest.mark.parametrize("tool", ["psexec", "whoami", "mimikatz"])
+def test_tool_name_puts_a_rule_about_the_tool_first(corpus, tool):
+    assert tool in first_title(tool).casefold()
+
+
+def test_whoami_does_not_find_rules_that_only_exclude_ldapwhoami(corpus):
+    excluder = "ADSI-Cache File Creation By Uncommon Tool"  # its filter block excludes ...\ldapwhoami.exe
+    assert excluder not in [rule.title for rule in searched("whoami")]  # "ldapwhoami" is another token
+    assert excluder not in [rule.title for rule in searched("ldapwhoami")]  # excluded values are not searched
+    assert "Whoami.EXE Execution Anomaly" in [rule.title for rule in searched("whoami")]
+
+
+def test_binary_name_first(corpus):
+    assert "certutil.exe" in first_title("certutil.exe").casefold()
+
+
+def test_two_word_intent(corpus):
+    found = searched("credential dump")
+    assert "credential dumping" in found[0].title.casefold()
+    assert len(found) > 20  # stemming: "dump" finds "dumping", "dumps", "dumper"
+
+
+def test_technique_id_first_is_tagged_with_it(corpus):
+    for technique in ("T1003.001", "t1003.001"):
+        first = searched(technique)[0]
+        assert first.techniques.filter(technique_id="T1003.001").exists()
+    parent = searched("T1003")[0]
+    assert parent.techniques.filter(technique_id__startswith="T1003").exists()
+
+
+def test_net_exe_is_not_dotnet_exe(corpus):
+    net = searched("net.exe")
+    titles = [rule.title for rule in net]
+    assert "net.exe" in titles[0].casefold()
+    dotnet = searched("dotnet.exe")
+    assert dotnet and not {r.pk for r in dotnet if "dotnet" in r.title.casefold()} & {r.pk for r in net}
+
+
+def test_path_punctuation_does_not_break_matching(corpus):
+    plain = [rule.pk for rule in searched("net.exe")]
+    assert plain
+    assert [rule.pk for rule in searched("\\net.exe")] == plain
+    assert [rule.pk for rule in searched("/net.exe")] == plain
+
+
+def test_other_sorts_stay_available(corpus):
+    by_title = searched("psexec", sort="title")
+    assert [r.title for r in by_title] == sorted(r.title for r in by_title)
+    assert {r.pk for r in by_title} == {r.pk for r in searched("psexec")}
+
+
+RULE = """title: {title}
+id: 6f3c8a52-1b1e-4a55-9f1c-{n:012d}
+status: test
+description: {description}
+tags:
+    - attack.execution
+logsource:
+    product: windows
+    category: process_creation
+detection:
+    selection:
+        Image|endswith: '\\{binary}'
+    filter:
+        CommandLine|contains: '{excluded}'
+    condition: selection and not filter
+level: high
+"""
+
+
+def write_rule(folder, n, **values):
+    defaults = {"title": f"Rule {n}", "description": "", "binary": "calc.exe", "excluded": "ignored-value"}
+    (folder / f"rule_{n}.yml").write_text(RULE.format(n=n, **{**defaults, **values}), encoding="utf-8")
+
+
+@pytest.mark.django_db
+def test_documents_kept_in_step_with_import_reimport_curation_and_hide(tmp_path, django_user_model):
+    curator = django_user_model.objects.create_user("carol", password="x")
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    write_rule(folder, 1, title="Zanzibar Launcher", binary="zlaunch.exe", excluded="quokkaexclusion")
+    write_rule(folder, 2, title="Other Thing", description="mentions nothing")
+    assert not import_paths([str(folder)], source="local").errors
+    assert [r.title for r in searched("zanzibar")] == ["Zanzibar Launcher"]
+    assert [r.title for r in searched("zlaunch.exe")] == ["Zanzibar Launcher"]  # the indicator value
+    assert searched("quokkaexclusion") == []  # excluded values are not searched
+
+    write_rule(folder, 1, title="Renamed Launcher", binary="zlaunch.exe")
+    assert not import_paths([str(folder)], source="local").errors
+    assert searched("zanzibar") == []
+    assert [r.title for r in searched("renamed launcher")] == ["Renamed Launcher"]
+
+    other = Rule.objects.get(title="Other Thing")
+    assert searched("wombatcuration") == []
+    apply_edit_many([other], Edit(add_tags=["wombatcuration"]), user=curator)
+    assert [r.title for r in searched("wombatcuration")] == ["Other Thing"]
+    apply_edit_many([Rule.objects.get(pk=other.pk)], Edit(remove_tags=["wombatcuration"]), user=curator)
+    assert searched("wombatcuration") == []
+
+    set_visibility(Rule.objects.filter(title="Renamed Launcher"), hidden=True)
+    assert searched("launcher") == []
+    set_visibility(Rule.objects.filter(title="Renamed Launcher"), hidden=False)
+    assert [r.title for r in searched("launcher")] == ["Renamed Launcher"]
+
+
+@pytest.mark.django_db
+def test_relevance_is_the_default_order_of_a_search(tmp_path):
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    write_rule(folder, 1, title="Aardvark Activity", description="a note about quasar")
+    write_rule(folder, 2, title="Quasar Execution")
+    assert not import_paths([str(folder)], source="local").errors
+    assert [r.title for r in searched("quasar")] == ["Quasar Execution", "Aardvark Activity"]
+    assert [r.title for r in searched("quasar", sort="title")] == ["Aardvark Activity", "Quasar Execution"]
