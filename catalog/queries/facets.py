@@ -99,18 +99,32 @@ def rule_facets(filterset: RuleFilterSet) -> list[Facet]:
 
 
 def _link(choices: list[FacetChoice], name: str, query) -> None:
-    """Each choice's link: the current query (back on page 1) with `name` set to it, or removed.
+    """Each choice's link: the current query (back on page 1) with the choice added to `name`'s values
+    (several values of one facet are OR-ed), or, when active, with just that value removed.
 
     Built here once per facet rather than per choice in the template: a list page has hundreds.
     """
     params = query.copy() if hasattr(query, "copy") else dict(query)
-    for ignored in ("page", name):
-        params.pop(ignored, None)
+    params.pop("page", None)
+    current = params.getlist(name) if hasattr(params, "getlist") else _as_list(params.get(name))
+    params.pop(name, None)
     rest = params.urlencode() if hasattr(params, "urlencode") else urlencode(params, doseq=True)
-    without = "?" + rest
     joiner = "&" if rest else ""
     for choice in choices:
-        choice.href = without if choice.active else f"{without}{joiner}{urlencode({name: choice.value})}"
+        if choice.active:
+            values = [v for v in current if v.lower() != choice.value.lower()]
+        elif name == "retired":  # a yes/no facet: a second value would be contradictory
+            values = [choice.value]
+        else:
+            values = [*current, choice.value]
+        encoded = urlencode({name: values}, doseq=True)
+        choice.href = "?" + rest + (joiner + encoded if encoded else "")
+
+
+def _as_list(value) -> list[str]:
+    if value in (None, ""):
+        return []
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
 
 
 def _facet_rows(filterset: RuleFilterSet) -> list[tuple]:

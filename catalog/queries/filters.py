@@ -61,22 +61,65 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+MAX_FACET_VALUES = 20  # repeated values of one parameter (OR-ed); more is a 400
+
+
+class ManyValuesField(forms.Field):
+    """Every value of a repeated parameter (`?level=high&level=critical`), blanks dropped."""
+
+    widget = forms.MultipleHiddenInput  # reads QueryDict.getlist; a plain dict's single value also works
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return []
+        values = [str(v).strip() for v in (value if isinstance(value, (list, tuple)) else [value])]
+        values = [v for v in values if v]
+        if len(values) > MAX_FACET_VALUES:
+            raise forms.ValidationError(f"At most {MAX_FACET_VALUES} values.", code="too_many")
+        return values
+
+
+class AnyOfFilter(django_filters.Filter):
+    """One facet, several values: a rule matches when it has any of them (high OR critical).
+
+    `lookup` builds the Q of one value; the values' Qs are OR-ed.
+    """
+
+    field_class = ManyValuesField
+
+    def __init__(self, *args, lookup, distinct=False, **kwargs):
+        super().__init__(*args, distinct=distinct, **kwargs)
+        self.lookup = lookup
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        wanted = Q()
+        for one in value:
+            wanted |= self.lookup(one)
+        matched = qs.filter(wanted)
+        return matched.distinct() if self.distinct else matched
+
+
+def _technique_q(value: str) -> Q:
+    technique_id = value.upper()
+    return Q(techniques__technique_id=technique_id) | Q(techniques__technique_id__startswith=technique_id + ".")
+
+
 class RuleFilterSet(django_filters.FilterSet):
     """Filters of /rules/ and /api/rules/. Every parameter name here is part of the URL contract."""
 
     q = django_filters.CharFilter(method="search", label="Search")
     status = django_filters.MultipleChoiceFilter(choices=[(s, s) for s in Status.values])
     level = django_filters.MultipleChoiceFilter(method="filter_level", choices=[(v, v) for v in Level.values])
-    product = django_filters.CharFilter(field_name="product")
-    category = django_filters.CharFilter(field_name="category")
-    service = django_filters.CharFilter(field_name="service")
-    tactic = django_filters.CharFilter(field_name="tactics__shortname", distinct=True)
-    technique = django_filters.CharFilter(
-        method="filter_technique", label="Technique (e.g. T1059, includes sub-techniques)"
-    )
-    tag = django_filters.CharFilter(method="filter_tag")
-    author = django_filters.CharFilter(field_name="author", lookup_expr="icontains")
-    source = django_filters.CharFilter(field_name="source__name")
+    product = AnyOfFilter(lookup=lambda v: Q(product=v))
+    category = AnyOfFilter(lookup=lambda v: Q(category=v))
+    service = AnyOfFilter(lookup=lambda v: Q(service=v))
+    tactic = AnyOfFilter(lookup=lambda v: Q(tactics__shortname=v), distinct=True)
+    technique = AnyOfFilter(lookup=_technique_q, distinct=True, label="Technique (e.g. T1059, includes sub-techniques)")
+    tag = AnyOfFilter(lookup=lambda v: Q(tag_text__contains=f"|{v.lower()}|"))
+    author = AnyOfFilter(lookup=lambda v: Q(author__icontains=v))
+    source = AnyOfFilter(lookup=lambda v: Q(source__name=v))
     type = django_filters.ChoiceFilter(field_name="rule_type", choices=[(t, t) for t in RuleType.values])
     retired = StrictBooleanFilter(method="filter_retired")
     verified = StrictBooleanFilter(field_name="verified")
@@ -91,12 +134,6 @@ class RuleFilterSet(django_filters.FilterSet):
 
     def filter_level(self, queryset, name, values):
         return queryset.with_level(values) if values else queryset
-
-    def filter_technique(self, queryset, name, value):
-        return queryset.with_technique(value)
-
-    def filter_tag(self, queryset, name, value):
-        return queryset.with_tag(value)
 
     def filter_retired(self, queryset, name, value):
         # Retired rules are hidden unless asked for: retired=true shows only them, retired=false the rest.

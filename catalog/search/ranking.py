@@ -14,7 +14,7 @@ import contextlib
 import uuid
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.expressions import Case, When
 
 from catalog.search import text as search_text
@@ -43,7 +43,7 @@ def _postgresql(queryset, phrases):
 
     query = SearchQuery(search_text.tsquery(phrases), search_type="raw", config="english")
     return queryset.filter(search__vector=query).annotate(
-        search_rank=SearchRank("search__vector", query, weights=TS_RANK_WEIGHTS)
+        search_rank=SearchRank(F("search__vector"), query, weights=TS_RANK_WEIGHTS, cover_density=True, normalization=1)
     )
 
 
