@@ -328,6 +328,13 @@ class Indicator(models.Model):
     def __str__(self):
         return f"{self.field or '(keyword)'} {self.kind} {self.display}"
 
+    @property
+    def polarity(self) -> str:
+        """How live rules use it overall: looked for, excluded, or both (by different rules or blocks)."""
+        if self.exclude_count and self.corpus_count:
+            return Polarity.BOTH
+        return Polarity.EXCLUDES if self.exclude_count else Polarity.LOOKS_FOR
+
 
 class Predicate(models.Model):
     stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="predicates")

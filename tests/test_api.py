@@ -65,6 +65,13 @@ def filterset_ids(**params):
 
 
 @lru_cache
+def net_exe_both() -> int:
+    """Live rules that both look for and exclude `Image ends_with \\net.exe` (counted in both of its counts)."""
+    return RuleIndicator.objects.filter(
+        indicator__field="Image", indicator__kind="ends_with", indicator__value="\\net.exe", polarity="both"
+    ).count()
+
+
 def net_exe_rule_ids() -> frozenset:
     """Rules of the corpus YAML with `Image|endswith: \\net.exe` or `Image: '*\\net.exe'` (case-insensitive)."""
     found = set()
@@ -112,7 +119,10 @@ def test_reference_rule_detail(client, corpus):
         i for i in rule["indicators"] if (i["field"], i["kind"], i["value"]) == ("Image", "ends_with", "\\net.exe")
     ]
     assert len(net_exe) == 1
-    assert net_exe[0]["corpus_count"] == len(net_exe_rule_ids()) > 1
+    # Carriers of the value look for it (corpus_count), exclude it (exclude_count), or both (in both counts).
+    assert net_exe[0]["polarity"] == "looks_for"
+    assert net_exe[0]["corpus_count"] + net_exe[0]["exclude_count"] - net_exe_both() == len(net_exe_rule_ids()) > 1
+    assert net_exe[0]["exclude_count"] >= 1  # a rule allows net.exe in a filter block
 
 
 def test_rule_detail_is_the_export_record(client, export_catalog):
@@ -320,8 +330,18 @@ def test_indicator_list_and_filters(client, corpus):
     assert counts == sorted(counts, reverse=True)
     found = get(client, "/api/indicators/", field="Image", kind="ends_with", value="\\NET.exe")["results"]
     net_exe = next(i for i in found if i["value"] == "\\net.exe")
-    assert set(net_exe) == {"id", "field", "kind", "value", "transforms", "cased", "corpus_count", "url"}
-    assert (net_exe["transforms"], net_exe["cased"], net_exe["corpus_count"]) == ("", False, len(net_exe_rule_ids()))
+    assert set(net_exe) == {
+        *("id", "field", "kind", "value", "transforms", "cased"),
+        *("polarity", "corpus_count", "exclude_count", "url"),
+    }
+    assert (net_exe["transforms"], net_exe["cased"]) == ("", False)
+    assert net_exe["corpus_count"] + net_exe["exclude_count"] - net_exe_both() == len(net_exe_rule_ids())
+    excluded = get(client, "/api/indicators/", polarity="excludes", page_size=50)["results"]
+    assert excluded and all(i["exclude_count"] > 0 for i in excluded)
+    assert [i["exclude_count"] for i in excluded] == sorted((i["exclude_count"] for i in excluded), reverse=True)
+    looked_for = get(client, "/api/indicators/", polarity="looks_for", page_size=50)["results"]
+    assert all(i["corpus_count"] > 0 for i in looked_for)
+    assert all(i["polarity"] == "both" for i in get(client, "/api/indicators/", polarity="both")["results"])
     assert all(
         i["corpus_count"] >= 100 for i in get(client, "/api/indicators/", min_count=100, page_size=500)["results"]
     )
@@ -336,7 +356,10 @@ def test_indicator_list_and_filters(client, corpus):
         "url": f"http://testserver/rules/{REFERENCE_RULE_ID}/",
         "api_url": f"http://testserver/api/rules/{REFERENCE_RULE_ID}/",
         "written": "\\net.exe",
+        "polarity": "looks_for",
     }
+    assert sum(r["polarity"] != "looks_for" for r in detail["rule_list"]) == net_exe["exclude_count"]
+    assert sum(r["polarity"] != "excludes" for r in detail["rule_list"]) == net_exe["corpus_count"]
 
 
 def test_indicator_query_counts(client, corpus, django_assert_num_queries):

@@ -6,7 +6,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.models import Indicator, Rule, Tactic, Technique
+from catalog.models import Indicator, Polarity, Rule, Tactic, Technique
 from catalog.queries.fields import field_param
 from catalog.queries.records import rule_to_dict
 
@@ -101,9 +101,13 @@ class RuleDetailSerializer(serializers.Serializer):
     conditions = serializers.JSONField()
     condition_tree = serializers.JSONField(allow_null=True)
     stages = serializers.JSONField(
-        help_text="[{index, name, text, predicates: [{field, modifiers, values, combine, group}]}]"
+        help_text="[{index, name, text, predicates: [{field, modifiers, values, combine, group, polarity}]}]"
     )
-    indicators = serializers.JSONField(help_text="[{field, kind, value, transforms, cased, corpus_count}]")
+    indicators = serializers.JSONField(
+        help_text="[{field, kind, value, transforms, cased, polarity, corpus_count, exclude_count}]: polarity is "
+        "looks_for, excludes or both in this rule; corpus_count counts the live rules looking for the indicator, "
+        "exclude_count those excluding it"
+    )
     correlation = serializers.JSONField()
     filter_rules = serializers.JSONField()
     other_fields = serializers.JSONField()
@@ -117,11 +121,27 @@ class RuleDetailSerializer(serializers.Serializer):
 
 class IndicatorSerializer(serializers.ModelSerializer):
     value = serializers.CharField(source="display", help_text="as first written, without outer wildcards")
+    polarity = serializers.ChoiceField(
+        choices=Polarity.choices, read_only=True, help_text="looked for by live rules, excluded by them, or both"
+    )
+    corpus_count = serializers.IntegerField(read_only=True, help_text="live, public rules looking for it")
+    exclude_count = serializers.IntegerField(read_only=True, help_text="live, public rules excluding it")
     url = serializers.SerializerMethodField()
 
     class Meta:
         model = Indicator
-        fields = ["id", "field", "kind", "value", "transforms", "cased", "corpus_count", "url"]
+        fields = [
+            "id",
+            "field",
+            "kind",
+            "value",
+            "transforms",
+            "cased",
+            "polarity",
+            "corpus_count",
+            "exclude_count",
+            "url",
+        ]
 
     def get_url(self, indicator) -> str:
         return api_url(self.context["request"], "indicator-detail", indicator.pk)
@@ -129,13 +149,18 @@ class IndicatorSerializer(serializers.ModelSerializer):
 
 class IndicatorRuleSerializer(RuleRefSerializer):
     written = serializers.CharField(help_text="the value as this rule writes it")
+    polarity = serializers.ChoiceField(
+        choices=Polarity.choices, help_text="whether this rule looks for the indicator, excludes it, or both"
+    )
 
     class Meta(RuleRefSerializer.Meta):
-        fields = RuleRefSerializer.Meta.fields + ["written"]
+        fields = RuleRefSerializer.Meta.fields + ["written", "polarity"]
 
 
 class IndicatorDetailSerializer(IndicatorSerializer):
-    rule_list = serializers.SerializerMethodField(help_text="non-hidden, non-retired rules carrying it")
+    rule_list = serializers.SerializerMethodField(
+        help_text="non-hidden, non-retired rules carrying it, each with its polarity (looks_for, excludes, both)"
+    )
 
     class Meta(IndicatorSerializer.Meta):
         fields = IndicatorSerializer.Meta.fields + ["rule_list"]
@@ -146,6 +171,7 @@ class IndicatorDetailSerializer(IndicatorSerializer):
         rules = []
         for ri in indicator.visible_rule_indicators:
             ri.rule.written = ri.written
+            ri.rule.polarity = ri.polarity
             rules.append(ri.rule)
         return IndicatorRuleSerializer(rules, many=True, context=self.context).data
 
@@ -154,6 +180,8 @@ class FieldSerializer(serializers.Serializer):
     field = serializers.CharField()
     rules = serializers.IntegerField(help_text="non-hidden, non-retired rules with an indicator on this field")
     indicators = serializers.IntegerField(help_text="distinct indicators on this field carried by those rules")
+    rules_looking = serializers.IntegerField(help_text="those rules looking for a value of this field")
+    rules_excluding = serializers.IntegerField(help_text="those rules excluding a value of this field")
     url = serializers.SerializerMethodField()
 
     def get_url(self, row) -> str:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 
 from catalog.models import Rule, RuleIndicator, live_rules_q
-from catalog.queries.indicators import listed_indicators
+from catalog.queries.indicators import EXCLUDED, LOOKED_FOR, ORDER, listed_indicators
 from catalog.queries.rules import listing
 
 KEYWORDS_SLUG = "-keywords-"  # URL stand-in for the field-less (keyword) indicators, whose field is ''
@@ -38,12 +38,19 @@ def live_rule_indicators(logsource: dict | None = None):
 
 
 def field_counts(logsource: dict | None = None):
-    """Per field: `rules` (live rules testing it) and `indicators` (distinct ones), most used first (1 query)."""
+    """Per field, most used first (1 query): `rules` (live rules testing it), `indicators` (distinct ones),
+    and the two apart: `rules_looking` (rules looking for a value of it), `rules_excluding` (rules excluding one).
+    """
     return (
         live_rule_indicators(logsource)
         .order_by()
         .values(field=F("indicator__field"))
-        .annotate(rules=Count("rule_id", distinct=True), indicators=Count("indicator_id", distinct=True))
+        .annotate(
+            rules=Count("rule_id", distinct=True),
+            indicators=Count("indicator_id", distinct=True),
+            rules_looking=Count("rule_id", distinct=True, filter=Q(polarity__in=LOOKED_FOR)),
+            rules_excluding=Count("rule_id", distinct=True, filter=Q(polarity__in=EXCLUDED)),
+        )
         .order_by("-rules", "field")
     )
 
@@ -90,7 +97,7 @@ def logsource_choices() -> dict[str, list[str]]:
 
 def field_indicators(name: str):
     """The listed indicators on a field, most used first."""
-    return listed_indicators().filter(field=name).order_by("-corpus_count", "kind", "value", "pk")
+    return listed_indicators().filter(field=name).order_by(*ORDER)
 
 
 def field_rules(name: str):
@@ -100,12 +107,18 @@ def field_rules(name: str):
 
 
 def field_logsources(name: str) -> list[dict]:
-    """Where a field is used: {product, category, service, rules} of its live rules, most used first (1 query)."""
+    """Where a field is used: {product, category, service, rules, rules_looking, rules_excluding} of its live
+    rules, most used first (1 query). A rule has one log source, so the rows' counts add up to the field's.
+    """
     return list(
         live_rule_indicators()
         .filter(indicator__field=name)
         .order_by()
         .values(product=F("rule__product"), category=F("rule__category"), service=F("rule__service"))
-        .annotate(rules=Count("rule_id", distinct=True))
+        .annotate(
+            rules=Count("rule_id", distinct=True),
+            rules_looking=Count("rule_id", distinct=True, filter=Q(polarity__in=LOOKED_FOR)),
+            rules_excluding=Count("rule_id", distinct=True, filter=Q(polarity__in=EXCLUDED)),
+        )
         .order_by("-rules", "product", "category", "service")
     )

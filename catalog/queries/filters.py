@@ -4,7 +4,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
-from catalog.models import Indicator, Level, Rule, RuleType, Status
+from catalog.models import Indicator, Level, Polarity, Rule, RuleType, Status
 from catalog.search import ranking
 
 SORTS = {
@@ -149,6 +149,13 @@ class RuleFilterSet(django_filters.FilterSet):
         return queryset if asked else queryset.live()
 
 
+INDICATOR_POLARITIES = [
+    (Polarity.LOOKS_FOR.value, "looked for"),
+    (Polarity.EXCLUDES.value, "excluded"),
+    (Polarity.BOTH.value, "both looked for and excluded"),
+]
+
+
 class IndicatorFilterSet(django_filters.FilterSet):
     """Filters of /indicators/ and /api/indicators/: field, kind and a case-insensitive value substring."""
 
@@ -156,10 +163,23 @@ class IndicatorFilterSet(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=[(k, k) for k in INDICATOR_KINDS])
     value = django_filters.CharFilter(method="filter_value", label="Value contains")
     min_count = django_filters.NumberFilter(field_name="corpus_count", lookup_expr="gte", label="At least N rules")
+    polarity = django_filters.ChoiceFilter(
+        choices=INDICATOR_POLARITIES,
+        method="filter_polarity",
+        label="Polarity",
+        help_text="looks_for: some live rule looks for it; excludes: some live rule excludes it; both: both happen",
+    )
 
     class Meta:
         model = Indicator
         fields = []
+
+    def filter_polarity(self, queryset, name, value):
+        if value == Polarity.LOOKS_FOR:
+            return queryset.filter(corpus_count__gt=0)
+        if value == Polarity.EXCLUDES:
+            return queryset.filter(exclude_count__gt=0)
+        return queryset.filter(corpus_count__gt=0, exclude_count__gt=0)
 
     def filter_value(self, queryset, name, value):
         # Indicator values are stored casefolded unless cased/regex: match both forms.

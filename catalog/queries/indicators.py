@@ -1,25 +1,29 @@
 """Indicators: the search of /indicators/ and /api/indicators/, one indicator's rules, its same-value pivots.
 
-An indicator is listed while a live rule carries it (its corpus count, recounted by
-catalog.visibility whenever a rule's visibility changes, is above 0): one used only by hidden or
-retired rules would otherwise show as a row with count 0 whose page lists nothing.
+An indicator is listed while a live rule looks for it or excludes it (one of its two counts,
+recounted by catalog.visibility whenever a rule's visibility changes, is above 0): one used only by
+hidden or retired rules would otherwise show as a row with counts 0 whose page lists nothing.
 """
 
 from __future__ import annotations
 
-from django.db.models import Count
+from django.db.models import Count, Q
 
-from catalog.models import Indicator, RuleIndicator, public_rules_q
+from catalog.models import Indicator, Polarity, RuleIndicator, public_rules_q
 from catalog.queries.filters import IndicatorFilterSet
 
 COMMON_INDICATOR = 10  # corpus count from which an indicator counts as widely used
 SAME_VALUE_LIMIT = 20
-ORDER = ("-corpus_count", "field", "kind", "value", "pk")  # most used first, stable for pagination
+ORDER = ("-corpus_count", "-exclude_count", "field", "kind", "value", "pk")  # most used first, stable
+EXCLUDED_ORDER = ("-exclude_count", "-corpus_count", "field", "kind", "value", "pk")
+# Which rule-indicator polarities put a rule in an indicator's "looks for" and "excludes" lists.
+LOOKED_FOR = (Polarity.LOOKS_FOR, Polarity.BOTH)
+EXCLUDED = (Polarity.EXCLUDES, Polarity.BOTH)
 
 
 def listed_indicators():
-    """Indicators carried by at least one live rule."""
-    return Indicator.objects.filter(corpus_count__gt=0)
+    """Indicators that at least one live rule looks for or excludes."""
+    return Indicator.objects.filter(Q(corpus_count__gt=0) | Q(exclude_count__gt=0))
 
 
 def indicator_filterset(data) -> IndicatorFilterSet:
@@ -27,8 +31,9 @@ def indicator_filterset(data) -> IndicatorFilterSet:
 
 
 def searched_indicators(filterset: IndicatorFilterSet):
-    """The indicator search's results (its valid filters applied), most used first."""
-    return filterset.qs.order_by(*ORDER)
+    """The indicator search's results (its valid filters applied), most used first (most excluded, for exclusions)."""
+    excluded = filterset.is_valid() and filterset.form.cleaned_data.get("polarity") == Polarity.EXCLUDES
+    return filterset.qs.order_by(*(EXCLUDED_ORDER if excluded else ORDER))
 
 
 def indicator_fields() -> list[dict]:
@@ -36,13 +41,14 @@ def indicator_fields() -> list[dict]:
     return list(listed_indicators().order_by().values("field").annotate(n=Count("pk")).order_by("field"))
 
 
-def indicator_rules(indicator: Indicator):
+def indicator_rules(indicator: Indicator, polarities=(*LOOKED_FOR, Polarity.EXCLUDES)):
     """RuleIndicator rows of an indicator's public rules, live ones first, then retired ones.
 
-    Empty when only hidden rules carry it: such an indicator has no public page at all.
+    `polarities` picks the rules that look for it (LOOKED_FOR) or exclude it (EXCLUDED); a rule
+    doing both is in both. Empty when only hidden rules carry it: such an indicator has no public page.
     """
     return (
-        RuleIndicator.objects.filter(public_rules_q("rule"), indicator=indicator)
+        RuleIndicator.objects.filter(public_rules_q("rule"), indicator=indicator, polarity__in=polarities)
         .select_related("rule", "rule__source")
         .order_by("rule__retired", "rule__title", "rule__pk")
     )
@@ -54,5 +60,5 @@ def same_value_indicators(indicator: Indicator, limit: int = SAME_VALUE_LIMIT) -
         listed_indicators()
         .filter(value=indicator.value)
         .exclude(pk=indicator.pk)
-        .order_by("-corpus_count", "field", "kind")[:limit]
+        .order_by("-corpus_count", "-exclude_count", "field", "kind")[:limit]
     )

@@ -92,6 +92,7 @@ def rule_to_dict(rule: Rule) -> dict:
                         "values": p.values,
                         "combine": p.combine,
                         "group": p.group,
+                        "polarity": p.polarity,
                     }
                     for p in stage.predicates.all()
                 ],
@@ -105,7 +106,9 @@ def rule_to_dict(rule: Rule) -> dict:
                 "value": ri.written,
                 "transforms": ri.indicator.transforms,
                 "cased": ri.indicator.cased,
+                "polarity": ri.polarity,
                 "corpus_count": ri.indicator.corpus_count,
+                "exclude_count": ri.indicator.exclude_count,
             }
             for ri in rule.rule_indicators.all()
         ],

@@ -10,13 +10,17 @@ from __future__ import annotations
 import uuid as uuid_lib
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, FloatField, Q, Subquery, Sum, Window
+from django.db.models.functions import Cast, Greatest, Ln, RowNumber
 
-from catalog.models import Rule, RuleIndicator, RuleReference, live_rules_q, public_rules_q
+from catalog.models import Polarity, Rule, RuleIndicator, RuleReference, live_rules_q, public_rules_q
 from catalog.queries.records import attack_table, rules_for_export
 from catalog.reference import attack
 
 SIMILAR_LIMIT = 10
+SHARED_SHOWN = 5  # the rarest shared indicators shown beside each similar rule
+LOOKED_FOR = (Polarity.LOOKS_FOR, Polarity.BOTH)
+EXCLUDED = (Polarity.EXCLUDES, Polarity.BOTH)
 
 
 @dataclass
@@ -43,7 +47,9 @@ class RulePage:
     attack_rows: list
     events: list
     stages: list
-    indicator_rows: list[IndicatorRow]
+    indicator_rows: list[IndicatorRow]  # what the rule looks for (polarity looks_for or both)
+    excluded_rows: list[IndicatorRow]  # what it excludes (excludes or both)
+    excluded_blocks: set[str]  # names of the detection blocks the condition excludes (or names both ways)
     related: list[RuleLink]
     targets: list[RuleLink]  # a correlation's or filter's own rules
     involved_in: list[RuleLink]  # correlations and filters that name this rule
@@ -56,7 +62,7 @@ def public_rule(rule_uuid) -> Rule | None:
 
 
 def rule_page(rule_uuid) -> RulePage | None:
-    """Everything the rule page shows, in 10 queries for any rule; None for unknown or hidden."""
+    """Everything the rule page shows, in 11 queries for any rule; None for unknown or hidden."""
     rule = public_rule(rule_uuid)
     if rule is None:
         return None
@@ -65,12 +71,20 @@ def rule_page(rule_uuid) -> RulePage | None:
     ]
     targets = [RuleLink(str(t).lower()) for t in [*rule.correlation.get("rules", []), *rule.filter_rules]]
     _resolve(rule, related + targets)
+    stages = list(rule.stages.all())
+    carried = list(rule.rule_indicators.all())
     return RulePage(
         rule=rule,
         attack_rows=attack.by_tactic(attack_table(rule)),
         events=sorted(rule.events.all(), key=lambda e: (e.provider, e.event_id is not None, e.event_id or 0)),
-        stages=list(rule.stages.all()),
-        indicator_rows=indicator_rows(rule.rule_indicators.all()),
+        stages=stages,
+        indicator_rows=indicator_rows(ri for ri in carried if ri.polarity in LOOKED_FOR),
+        excluded_rows=indicator_rows(ri for ri in carried if ri.polarity in EXCLUDED),
+        excluded_blocks={
+            stage.name
+            for stage in stages
+            if any(p.polarity in EXCLUDED for p in stage.predicates.all())  # prefetched with the record
+        },
         related=related,
         targets=targets,
         involved_in=involved_in(rule),
@@ -128,24 +142,55 @@ def involved_in(rule: Rule) -> list[RuleLink]:
 
 
 def similar_rules(rule: Rule, limit: int = SIMILAR_LIMIT) -> list[dict]:
-    """The live rules sharing the most indicators with this one, with the shared count (one query)."""
-    mine = RuleIndicator.objects.filter(rule_id=rule.pk).values("indicator_id")
-    rows = (
-        RuleIndicator.objects.filter(live_rules_q("rule"), indicator_id__in=mine)
-        .exclude(rule_id=rule.pk)
-        .values("rule__uuid", "rule__title", "rule__level", "rule__level_override")
-        .annotate(shared=Count("indicator_id"))
-        .order_by("-shared", "rule__title")[:limit]
+    """The live rules whose looked-for indicators overlap this rule's most, rare ones weighing most (2 queries).
+
+    Each shared indicator adds its inverse document frequency, ln(live rules / rules looking for
+    it): one shared by 2 rules says far more than one shared by 300. Exclusions do not make rules
+    similar (a common allow-list is shared by rules about unrelated things). Scored in SQL, so a
+    rule with thousands of indicators costs one aggregate, not rows read in Python.
+    """
+    mine = RuleIndicator.objects.filter(rule_id=rule.pk, polarity__in=LOOKED_FOR).values("indicator_id")
+    live_total = Subquery(
+        Rule.objects.live().order_by().values("retired").annotate(n=Count("pk")).values("n")[:1],
+        output_field=FloatField(),
     )
+    idf = Ln(live_total / Cast(Greatest(F("indicator__corpus_count"), 1), FloatField()))
+    shared = RuleIndicator.objects.filter(live_rules_q("rule"), indicator_id__in=mine, polarity__in=LOOKED_FOR).exclude(
+        rule_id=rule.pk
+    )
+    rows = list(
+        shared.values("rule_id", "rule__uuid", "rule__title", "rule__level", "rule__level_override")
+        .annotate(shared=Count("indicator_id"), score=Sum(idf))
+        .order_by("-score", "rule__title", "rule_id")[:limit]
+    )
+    # Run even with no similar rule (no id matches 0), so the page costs the same queries for every rule.
+    rarest = _rarest_shared(shared.filter(rule_id__in=[r["rule_id"] for r in rows] or [0]))
     return [
         {
             "uuid": r["rule__uuid"],
             "title": r["rule__title"],
             "level": r["rule__level_override"] or r["rule__level"],
             "shared": r["shared"],
+            "score": r["score"],
+            "indicators": rarest.get(r["rule_id"], []),
         }
         for r in rows
     ]
+
+
+def _rarest_shared(shared) -> dict[int, list]:
+    """Per similar rule, its SHARED_SHOWN rarest shared indicators (a window function: no row beyond those read)."""
+    ranked = shared.annotate(
+        rank=Window(
+            RowNumber(),
+            partition_by=[F("rule_id")],
+            order_by=[F("indicator__corpus_count").asc(), F("indicator__field").asc(), F("indicator_id").asc()],
+        )
+    ).filter(rank__lte=SHARED_SHOWN)
+    found: dict[int, list] = {}
+    for ri in ranked.select_related("indicator").order_by("rule_id", "rank"):
+        found.setdefault(ri.rule_id, []).append(ri.indicator)
+    return found
 
 
 def _as_uuid(text: str):

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from catalog.models import Indicator
 from catalog.queries import attack, events, facets, fields, indicators, rule_page, rules
 from catalog.queries import overview as overview_queries
-from catalog.queries.filters import INDICATOR_KINDS, SORTS
+from catalog.queries.filters import INDICATOR_KINDS, INDICATOR_POLARITIES, SORTS
 from catalog.queries.history import rule_history
 
 RULES_PER_PAGE = 50
@@ -23,6 +23,18 @@ RULES_OF_INDICATOR_PER_PAGE = 100
 def paginate(request, queryset, per_page, param="page"):
     """One page of a queryset (2 queries); a bad or out-of-range page number gives the nearest page."""
     return Paginator(queryset, per_page).get_page(request.GET.get(param))
+
+
+def paginate_read(request, queryset, per_page, param="page"):
+    """`paginate`, with the page's rows read even when there are none: always 2 queries.
+
+    Django skips the rows query of an empty page; a page showing lists that may be empty (an
+    indicator nobody excludes) then costs a different number of queries per subject.
+    """
+    page = paginate(request, queryset, per_page, param)
+    offset = (page.number - 1) * per_page
+    page.object_list = list(queryset[offset : offset + per_page])
+    return page
 
 
 def overview(request):
@@ -56,6 +68,7 @@ def indicator_list(request):
         "page": paginate(request, indicators.searched_indicators(filterset), INDICATORS_PER_PAGE),
         "fields": indicators.indicator_fields(),
         "kinds": INDICATOR_KINDS,
+        "polarities": INDICATOR_POLARITIES,
         "keywords_slug": fields.KEYWORDS_SLUG,
         "common": indicators.COMMON_INDICATOR,
     }
@@ -64,12 +77,16 @@ def indicator_list(request):
 
 def indicator_detail(request, pk):
     indicator = get_object_or_404(Indicator, pk=pk)
-    page = paginate(request, indicators.indicator_rules(indicator), RULES_OF_INDICATOR_PER_PAGE)
-    if not page.paginator.count:  # only hidden rules carry it: no public trace
+    looking = indicators.indicator_rules(indicator, indicators.LOOKED_FOR)
+    page = paginate_read(request, looking, RULES_OF_INDICATOR_PER_PAGE)
+    excluding = indicators.indicator_rules(indicator, indicators.EXCLUDED)
+    excluded_page = paginate_read(request, excluding, RULES_OF_INDICATOR_PER_PAGE, param="excluded_page")
+    if not page.paginator.count and not excluded_page.paginator.count:  # only hidden rules carry it
         raise Http404("No public rule carries this indicator.")
     context = {
         "indicator": indicator,
         "page": page,
+        "excluded_page": excluded_page,
         "same_value": indicators.same_value_indicators(indicator),
         "field_param": fields.field_param(indicator.field),
         "common": indicators.COMMON_INDICATOR,
@@ -99,6 +116,8 @@ def field_detail(request, name):
         "logsources": fields.field_logsources(field_name),
         "common": indicators.COMMON_INDICATOR,
     }
+    context["rules_looking"] = sum(ls["rules_looking"] for ls in context["logsources"])
+    context["rules_excluding"] = sum(ls["rules_excluding"] for ls in context["logsources"])
     return render(request, "catalog/field_detail.html", context)
 
 
