@@ -54,7 +54,7 @@ def test_binary_name_first(corpus):
 
 def test_two_word_intent(corpus):
     found = searched("credential dump")
-    assert "credential dumping" in found[0].title.casefold()
+    assert "credential" in found[0].title.casefold() and "dump" in found[0].title.casefold()
     assert len(found) > 20  # stemming: "dump" finds "dumping", "dumps", "dumper"
 
 
@@ -150,3 +150,61 @@ def test_relevance_is_the_default_order_of_a_search(tmp_path):
     assert not import_paths([str(folder)], source="local").errors
     assert [r.title for r in searched("quasar")] == ["Quasar Execution", "Aardvark Activity"]
     assert [r.title for r in searched("quasar", sort="title")] == ["Aardvark Activity", "Quasar Execution"]
+
+
+# --- the page and the API around the search -----------------------------------------------------
+
+
+def test_facet_values_are_ored_on_page_and_api(client, corpus):
+    high = set(corpus.filter(level="high", hidden=False, retired=False).values_list("uuid", flat=True))
+    critical = set(corpus.filter(level="critical", hidden=False, retired=False).values_list("uuid", flat=True))
+    response = client.get("/api/rules/", {"level": ["high", "critical"], "page_size": 500, "q": "lsass"})
+    assert response.status_code == 200
+    found = {result["id"] for result in response.json()["results"]}
+    lsass = {str(r.uuid) for r in searched("lsass")}
+    assert found == {str(u) for u in high | critical} & lsass and found
+    both = searched("", product=["linux", "macos"])  # free-valued facets OR too
+    assert {r.product for r in both} == {"linux", "macos"}
+    page = client.get("/rules/", {"q": "lsass", "level": "high"}).content.decode()
+    # a facet link adds its value to the ones chosen (OR), it does not replace them
+    assert 'href="?q=lsass&amp;level=high&amp;level=critical"' in page
+
+
+def test_api_refuses_unknown_parameters(client, corpus):
+    response = client.get("/api/rules/", {"levle": "high", "q": "psexec"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["unknown parameters"] == ["levle"]
+    assert {"q", "level", "page", "page_size", "sort"} <= set(body["valid parameters"])
+    for endpoint in (
+        "/api/indicators/",
+        "/api/fields/",
+        "/api/attack/",
+        "/api/attack/tactics/",
+        "/api/events/",
+        "/api/logsources/",
+    ):
+        assert client.get(endpoint, {"bogus": "1"}).status_code == 400, endpoint
+    assert client.get("/api/rules/", {"q": "psexec", "level": "high", "page_size": 5}).status_code == 200
+
+
+def test_direct_answers(client, corpus):
+    page = client.get("/rules/", {"q": "T1003.001"}).content.decode()
+    n = corpus.live().with_technique("T1003.001").count()
+    assert f'<a href="/attack/T1003.001/">Go to T1003.001 OS Credential Dumping: LSASS Memory</a> — {n} rules' in page
+    rule = corpus.get(title="Potential Credential Dumping Via WER")
+    page = client.get("/rules/", {"q": str(rule.uuid)}).content.decode()
+    assert f'<a href="/rules/{rule.uuid}/">Go to Potential Credential Dumping Via WER</a>' in page
+    page = client.get("/rules/", {"q": "CommandLine"}).content.decode()
+    assert '<a href="/fields/CommandLine/">Go to field CommandLine</a>' in page
+    assert "Go to" not in client.get("/rules/", {"q": "psexec"}).content.decode()
+    assert "Sorted by relevance" in client.get("/rules/", {"q": "psexec"}).content.decode()
+    assert "Sorted by relevance" not in client.get("/rules/", {"q": "psexec", "sort": "title"}).content.decode()
+
+
+def test_zero_results_suggest_a_near_spelling(client, corpus):
+    assert searched("mimikatzz") == []
+    page = client.get("/rules/", {"q": "mimikatzz"}).content.decode()
+    assert 'Did you mean <a href="?q=mimikatz">mimikatz</a>?' in page
+    page = client.get("/rules/", {"q": "certutl"}).content.decode()
+    assert 'Did you mean <a href="?q=certutil">certutil</a>?' in page

@@ -19,6 +19,7 @@ from rest_framework.reverse import reverse
 from catalog.api import serializers as s
 from catalog.api.filters import EventFilterSet, FieldFilterSet, TechniqueFilterSet
 from catalog.api.pagination import Pagination
+from catalog.api.strict import StrictListAPIView
 from catalog.models import Indicator, Rule
 from catalog.queries import attack, events, fields, indicators, rule_page, rules
 from catalog.queries.filters import IndicatorFilterSet, RuleFilterSet
@@ -44,7 +45,7 @@ def api_root(request, format=None):
     return Response(entries)
 
 
-class RuleList(generics.ListAPIView):
+class RuleList(StrictListAPIView):
     """Rules, filtered and sorted exactly like /rules/ (same query). Retired rules only with `retired=true`."""
 
     serializer_class = s.RuleListSerializer
@@ -76,7 +77,7 @@ class RuleDetail(generics.RetrieveAPIView):
         return rule
 
 
-class IndicatorList(generics.ListAPIView):
+class IndicatorList(StrictListAPIView):
     """Indicators that live rules carry, most shared first, filtered like /indicators/ (same FilterSet)."""
 
     serializer_class = s.IndicatorSerializer
@@ -109,7 +110,7 @@ class IndicatorDetail(generics.RetrieveAPIView):
         return indicator
 
 
-class FieldList(generics.ListAPIView):
+class FieldList(StrictListAPIView):
     """Every field that rules test, most used first; keyword detections are the field "" (`-keywords-` in URLs)."""
 
     serializer_class = s.FieldSerializer
@@ -134,7 +135,7 @@ class FieldDetail(generics.RetrieveAPIView):
         return {**summary, "logsources": fields.field_logsources(name)}
 
 
-class TechniqueList(generics.ListAPIView):
+class TechniqueList(StrictListAPIView):
     """ATT&CK coverage: every technique, with 0 for coverage gaps (`covered=false` lists only those)."""
 
     serializer_class = s.TechniqueSerializer
@@ -159,7 +160,7 @@ class TechniqueDetail(generics.RetrieveAPIView):
         return get_object_or_404(queryset, technique_id=self.kwargs["technique_id"].upper())
 
 
-class TacticList(generics.ListAPIView):
+class TacticList(StrictListAPIView):
     """ATT&CK tactics in kill-chain order (legacy ones last), with the rules tagged with each."""
 
     serializer_class = s.TacticSerializer
@@ -184,7 +185,7 @@ class TacticDetail(generics.RetrieveAPIView):
         return tactic
 
 
-class EventList(generics.ListAPIView):
+class EventList(StrictListAPIView):
     """Event coverage: provider, event id and title, with the number of rules covering each."""
 
     serializer_class = s.EventSerializer
@@ -216,7 +217,7 @@ class EventDetail(generics.RetrieveAPIView):
         return event
 
 
-class LogsourceList(generics.ListAPIView):
+class LogsourceList(StrictListAPIView):
     """Product / category / service combinations with their non-hidden, non-retired rules."""
 
     serializer_class = s.LogsourceCountSerializer

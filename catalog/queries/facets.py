@@ -46,45 +46,36 @@ FACETS = [
 
 
 def rule_facets(filterset: RuleFilterSet) -> list[Facet]:
-    """Counts beside every choice of every facet, in three queries whatever the filters.
+    """Counts beside every choice of every facet, in three queries plus one per facet in use.
 
-    A count is the number of rules matching the current filters that also have that choice,
-    so following a choice's link leads to exactly that many rules. The matching rules' facet
-    columns are read once (with retired ones, for the retired facet) and counted here: one
-    aggregate query per facet would repeat the search's text scan a dozen times.
+    A count is the number of rules matching the current filters that also have that choice, so
+    following a choice's link leads to exactly that many rules. Values of one facet are OR-ed, so
+    the choices of a facet in use are counted without that facet's own filter (the rules a second
+    value's link adds): one more read for each facet in use. The matching rules' facet columns are
+    read once (with retired ones, for the retired facet) and counted here: one aggregate query per
+    facet would repeat the search's text scan a dozen times.
     """
     data = cleaned(filterset)
     active = {name: _active_values(data.get(name)) for name, _ in FACETS}
-    rows = _facet_rows(filterset)
+    rows = _facet_rows(filterset.data, filterset)
     wanted_retired = data.get("retired")
-    matching = (
-        [row for row in rows if row[-1] == bool(wanted_retired)]
-        if wanted_retired is not None
-        else [row for row in rows if not row[-1]]
+    tactics = list(Rule.tactics.through.objects.values_list("rule_id", "tactic__shortname", "tactic__name"))
+    techniques = list(
+        Rule.techniques.through.objects.values_list("rule_id", "technique__technique_id", "technique__name")
     )
-    pks = {row[0] for row in matching}
-    counted = {
-        "status": _count(row[1] for row in matching),
-        "level": _level_order(_count(row[3] or row[2] for row in matching)),
-        "product": _count(row[4] for row in matching),
-        "category": _count(row[5] for row in matching),
-        "service": _count(row[6] for row in matching),
-        "tag": _count(tag for row in matching for tag in row[7].split("|") if tag),
-        "author": _count(name for row in matching for name in _authors(row[8])),
-        "source": _count(row[9] for row in matching),
-        "retired": [
-            (value, label, n)
-            for flag, value, label in ((False, "false", "live"), (True, "true", "retired"))
-            for n in [sum(1 for row in rows if row[-1] is flag)]
-            if n
-        ],
-    }
-    through = Rule.tactics.through.objects.values_list("rule_id", "tactic__shortname", "tactic__name")
-    counted["tactic"] = _count_labelled((short, name) for rule_id, short, name in through if rule_id in pks)
-    through = Rule.techniques.through.objects.values_list("rule_id", "technique__technique_id", "technique__name")
-    counted["technique"] = _count_labelled(
-        (tid, f"{tid} {name}".strip()) for rule_id, tid, name in through if rule_id in pks
-    )
+    counted = _counted(_matching(rows, wanted_retired), tactics, techniques)
+    counted["retired"] = [
+        (value, label, n)
+        for flag, value, label in ((False, "false", "live"), (True, "true", "retired"))
+        for n in [sum(1 for row in rows if row[-1] is flag)]
+        if n
+    ]
+    for name, _ in FACETS:
+        if active[name] and name != "retired":  # OR-ed: count this facet's choices without its own filter
+            others = _without(filterset.data, name)
+            counted[name] = _counted(_matching(_facet_rows(others, filterset), wanted_retired), tactics, techniques)[
+                name
+            ]
     facets = []
     for name, label in FACETS:
         choices = [
@@ -127,9 +118,39 @@ def _as_list(value) -> list[str]:
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
 
 
-def _facet_rows(filterset: RuleFilterSet) -> list[tuple]:
-    """Facet columns of the rules matching every filter but `retired` (the retired facet needs both)."""
-    others = RuleFilterSet(_without_retired(filterset.data), queryset=filterset.queryset)
+def _matching(rows: list[tuple], wanted_retired) -> list[tuple]:
+    if wanted_retired is not None:
+        return [row for row in rows if row[-1] == bool(wanted_retired)]
+    return [row for row in rows if not row[-1]]
+
+
+def _counted(matching: list[tuple], tactics: list[tuple], techniques: list[tuple]) -> dict[str, list[tuple]]:
+    pks = {row[0] for row in matching}
+    return {
+        "status": _count(row[1] for row in matching),
+        "level": _level_order(_count(row[3] or row[2] for row in matching)),
+        "product": _count(row[4] for row in matching),
+        "category": _count(row[5] for row in matching),
+        "service": _count(row[6] for row in matching),
+        "tag": _count(tag for row in matching for tag in row[7].split("|") if tag),
+        "author": _count(name for row in matching for name in _authors(row[8])),
+        "source": _count(row[9] for row in matching),
+        "tactic": _count_labelled((short, name) for rule_id, short, name in tactics if rule_id in pks),
+        "technique": _count_labelled(
+            (tid, f"{tid} {name}".strip()) for rule_id, tid, name in techniques if rule_id in pks
+        ),
+    }
+
+
+def _without(data, name: str):
+    data = data.copy()
+    data.pop(name, None)
+    return data
+
+
+def _facet_rows(data, filterset: RuleFilterSet) -> list[tuple]:
+    """Facet columns of the rules matching every filter of `data` but `retired` (the retired facet needs both)."""
+    others = RuleFilterSet(_without_retired(data), queryset=filterset.queryset)
     cleaned(others)
     return list(
         others.filter_queryset(others.queryset.all())

@@ -14,6 +14,7 @@ from catalog.queries import attack, events, facets, fields, indicators, rule_pag
 from catalog.queries import overview as overview_queries
 from catalog.queries.filters import INDICATOR_KINDS, INDICATOR_POLARITIES, SORTS
 from catalog.queries.history import rule_history
+from catalog.search import answers
 
 RULES_PER_PAGE = 50
 INDICATORS_PER_PAGE = 50
@@ -49,6 +50,7 @@ def rule_list(request):
         "facets": facets.rule_facets(filterset),
         "sorts": list(SORTS),
     }
+    context.update(answers.search_context(filterset, context["page"]))
     return render(request, "catalog/rule_list.html", context, status=400 if filterset.errors else 200)
 
 

@@ -1,0 +1,153 @@
+"""What the rule search says besides its list: a direct answer at the top, a suggestion when nothing matched.
+
+A query that *is* a technique id, a rule id or a field name gets one link to that thing's page
+("Go to T1003.001 OS Credential Dumping: LSASS Memory — 79 rules"). A query that matched nothing
+gets a near spelling: on PostgreSQL from pg_trgm's word similarity against rule titles, on SQLite
+from the title vocabulary (difflib); both then keep only spellings that do find rules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import uuid
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Count
+from django.urls import reverse
+
+from catalog.models import Indicator, Rule, Technique
+from catalog.search import ranking
+from catalog.search.text import is_technique_id, tokens
+
+SUGGESTION_CUTOFF = 0.75  # difflib ratio (SQLite) / a similar bar for trigram word similarity (PostgreSQL)
+TRIGRAM_CUTOFF = 0.5
+
+
+@dataclass
+class DirectAnswer:
+    kind: str  # "technique", "rule" or "field"
+    label: str
+    href: str
+    count: int  # live rules behind the link
+
+
+def direct_answer(text: str) -> DirectAnswer | None:
+    """The page a query names exactly, if any (2 queries at most)."""
+    wanted = (text or "").strip()
+    if not wanted:
+        return None
+    if is_technique_id(wanted):
+        technique = Technique.objects.filter(technique_id=wanted.upper()).first()
+        if technique is not None:
+            count = Rule.objects.live().with_technique(technique.technique_id).count()
+            label = f"{technique.technique_id} {_technique_name(technique)}".strip()
+            return DirectAnswer("technique", label, reverse("technique-detail", args=[technique.technique_id]), count)
+    with contextlib.suppress(ValueError):
+        rule = Rule.objects.public().filter(uuid=uuid.UUID(wanted)).first()
+        if rule is not None:
+            return DirectAnswer("rule", rule.title, reverse("rule-detail", args=[rule.uuid]), 1)
+    if " " not in wanted:
+        field = (
+            Indicator.objects.filter(field__iexact=wanted, corpus_count__gt=0)
+            .values("field")
+            .annotate(n=Count("rule_indicators__rule", distinct=True))
+            .order_by("-n")
+            .first()
+        )
+        if field is not None:
+            return DirectAnswer("field", field["field"], reverse("field-detail", args=[field["field"]]), field["n"])
+    return None
+
+
+def _technique_name(technique: Technique) -> str:
+    """A sub-technique's name with its parent's ("OS Credential Dumping: LSASS Memory")."""
+    parent_id = technique.technique_id.partition(".")[0]
+    if parent_id == technique.technique_id:
+        return technique.name
+    parent = Technique.objects.filter(technique_id=parent_id).values_list("name", flat=True).first()
+    return f"{parent}: {technique.name}" if parent else technique.name
+
+
+def suggestion(text: str, queryset) -> str | None:
+    """A near spelling of `text` that finds rules in `queryset` (the current filters), or None."""
+    words = (text or "").split()
+    if not words or len(words) > 6:
+        return None
+    corrected, changed = [], False
+    for word in words:
+        near = _near_spelling(word)
+        corrected.append(near or word)
+        changed |= near is not None
+    if not changed:
+        return None
+    candidate = " ".join(corrected)
+    return candidate if ranking.search(queryset, candidate).exists() else None
+
+
+def _near_spelling(word: str) -> str | None:
+    """The closest title word to `word` when `word` itself is no title word (None: keep it)."""
+    parts = tokens(word)
+    if len(parts) != 1 or len(parts[0]) < 4:
+        return None  # punctuation-joined words and short ones are left as typed
+    word = parts[0]
+    if connection.vendor == "postgresql":
+        return _trigram_near(word)
+    return _vocabulary_near(word)
+
+
+def _trigram_near(word: str) -> str | None:
+    from django.contrib.postgres.search import TrigramWordSimilarity
+
+    titles = (
+        Rule.objects.live()
+        .annotate(similarity=TrigramWordSimilarity(word, "title"))
+        .filter(similarity__gte=TRIGRAM_CUTOFF)
+        .order_by("-similarity")
+        .values_list("title", flat=True)[:20]
+    )
+    vocabulary = {token for title in titles for token in tokens(title)}
+    return _closest(word, vocabulary)
+
+
+def _vocabulary_near(word: str) -> str | None:
+    from catalog.search.models import RuleSearch
+
+    vocabulary = set()
+    for title in RuleSearch.objects.filter(rule__in=Rule.objects.live()).values_list("title", flat=True):
+        vocabulary.update(title.split())
+    return _closest(word, vocabulary)
+
+
+def _closest(word: str, vocabulary: set[str]) -> str | None:
+    if word in vocabulary:
+        return None
+    near = difflib.get_close_matches(word, sorted(vocabulary), n=1, cutoff=SUGGESTION_CUTOFF)
+    return near[0] if near else None
+
+
+RELEVANCE_EXPLAINED = (
+    "Sorted by relevance: an exact rule id, title or technique first, then matches in titles, then in the values "
+    "rules look for, tags and technique names, then in descriptions, references and authors."
+)
+
+
+def search_context(filterset, page) -> dict:
+    """The rule list page's search extras: the order it shows, a direct answer (on the first page, above
+    the results), a suggestion when nothing matched."""
+    from catalog.queries.rules import cleaned, rule_filterset
+
+    data = cleaned(filterset)
+    text = (data.get("q") or "").strip()
+    if not text:
+        return {}
+    extras = {"answer": direct_answer(text) if page.number == 1 else None}
+    if not data.get("sort"):
+        extras["order_note"] = RELEVANCE_EXPLAINED
+    if not page.paginator.count:
+        others = filterset.data.copy()
+        others.pop("q", None)
+        others.pop("page", None)
+        extras["suggestion"] = suggestion(text, rule_filterset(others).qs)
+    return extras
