@@ -4,11 +4,13 @@ The corpus tests run against SigmaHQ (the `corpus` fixture); the keeping-in-step
 rule files of their own. Run with DATABASE_URL=postgres://... for the PostgreSQL side.
 """
 
+from urllib.parse import quote
+
 import pytest
 
 from catalog.curation.edits import Edit, apply_edit_many
 from catalog.importing.importer import import_paths
-from catalog.models import Rule
+from catalog.models import Rule, RuleIndicator
 from catalog.queries import rules as rule_queries
 from catalog.visibility import set_visibility
 
@@ -208,3 +210,33 @@ def test_zero_results_suggest_a_near_spelling(client, corpus):
     assert 'Did you mean <a href="?q=mimikatz">mimikatz</a>?' in page
     page = client.get("/rules/", {"q": "certutl"}).content.decode()
     assert 'Did you mean <a href="?q=certutil">certutil</a>?' in page
+
+
+def test_rules_carrying_any_indicator_of_an_indicator_search(client, corpus):
+    search = "field=Image&value=whoami"
+    page = client.get(f"/indicators/?{search}").content.decode()
+    found = indicators_of(search)
+    assert len(found) > 1
+    link = f'href="/rules/?indicators={quote(search, safe="")}">Rules carrying any of these {len(found)} indicators</a>'
+    assert link in page
+    expected = set(
+        RuleIndicator.objects.filter(indicator__in=found, rule__hidden=False, rule__retired=False).values_list(
+            "rule__uuid", flat=True
+        )
+    )
+    listed = client.get("/api/rules/", {"indicators": search, "page_size": 500}).json()
+    assert {r["id"] for r in listed["results"]} == {str(u) for u in expected} and expected
+    # filterable like any rule list: with a level, and searched
+    high = client.get("/api/rules/", {"indicators": search, "level": "high", "page_size": 500}).json()["results"]
+    assert {r["id"] for r in high} == {str(r.uuid) for r in Rule.objects.filter(uuid__in=expected, level="high")}
+    assert client.get("/rules/export.csv", {"indicators": search}).status_code == 200
+    bad = client.get("/api/rules/", {"indicators": "bogus=1"})
+    assert bad.status_code == 400 and "bogus" in bad.content.decode()
+
+
+def indicators_of(search: str) -> list:
+    from django.http import QueryDict
+
+    from catalog.queries.indicators import indicator_filterset, searched_indicators
+
+    return list(searched_indicators(indicator_filterset(QueryDict(search))))

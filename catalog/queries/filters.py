@@ -2,9 +2,10 @@
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
+from django.http import QueryDict
 
-from catalog.models import Indicator, Level, Polarity, Rule, RuleType, Status
+from catalog.models import Indicator, Level, Polarity, Rule, RuleIndicator, RuleType, Status
 from catalog.search import ranking
 
 SORTS = {
@@ -106,6 +107,37 @@ def _technique_q(value: str) -> Q:
     return Q(techniques__technique_id=technique_id) | Q(techniques__technique_id__startswith=technique_id + ".")
 
 
+class IndicatorSearchField(forms.CharField):
+    """An indicator search's query string (`field=Image&value=net.exe`), checked like /indicators/ checks it."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        from catalog.queries.indicators import indicator_filterset  # the /indicators/ search itself (a cycle)
+
+        search = indicator_filterset(QueryDict(value))
+        unknown = sorted(set(search.data) - set(IndicatorFilterSet.base_filters))
+        if unknown:
+            raise forms.ValidationError(f"Not an indicator search parameter: {', '.join(unknown)}.", code="unknown")
+        if not search.is_valid():
+            errors = "; ".join(f"{name}: {' '.join(e)}" for name, e in search.errors.items())
+            raise forms.ValidationError(f"Invalid indicator search: {errors}", code="invalid")
+        return search
+
+
+class IndicatorSearchFilter(django_filters.Filter):
+    """Sets of indicators -> rules: the rules carrying any indicator that an indicator search finds."""
+
+    field_class = IndicatorSearchField
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        carried = RuleIndicator.objects.filter(rule_id=OuterRef("pk"), indicator__in=value.qs.order_by().values("pk"))
+        return qs.filter(Exists(carried))
+
+
 class RuleFilterSet(django_filters.FilterSet):
     """Filters of /rules/ and /api/rules/. Every parameter name here is part of the URL contract."""
 
@@ -123,6 +155,9 @@ class RuleFilterSet(django_filters.FilterSet):
     type = django_filters.ChoiceFilter(field_name="rule_type", choices=[(t, t) for t in RuleType.values])
     retired = StrictBooleanFilter(method="filter_retired")
     verified = StrictBooleanFilter(field_name="verified")
+    indicators = IndicatorSearchFilter(
+        label="Rules carrying any indicator of an indicator search (its query string, e.g. field=Image&value=net.exe)"
+    )
     sort = django_filters.ChoiceFilter(method="filter_sort", choices=[(k, k) for k in SORTS], empty_label="relevance")
 
     class Meta:
