@@ -59,10 +59,11 @@ def rule_facets(filterset: RuleFilterSet) -> list[Facet]:
     active = {name: _active_values(data.get(name)) for name, _ in FACETS}
     rows = _facet_rows(filterset.data, filterset)
     wanted_retired = data.get("retired")
-    tactics = list(Rule.tactics.through.objects.values_list("rule_id", "tactic__shortname", "tactic__name"))
-    techniques = list(
-        Rule.techniques.through.objects.values_list("rule_id", "technique__technique_id", "technique__name")
-    )
+    row_sets = {None: rows}
+    for name, _ in FACETS:
+        if active[name] and name != "retired":  # OR-ed: this facet's choices are counted without its own filter
+            row_sets[name] = _facet_rows(_without(filterset.data, name), filterset)
+    tactics, techniques = _attack_rows({row[0] for rows_of in row_sets.values() for row in rows_of})
     counted = _counted(_matching(rows, wanted_retired), tactics, techniques)
     counted["retired"] = [
         (value, label, n)
@@ -70,12 +71,9 @@ def rule_facets(filterset: RuleFilterSet) -> list[Facet]:
         for n in [sum(1 for row in rows if row[-1] is flag)]
         if n
     ]
-    for name, _ in FACETS:
-        if active[name] and name != "retired":  # OR-ed: count this facet's choices without its own filter
-            others = _without(filterset.data, name)
-            counted[name] = _counted(_matching(_facet_rows(others, filterset), wanted_retired), tactics, techniques)[
-                name
-            ]
+    for name, rows_of in row_sets.items():
+        if name is not None:
+            counted[name] = _counted(_matching(rows_of, wanted_retired), tactics, techniques)[name]
     facets = []
     for name, label in FACETS:
         choices = [
@@ -116,6 +114,18 @@ def _as_list(value) -> list[str]:
     if value in (None, ""):
         return []
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+
+
+ATTACK_ROWS_BY_ID = 2000  # more matching rules than this: the through tables are read whole (one scan)
+
+
+def _attack_rows(pks: set[int]) -> tuple[list, list]:
+    """(rule, tactic) and (rule, technique) rows of these rules: only theirs when few (a search), else all."""
+    tactics = Rule.tactics.through.objects.values_list("rule_id", "tactic__shortname", "tactic__name")
+    techniques = Rule.techniques.through.objects.values_list("rule_id", "technique__technique_id", "technique__name")
+    if len(pks) <= ATTACK_ROWS_BY_ID:
+        tactics, techniques = tactics.filter(rule_id__in=pks), techniques.filter(rule_id__in=pks)
+    return list(tactics), list(techniques)
 
 
 def _matching(rows: list[tuple], wanted_retired) -> list[tuple]:

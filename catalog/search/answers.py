@@ -14,10 +14,9 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count
 from django.urls import reverse
 
-from catalog.models import Indicator, Rule, Technique
+from catalog.models import Indicator, Rule, RuleIndicator, Technique, live_rules_q
 from catalog.search import ranking
 from catalog.search.text import is_technique_id, tokens
 
@@ -50,14 +49,11 @@ def direct_answer(text: str) -> DirectAnswer | None:
             return DirectAnswer("rule", rule.title, reverse("rule-detail", args=[rule.uuid]), 1)
     if " " not in wanted:
         field = (
-            Indicator.objects.filter(field__iexact=wanted, corpus_count__gt=0)
-            .values("field")
-            .annotate(n=Count("rule_indicators__rule", distinct=True))
-            .order_by("-n")
-            .first()
+            Indicator.objects.filter(field__iexact=wanted, corpus_count__gt=0).values_list("field", flat=True).first()
         )
         if field is not None:
-            return DirectAnswer("field", field["field"], reverse("field-detail", args=[field["field"]]), field["n"])
+            count = RuleIndicator.objects.filter(live_rules_q("rule"), indicator__field=field).values("rule").distinct()
+            return DirectAnswer("field", field, reverse("field-detail", args=[field]), count.count())
     return None
 
 
