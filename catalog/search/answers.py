@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import uuid
 from dataclasses import dataclass
 
 from django.db import connection
 from django.urls import reverse
 
-from catalog.models import Indicator, Rule, RuleIndicator, Technique, live_rules_q
+from catalog.models import CatalogVersion, Indicator, Rule, RuleIndicator, Technique, live_rules_q
 from catalog.search import ranking
 from catalog.search.text import is_technique_id, tokens
 
@@ -48,13 +49,19 @@ def direct_answer(text: str) -> DirectAnswer | None:
         if rule is not None:
             return DirectAnswer("rule", rule.title, reverse("rule-detail", args=[rule.uuid]), 1)
     if " " not in wanted:
-        field = (
-            Indicator.objects.filter(field__iexact=wanted, corpus_count__gt=0).values_list("field", flat=True).first()
-        )
+        field = _field_names(CatalogVersion.current()).get(wanted.casefold())
         if field is not None:
             count = RuleIndicator.objects.filter(live_rules_q("rule"), indicator__field=field).values("rule").distinct()
             return DirectAnswer("field", field, reverse("field-detail", args=[field]), count.count())
     return None
+
+
+@functools.lru_cache(maxsize=2)
+def _field_names(catalog_version: int) -> dict[str, str]:
+    """Casefolded field name -> field name, of fields live rules test; read once per catalog version
+    (a case-insensitive match over every indicator row costs more than the whole search)."""
+    fields = Indicator.objects.filter(corpus_count__gt=0).exclude(field="").values_list("field", flat=True)
+    return {field.casefold(): field for field in fields.order_by().distinct()}
 
 
 def _technique_name(technique: Technique) -> str:
