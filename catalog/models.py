@@ -361,7 +361,8 @@ class RuleIndicator(models.Model):
     indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="rule_indicators")
     written = models.TextField()
     position = models.PositiveIntegerField(default=0)
-    polarity = models.CharField(max_length=10, choices=Polarity.choices, default=Polarity.LOOKS_FOR, db_index=True)
+    # Not indexed: three values, and SQLite would pick such an index over rule_id / indicator_id (much slower).
+    polarity = models.CharField(max_length=10, choices=Polarity.choices, default=Polarity.LOOKS_FOR)
 
     class Meta:
         ordering = ["rule", "position"]

@@ -127,8 +127,8 @@ def test_similarity_weighs_rare_values_most_and_ignores_exclusions(db, tmp_path)
     write_rule(tmp_path, "A", ids["A"], ["zz-rare", "zz-common-1", "zz-common-2"])
     write_rule(tmp_path, "B", ids["B"], ["zz-rare"])  # one rare value shared
     write_rule(tmp_path, "C", ids["C"], ["zz-common-1", "zz-common-2"])  # two common values shared
-    # 12 more rules look for the two common values: df 14 each, against df 2 for the rare one. With N live
-    # rules (the examples included), ln(N/2) > 2 ln(N/14) while 14^2 > 2N, i.e. up to 98 rules.
+    # 12 more rules look for the two common values: 14 rules each, against 2 for the rare one, so
+    # 1/ln(3) = 0.91 for B outweighs 2/ln(15) = 0.74 for C (a plain count of shared values ranks C first).
     for n in range(12):
         write_rule(tmp_path, f"filler{n}", f"00000000-0000-4000-9000-{n:012d}", ["zz-common-1", "zz-common-2"])
     write_rule(tmp_path, "G", ids["G"], ["zz-unrelated"], excluded=["zz-rare", "zz-common-1"])  # excludes only
@@ -136,7 +136,7 @@ def test_similarity_weighs_rare_values_most_and_ignores_exclusions(db, tmp_path)
     assert not report.errors, report.errors
     found = similar_rules(Rule.objects.get(uuid=ids["A"]))
     order = [str(other["uuid"]) for other in found]
-    assert order[0] == ids["B"]  # one value 2 rules look for outweighs two values 6 rules look for
+    assert order[0] == ids["B"]  # one value 2 rules look for outweighs two values 14 rules look for
     assert ids["C"] in order and ids["G"] not in order
     by_id = {str(other["uuid"]): other for other in found}
     assert (by_id[ids["B"]]["shared"], by_id[ids["C"]]["shared"]) == (1, 2)

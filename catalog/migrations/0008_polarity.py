@@ -23,6 +23,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='ruleindicator',
             name='polarity',
-            field=models.CharField(choices=[('looks_for', 'looks for'), ('excludes', 'excludes'), ('both', 'both')], db_index=True, default='looks_for', max_length=10),
+            field=models.CharField(choices=[('looks_for', 'looks for'), ('excludes', 'excludes'), ('both', 'both')], default='looks_for', max_length=10),
         ),
     ]
