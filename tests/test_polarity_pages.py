@@ -141,3 +141,21 @@ def test_similarity_weighs_rare_values_most_and_ignores_exclusions(db, tmp_path)
     by_id = {str(other["uuid"]): other for other in found}
     assert (by_id[ids["B"]]["shared"], by_id[ids["C"]]["shared"]) == (1, 2)
     assert [ind.display for ind in by_id[ids["B"]]["indicators"]] == ["zz-rare"]
+
+
+def test_export_and_api_carry_polarity_and_both_counts(client, export_catalog):
+    from tests.constants import FILTER_RULE_ID, TEMPORAL_CORRELATION_ID
+
+    records = export_catalog()
+    indicators = [i for record in records.values() for i in record["indicators"]]
+    assert indicators and all({"polarity", "corpus_count", "exclude_count"} <= set(i) for i in indicators)
+    assert {i["polarity"] for i in indicators} <= {"looks_for", "excludes", "both"}
+    predicates = [p for record in records.values() for stage in record["stages"] for p in stage["predicates"]]
+    assert predicates and all(p["polarity"] in ("looks_for", "excludes", "both") for p in predicates)
+    # The meta-filter (`condition: not selection`) excludes its values from the rules it targets.
+    meta_filter = records[FILTER_RULE_ID]["indicators"]
+    assert meta_filter and {i["polarity"] for i in meta_filter} == {"excludes"}
+    assert all(i["exclude_count"] >= 1 and i["corpus_count"] == 0 for i in meta_filter)
+    assert records[TEMPORAL_CORRELATION_ID]["indicators"] == []  # correlations carry none of their own
+    api = client.get(f"/api/rules/{FILTER_RULE_ID}/").json()
+    assert api["indicators"] == meta_filter
