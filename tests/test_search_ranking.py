@@ -187,6 +187,9 @@ def test_api_refuses_unknown_parameters(client, corpus):
         "/api/logsources/",
     ):
         assert client.get(endpoint, {"bogus": "1"}).status_code == 400, endpoint
+    changes = client.get("/api/changes/", {"pag": "2"})
+    assert changes.status_code == 400 and changes.json()["unknown parameters"] == ["pag"]
+    assert client.get("/api/changes/", {"page": "1"}).status_code == 200
     assert client.get("/api/rules/", {"q": "psexec", "level": "high", "page_size": 5}).status_code == 200
 
 

@@ -28,9 +28,8 @@ SQLITE_DROP = [
     f"DROP TABLE IF EXISTS {FTS}",
 ]
 POSTGRESQL_CREATE = [
-    "CREATE EXTENSION IF NOT EXISTS pg_trgm",  # TrigramExtension's statement; near spellings of titles
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",  # TrigramExtension's statement: word_similarity for near spellings
     "CREATE INDEX catalog_rulesearch_vector_gin ON catalog_rulesearch USING gin (vector)",
-    "CREATE INDEX catalog_rule_title_trgm ON catalog_rule USING gin (lower(title) gin_trgm_ops)",
 ]
 POSTGRESQL_DROP = [
     "DROP INDEX IF EXISTS catalog_rule_title_trgm",

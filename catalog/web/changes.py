@@ -60,8 +60,14 @@ def run_json(request, item: changes.RunChanges) -> dict:
     return data
 
 
+CHANGES_PARAMETERS = ("run", "page", "format")
+
+
 def changes_json(request):
     """/api/changes/: the JSON twin of /changes/ (same pages, same `run` parameter)."""
+    unknown = sorted(set(request.GET) - set(CHANGES_PARAMETERS))
+    if unknown:  # like the DRF list endpoints (catalog.api.strict): a misspelled parameter is an error
+        return JsonResponse({"unknown parameters": unknown, "valid parameters": sorted(CHANGES_PARAMETERS)}, status=400)
     runs, page, single = changes.changes_page_data(request.GET.get("run"), request.GET.get("page"))
     if single is not None:
         return JsonResponse(run_json(request, runs[0]))
