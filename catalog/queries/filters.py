@@ -4,6 +4,8 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
 from django.http import QueryDict
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from catalog.models import Indicator, Level, Polarity, Rule, RuleIndicator, RuleType, Status
 from catalog.search import ranking
@@ -80,6 +82,7 @@ class ManyValuesField(forms.Field):
         return values
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string"}})  # repeated: ?tag=a&tag=b
 class AnyOfFilter(django_filters.Filter):
     """One facet, several values: a rule matches when it has any of them (high OR critical).
 
@@ -126,6 +129,7 @@ class IndicatorSearchField(forms.CharField):
         return search
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class IndicatorSearchFilter(django_filters.Filter):
     """Sets of indicators -> rules: the rules carrying any indicator that an indicator search finds."""
 
