@@ -243,3 +243,15 @@ def indicators_of(search: str) -> list:
     from catalog.queries.indicators import indicator_filterset, searched_indicators
 
     return list(searched_indicators(indicator_filterset(QueryDict(search))))
+
+
+@pytest.mark.django_db
+def test_query_syntax_of_either_database_is_plain_text(tmp_path):
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    write_rule(folder, 1, title="Quasar Execution", binary="quasar.exe")
+    assert not import_paths([str(folder)], source="local").errors
+    # FTS5 and tsquery operators and quotes: all separators, never query syntax or a 500
+    for typed in ['"quasar" (exe*', "quasar & !exe | <->", "quasar:* (exe)^ -", "quasar\texe"]:
+        assert [r.title for r in searched(typed)] == ["Quasar Execution"], typed
+    assert searched("\\.-/") != []  # nothing to look for: the filter is not applied
