@@ -437,5 +437,4 @@ class CatalogVersion(models.Model):
 
 # Background re-imports asked for in the admin (catalog/jobs/): a table of this app, defined with its code.
 from catalog.jobs.models import ImportJob  # noqa: E402, F401
-
 from catalog.search.models import RuleSearch  # noqa: E402, F401  (the search document table)
