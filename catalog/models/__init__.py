@@ -1,0 +1,53 @@
+"""Persistence only: the catalog's tables. Parsing lives in catalog.sigma, writing in catalog.importing.
+
+One module per group of tables; everything is importable from `catalog.models`, as Django expects.
+"""
+
+# Two tables of this app live beside their code: admin-started imports (catalog/jobs/) and the
+# search documents (catalog/search/).
+from catalog.jobs.models import ImportJob
+from catalog.models.choices import LEVELS, RULE_TYPES, STATUSES, Level, Polarity, RuleType, Status
+from catalog.models.detection import Indicator, Predicate, RuleIndicator, RuleReference, RuleVersion, Stage
+from catalog.models.reference import EventType, Tactic, Technique
+from catalog.models.rules import (
+    CURATION_FIELDS,
+    Rule,
+    RuleQuerySet,
+    effective_tags,
+    live_rules_q,
+    public_rules_q,
+    tag_text,
+)
+from catalog.models.sources import CatalogVersion, ImportRun, Source
+from catalog.search.models import RuleSearch
+
+__all__ = [
+    "CURATION_FIELDS",
+    "LEVELS",
+    "RULE_TYPES",
+    "STATUSES",
+    "CatalogVersion",
+    "EventType",
+    "ImportJob",
+    "ImportRun",
+    "Indicator",
+    "Level",
+    "Polarity",
+    "Predicate",
+    "Rule",
+    "RuleIndicator",
+    "RuleQuerySet",
+    "RuleReference",
+    "RuleSearch",
+    "RuleType",
+    "RuleVersion",
+    "Source",
+    "Stage",
+    "Status",
+    "Tactic",
+    "Technique",
+    "effective_tags",
+    "live_rules_q",
+    "public_rules_q",
+    "tag_text",
+]

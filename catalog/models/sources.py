@@ -1,0 +1,77 @@
+"""Where rules come from and what each import did; the catalog version that keys cached pages."""
+
+from django.core.validators import URLValidator
+from django.db import models
+
+
+class Source(models.Model):
+    """A named rule repository (a folder on disk) that rules are imported from."""
+
+    name = models.CharField(max_length=200, unique=True)
+    location = models.CharField(max_length=1000, blank=True)  # the first folder imported
+    roots = models.JSONField(default=list, blank=True)  # every folder imported under this name
+    # Where the rule files are published, e.g. https://github.com/SigmaHQ/sigma/blob/master/: a rule's
+    # page links its file as base_url + rule.path (its path starts with the imported folder's name).
+    base_url = models.URLField(
+        "upstream base URL",
+        max_length=500,
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="Optional. The web address that rule paths are relative to, e.g. "
+        "https://github.com/SigmaHQ/sigma/blob/master/ (rule pages then link their file upstream).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("reimport_source", "Can re-import a source from the admin")]
+
+    def __str__(self):
+        return self.name
+
+
+class ImportRun(models.Model):
+    """One `import_rules` run: what it read, what it changed, every problem with file and line."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    paths = models.JSONField(default=list)
+    sources = models.JSONField(default=list)
+    files_read = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    retired = models.PositiveIntegerField(default=0)
+    warning_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list)  # [{path, line, message, severity}]
+    changes = models.JSONField(default=dict)  # {"created": [uuid], "updated": [...], "retired": [...]}
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"Import {self.started_at:%Y-%m-%d %H:%M} ({self.created} created, {self.updated} updated)"
+
+
+class CatalogVersion(models.Model):
+    """A counter bumped whenever what the public pages show may have changed (imports, curation).
+
+    Cached pages are keyed by it, so every gunicorn worker drops stale pages on its next request.
+    """
+
+    number = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"catalog version {self.number}"
+
+    @classmethod
+    def current(cls) -> int:
+        row = cls.objects.filter(pk=1).values_list("number", flat=True).first()
+        return row or 0
+
+    @classmethod
+    def bump(cls) -> None:
+        if not cls.objects.filter(pk=1).update(number=models.F("number") + 1):
+            cls.objects.get_or_create(pk=1, defaults={"number": 1})
