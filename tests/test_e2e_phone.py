@@ -135,7 +135,9 @@ def test_laptop_matrix_says_it_scrolls_sideways(site, laptop):
 def test_empty_result_offers_to_drop_the_last_filter(site, phone):
     phone.goto(site + "/rules/?level=informational&q=certutil")
     expect(phone.locator(".empty-result")).to_contain_text("No rules match.")
-    expect(phone.locator(".facet-panel")).to_have_count(0)  # no empty box of facets
+    # No empty box of facets: only facets with a value to add are shown (here another level, OR-ed with the first).
+    shown = phone.locator(".facet-panel .facet")
+    assert shown.count() == phone.locator(".facet-panel .facet:has(li a)").count()
     indicators = phone.get_by_role("link", name="indicator values")
     assert indicators.get_attribute("href") == "/indicators/?value=certutil"
     phone.get_by_role("link", name=re.compile("without q: certutil")).click()
