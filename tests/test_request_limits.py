@@ -60,7 +60,7 @@ def test_nul_in_a_posted_form_is_a_400(client):
 def test_a_long_url_is_cached_without_a_cache_key_warning(client, settings):
     settings.CATALOG_PAGE_CACHE_SECONDS = 300
     caches["pages"].clear()
-    url = "/rules/?" + "&".join(f"tag=attack.t{1000 + n}.001" for n in range(20))  # ~430 characters, 20 values (the cap)
+    url = "/rules/?" + "&".join(f"tag=attack.t{1000 + n}.001" for n in range(20))  # ~430 chars, 20 values (the cap)
     with warnings.catch_warnings():
         warnings.simplefilter("error", CacheKeyWarning)
         assert client.get(url)["X-Page-Cache"] == "miss"
