@@ -420,3 +420,13 @@ def test_preview_refuses_an_oversized_body_before_reading_it(client, db, setting
     settings.CATALOG_MAX_FILE_BYTES = 1000
     response = client.post("/preview/", {"yaml": "a" * 8000})
     assert response.status_code == 413 and "the rule may have at most 1000" in response.content.decode()
+
+
+def test_preview_names_an_empty_value_instead_of_an_empty_link(client, db):
+    text = (
+        "title: Empty value\nid: 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\nlogsource:\n  category: process_creation\n"
+        "  product: windows\ndetection:\n  sel:\n    CommandLine: ''\n  condition: sel\n"
+    )
+    html = client.post("/preview/", {"yaml": text}).content.decode()
+    assert '<em class="empty-value">empty string</em>' in html
+    assert "<code></code></a>" not in html and "<code></code></span>" not in html

@@ -257,7 +257,7 @@ def test_the_reference_rule_matches_the_reference_page(corpus):
 
 
 def _independent_net_exe_count() -> int:
-    """Count, straight from the YAML, the rules whose Image ends with \\net.exe (DESIGN.md semantics)."""
+    """Count, straight from the YAML, the rules whose Image ends with \\net.exe (docs/design.md semantics)."""
     count = 0
     for folder in CORPUS_FOLDERS:
         for path in (CORPUS / folder).rglob("*.y*ml"):

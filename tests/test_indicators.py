@@ -1,4 +1,4 @@
-"""Indicator normalization (DESIGN.md): kinds, transforms, case, wildcards and escapes."""
+"""Indicator normalization (docs/design.md): kinds, transforms, case, wildcards and escapes."""
 
 import pytest
 

@@ -42,6 +42,8 @@ def api_root(request, format=None):
     entries = {name.split("-")[0]: reverse(f"api:{name}", request=request) for name in links}
     entries["changes"] = reverse("api-changes", request=request)  # a plain JSON view beside the DRF ones
     entries["match"] = reverse("api-match", request=request)  # POST an event
+    entries["targets"] = reverse("api:targets", request=request)  # SIEM conversion targets and pipelines
+    entries["convert"] = reverse("api:convert", request=request)  # POST Sigma YAML, get a query
     return Response(entries)
 
 

@@ -2,7 +2,7 @@
 
 Sigma compares strings case-insensitively with `*`/`?` wildcards escaped by `\\`. The kind is read
 off the resulting pattern, so `Image|endswith: '\\net.exe'` and `Image: '*\\net.exe'` are the same
-indicator (ends_with, `\\net.exe`). See DESIGN.md, "Indicator normalization".
+indicator (ends_with, `\\net.exe`). See docs/design.md, "Indicator normalization".
 """
 
 from __future__ import annotations
