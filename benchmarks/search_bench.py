@@ -9,13 +9,14 @@ run, and the summary is the median over all search requests (issue 9: target <= 
 from __future__ import annotations
 
 import http.client
+import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from benchmarks import synthetic_corpus
 from benchmarks.import_bench import FOLDERS
 from benchmarks.serve_bench import static_path
 from benchmarks.site import build_database, fresh_postgres_database, serve
@@ -36,6 +37,9 @@ QUERIES = [
     {"q": "windows", "sort": "-modified"},  # a broad search in another order
 ]
 API = [{"q": "lsass"}]
+FILTERED = [{"tactic": "discovery"}, {"level": ["high", "critical"]}]  # filtered lists, no search
+CACHE = Path(os.environ.get("BENCH_CACHE", "/tmp/catalog-bench"))
+PG_SERVER = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def timings(base: str, path: str, count: int = REQUESTS) -> list[float]:
@@ -63,6 +67,7 @@ def bench(label: str, database_url: str) -> None:
         print(f"  {'static file (WhiteNoise)':44s} median {static * 1000:7.2f} ms")
         everything = []
         paths = [f"/rules/?{urlencode(q, doseq=True)}" for q in QUERIES]
+        paths += [f"/rules/?{urlencode(q, doseq=True)}" for q in FILTERED]
         paths += [f"/api/rules/?{urlencode(q, doseq=True)}" for q in API]
         for path in paths:
             samples = timings(base, path)
@@ -77,19 +82,58 @@ def bench(label: str, database_url: str) -> None:
 
 
 def main(argv: list[str]) -> None:
-    corpus = Path(argv[0] if argv else "../shared/corpus/sigmahq").resolve()
-    paths = [str(corpus / f) for f in FOLDERS]
-    with tempfile.TemporaryDirectory() as tmp:
-        sqlite_url = f"sqlite:///{tmp}/search.sqlite3"
-        build_database(sqlite_url, paths)
-        bench("SQLite", sqlite_url)
-    try:
-        postgres_url = fresh_postgres_database("postgresql://postgres@127.0.0.1:5432/postgres", "catalog_search_bench")
-    except Exception as exc:
-        print(f"PostgreSQL: skipped ({exc})")
+    """`search_bench [--scale N] [--engine sqlite|postgresql] [corpus]`.
+
+    At --scale N > 1 the corpus is N synthetic copies (benchmarks.synthetic_corpus), and the built
+    databases are kept under CACHE (SQLite file; PostgreSQL database `benchN`) so a re-run only
+    serves: delete CACHE / drop the database to rebuild (e.g. after a migration or importer change).
+    """
+    scale, engines, rest = 1, ["sqlite", "postgresql"], []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--scale":
+            scale = int(next(args))
+        elif arg == "--engine":
+            engines = [next(args)]
+        else:
+            rest.append(arg)
+    corpus = Path(rest[0] if rest else "../shared/corpus/sigmahq").resolve()
+    if scale == 1:
+        paths = [str(corpus / f) for f in FOLDERS]
+    else:
+        paths = synthetic_corpus.build(corpus, scale, CACHE / f"sigma-x{scale}")
+    label = f"{scale}x corpus"
+    if "sqlite" in engines:
+        sqlite_url = f"sqlite:///{CACHE}/search-x{scale}.sqlite3"
+        _built(sqlite_url, paths, CACHE / f"search-x{scale}.sqlite3.built", reset=lambda: _unlink(sqlite_url))
+        bench(f"SQLite, {label}", sqlite_url)
+    if "postgresql" in engines:
+        name = f"bench{scale}"
+        try:
+            postgres_url = PG_SERVER.rsplit("/", 1)[0] + "/" + name
+            _built(postgres_url, paths, CACHE / f"{name}.built", reset=lambda: fresh_postgres_database(PG_SERVER, name))
+        except Exception as exc:
+            print(f"PostgreSQL: skipped ({exc})")
+            return
+        bench(f"PostgreSQL, {label}", postgres_url)
+
+
+def _built(database_url: str, paths: list[str], marker: Path, reset) -> None:
+    """Build the database unless `marker` says an earlier run built it from these folders."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    wanted = "\n".join(paths)
+    if marker.exists() and marker.read_text() == wanted:
         return
-    build_database(postgres_url, paths)
-    bench("PostgreSQL", postgres_url)
+    marker.unlink(missing_ok=True)
+    reset()
+    started = time.perf_counter()
+    build_database(database_url, paths)
+    print(f"built {database_url} in {time.perf_counter() - started:.0f} s")
+    marker.write_text(wanted)
+
+
+def _unlink(sqlite_url: str) -> None:
+    Path(sqlite_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
