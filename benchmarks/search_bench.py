@@ -21,7 +21,7 @@ from benchmarks.import_bench import FOLDERS
 from benchmarks.serve_bench import static_path
 from benchmarks.site import build_database, fresh_postgres_database, serve
 
-REQUESTS = 40
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "40"))  # per query; fewer for a quick 20x run
 WARMUP = 5
 TARGET = 40.0
 QUERIES = [

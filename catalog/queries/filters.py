@@ -106,8 +106,18 @@ class AnyOfFilter(django_filters.Filter):
 
 
 def _technique_q(value: str) -> Q:
+    """Rules tagged with this technique or one of its sub-techniques: an EXISTS, not a join, so a
+    rule is listed once without DISTINCT (a DISTINCT over every column made the count scan twice)."""
     technique_id = value.upper()
-    return Q(techniques__technique_id=technique_id) | Q(techniques__technique_id__startswith=technique_id + ".")
+    tagged = Rule.techniques.through.objects.filter(rule_id=OuterRef("pk")).filter(
+        Q(technique__technique_id=technique_id) | Q(technique__technique_id__startswith=technique_id + ".")
+    )
+    return Q(Exists(tagged))
+
+
+def _tactic_q(value: str) -> Q:
+    """Rules tagged with this tactic (an EXISTS, like _technique_q)."""
+    return Q(Exists(Rule.tactics.through.objects.filter(rule_id=OuterRef("pk"), tactic__shortname=value)))
 
 
 class IndicatorSearchField(forms.CharField):
@@ -151,8 +161,8 @@ class RuleFilterSet(django_filters.FilterSet):
     product = AnyOfFilter(lookup=lambda v: Q(product=v))
     category = AnyOfFilter(lookup=lambda v: Q(category=v))
     service = AnyOfFilter(lookup=lambda v: Q(service=v))
-    tactic = AnyOfFilter(lookup=lambda v: Q(tactics__shortname=v), distinct=True)
-    technique = AnyOfFilter(lookup=_technique_q, distinct=True, label="Technique (e.g. T1059, includes sub-techniques)")
+    tactic = AnyOfFilter(lookup=_tactic_q)
+    technique = AnyOfFilter(lookup=_technique_q, label="Technique (e.g. T1059, includes sub-techniques)")
     tag = AnyOfFilter(lookup=lambda v: Q(tag_text__contains=f"|{v.lower()}|"))
     author = AnyOfFilter(lookup=lambda v: Q(author__icontains=v))
     source = AnyOfFilter(lookup=lambda v: Q(source__name=v))
