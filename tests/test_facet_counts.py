@@ -107,3 +107,15 @@ def test_counts_are_not_empty(example_rules):
     live = {c.value: c.count for c in shown["retired"].choices}["false"]
     assert live == Rule.objects.live().count() > 0
     assert all(shown[name].choices for name in ("status", "tag", "author", "source", "tactic", "technique"))
+
+
+def test_a_rule_with_several_asked_tactics_or_techniques_is_listed_once(client, example_rules):
+    """The tactic and technique filters are EXISTS (no join): a rule having two of the OR-ed values is one row."""
+    rule = next(r for r in example_rules.prefetch_related("tactics", "techniques") if r.tactics.count() >= 2)
+    tactics = [t.shortname for t in rule.tactics.all()]
+    techniques = [t.technique_id for t in rule.techniques.all()] or ["T1059"]
+    for name, values in (("tactic", tactics), ("technique", [*techniques, techniques[0].split(".")[0]])):
+        query = "&".join(f"{name}={v}" for v in values)
+        listed = client.get(f"/api/rules/?{query}&page_size=100").json()
+        ids = [r["id"] for r in listed["results"]]
+        assert str(rule.uuid) in ids and len(ids) == len(set(ids)) == listed["count"], query
