@@ -19,7 +19,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from catalog.models import CatalogVersion, Predicate, Rule
+from catalog.models import CatalogVersion, Predicate, Rule, live_rules_q
 from catalog.sigma import patterns
 from catalog.sigma.evaluate import BudgetExceeded, CompiledRule, EventView, compile_rule, matches
 
@@ -112,9 +112,9 @@ def _catalog() -> CompiledCatalog:
     if version not in _compiled:
         rules = {
             r.pk: r
-            for r in Rule.objects.filter(
-                hidden=False, retired=False, rule_type="rule", condition_tree__isnull=False
-            ).only("pk", "uuid", "title", "level", "level_override", "product", "category", "service", "condition_tree")
+            for r in Rule.objects.live()
+            .filter(rule_type="rule", condition_tree__isnull=False)
+            .only("pk", "uuid", "title", "level", "level_override", "product", "category", "service", "condition_tree")
         }
         predicates = defaultdict(list)
         for rule_id, block, group, field_name, modifiers, values in (
@@ -156,7 +156,7 @@ def uncompilable_rules() -> list[tuple[Rule, str]]:
     if version not in _uncompilable:
         problems = []
         rows = Predicate.objects.filter(
-            rule__hidden=False, rule__retired=False, rule__rule_type="rule", modifiers__icontains='"re"'
+            live_rules_q("rule"), rule__rule_type="rule", modifiers__icontains='"re"'
         ).values_list("rule_id", "modifiers", "values")
         for rule_id, modifiers, values in rows:
             if "re" in modifiers:
