@@ -1,6 +1,7 @@
 // The catalog's own script: small, optional conveniences on server-rendered pages. Every page works
 // without it. No inline script anywhere: the Content-Security-Policy allows scripts from the site only.
-//  - Copy buttons of code blocks (button[data-copy-code]): the text without Pygments' line numbers.
+//  - Copy buttons (button[data-copy-code] for a highlighted YAML block, without Pygments' line numbers;
+//    button[data-copy-from] for a converted query on the rule page and /preview/).
 //  - The rule list's "Filters" disclosure (details[data-narrow-closed]): closed on phones, where it
 //    sits above the results; always open on wider screens, where it is the sidebar.
 (function () {
@@ -52,7 +53,7 @@
   }
 
   function copy(button) {
-    var text = codeText(button.dataset.copyCode);
+    var text = codeText(button.dataset.copyCode || button.dataset.copyFrom);
     if (text === null) {
       return;
     }
@@ -66,7 +67,7 @@
     }
   }
 
-  document.querySelectorAll("button[data-copy-code]").forEach(function (button) {
+  document.querySelectorAll("button[data-copy-code], button[data-copy-from]").forEach(function (button) {
     button.dataset.label = button.textContent;
     button.hidden = false;
     button.addEventListener("click", function () { copy(button); });
