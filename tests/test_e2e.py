@@ -6,26 +6,14 @@ test-artifacts/ for a human to look at.
 """
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from benchmarks.site import build_database, fresh_postgres_database, serve
-from tests.constants import REFERENCE_RULE_ID, ROOT, corpus_paths
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.browser import ARTIFACTS, CHROMIUM, chromium
+from tests.constants import REFERENCE_RULE_ID, corpus_paths
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +31,8 @@ def site(tmp_path_factory, corpus_dir):
 
 @pytest.fixture(scope="module")
 def browser():
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -6,18 +6,14 @@ A Content-Security-Policy violation shows as a console error and fails the test.
 """
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from benchmarks.site import build_database, fresh_postgres_database, serve
-from tests.constants import CERTUTIL, CERTUTIL_ID, EXAMPLES, ROOT
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"]
+from tests.browser import ARTIFACTS, CHROMIUM, chromium
+from tests.constants import CERTUTIL, CERTUTIL_ID, EXAMPLES
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +31,8 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
