@@ -106,18 +106,19 @@ class AnyOfFilter(django_filters.Filter):
 
 
 def _technique_q(value: str) -> Q:
-    """Rules tagged with this technique or one of its sub-techniques: an EXISTS, not a join, so a
-    rule is listed once without DISTINCT (a DISTINCT over every column made the count scan twice)."""
+    """Rules tagged with this technique or one of its sub-techniques: `pk IN (tagged rule ids)`, not a join,
+    so a rule is listed once without DISTINCT (a DISTINCT over every column made the count scan twice),
+    and the database starts from the few tagged rows (a correlated EXISTS per rule is slower on SQLite)."""
     technique_id = value.upper()
-    tagged = Rule.techniques.through.objects.filter(rule_id=OuterRef("pk")).filter(
+    tagged = Rule.techniques.through.objects.filter(
         Q(technique__technique_id=technique_id) | Q(technique__technique_id__startswith=technique_id + ".")
     )
-    return Q(Exists(tagged))
+    return Q(pk__in=tagged.values("rule_id"))
 
 
 def _tactic_q(value: str) -> Q:
-    """Rules tagged with this tactic (an EXISTS, like _technique_q)."""
-    return Q(Exists(Rule.tactics.through.objects.filter(rule_id=OuterRef("pk"), tactic__shortname=value)))
+    """Rules tagged with this tactic (an IN subquery, like _technique_q)."""
+    return Q(pk__in=Rule.tactics.through.objects.filter(tactic__shortname=value).values("rule_id"))
 
 
 class IndicatorSearchField(forms.CharField):
