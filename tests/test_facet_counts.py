@@ -110,7 +110,7 @@ def test_counts_are_not_empty(example_rules):
 
 
 def test_a_rule_with_several_asked_tactics_or_techniques_is_listed_once(client, example_rules):
-    """The tactic and technique filters are IN subqueries (no join): a rule having two of the OR-ed values is one row."""
+    """Tactic and technique filters are IN subqueries (no join): a rule having two OR-ed values is one row."""
     rule = next(r for r in example_rules.prefetch_related("tactics", "techniques") if r.tactics.count() >= 2)
     tactics = [t.shortname for t in rule.tactics.all()]
     techniques = [t.technique_id for t in rule.techniques.all()] or ["T1059"]
