@@ -32,6 +32,7 @@ from catalog.reference.events import events_for
 from catalog.sigma.model import IndicatorKey, ParsedRule
 from catalog.sigma.parsing import parse_file
 from catalog.sigma.problems import Problem, RuleFileError
+from catalog.web.throttling import throttle_wait
 
 
 class PreviewForm(forms.Form):
@@ -119,10 +120,8 @@ def conversions(text: str) -> list[tuple[str, Conversion]]:
 
 
 def preview_wait(request) -> int | None:
-    throttle = ConvertRateThrottle()
-    if throttle.allow_request(request, None):
-        return None
-    return int(throttle.wait() or 0) + 1
+    """The /preview/ form's wait, on the counter POST /api/convert/ uses."""
+    return throttle_wait(ConvertRateThrottle, request)
 
 
 def length_problem(request) -> str:

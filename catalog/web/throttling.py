@@ -32,10 +32,15 @@ class MatchRateThrottle(SharedCacheMixin, throttling.UserRateThrottle):
     scope = "match"
 
 
-def match_wait(request) -> int | None:
-    """For the HTML /match/ form: None if MatchRateThrottle lets the request through, else the
-    seconds to wait (the same counter as /api/match/)."""
-    throttle = MatchRateThrottle()
+def throttle_wait(throttle_class, request) -> int | None:
+    """For an HTML form outside DRF: None if the throttle lets the request through, else the seconds
+    to wait (the same counter as its API twin)."""
+    throttle = throttle_class()
     if throttle.allow_request(request, None):
         return None
     return int(throttle.wait() or 0) + 1
+
+
+def match_wait(request) -> int | None:
+    """The /match/ form's wait, on the counter /api/match/ uses."""
+    return throttle_wait(MatchRateThrottle, request)
