@@ -8,15 +8,14 @@ run, and the summary is the median over all search requests (issue 9: target <= 
 
 from __future__ import annotations
 
-import http.client
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-from benchmarks import synthetic_corpus
+from benchmarks import serve_bench, synthetic_corpus
 from benchmarks.import_bench import FOLDERS
 from benchmarks.serve_bench import static_path
 from benchmarks.site import build_database, fresh_postgres_database, serve
@@ -43,21 +42,7 @@ PG_SERVER = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432
 
 
 def timings(base: str, path: str, count: int = REQUESTS) -> list[float]:
-    parts = urlsplit(base)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    samples = []
-    for i in range(WARMUP + count):
-        started = time.perf_counter()
-        connection.request("GET", path, headers={"Host": "127.0.0.1"})
-        response = connection.getresponse()
-        response.read()
-        elapsed = time.perf_counter() - started
-        if response.status != 200:
-            raise RuntimeError(f"{path} answered {response.status}")
-        if i >= WARMUP:
-            samples.append(elapsed)
-    connection.close()
-    return samples
+    return serve_bench.timings(base, path, count, warmup=WARMUP)
 
 
 def bench(label: str, database_url: str) -> None:

@@ -31,11 +31,12 @@ PAGES = {
 }
 
 
-def timings(base: str, path: str) -> list[float]:
+def timings(base: str, path: str, count: int = REQUESTS, warmup: int = WARMUP) -> list[float]:
+    """Seconds per sequential GET of `path` on one keep-alive connection, after `warmup` unmeasured ones."""
     parts = urlsplit(base)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     samples = []
-    for i in range(WARMUP + REQUESTS):
+    for i in range(warmup + count):
         started = time.perf_counter()
         connection.request("GET", path, headers={"Host": "127.0.0.1"})
         response = connection.getresponse()
@@ -43,7 +44,7 @@ def timings(base: str, path: str) -> list[float]:
         elapsed = time.perf_counter() - started
         if response.status != 200:
             raise RuntimeError(f"{path} answered {response.status}")
-        if i >= WARMUP:
+        if i >= warmup:
             samples.append(elapsed)
     connection.close()
     return samples
