@@ -19,6 +19,7 @@ from catalog.models.rules import (
     tag_text,
 )
 from catalog.models.sources import CatalogVersion, ImportRun, Source
+from catalog.models.summaries import CountSummary, FieldSummary, LogsourceSummary
 from catalog.search.models import RuleSearch
 
 __all__ = [
@@ -27,11 +28,14 @@ __all__ = [
     "RULE_TYPES",
     "STATUSES",
     "CatalogVersion",
+    "CountSummary",
     "EventType",
     "ImportJob",
     "ImportRun",
+    "FieldSummary",
     "Indicator",
     "Level",
+    "LogsourceSummary",
     "Polarity",
     "Predicate",
     "Rule",

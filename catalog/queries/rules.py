@@ -48,8 +48,11 @@ def _nulls_last(term: str):
 
 
 def rule_filterset(data, queryset=None) -> RuleFilterSet:
-    """The shared RuleFilterSet over public rules (retired ones only when `retired` is asked)."""
-    return RuleFilterSet(data, queryset=Rule.objects.public() if queryset is None else queryset)
+    """The shared RuleFilterSet over public rules (retired ones only when `retired` is asked), or over
+    `queryset`. `whole_catalog` says it starts from every public rule (what the summary tables count)."""
+    filterset = RuleFilterSet(data, queryset=Rule.objects.public() if queryset is None else queryset)
+    filterset.whole_catalog = queryset is None
+    return filterset
 
 
 def filtered_rules(filterset: RuleFilterSet):
