@@ -7,9 +7,8 @@ import pytest
 
 from catalog.sigma.evaluate import compile_rule, matches
 from catalog.sigma.explain import explain, highlight
-from tests.sigma_helpers import parse_one
-
 from tests import test_evaluate
+from tests.sigma_helpers import parse_one
 
 CERTUTIL = """
 selection_img:
@@ -81,7 +80,9 @@ def test_why_not_names_the_first_failing_predicate_and_its_value():
 
 
 def test_keywords_are_found_in_the_field_that_holds_them():
-    explanation, verdict = explained("keywords:\n  - 'mimikatz'\ncondition: keywords", {"A": "x", "Msg": "ran MimiKatz"})
+    explanation, verdict = explained(
+        "keywords:\n  - 'mimikatz'\ncondition: keywords", {"A": "x", "Msg": "ran MimiKatz"}
+    )
     predicate = predicates_of(explanation, "keywords")[0]
     assert verdict is True and predicate["event_field"] == "Msg"
     start, end = predicate["matches"][0]

@@ -51,3 +51,21 @@ def explain_rules(rules: list[Rule], event: dict[str, Any]) -> dict[int, dict]:
 
 def forget() -> None:
     _kept.clear()
+
+
+def chosen_rule(rule_id) -> Rule | None:
+    """A live, visible rule picked for "why not" by its id (None: no such rule, or not a detection)."""
+    try:
+        return Rule.objects.live().filter(uuid=rule_id, rule_type="rule").first()
+    except (ValueError, TypeError, Exception):  # noqa: BLE001 - a malformed id is simply no rule
+        return None
+
+
+def attach_explanations(events: list[dict], results: list[dict], why_not: Rule | None = None) -> None:
+    """Give each match result (dicts with "rules") the explanations of its fired rules, by pk, and,
+    for a chosen rule, its explanation on every event ("why_not"; its `fired` says whether it did)."""
+    for event, result in zip(events, results, strict=True):
+        wanted = list(result["rules"]) + ([why_not] if why_not is not None else [])
+        explained = explain_rules(wanted, event) if wanted else {}
+        result["explanations"] = {rule.pk: explained.get(rule.pk) for rule in result["rules"]}
+        result["why_not"] = None if why_not is None else {"rule": why_not, "explanation": explained.get(why_not.pk)}
