@@ -22,6 +22,7 @@ from catalog.conversion import stored as conversion_stored
 from catalog.importing.importer import import_paths
 from catalog.models import Indicator, Rule
 from catalog.queries import attack, changes, events, fields, indicators, rule_page, rules
+from catalog.queries import test_events as rule_test_events
 from catalog.visibility import set_visibility
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,6 +127,12 @@ PAIRS = [
     ),
     ("logsources", lambda p: "/logsources/", lambda p: "/api/logsources/", [(events, "logsource_counts")]),
     ("changes", lambda p: "/changes/", lambda p: "/api/changes/", [(changes, "changes_page_data")]),
+    (
+        "rule test events",  # issue 13: the logged events that test a rule, explained
+        lambda p: f"/rules/{LIVE_ID}/test-events/",
+        lambda p: f"/api/rules/{LIVE_ID}/test-events/",
+        [(rule_test_events, "rule_test_events")],
+    ),
     (
         "rule query",  # the rule page's Query section and its JSON
         lambda p: f"/rules/{LIVE_ID}/?target=kusto",

@@ -112,13 +112,15 @@ def match_file(
     progress: Callable[[int, int | None], None] | None = None,
     on_hits: Callable[[LoggedEvent, list[dict]], None] | None = None,
     budget_seconds: float | None = None,
+    kind: str | None = None,
 ) -> dict[str, Any]:
     """Match every event of a file; raises EventFileError (file and place) on bad input.
 
     `progress(done, total)` is called after each chunk; `on_hits(event, hits)` for each event that
-    fired something. Past `budget_seconds` the result is partial (`complete: false`)."""
+    fired something. Past `budget_seconds` the result is partial (`complete: false`).
+    `kind`: evtx, json or jsonl (default: from the file's signature and name)."""
     limits = limits or file_limits()
-    kind = file_format(path)
+    kind = kind or file_format(path)
     total = count_events(path, name, kind)
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     grouper = Grouper()

@@ -123,13 +123,16 @@ def run_job(job: MatchJob) -> None:
         MatchJob.objects.filter(pk=job.pk).update(events_done=done, total_events=total)
 
     try:
-        results = match_file(path, job.file_name, progress=progress, budget_seconds=settings.CATALOG_MATCH_JOB_SECONDS)
+        budget = settings.CATALOG_MATCH_JOB_SECONDS
+        results = match_file(path, job.file_name, progress=progress, budget_seconds=budget, kind=job.file_format)
     except EventFileError as exc:
         _finish(job, MatchJob.Status.FAILED, message=str(exc))
     except Exception as exc:  # noqa: BLE001 - recorded on the row, which the uploader sees
         _finish(job, MatchJob.Status.FAILED, message=f"{type(exc).__name__}: {exc}")
     else:
-        _finish(job, MatchJob.Status.DONE, results=results, events_done=results["events"])
+        _finish(
+            job, MatchJob.Status.DONE, results=results, events_done=results["events"], total_events=results["events"]
+        )
     finally:
         path.unlink(missing_ok=True)
 

@@ -215,3 +215,26 @@ def highlight(value: str | None, matches: list[list[int]]) -> list[tuple[str, bo
     if position < len(value):
         pieces.append((value[position:], False))
     return pieces
+
+
+def matched_predicates(explanation: dict) -> list[dict]:
+    """The predicates that made the rule fire, compactly: block, predicate, event field and the
+    matched text (for one-line outputs such as `match_event --format jsonl`)."""
+    found = []
+    for block in explanation["blocks"]:
+        if block["result"] is not True:
+            continue
+        for group in block["groups"]:
+            if group["result"] is not True:
+                continue
+            for predicate in group["predicates"]:
+                value = predicate["event_value"] or ""
+                found.append(
+                    {
+                        "block": block["name"],
+                        "predicate": "|".join([predicate["field"] or "keywords", *predicate["modifiers"]]),
+                        "field": predicate["event_field"],
+                        "matched": [value[start:end] for start, end in predicate["matches"]],
+                    }
+                )
+    return found

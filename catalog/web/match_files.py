@@ -58,7 +58,7 @@ def queue_file(uploaded):
     """Check the stored upload and queue its job; Refused with what is wrong."""
     limit = settings.CATALOG_MATCH_MAX_UPLOAD_BYTES
     if uploaded.size > limit:
-        raise Refused(f"{uploaded.name}: {uploaded.size:,} bytes (at most {limit:,}).", 413)
+        raise Refused(f"{uploaded.name}: {uploaded.size:,} bytes (at most {limit:,} bytes).", 413)
     if "\x00" in uploaded.name:
         raise Refused("NUL character in the file name.", 400)
     head = uploaded.read(8)
