@@ -192,7 +192,8 @@ def test_every_api_listing_has_a_pair():
     }
     names = {pattern.name for pattern in urlpatterns} - without_twin
     assert names == set(covered), "add the new endpoint and its page to PAIRS"
-    assert set(covered.values()) | {"changes"} == {pair[0] for pair in PAIRS}
+    # "rule test events" is routed in config/urls.py beside /api/match/ (issue 13), not in catalog.api.urls.
+    assert set(covered.values()) | {"changes", "rule test events"} == {pair[0] for pair in PAIRS}
 
 
 # -- visibility is spelled in one place ---------------------------------------------------------

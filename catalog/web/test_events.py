@@ -5,18 +5,18 @@ from django.urls import reverse
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from catalog.queries.test_events import rule_test_events
+from catalog.queries import test_events as queries
 
 
 def test_events_page(request, rule_uuid):
-    rule, files = rule_test_events(rule_uuid)
+    rule, files = queries.rule_test_events(rule_uuid)
     total = sum(f["event_count"] for f in files)
     return render(request, "catalog/match/test_events.html", {"rule": rule, "files": files, "total": total})
 
 
 @api_view(["GET"])
 def test_events_api(request, rule_uuid):
-    rule, files = rule_test_events(rule_uuid)
+    rule, files = queries.rule_test_events(rule_uuid)
     return Response(
         {
             "rule": {
