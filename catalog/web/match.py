@@ -24,6 +24,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from catalog.matching import match_events, uncompilable_rules
+from catalog.matching_files.explaining import attach_explanations, chosen_rule
 from catalog.models import Rule
 from catalog.sigma.logged_events import EventInputError, EventLimits, read_events
 from catalog.web.throttling import AnonRateThrottle, MatchRateThrottle, match_wait
@@ -97,6 +98,12 @@ class EventForm(forms.Form):
         "(a Windows event rendered from EVTX, or any flat JSON object).",
     )
 
+    why_not = forms.UUIDField(
+        required=False,
+        label="Why not? (optional rule id)",
+        help_text="A rule's id: its explanation on each event is shown, whether it fired or not.",
+    )
+
     def clean_event(self):
         try:
             return parse_events(self.cleaned_data["event"])
@@ -104,13 +111,16 @@ class EventForm(forms.Form):
             raise forms.ValidationError(exc.message) from None
 
 
-def evaluate(events: list[dict], for_listing: bool = False) -> list[dict]:
+def evaluate(events: list[dict], for_listing: bool = False, why_not=None) -> list[dict]:
+    """Match results per event, each with the explanations of its fired rules (and of the chosen
+    `why_not` rule, a Rule or None): catalog.matching_files.explaining."""
     results = []
     for result in match_events(events, settings.CATALOG_MATCH_BUDGET_SECONDS):
         rules = result.rules
         if for_listing and rules:  # full rows for the rule table, in one query (plus techniques)
             rules = list(Rule.objects.public().filter(pk__in=[r.pk for r in rules]).for_listing().order_by("title"))
         results.append({"fields": result.fields, "rules": rules, "complete": result.complete})
+    attach_explanations(events, results, why_not)
     return results
 
 
@@ -144,8 +154,13 @@ def match_page(request):
     form = context["form"] = EventForm(request.POST)
     if not form.is_valid():
         return render(request, "catalog/match.html", context, status=400)
-    results = evaluate(form.cleaned_data["event"], for_listing=True)
-    context.update(results=results, budget_note=budget_note(results))
+    why_not = chosen_rule(form.cleaned_data["why_not"]) if form.cleaned_data.get("why_not") else None
+    results = evaluate(form.cleaned_data["event"], for_listing=True, why_not=why_not)
+    context.update(
+        results=results,
+        budget_note=budget_note(results),
+        why_not_missing=form.cleaned_data.get("why_not") and not why_not,
+    )
     return render(request, "catalog/match.html", context)
 
 
@@ -153,8 +168,11 @@ def match_page(request):
     request={"application/json": OpenApiTypes.OBJECT},
     responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 413: OpenApiTypes.OBJECT, 415: OpenApiTypes.OBJECT},
     description="Body (application/json): one event (JSON object), a list of events, or several objects one after "
-    "another. Answer: {complete, events: [{fields, complete, rules: [{id, title, level, url}]}]}; `complete` is "
-    "false when the time budget ran out before every rule was checked (the results found so far are given).",
+    "another. Answer: {complete, events: [{fields, complete, rules: [{id, title, level, url, explanation}], "
+    "why_not?}]}; "
+    "`complete` is false when the time budget ran out before every rule was checked (the results found so far are "
+    "given). `explanation`: the condition tree with each node's result, the blocks with each predicate's result, "
+    "event value and matched character spans. `?why_not=<rule id>` adds that rule's explanation for every event.",
 )
 @api_view(["POST"])
 @parser_classes([EventsTextParser])
@@ -168,7 +186,10 @@ def match_api(request):
         events = parse_events(request.data if isinstance(request.data, str) else "")
     except InputRejected as exc:
         return Response({"error": exc.message}, status=exc.status)
-    results = evaluate(events)
+    why_not = chosen_rule(request.query_params["why_not"]) if request.query_params.get("why_not") else None
+    if request.query_params.get("why_not") and why_not is None:
+        return Response({"error": "why_not: no live detection rule has this id."}, status=400)
+    results = evaluate(events, why_not=why_not)
     answer = {
         "complete": all(result["complete"] for result in results),
         "events": [
@@ -181,9 +202,11 @@ def match_api(request):
                         "title": rule.title,
                         "level": rule.effective_level,
                         "url": request.build_absolute_uri(reverse("rule-detail", args=[rule.uuid])),
+                        "explanation": result["explanations"].get(rule.pk),
                     }
                     for rule in result["rules"]
                 ],
+                **({"why_not": why_not_json(result["why_not"])} if why_not is not None else {}),
             }
             for result in results
         ],
@@ -191,3 +214,8 @@ def match_api(request):
     if not answer["complete"]:
         answer["partial"] = budget_note(results)
     return Response(answer)
+
+
+def why_not_json(why_not: dict) -> dict:
+    rule = why_not["rule"]
+    return {"id": str(rule.uuid), "title": rule.title, "explanation": why_not["explanation"]}
