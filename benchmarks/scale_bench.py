@@ -73,7 +73,12 @@ def measure(database_url: str) -> dict[str, float]:
         results["static"] = statistics.median(timings(base, static_path(base), REQUESTS * 2, warmup=10))
         for label, path in PAGES:
             results[label] = statistics.median(timings(base, path, REQUESTS, warmup=3))
-        first, total, size = first_byte(base, "/rules/export.csv")
+            print(f"  {label:36s} {results[label] * 1000:8.1f} ms = {results[label] / results['static']:6.1f}x static")
+        try:
+            first, total, size = first_byte(base, "/rules/export.csv")
+        except (OSError, http.client.HTTPException) as exc:
+            print(f"  /rules/export.csv failed: {exc!r}")
+            first = total = size = float("nan")
         results["export first byte"], results["export total"], results["export bytes"] = first, total, size
     return results
 
@@ -137,6 +142,7 @@ def main(argv: list[str]) -> None:
         for scale in scales:
             url = database(engine, scale, corpus)
             if url is not None:
+                print(f"{engine}, {scale}x corpus:")
                 by_scale[scale] = measure(url)
         if by_scale:
             report(engine, by_scale)

@@ -21,7 +21,10 @@ from django.db.models.functions import Concat, StrIndex, Substr
 from catalog.models import EventType, Rule, RuleIndicator, live_rules_q
 from catalog.models.summaries import CountSummary, FieldSummary, LogsourceSummary
 
-FACETS = ("status", "level", "product", "category", "service", "tactic", "technique", "tag", "author", "source")
+FACETS = (
+    *("status", "level", "product", "category", "service", "tactic", "technique", "tag", "author", "source"),
+    "has_test_events",
+)
 KEY_LENGTH = 500  # CountSummary.key; longer values (a pathological author list) are cut, their counts merged
 
 

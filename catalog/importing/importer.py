@@ -163,7 +163,8 @@ class _ImportRun:
         for source_row in self.sources.values():
             source_row.last_imported_at = self.now
             source_row.save(update_fields=["last_imported_at"])
-            test_events.refresh(source_row)  # regression_data beside the rule folders (catalog/matching_files)
+            if test_events.refresh(source_row):  # regression_data beside the rule folders (catalog/matching_files)
+                publish()  # the "has test events" facet counts
         self._finish_run()
         return writer.written
 

@@ -31,8 +31,9 @@ def repositories(source: Source) -> list[Path]:
     return sorted({Path(root).parent for root in source.roots if (Path(root).parent / FOLDER).is_dir()})
 
 
-def refresh(source: Source) -> int:
-    """Re-read the source's regression data and replace its rows; returns how many rows it has."""
+def refresh(source: Source) -> bool:
+    """Re-read the source's regression data and replace its rows; True when they changed (the rule list's
+    "has test events" counts, in catalog.summaries, must then be rewritten)."""
     rows = []
     for repository in repositories(source):
         for info in sorted((repository / FOLDER).rglob("info.yml")):
@@ -50,9 +51,11 @@ def refresh(source: Source) -> int:
                 path = file.relative_to(repository).as_posix()
                 rows += [RuleTestEvent(rule=r, source=source, path=path, event_count=len(events),
                                        events=events[:KEEP_EVENTS]) for r in rules]  # fmt: skip
-    RuleTestEvent.objects.filter(source=source).delete()
+    stored = RuleTestEvent.objects.filter(source=source)
+    before = set(stored.values_list("rule_id", "path", "event_count"))
+    stored.delete()
     RuleTestEvent.objects.bulk_create(rows, batch_size=200)
-    return len(rows)
+    return before != {(row.rule.pk, row.path, row.event_count) for row in rows}
 
 
 def _rule_ids(info: Path) -> list[str]:

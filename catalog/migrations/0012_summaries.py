@@ -13,7 +13,7 @@ def fill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0009_search'),
+        ('catalog', '0011_match_jobs_test_events'),
     ]
 
     operations = [

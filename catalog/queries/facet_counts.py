@@ -14,7 +14,7 @@ from collections import Counter
 
 from django.db import connection
 
-from catalog.models import LEVELS, Rule
+from catalog.models import LEVELS, Rule, RuleTestEvent
 
 COLUMNS = (
     ("pk", "pk"),
@@ -29,6 +29,10 @@ COLUMNS = (
     ("source", "source__name"),
     ("retired", "retired"),
 )
+YES_NO = {  # yes/no facets: their values in display order, with labels
+    "retired": {"false": "live", "true": "retired"},
+    "has_test_events": {"true": "with logged test events", "false": "without"},
+}
 PLAIN = {
     "status": "m.status",
     "level": "COALESCE(NULLIF(m.level_override, ''), m.level)",
@@ -75,6 +79,10 @@ def _part(name: str, wanted_retired: bool | None) -> tuple[str, list]:
     if name == "retired":
         value = "CASE WHEN m.retired THEN 'true' ELSE 'false' END"
         return f"SELECT 'retired', {value}, '', COUNT(*) FROM m GROUP BY m.retired", []
+    if name == "has_test_events":
+        tested = f"m.pk IN (SELECT rule_id FROM {RuleTestEvent._meta.db_table})"
+        value = f"CASE WHEN {tested} THEN 'true' ELSE 'false' END"
+        return f"SELECT '{name}', {value}, '', COUNT(*) FROM m WHERE {where} GROUP BY {value}", params
     if name in ("tactic", "technique"):
         through = (Rule.tactics if name == "tactic" else Rule.techniques).through
         target = through._meta.get_field(name).related_model
@@ -92,9 +100,9 @@ def _part(name: str, wanted_retired: bool | None) -> tuple[str, list]:
 
 def _ordered(name: str, rows: list[tuple]) -> list[tuple]:
     """Most frequent first (ties by value); levels from critical down; retired: live, then retired."""
-    if name == "retired":
-        labels = {"false": "live", "true": "retired"}
-        return [(v, labels[v], n) for v in ("false", "true") for value, _, n in rows if value == v and n]
+    if name in YES_NO:
+        labels = YES_NO[name]
+        return [(v, labels[v], n) for v in labels for value, _, n in rows if value == v and n]
     weighted = Counter()
     labels = {}
     for value, label, n in rows:

@@ -40,6 +40,7 @@ FACETS = [
     ("tag", "Tag"),
     ("author", "Author"),
     ("source", "Source"),
+    ("has_test_events", "Test events"),
     ("retired", "Retired"),
 ]
 
@@ -90,7 +91,7 @@ def _link(choices: list[FacetChoice], name: str, query) -> None:
     for choice in choices:
         if choice.active:
             values = [v for v in current if v.lower() != choice.value.lower()]
-        elif name == "retired":  # a yes/no facet: a second value would be contradictory
+        elif name in ("retired", "has_test_events"):  # yes/no facets: a second value would be contradictory
             values = [choice.value]
         else:
             values = [*current, choice.value]
