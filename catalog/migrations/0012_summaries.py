@@ -3,13 +3,6 @@
 from django.db import migrations, models
 
 
-def fill(apps, schema_editor):
-    """Fill the new tables from the rules already imported (later changes keep them exact)."""
-    from catalog import summaries
-
-    summaries.refresh(fields=True)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -58,5 +51,4 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['whole', '-rules', 'field'], name='fieldsummary_order')],
             },
         ),
-        migrations.RunPython(fill, migrations.RunPython.noop),
     ]

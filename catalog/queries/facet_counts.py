@@ -19,8 +19,7 @@ from catalog.models import LEVELS, Rule, RuleTestEvent
 COLUMNS = (
     ("pk", "pk"),
     ("status", "status"),
-    ("level", "level"),
-    ("level_override", "level_override"),
+    ("level", "level_shown"),  # the override, else Sigma's level (a generated column)
     ("product", "product"),
     ("category", "category"),
     ("service", "service"),
@@ -35,7 +34,7 @@ YES_NO = {  # yes/no facets: their values in display order, with labels
 }
 PLAIN = {
     "status": "m.status",
-    "level": "COALESCE(NULLIF(m.level_override, ''), m.level)",
+    "level": "m.level",
     "product": "m.product",
     "category": "m.category",
     "service": "m.service",
