@@ -554,12 +554,13 @@ PAGES = [
     ("indicator search", ["/indicators/", "/indicators/?field=CommandLine&kind=match&value=use"], 3),
     ("indicator page", ["IND:\\net.exe", "IND: sessions"], 6),  # 4 before two lists (looks for / excludes)
     ("fields", ["/fields/", "/fields/?product=windows"], 3),
-    ("field page", ["/fields/Image/", "/fields/AccountName/"], 6),
+    # 6 before: both lists' counts come with the field's summary row (catalog.summaries), one query.
+    ("field page", ["/fields/Image/", "/fields/AccountName/"], 5),
     ("ATT&CK matrix", ["/attack/"], 3),  # 5 before the shared techniques_with_counts()
-    ("technique page", ["/attack/T1049/", "/attack/T1059/"], 5),  # 8 before
-    ("tactic page", ["/attack/tactics/discovery/", "/attack/tactics/execution/"], 5),  # 7 before
+    ("technique page", ["/attack/T1049/", "/attack/T1059/"], 4),  # 8, then 5 before (the list's count: summary)
+    ("tactic page", ["/attack/tactics/discovery/", "/attack/tactics/execution/"], 4),  # 7, then 5 before
     ("events", ["/events/"], 1),
-    ("event page", ["/events/Sysmon/1/", "/events/AppLocker/8003/"], 4),
+    ("event page", ["/events/Sysmon/1/", "/events/AppLocker/8003/"], 3),  # 4 before (the list's count: summary)
     ("log sources", ["/logsources/"], 1),
 ]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 
 from catalog.models import FieldSummary, LogsourceSummary, Rule, RuleIndicator, live_rules_q
 from catalog.queries.indicators import EXCLUDED, LOOKED_FOR, ORDER, listed_indicators
@@ -122,9 +122,14 @@ def field_indicators(name: str):
 
 
 def field_rules(name: str):
-    """Live rules that look at a field, for pagination."""
-    on_field = RuleIndicator.objects.filter(indicator__field=name).values("rule_id")
-    return listing(Rule.objects.live().filter(pk__in=on_field).order_by("title", "pk"))
+    """Live rules that look at a field, for pagination.
+
+    A correlated EXISTS, not `pk IN (rules on the field)`: the page then walks the live rules in title
+    order (an index) and stops at the page's end, where the IN list made SQLite read every rule on a
+    common field first (CommandLine at 20x SigmaHQ: 1.3 s against 7 ms).
+    """
+    on_field = RuleIndicator.objects.filter(rule_id=OuterRef("pk"), indicator__field=name)
+    return listing(Rule.objects.live().filter(Exists(on_field)).order_by("title", "pk"))
 
 
 def field_logsources(name: str) -> list[dict]:

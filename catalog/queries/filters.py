@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from catalog.models import Indicator, Level, Polarity, Rule, RuleIndicator, RuleTestEvent, RuleType, Status
-from catalog.search import ranking
+from catalog.search import ranking, substring
 
 SORTS = {
     "title": ("title",),
@@ -238,4 +238,4 @@ class IndicatorFilterSet(django_filters.FilterSet):
 
     def filter_value(self, queryset, name, value):
         # Indicator values are stored casefolded unless cased/regex: match both forms.
-        return queryset.filter(Q(value__contains=value.casefold()) | Q(display__icontains=value))
+        return queryset.filter(substring.value_contains(value))
