@@ -40,6 +40,22 @@ def _lookup(prefix: str, name: str) -> str:
     return f"{prefix}__{name}" if prefix else name
 
 
+# Columns no listing row shows, and the largest of a rule (kilobytes each).
+LISTING_DEFERRED = (
+    "yaml_text",
+    "search_text",
+    "conditions",
+    "condition_tree",
+    "correlation",
+    "other_fields",
+    "filter_rules",
+    "warnings",
+    "references",
+    "falsepositives",
+    "related",
+)
+
+
 class RuleQuerySet(models.QuerySet):
     """How every reader selects rules. Visibility is spelled out here once:
 
@@ -76,8 +92,9 @@ class RuleQuerySet(models.QuerySet):
         return queryset
 
     def for_listing(self):
-        """What a listing row shows: the source joined, techniques in one extra query."""
-        return self.select_related("source").prefetch_related("techniques")
+        """What a listing row shows: the source joined, techniques in one extra query; the rule's large
+        columns (its YAML, parsed detection, search text) are left in the database."""
+        return self.select_related("source").prefetch_related("techniques").defer(*LISTING_DEFERRED)
 
 
 class Rule(models.Model):
