@@ -59,6 +59,8 @@ def import_paths(
                 _refresh_statistics()
             if strict and report.errors:
                 raise ImportFailed(report)
+        if written >= ANALYZE_AFTER:
+            _vacuum_rules()
     except ImportFailed:
         report.rolled_back = True
         report.run_id = None
@@ -99,6 +101,17 @@ def _refresh_statistics() -> None:
         ]
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
+
+
+def _vacuum_rules() -> None:
+    """After a large import is committed, VACUUM the rule table on PostgreSQL: its visibility map then lets
+    counts and list pages read the narrow indexes alone (index-only scans) instead of every wide rule row
+    (measured at 20x SigmaHQ: COUNT of live rules 400 ms -> a few ms). VACUUM cannot run in a transaction,
+    so inside one (a caller's, or a test's) this is left to autovacuum."""
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        tables = [Rule._meta.db_table, Rule.tactics.through._meta.db_table, Rule.techniques.through._meta.db_table]
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE) " + ", ".join(connection.ops.quote_name(t) for t in tables))
 
 
 def _limits() -> Limits:
