@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from benchmarks import synthetic_corpus
+from benchmarks import synthetic_corpus, throughput
 from benchmarks.import_bench import FOLDERS
 from benchmarks.search_bench import CACHE, PG_SERVER, _built, _unlink
 from benchmarks.serve_bench import REFERENCE_RULE, static_path, timings
@@ -152,6 +152,7 @@ def main(argv: list[str]) -> None:
             if url is not None:
                 print(f"{engine}, {scale}x corpus:")
                 by_scale[scale] = measure(url)
+                throughput.measure(url, f"{engine}, {scale}x")
         if by_scale:
             report(engine, by_scale)
 

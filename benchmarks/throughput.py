@@ -1,0 +1,74 @@
+"""Uncached search throughput (issue 10): requests/s of /rules/?q=… with varying queries, many clients at once.
+
+Each client thread keeps one connection and cycles through its own slice of the query list, so no two
+requests in a row ask the same page (a page cache would not help; it is off anyway). Reported with the
+static file's rate measured the same way in the same run.
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import threading
+import time
+from urllib.parse import quote, urlsplit
+
+from benchmarks.serve_bench import static_path
+from benchmarks.site import serve
+
+CLIENTS, WORKERS, SECONDS = 32, 3, 10.0
+WORDS = (
+    "psexec whoami certutil mimikatz lsass powershell rundll32 regsvr32 schtasks wmic bitsadmin vssadmin credential"
+    " dump registry persistence net.exe sysmon office macro base64 encoded download cradle defender tamper shadow"
+).split()
+
+
+def queries() -> list[str]:
+    pairs = [f"{a} {b}" for a, b in itertools.combinations(WORDS[:12], 2)]
+    return [f"/rules/?q={quote(q)}" for q in [*WORDS, *pairs]]
+
+
+def rate(base: str, paths: list[str], clients: int = CLIENTS, seconds: float = SECONDS) -> tuple[float, int, int]:
+    """(requests per second, requests, errors) over `seconds` with `clients` concurrent connections."""
+    parts = urlsplit(base)
+    stop = time.perf_counter() + seconds
+    done, errors, lock = [0], [0], threading.Lock()
+
+    def client(offset: int) -> None:
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        n = ok = bad = 0
+        while time.perf_counter() < stop:
+            path = paths[(offset + n) % len(paths)]
+            n += 1
+            try:
+                connection.request("GET", path)
+                response = connection.getresponse()
+                response.read()
+                ok, bad = (ok + 1, bad) if response.status == 200 else (ok, bad + 1)
+            except (OSError, http.client.HTTPException):
+                bad += 1
+                connection.close()
+                connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        with lock:
+            done[0] += ok
+            errors[0] += bad
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(i * 7,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return done[0] / elapsed, done[0], errors[0]
+
+
+def measure(database_url: str, label: str) -> None:
+    with serve(database_url, production=True, workers=WORKERS, page_cache=False) as base:
+        static_rate, _, _ = rate(base, [static_path(base)], seconds=3.0)
+        search_rate, served, errors = rate(base, queries())
+    print(
+        f"{label}: uncached search {search_rate:.0f} requests/s ({served} served, {errors} errors) with {CLIENTS}"
+        f" clients, {WORKERS} workers; static file {static_rate:.0f}/s = {search_rate / static_rate:.3f} of it"
+        f" (target >= 150/s)"
+    )
