@@ -17,10 +17,35 @@ from benchmarks.serve_bench import static_path
 from benchmarks.site import serve
 
 CLIENTS, WORKERS, SECONDS = 32, 3, 10.0
-WORDS = (
-    "psexec whoami certutil mimikatz lsass powershell rundll32 regsvr32 schtasks wmic bitsadmin vssadmin credential"
-    " dump registry persistence net.exe sysmon office macro base64 encoded download cradle defender tamper shadow"
-).split()
+WORDS = [
+    "psexec",
+    "whoami",
+    "certutil",
+    "mimikatz",
+    "lsass",
+    "powershell",
+    "rundll32",
+    "regsvr32",
+    "schtasks",
+    "wmic",
+    "bitsadmin",
+    "vssadmin",
+    "credential",
+    "dump",
+    "registry",
+    "persistence",
+    "net.exe",
+    "sysmon",
+    "office",
+    "macro",
+    "base64",
+    "encoded",
+    "download",
+    "cradle",
+    "defender",
+    "tamper",
+    "shadow",
+]
 
 
 def queries() -> list[str]:
