@@ -8,7 +8,7 @@ a channel-wide event row (no event id) at /events/<provider>/any/.
 from django.contrib import admin
 from django.urls import include, path
 
-from catalog.web import changes, coverage_exports, match, preview, rule_downloads, siem_exports, views
+from catalog.web import changes, coverage_exports, match, preview, rule_downloads, rule_indicators, siem_exports, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -22,6 +22,7 @@ urlpatterns = [
     path("rules/export.csv", coverage_exports.rules_csv, name="rules-csv"),
     path("rules/export/<str:filename>", siem_exports.siem_export, name="siem-export"),
     path("rules/<uuid:rule_uuid>/", views.rule_detail, name="rule-detail"),
+    path("rules/<uuid:rule_uuid>/indicators/", rule_indicators.rule_indicators, name="rule-indicators"),
     path("rules/<uuid:rule_uuid>/rule.yml", rule_downloads.rule_yaml, name="rule-yaml"),
     path("rules/<uuid:rule_uuid>/layer.json", rule_downloads.rule_layer, name="rule-layer"),
     path("rules/<uuid:rule_uuid>/row.csv", rule_downloads.rule_csv, name="rule-csv"),

@@ -2,6 +2,7 @@
 
 from django.core.validators import URLValidator
 from django.db import models
+from django.utils import timezone
 
 
 class Source(models.Model):
@@ -58,10 +59,12 @@ class ImportRun(models.Model):
 class CatalogVersion(models.Model):
     """A counter bumped whenever what the public pages show may have changed (imports, curation).
 
-    Cached pages are keyed by it, so every gunicorn worker drops stale pages on its next request.
+    Cached pages are keyed by it, so every gunicorn worker drops stale pages on its next request;
+    HTTP responses carry it as their ETag and `changed_at` as their Last-Modified (catalog/web/page_cache.py).
     """
 
     number = models.PositiveBigIntegerField(default=0)
+    changed_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):
         return f"catalog version {self.number}"
@@ -72,6 +75,11 @@ class CatalogVersion(models.Model):
         return row or 0
 
     @classmethod
+    def state(cls) -> tuple[int, object]:
+        """(number, changed_at) in one query; (0, None) before the first change."""
+        return cls.objects.filter(pk=1).values_list("number", "changed_at").first() or (0, None)
+
+    @classmethod
     def bump(cls) -> None:
-        if not cls.objects.filter(pk=1).update(number=models.F("number") + 1):
+        if not cls.objects.filter(pk=1).update(number=models.F("number") + 1, changed_at=timezone.now()):
             cls.objects.get_or_create(pk=1, defaults={"number": 1})
