@@ -8,10 +8,10 @@ query parameters, representation):
   byte-bounded LRU, catalog.web.byte_cache) or in Redis shared by every node
   (CATALOG_PAGE_CACHE=shared). A change shows on the next request everywhere: the version is read
   from the database (one indexed single-row query) on every request.
-- With the cache on (CATALOG_PAGE_CACHE_SECONDS > 0, the default), responses carry `ETag` (the version and representation) and `Last-Modified` (when the catalog last
-  changed), with `Cache-Control: public, max-age=CATALOG_HTTP_MAX_AGE, must-revalidate` and
-  `Vary: Cookie`, so a reverse proxy or CDN may keep them; a conditional GET is answered 304 without
-  rendering anything.
+- With the cache on (CATALOG_PAGE_CACHE_SECONDS > 0, the default), responses carry `ETag` (the
+  version and representation) and `Last-Modified` (when the catalog last changed), with
+  `Cache-Control: public, max-age=CATALOG_HTTP_MAX_AGE, must-revalidate` and `Vary: Cookie`, so a
+  reverse proxy or CDN may keep them; a conditional GET is answered 304 without rendering anything.
 - Nothing personal is shared: a request with a session or messages cookie or an Authorization header
   is never served from or stored in the cache, and a response that sets a cookie, uses a CSRF token or
   varies on the cookie is sent `Cache-Control: private, no-store` (as is every answer to a signed-in
