@@ -5,7 +5,8 @@ can be exported exactly as they are listed on /rules/.
 
 The rule list's exports stream (StreamingHttpResponse): the filters are checked first (a 400 is a
 400), then the first bytes leave before any rule is read, and the rules are read through a database
-cursor in chunks of EXPORT_CHUNK with their techniques prefetched per chunk, written and forgotten.
+cursor in chunks of EXPORT_CHUNK as plain rows, with their techniques in one query per chunk, written
+and forgotten.
 So an export's memory is the same for 10 rules or 75,000. A single rule's downloads share the code,
 unstreamed.
 """
@@ -13,12 +14,14 @@ unstreamed.
 import csv
 import json
 from collections import Counter
+from itertools import islice
 
 from django.db.models import Count
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
 
 from catalog.models import Rule
+from catalog.models.rules import effective_tags
 from catalog.queries import rules as rule_queries
 from catalog.reference import attack
 
@@ -140,33 +143,48 @@ class _Line:
         return text
 
 
+CSV_COLUMNS = (
+    "pk",
+    "uuid",
+    "title",
+    "status",
+    "level",
+    "level_override",
+    "product",
+    "category",
+    "service",
+    "tags",
+    "local_tags_added",
+    "local_tags_removed",
+    "author",
+    "modified",
+    "source__name",
+    "path",
+)
+
+
 def _csv_lines(request, rules):
+    """The CSV's lines: the header at once, then the rules as plain rows (no model instances), a chunk at
+    a time through a database cursor, each chunk's techniques in one query."""
     writer = csv.writer(_Line())
     yield writer.writerow(CSV_HEADER)
-    base = request.build_absolute_uri("/").rstrip("/")
-    ordered = rule_queries.listing(rules.order_by("title", "pk"))
-    for rule in ordered.iterator(chunk_size=EXPORT_CHUNK):
-        yield writer.writerow(
-            [
-                _cell(value)
-                for value in (
-                    rule.uuid,
-                    rule.title,
-                    rule.status,
-                    rule.effective_level,
-                    rule.product,
-                    rule.category,
-                    rule.service,
-                    " ".join(t.technique_id for t in rule.techniques.all()),
-                    " ".join(rule.effective_tags),
-                    rule.author,
-                    rule.modified or "",
-                    rule.source.name,
-                    rule.path,
-                    base + reverse("rule-detail", args=[rule.uuid]),
-                )
-            ]
-        )
+    base = request.build_absolute_uri(reverse("rule-list"))
+    rows = rules.order_by("title", "pk").values_list(*CSV_COLUMNS).iterator(chunk_size=EXPORT_CHUNK)
+    while chunk := list(islice(rows, EXPORT_CHUNK)):
+        techniques: dict[int, list[str]] = {}
+        tagged = Rule.techniques.through.objects.filter(rule_id__in=[row[0] for row in chunk])
+        for rule_id, technique_id in tagged.order_by("technique__technique_id").values_list(
+            "rule_id", "technique__technique_id"
+        ):
+            techniques.setdefault(rule_id, []).append(technique_id)
+        lines = []
+        for pk, uuid, title, status, level, override, product, category, service, *rest in chunk:
+            tags, added, removed, author, modified, source, path = rest
+            values = (uuid, title, status, override or level, product, category, service)
+            values += (" ".join(techniques.get(pk, ())), " ".join(effective_tags(tags, added, removed)), author)
+            values += (modified or "", source, path, f"{base}{uuid}/")
+            lines.append(writer.writerow([_cell(value) for value in values]))
+        yield "".join(lines)
 
 
 def _cell(value) -> str:
