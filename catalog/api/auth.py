@@ -8,6 +8,7 @@ the session. With the cookie, this is DRF's SessionAuthentication (CSRF enforced
 """
 
 from django.conf import settings
+from drf_spectacular.authentication import SessionScheme
 from rest_framework.authentication import SessionAuthentication
 
 
@@ -16,3 +17,9 @@ class SessionCookieAuthentication(SessionAuthentication):
         if settings.SESSION_COOKIE_NAME not in request._request.COOKIES:
             return None
         return super().authenticate(request)
+
+
+class SessionCookieScheme(SessionScheme):
+    """The OpenAPI schema documents it as the cookie session it is (drf-spectacular's extension)."""
+
+    target_class = "catalog.api.auth.SessionCookieAuthentication"

@@ -3,7 +3,7 @@
 Before, the key was the full URL, so `?utm=1`, `?utm=2`, ... each rendered and stored the same page
 again (2,000 such requests grew a worker by 300 MB). Now, for an anonymous GET, the parameters a page
 does not know are dropped before the view runs (the view never sees them, so the page is exactly
-what its key says) and the known ones are put in a canonical order. A page not listed here is cached
+what its key says). A page not listed here is cached
 only when it has no query string at all. The API's list endpoints answer unknown parameters with a
 400 (catalog.api.strict), which is never cached, so they keep every parameter.
 """
@@ -72,7 +72,10 @@ def page_parameters() -> dict[str, tuple[str, ...] | None]:
 
 
 def normalised_query(request) -> str | None:
-    """The canonical query string of a public GET (known parameters, sorted by name); None: not cacheable."""
+    """The query string of a public GET with only the page's known parameters; None: not cacheable.
+
+    Their order is kept: a page may read it (the "without <filter>" link drops the filter added last).
+    """
     raw = request.META.get("QUERY_STRING", "")
     try:
         match = resolve(request.path_info)
@@ -89,7 +92,6 @@ def normalised_query(request) -> str | None:
     pairs = [(name, value) for name, values in request.GET.lists() for value in values]
     if known is not ALL:
         pairs = [(name, value) for name, value in pairs if name in known]
-    pairs.sort(key=lambda pair: pair[0])  # stable: repeated values keep their order
     query = QueryDict(mutable=True)
     for name, value in pairs:
         query.appendlist(name, value)
