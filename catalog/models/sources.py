@@ -1,7 +1,9 @@
 """Where rules come from and what each import did; the catalog version that keys cached pages."""
 
+from datetime import UTC, datetime
+
 from django.core.validators import URLValidator
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 
 
@@ -76,8 +78,22 @@ class CatalogVersion(models.Model):
 
     @classmethod
     def state(cls) -> tuple[int, object]:
-        """(number, changed_at) in one query; (0, None) before the first change."""
-        return cls.objects.filter(pk=1).values_list("number", "changed_at").first() or (0, None)
+        """(number, changed_at) in one query; (0, None) before the first change.
+
+        Read on every anonymous request (catalog/web/page_cache.py), so in plain SQL: compiling the
+        ORM query cost more than running it.
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT number, changed_at FROM {cls._meta.db_table} WHERE id = 1")
+            row = cursor.fetchone()
+        if row is None:
+            return 0, None
+        number, changed_at = row
+        if isinstance(changed_at, str):  # SQLite without its converter
+            changed_at = datetime.fromisoformat(changed_at)
+        if changed_at is not None and changed_at.tzinfo is None:  # SQLite stores UTC, naive
+            changed_at = changed_at.replace(tzinfo=UTC)
+        return number, changed_at
 
     @classmethod
     def bump(cls) -> None:
