@@ -55,10 +55,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(database_url: str, production: bool = False, workers: int = 2, page_cache: bool = True):
-    """Yield the base URL of gunicorn serving the catalog; stop it afterwards."""
+def serve(
+    database_url: str, production: bool = False, workers: int = 2, page_cache: bool = True, env: dict | None = None
+):
+    """Yield the base URL of gunicorn serving the catalog; stop it afterwards. `env`: more settings."""
     port = free_port()
-    extra = {"DEBUG": "0", "CATALOG_PAGE_CACHE_SECONDS": "600" if page_cache else "0"}
+    extra = {"DEBUG": "0", "CATALOG_PAGE_CACHE_SECONDS": "600" if page_cache else "0", **(env or {})}
     if production:
         extra.update(
             CATALOG_PRODUCTION="1",
@@ -89,6 +91,7 @@ def serve(database_url: str, production: bool = False, workers: int = 2, page_ca
         cwd=ROOT,
     )
     base = f"http://127.0.0.1:{port}"
+    serve.last_pid = process.pid  # the gunicorn master, for benchmarks that measure its workers
     try:
         for _ in range(200):
             try:

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "catalog",
 ]
 
@@ -131,21 +132,41 @@ STORAGES = {
     },
 }
 
-# Public pages are cached per worker and keyed by the catalog version (see catalog/page_cache.py).
+# Public pages and API answers for anonymous visitors are cached under the catalog version
+# (catalog/web/page_cache.py). Embedded default: each worker keeps them in its own memory, at most
+# CATALOG_PAGE_CACHE_BYTES of gzipped pages (least recently used out first; a page over 1 MiB is not
+# kept), so a worker's cache never holds more than that whatever the corpus or the URLs asked for.
+# CATALOG_PAGE_CACHE=shared keeps them in Redis (CATALOG_CACHE_URL) for every worker and node instead.
 CATALOG_PAGE_CACHE_SECONDS = int(os.environ.get("CATALOG_PAGE_CACHE_SECONDS", "600"))
+CATALOG_PAGE_CACHE_BYTES = int(os.environ.get("CATALOG_PAGE_CACHE_BYTES", str(32 * 1024 * 1024)))
+CATALOG_PAGE_CACHE = os.environ.get("CATALOG_PAGE_CACHE", "memory")
+# How long a browser, proxy or CDN may use a public answer before asking again (then a 304 if unchanged).
+CATALOG_HTTP_MAX_AGE = int(os.environ.get("CATALOG_HTTP_MAX_AGE", "60"))
+_REDIS_URL = (
+    os.environ["CATALOG_CACHE_URL"]
+    if os.environ.get("CATALOG_CACHE_URL", "").startswith(("redis://", "rediss://"))
+    else ""
+)
+if CATALOG_PAGE_CACHE not in ("memory", "shared"):
+    raise ImproperlyConfigured("CATALOG_PAGE_CACHE is 'memory' (the default) or 'shared'")
+if CATALOG_PAGE_CACHE == "shared" and not _REDIS_URL:
+    raise ImproperlyConfigured("CATALOG_PAGE_CACHE=shared needs CATALOG_CACHE_URL=redis://host:6379/N")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
-    "pages": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "pages",
-        "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("CATALOG_PAGE_CACHE_ENTRIES", "2000"))},
-    },
+    "pages": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _REDIS_URL, "KEY_PREFIX": "page"}
+        if CATALOG_PAGE_CACHE == "shared"
+        else {
+            "BACKEND": "catalog.web.byte_cache.ByteBoundedCache",
+            "OPTIONS": {"MAX_BYTES": CATALOG_PAGE_CACHE_BYTES, "MAX_ENTRY_BYTES": 1024 * 1024},
+        }
+    ),
     # Rate-limit and login-failure counters: one store for every worker and node. A table in the
     # catalog's own database by default (`manage.py createcachetable` makes it; `make run`/`make serve`
     # and the test runner do); CATALOG_CACHE_URL=redis://host:6379/0 selects Redis instead.
     "shared": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["CATALOG_CACHE_URL"]}
-        if os.environ.get("CATALOG_CACHE_URL", "").startswith(("redis://", "rediss://"))
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _REDIS_URL}
+        if _REDIS_URL
         else {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "catalog_shared_cache",
@@ -158,11 +179,11 @@ CACHES = {
     "conversions": (
         {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": os.environ["CATALOG_CACHE_URL"],
+            "LOCATION": _REDIS_URL,
             "KEY_PREFIX": "conversion",
             "TIMEOUT": None,
         }
-        if os.environ.get("CATALOG_CACHE_URL", "").startswith(("redis://", "rediss://"))
+        if _REDIS_URL
         else {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "catalog_conversion_cache",
@@ -210,6 +231,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # Anonymous requests never touch the session (so their answers carry no `Vary: Cookie` and are
+    # cached like the pages); a request with a session cookie is authenticated as before.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "catalog.api.auth.SessionCookieAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
     # Anonymous API requests per client, in the shared cache (catalog/web/throttling.py); matching
     # has its own stricter rate, for everyone, applied to /api/match/ and the /match/ form.
     "DEFAULT_THROTTLE_CLASSES": ["catalog.web.throttling.AnonRateThrottle"],
@@ -229,6 +256,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Sigma rule catalog API",
     "DESCRIPTION": "Rules, indicators, fields, ATT&CK and event coverage of the catalog.",
     "VERSION": "1",
+    # /api/docs/ serves Swagger UI from the drf-spectacular-sidecar package's static files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # Import limits: a rule file larger, deeper or more alias-expanded than this is rejected

@@ -171,9 +171,9 @@ def test_every_api_listing_has_a_pair():
     """A new /api/ endpoint gets a row in PAIRS (or a reason it has no HTML twin)."""
     from catalog.api.urls import urlpatterns
 
-    # The API's index and its OpenAPI document; the installed conversion targets (listed on rule pages);
-    # POST /api/convert/, whose page /preview/ is a form.
-    without_twin = {"root", "schema", "targets", "convert"}
+    # The API's index, its OpenAPI document and its Swagger UI (/api/docs/); the installed conversion
+    # targets (listed on rule pages); POST /api/convert/, whose page /preview/ is a form.
+    without_twin = {"root", "schema", "docs", "targets", "convert"}
     covered = {
         "rule-list": "rules",
         "rule-detail": "rule",

@@ -1,7 +1,7 @@
 """/api/ URL map. These paths are a public contract, like the HTML ones."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from catalog.api import conversion, views
 
@@ -26,4 +26,7 @@ urlpatterns = [
     path("events/<path:provider>/<str:event_id>/", views.EventDetail.as_view(), name="event-detail"),
     path("logsources/", views.LogsourceList.as_view(), name="logsource-list"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Swagger UI from the pinned drf-spectacular-sidecar's static files (no CDN); its init script is
+    # served by the same view (?script), so the page needs no inline script (CSP).
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0012_summaries'),
+        ('catalog', '0013_catalog_version_changed_at'),
     ]
 
     operations = [

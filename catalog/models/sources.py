@@ -1,7 +1,10 @@
 """Where rules come from and what each import did; the catalog version that keys cached pages."""
 
+from datetime import UTC, datetime
+
 from django.core.validators import URLValidator
-from django.db import models, transaction
+from django.db import connection, models, transaction
+from django.utils import timezone
 
 
 class Source(models.Model):
@@ -58,10 +61,12 @@ class ImportRun(models.Model):
 class CatalogVersion(models.Model):
     """A counter bumped whenever what the public pages show may have changed (imports, curation).
 
-    Cached pages are keyed by it, so every gunicorn worker drops stale pages on its next request.
+    Cached pages are keyed by it, so every gunicorn worker drops stale pages on its next request;
+    HTTP responses carry it as their ETag and `changed_at` as their Last-Modified (catalog/web/page_cache.py).
     """
 
     number = models.PositiveBigIntegerField(default=0)
+    changed_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):
         return f"catalog version {self.number}"
@@ -72,12 +77,31 @@ class CatalogVersion(models.Model):
         return row or 0
 
     @classmethod
+    def state(cls) -> tuple[int, object]:
+        """(number, changed_at) in one query; (0, None) before the first change.
+
+        Read on every anonymous request (catalog/web/page_cache.py), so in plain SQL: compiling the
+        ORM query cost more than running it.
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT number, changed_at FROM {cls._meta.db_table} WHERE id = 1")
+            row = cursor.fetchone()
+        if row is None:
+            return 0, None
+        number, changed_at = row
+        if isinstance(changed_at, str):  # SQLite without its converter
+            changed_at = datetime.fromisoformat(changed_at)
+        if changed_at is not None and changed_at.tzinfo is None:  # SQLite stores UTC, naive
+            changed_at = changed_at.replace(tzinfo=UTC)
+        return number, changed_at
+
+    @classmethod
     def bump(cls, fields: bool = False) -> None:
         """A new version, with the summary tables rewritten in the same transaction (catalog.summaries);
         `fields` also rewrites the field counts, for changes of which rules are live (imports, visibility)."""
         from catalog import summaries
 
         with transaction.atomic():
-            if not cls.objects.filter(pk=1).update(number=models.F("number") + 1):
+            if not cls.objects.filter(pk=1).update(number=models.F("number") + 1, changed_at=timezone.now()):
                 cls.objects.get_or_create(pk=1, defaults={"number": 1})
             summaries.refresh(fields=fields)

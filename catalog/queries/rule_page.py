@@ -11,13 +11,17 @@ import uuid as uuid_lib
 from dataclasses import dataclass
 
 from django.db.models import Count, F, FloatField, Q, Sum, Value, Window
-from django.db.models.functions import Cast, Greatest, Ln, RowNumber
+from django.db.models.functions import Cast, Greatest, Ln, Lower, RowNumber
 
 from catalog.models import Polarity, Rule, RuleIndicator, RuleReference, live_rules_q, public_rules_q
 from catalog.queries.records import attack_table, rules_for_export
 from catalog.reference import attack
 
 SIMILAR_LIMIT = 10
+# Values shown in each of the rule page's two indicator tables; the rest are one link away, paginated
+# (/rules/<id>/indicators/). A driver block list with 4,400 hashes made a 2.1 MB page before.
+INDICATORS_SHOWN = 200
+INDICATORS_PER_PAGE = 500
 SHARED_SHOWN = 5  # the rarest shared indicators shown beside each similar rule
 LOOKED_FOR = (Polarity.LOOKS_FOR, Polarity.BOTH)
 EXCLUDED = (Polarity.EXCLUDES, Polarity.BOTH)
@@ -30,6 +34,25 @@ class IndicatorRow:
     field: str
     kind: str
     items: list  # RuleIndicator rows (their indicator selected) in the rule's order
+
+
+@dataclass
+class IndicatorTable:
+    """One of the rule page's indicator tables: its first rows (at most `shown` values) of `total`."""
+
+    rows: list[IndicatorRow]
+    total: int
+    shown: int
+
+    def __bool__(self) -> bool:
+        return bool(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    @property
+    def collapsed(self) -> bool:
+        return self.shown < self.total
 
 
 @dataclass
@@ -47,8 +70,8 @@ class RulePage:
     attack_rows: list
     events: list
     stages: list
-    indicator_rows: list[IndicatorRow]  # what the rule looks for (polarity looks_for or both)
-    excluded_rows: list[IndicatorRow]  # what it excludes (excludes or both)
+    indicator_rows: IndicatorTable  # what the rule looks for (polarity looks_for or both)
+    excluded_rows: IndicatorTable  # what it excludes (excludes or both)
     excluded_blocks: set[str]  # names of the detection blocks the condition excludes (or names both ways)
     related: list[RuleLink]
     targets: list[RuleLink]  # a correlation's or filter's own rules
@@ -78,8 +101,8 @@ def rule_page(rule_uuid) -> RulePage | None:
         attack_rows=attack.by_tactic(attack_table(rule)),
         events=sorted(rule.events.all(), key=lambda e: (e.provider, e.event_id is not None, e.event_id or 0)),
         stages=stages,
-        indicator_rows=indicator_rows(ri for ri in carried if ri.polarity in LOOKED_FOR),
-        excluded_rows=indicator_rows(ri for ri in carried if ri.polarity in EXCLUDED),
+        indicator_rows=indicator_table([ri for ri in carried if ri.polarity in LOOKED_FOR]),
+        excluded_rows=indicator_table([ri for ri in carried if ri.polarity in EXCLUDED]),
         excluded_blocks={
             stage.name
             for stage in stages
@@ -99,6 +122,32 @@ def indicator_rows(rule_indicators) -> list[IndicatorRow]:
         key = (ri.indicator.field, ri.indicator.kind)
         rows.setdefault(key, IndicatorRow(*key, items=[])).items.append(ri)
     return [rows[key] for key in sorted(rows, key=lambda k: (k[0].casefold(), k[0], k[1]))]
+
+
+def indicator_table(carried: list, limit: int = INDICATORS_SHOWN) -> IndicatorTable:
+    """The table's rows in page order, cut after `limit` values (the rest: rule_indicator_page)."""
+    rows, shown = [], 0
+    for row in indicator_rows(carried):
+        if shown >= limit:
+            break
+        row.items = row.items[: limit - shown]
+        shown += len(row.items)
+        rows.append(row)
+    return IndicatorTable(rows, len(carried), shown)
+
+
+def indicator_page_rule(rule_uuid) -> Rule | None:
+    """The public rule whose indicators /rules/<id>/indicators/ pages through (1 query); None if hidden."""
+    return Rule.objects.public().filter(uuid=rule_uuid).only("uuid", "title", "retired").first()
+
+
+def rule_indicator_queryset(rule: Rule, polarities):
+    """A rule's indicators of some polarities in the rule page's order (field, kind, then as written)."""
+    return (
+        RuleIndicator.objects.filter(rule_id=rule.pk, polarity__in=polarities)
+        .select_related("indicator")
+        .order_by(Lower("indicator__field"), "indicator__field", "indicator__kind", "position")
+    )
 
 
 def _resolve(rule: Rule, links: list[RuleLink]) -> None:

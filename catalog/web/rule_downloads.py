@@ -56,4 +56,4 @@ def rule_layer(request, rule_uuid):
 def rule_csv(request, rule_uuid):
     """This rule's row of the rule list's CSV export, under the same header."""
     rule = _public_rule(rule_uuid)
-    return csv_response(request, Rule.objects.filter(pk=rule.pk), download_name(rule, ".csv"))
+    return csv_response(request, Rule.objects.filter(pk=rule.pk), download_name(rule, ".csv"), stream=False)

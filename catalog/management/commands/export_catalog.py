@@ -9,6 +9,8 @@ from django.core.management.base import BaseCommand
 from catalog.models import Rule
 from catalog.queries.records import rule_to_dict, rules_for_export
 
+BATCH = 500
+
 
 class Command(BaseCommand):
     help = "Write one JSON object per rule (sorted by id): the catalog's machine-readable contract."
@@ -19,9 +21,23 @@ class Command(BaseCommand):
 
     def handle(self, *args, format="jsonl", output=None, **options):
         with open(output, "w", encoding="utf-8") if output else contextlib.nullcontext(sys.stdout) as out:
-            uuids = list(Rule.objects.order_by("uuid").values_list("pk", flat=True))
-            # Batches keep memory flat on large catalogs while the prefetches stay constant per batch.
-            for start in range(0, len(uuids), 500):
-                batch = rules_for_export(Rule.objects.filter(pk__in=uuids[start : start + 500]))
-                for rule in sorted(batch, key=lambda r: str(r.uuid)):
-                    out.write(json.dumps(rule_to_dict(rule), ensure_ascii=False, sort_keys=True) + "\n")
+            for rule in export_order():
+                out.write(json.dumps(rule_to_dict(rule), ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def export_order(batch: int = BATCH):
+    """Every rule with its record's data, sorted by id, read in keyset batches (uuid > the last one).
+
+    Memory stays flat on any catalog (no list of all rows or ids), and the prefetches cost a constant
+    number of queries per batch.
+    """
+    last = None
+    while True:
+        rules = Rule.objects.order_by("uuid")
+        if last is not None:
+            rules = rules.filter(uuid__gt=last)
+        rows = list(rules_for_export(rules)[:batch])
+        yield from rows
+        if len(rows) < batch:
+            return
+        last = rows[-1].uuid
