@@ -2,6 +2,8 @@
 
 from django.shortcuts import render
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
@@ -14,6 +16,7 @@ def test_events_page(request, rule_uuid):
     return render(request, "catalog/match/test_events.html", {"rule": rule, "files": files, "total": total})
 
 
+@extend_schema(responses=OpenApiTypes.OBJECT, summary="A rule's logged test events, each with its explanation")
 @api_view(["GET"])
 def test_events_api(request, rule_uuid):
     rule, files = queries.rule_test_events(rule_uuid)
