@@ -8,12 +8,15 @@ a channel-wide event row (no event id) at /events/<provider>/any/.
 from django.contrib import admin
 from django.urls import include, path
 
+from catalog.telemetry import api as coverage_api
+from catalog.telemetry import views as coverage
 from catalog.web import changes, coverage_exports, match, preview, rule_downloads, siem_exports, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/changes/", changes.changes_json, name="api-changes"),
     path("api/match/", match.match_api, name="api-match"),
+    path("api/coverage/", coverage_api.coverage_api, name="api-coverage"),
     path("api/", include("catalog.api.urls")),
     path("changes/", changes.changes_page, name="changes"),
     path("changes/feed/", changes.ChangesFeed(), name="changes-feed"),
@@ -37,5 +40,9 @@ urlpatterns = [
     path("events/<path:provider>/<str:event>/", views.event_detail, name="event-detail"),
     path("logsources/", views.logsource_list, name="logsource-list"),
     path("match/", match.match_page, name="match"),
+    path("coverage/", coverage.coverage_page, name="coverage"),
+    path("coverage/rules/", coverage.coverage_rules, name="coverage-rules"),
+    path("coverage/navigator.json", coverage.coverage_layer, name="coverage-navigator"),
+    path("coverage/export.csv", coverage.coverage_csv, name="coverage-csv"),
     path("preview/", preview.preview_page, name="preview"),
 ]

@@ -20,10 +20,15 @@ from catalog.models.rules import (
 )
 from catalog.models.sources import CatalogVersion, ImportRun, Source
 from catalog.search.models import RuleSearch
+from catalog.telemetry.models import NeedSignature, RuleNeed, SignatureTechnique, TelemetryProfile
 
 __all__ = [
     "CURATION_FIELDS",
     "LEVELS",
+    "NeedSignature",
+    "RuleNeed",
+    "SignatureTechnique",
+    "TelemetryProfile",
     "RULE_TYPES",
     "STATUSES",
     "CatalogVersion",

@@ -1,0 +1,93 @@
+"""The ATT&CK matrix and the blind spots of a profile's coverage (catalog.telemetry.coverage).
+
+Counts are of runnable rules (sub-techniques rolled up into their technique, as on /attack/); a
+technique is *blind* when the catalog has live rules for it but the profile runs none of them.
+The tactic layout is ATT&CK's own (3 small queries over the ATT&CK tables, not over rules).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from catalog.models import Tactic, Technique
+from catalog.queries.attack import heat
+
+
+@dataclass
+class Cell:
+    technique_id: str
+    name: str
+    count: int  # runnable rules
+    total: int  # live rules in the catalog
+    subtechniques: list = field(default_factory=list)
+    suggestions: list = field(default_factory=list)
+
+    @property
+    def heat(self) -> int:
+        return heat(self.count)
+
+    @property
+    def blind(self) -> bool:
+        return self.total > 0 and self.count == 0
+
+
+def _layout():
+    names = dict(Technique.objects.values_list("technique_id", "name"))
+    homes = defaultdict(set)
+    for technique_id, shortname in Technique.tactics.through.objects.values_list(
+        "technique__technique_id", "tactic__shortname"
+    ):
+        homes[shortname].add(technique_id)
+    tactics = list(Tactic.objects.order_by("legacy", "order", "shortname"))
+    return names, homes, tactics
+
+
+def _cell(coverage, names, technique_id: str) -> Cell:
+    return Cell(
+        technique_id,
+        names.get(technique_id, ""),
+        coverage.runnable.get(technique_id, 0),
+        coverage.total.get(technique_id, 0),
+        suggestions=coverage.suggestions.get(technique_id, []),
+    )
+
+
+def coverage_matrix(coverage, uncovered_only: bool = False) -> list[dict]:
+    """Tactic columns of technique cells (runnable / catalog rules); `uncovered_only`: no runnable rule."""
+    names, homes, tactics = _layout()
+    subs_of = defaultdict(list)
+    for technique_id in sorted(names):
+        if "." in technique_id and coverage.total.get(technique_id):
+            subs_of[technique_id.split(".")[0]].append(technique_id)
+    columns = []
+    for tactic in tactics:
+        ids = homes[tactic.shortname]
+        cells = []
+        for technique_id in sorted(t for t in ids if "." not in t):
+            cell = _cell(coverage, names, technique_id)
+            cell.subtechniques = [_cell(coverage, names, t) for t in subs_of[technique_id]]
+            if uncovered_only:
+                cell.subtechniques = [s for s in cell.subtechniques if not s.count]
+                if cell.count and not cell.subtechniques:
+                    continue
+            cells.append(cell)
+        cells.sort(key=lambda c: (-c.count, -c.total, c.technique_id))
+        covered = sum(1 for t in ids if "." not in t and coverage.runnable.get(t))
+        parents = sum(1 for t in ids if "." not in t)
+        columns.append({"tactic": tactic, "cells": cells, "covered": covered, "techniques": parents})
+    return columns
+
+
+def blind_spots(coverage) -> list[dict]:
+    """Per tactic, the techniques and sub-techniques with catalog rules but none runnable, and what would cover them."""
+    names, homes, tactics = _layout()
+    blind = coverage.blind
+    result = []
+    for tactic in tactics:
+        ids = homes[tactic.shortname]
+        cells = [_cell(coverage, names, t) for t in sorted(blind) if t in ids or ("." in t and t.split(".")[0] in ids)]
+        if cells:
+            cells.sort(key=lambda c: (-c.total, c.technique_id))
+            result.append({"tactic": tactic, "cells": cells})
+    return result

@@ -1,0 +1,118 @@
+"""Keep the need summary (catalog.telemetry.models) exact: called by catalog.visibility.publish().
+
+`refresh()` runs whenever an import, hide, unhide or retire is published. It reads the need of the
+rules whose content changed since it was last read (new rules, and rules whose content_hash moved),
+then recounts every signature's live rules and its technique counts in a few set-based statements.
+Detection rules only: correlation and filter rules have no log source of their own to collect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+
+from django.db import transaction
+from django.db.models import F, Q
+
+from catalog.models import Polarity, Predicate, Rule, RuleType, live_rules_q
+from catalog.telemetry.models import NeedSignature, RuleNeed, SignatureTechnique
+from catalog.telemetry.sources import provider_slug
+
+BATCH = 2000
+
+
+def refresh() -> None:
+    with transaction.atomic():
+        stale = list(
+            Rule.objects.filter(rule_type=RuleType.RULE)
+            .filter(Q(need__isnull=True) | ~Q(need__content_hash=F("content_hash")))
+            .values_list("pk", "content_hash", "product", "category", "service")
+        )
+        for start in range(0, len(stale), BATCH):
+            _read_needs(stale[start : start + BATCH])
+        recount()
+
+
+def _read_needs(rows) -> None:
+    ids = [row[0] for row in rows]
+    fields = defaultdict(set)
+    for rule_id, name in (
+        Predicate.objects.filter(rule_id__in=ids, polarity__in=[Polarity.LOOKS_FOR, Polarity.BOTH])
+        .exclude(field="")
+        .values_list("rule_id", "field")
+        .distinct()
+    ):
+        fields[rule_id].add(name)
+    events = defaultdict(set)
+    for rule_id, provider, event_id in Rule.events.through.objects.filter(rule_id__in=ids).values_list(
+        "rule_id", "eventtype__provider", "eventtype__event_id"
+    ):
+        events[rule_id].add(f"{provider_slug(provider)}:{'*' if event_id is None else event_id}")
+    needs = {}
+    for pk, content_hash, product, category, service in rows:
+        need = {
+            "product": product,
+            "category": category,
+            "service": service,
+            "events": sorted(events[pk]),
+            "fields": sorted(fields[pk]),
+        }
+        key = hashlib.sha256(json.dumps(need, sort_keys=True).encode()).hexdigest()
+        needs[pk] = (key, content_hash, need)
+    keys = {key for key, _, _ in needs.values()}
+    known = dict(NeedSignature.objects.filter(key__in=keys).values_list("key", "pk"))
+    NeedSignature.objects.bulk_create(
+        [
+            NeedSignature(key=key, **need)
+            for key, (k, _, need) in {v[0]: v for v in needs.values()}.items()
+            if key not in known
+        ]
+    )
+    known = dict(NeedSignature.objects.filter(key__in=keys).values_list("key", "pk"))
+    RuleNeed.objects.filter(rule_id__in=ids).delete()
+    RuleNeed.objects.bulk_create(
+        [RuleNeed(rule_id=pk, signature_id=known[key], content_hash=h) for pk, (key, h, _) in needs.items()]
+    )
+
+
+def recount() -> None:
+    """Live rules per signature, and per (signature, technique): exact after every publish."""
+    live = Rule.objects.filter(live_rules_q(), need__isnull=False)
+    counts = defaultdict(int)
+    for signature_id in live.values_list("need__signature_id", flat=True).iterator(chunk_size=5000):
+        counts[signature_id] += 1
+    changed = []
+    for signature in NeedSignature.objects.only("pk", "rule_count"):
+        fresh = counts.get(signature.pk, 0)
+        if signature.rule_count != fresh:
+            signature.rule_count = fresh
+            changed.append(signature)
+    NeedSignature.objects.bulk_update(changed, ["rule_count"], batch_size=1000)
+    NeedSignature.objects.filter(rule_needs__isnull=True).delete()
+    _recount_techniques()
+
+
+def _recount_techniques() -> None:
+    tagged = defaultdict(set)  # rule -> technique ids
+    signature_of = {}
+    for rule_id, signature_id, technique_id in Rule.techniques.through.objects.filter(
+        live_rules_q("rule"), rule__need__isnull=False
+    ).values_list("rule_id", "rule__need__signature_id", "technique__technique_id"):
+        tagged[rule_id].add(technique_id)
+        signature_of[rule_id] = signature_id
+    direct, rolled = defaultdict(int), defaultdict(int)
+    for rule_id, techniques in tagged.items():
+        signature_id = signature_of[rule_id]
+        for technique_id in techniques:
+            direct[signature_id, technique_id] += 1
+        for technique_id in techniques | {t.split(".")[0] for t in techniques}:
+            rolled[signature_id, technique_id] += 1
+    SignatureTechnique.objects.all().delete()
+    SignatureTechnique.objects.bulk_create(
+        [
+            SignatureTechnique(signature_id=s, technique_id=t, direct=direct.get((s, t), 0), rolled=n)
+            for (s, t), n in rolled.items()
+        ],
+        batch_size=2000,
+    )
