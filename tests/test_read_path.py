@@ -22,6 +22,7 @@ from catalog.conversion import stored as conversion_stored
 from catalog.importing.importer import import_paths
 from catalog.models import Indicator, Rule
 from catalog.queries import attack, changes, events, fields, indicators, rule_page, rules
+from catalog.telemetry import coverage as telemetry_coverage
 from catalog.visibility import set_visibility
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,6 +128,12 @@ PAIRS = [
     ("logsources", lambda p: "/logsources/", lambda p: "/api/logsources/", [(events, "logsource_counts")]),
     ("changes", lambda p: "/changes/", lambda p: "/api/changes/", [(changes, "changes_page_data")]),
     (
+        "coverage",  # telemetry coverage (issue 12): its API lives in config/urls.py, beside /api/match/
+        lambda p: "/coverage/?events=sysmon:1,security:4688",
+        lambda p: "/api/coverage/?events=sysmon:1,security:4688",
+        [(telemetry_coverage, "profile_coverage")],
+    ),
+    (
         "rule query",  # the rule page's Query section and its JSON
         lambda p: f"/rules/{LIVE_ID}/?target=kusto",
         lambda p: f"/api/rules/{LIVE_ID}/query/?target=kusto",
@@ -185,7 +192,7 @@ def test_every_api_listing_has_a_pair():
     }
     names = {pattern.name for pattern in urlpatterns} - without_twin
     assert names == set(covered), "add the new endpoint and its page to PAIRS"
-    assert set(covered.values()) | {"changes"} == {pair[0] for pair in PAIRS}
+    assert set(covered.values()) | {"changes", "coverage"} == {pair[0] for pair in PAIRS}
 
 
 # -- visibility is spelled in one place ---------------------------------------------------------
@@ -196,6 +203,7 @@ READ_PATH = [
     "catalog/matching",
     "catalog/conversion",
     "catalog/search",
+    "catalog/telemetry",
 ]
 # `hidden=False`, `rule__retired=True`, `{"rules__hidden": False}`: a visibility rule written out by hand.
 RAW_VISIBILITY = re.compile(r"(\b|__)(hidden|retired)[\"']?\s*[=:]\s*(False|True)\b")
