@@ -20,14 +20,13 @@ from catalog.models.rules import (
 )
 from catalog.models.sources import CatalogVersion, ImportRun, Source
 from catalog.search.models import RuleSearch
-from catalog.telemetry.models import NeedSignature, RuleNeed, SignatureTechnique, TelemetryProfile
+from catalog.telemetry.models import NeedSignature, RuleNeed, TelemetryProfile
 
 __all__ = [
     "CURATION_FIELDS",
     "LEVELS",
     "NeedSignature",
     "RuleNeed",
-    "SignatureTechnique",
     "TelemetryProfile",
     "RULE_TYPES",
     "STATUSES",

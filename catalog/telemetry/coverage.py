@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from catalog.models import Rule
-from catalog.telemetry.models import NeedSignature, SignatureTechnique
+from catalog.telemetry.models import NeedSignature
 from catalog.telemetry.profile import Profile, event_token, logsource_token
 from catalog.telemetry.sources import category_sources, common_fields, event_title
 
@@ -34,13 +34,15 @@ class WayIn:
     event_id: int | None
     missing: tuple[str, ...]  # looked-for fields this way in does not carry
     suggest: bool  # offered in "add this next" (a Windows category is offered as events, not as a log source)
+    label: str = ""  # "sysmon:10 Process accessed", "linux::auditd"
 
-    @property
-    def label(self) -> str:
-        if self.provider is None:
-            return self.token.removeprefix("logsource=")
-        title = event_title(self.provider, self.event_id)
-        return f"{self.token} {title}".strip()
+
+def way_in(token, provider, event_id, missing, suggest) -> WayIn:
+    if provider is None:
+        label = token.removeprefix("logsource=")
+    else:
+        label = f"{token} {event_title(provider, event_id)}".strip()
+    return WayIn(token, provider, event_id, missing, suggest, label)
 
 
 @dataclass
@@ -76,16 +78,25 @@ def ways_in(key: str, product: str, category: str, service: str, events: list[st
     if sources:
         for source in sources:
             missing = tuple(f for f in needed if source.fields is not None and f.casefold() not in source.fields)
-            ways.append(WayIn(source.token, source.provider, source.event_id, missing, True))
+            ways.append(way_in(source.token, source.provider, source.event_id, missing, True))
     elif product == "windows":
         for token in events:
             provider, _, event = token.rpartition(":")
-            ways.append(WayIn(token, provider, None if event == "*" else int(event), (), True))
-    ways.append(WayIn("logsource=" + logsource_token(product, category, service), None, None, (), not ways))
+            ways.append(way_in(token, provider, None if event == "*" else int(event), (), True))
+    ways.append(way_in("logsource=" + logsource_token(product, category, service), None, None, (), not ways))
     if len(_ways_cache) > 100_000:
         _ways_cache.clear()
     _ways_cache[key] = result = tuple(ways)
     return result
+
+
+def _read_ways(pks: list[int]) -> None:
+    """Fill the ways-in cache for signatures not seen yet (only their events and fields are read)."""
+    for start in range(0, len(pks), 500):
+        for key, product, category, service, events, fields in NeedSignature.objects.filter(
+            pk__in=pks[start : start + 500]
+        ).values_list("key", "product", "category", "service", "events", "fields"):
+            ways_in(key, product.casefold(), category.casefold(), service.casefold(), events, fields)
 
 
 def collects(profile: Profile, way: WayIn, signature: Signature) -> bool:
@@ -131,31 +142,28 @@ class Coverage:
 
 def profile_coverage(profile: Profile) -> Coverage:
     """Classify every need signature for `profile`, count rules and techniques, rank what to add next."""
+    rows = list(
+        NeedSignature.objects.filter(rule_count__gt=0).values_list(
+            "pk", "key", "product", "category", "service", "rule_count", "technique_counts"
+        )
+    )
+    _read_ways([pk for pk, key, *_ in rows if key not in _ways_cache])
     signatures = []
-    for pk, key, product, category, service, events, fields, count in NeedSignature.objects.filter(
-        rule_count__gt=0
-    ).values_list("pk", "key", "product", "category", "service", "events", "fields", "rule_count"):
-        product, category, service = product.casefold(), category.casefold(), service.casefold()
-        ways = ways_in(key, product, category, service, events, fields)
-        signature = Signature(pk, product, category, service, count, ways)
+    techniques = {}  # signature pk -> {technique id: live rules}
+    runnable, total = defaultdict(int), defaultdict(int)
+    for pk, key, product, category, service, count, tagged in rows:
+        signature = Signature(pk, product.casefold(), category.casefold(), service.casefold(), count, _ways_cache[key])
         classify(profile, signature)
         signatures.append(signature)
+        if tagged:
+            per = techniques[pk] = {t: int(n) for t, _, n in (item.partition(":") for item in tagged.split())}
+            for technique_id, n in per.items():
+                total[technique_id] += n
+                if signature.status == RUNNABLE:
+                    runnable[technique_id] += n
     counts = dict.fromkeys(CLASSES, 0)
     for signature in signatures:
         counts[signature.status] += signature.rule_count
-    by_pk = {s.pk: s for s in signatures}
-    techniques = defaultdict(dict)  # signature pk -> {technique id: rolled count}
-    runnable, total = defaultdict(int), defaultdict(int)
-    for signature_id, technique_id, rolled in SignatureTechnique.objects.filter(rolled__gt=0).values_list(
-        "signature_id", "technique_id", "rolled"
-    ):
-        signature = by_pk.get(signature_id)
-        if signature is None:
-            continue
-        techniques[signature_id][technique_id] = rolled
-        total[technique_id] += rolled
-        if signature.status == RUNNABLE:
-            runnable[technique_id] += rolled
     next_steps, suggestions = _next_steps(signatures, techniques, runnable)
     return Coverage(profile, signatures, counts, dict(runnable), dict(total), next_steps, suggestions)
 

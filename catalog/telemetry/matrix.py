@@ -2,16 +2,17 @@
 
 Counts are of runnable rules (sub-techniques rolled up into their technique, as on /attack/); a
 technique is *blind* when the catalog has live rules for it but the profile runs none of them.
-The tactic layout is ATT&CK's own (3 small queries over the ATT&CK tables, not over rules).
+The tactic layout is ATT&CK's own, from the bundled ATT&CK data (no query).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
 
-from catalog.models import Tactic, Technique
 from catalog.queries.attack import heat
+from catalog.reference import attack
 
 
 @dataclass
@@ -32,15 +33,18 @@ class Cell:
         return self.total > 0 and self.count == 0
 
 
+@cache
 def _layout():
-    names = dict(Technique.objects.values_list("technique_id", "name"))
+    """ATT&CK's tactics in matrix order, each with its techniques (bundled data, catalog.reference.attack)."""
+    data = attack.load()
+    names = {tid: t.name for tid, t in data.techniques.items()}
     homes = defaultdict(set)
-    for technique_id, shortname in Technique.tactics.through.objects.values_list(
-        "technique__technique_id", "tactic__shortname"
-    ):
-        homes[shortname].add(technique_id)
-    tactics = list(Tactic.objects.order_by("legacy", "order", "shortname"))
-    return names, homes, tactics
+    for technique in data.techniques.values():
+        for shortname in technique.tactics:
+            homes[shortname].add(technique.technique_id)
+    tactics = sorted(data.tactics.values(), key=lambda t: (t.legacy, t.order, t.shortname))
+    parents = {shortname: sorted(t for t in ids if "." not in t) for shortname, ids in homes.items()}
+    return names, homes, parents, tactics
 
 
 def _cell(coverage, names, technique_id: str) -> Cell:
@@ -55,16 +59,18 @@ def _cell(coverage, names, technique_id: str) -> Cell:
 
 def coverage_matrix(coverage, uncovered_only: bool = False) -> list[dict]:
     """Tactic columns of technique cells (runnable / catalog rules); `uncovered_only`: no runnable rule."""
-    names, homes, tactics = _layout()
+    names, homes, parents, tactics = _layout()
     subs_of = defaultdict(list)
     for technique_id in sorted(names):
         if "." in technique_id and coverage.total.get(technique_id):
             subs_of[technique_id.split(".")[0]].append(technique_id)
     columns = []
     for tactic in tactics:
-        ids = homes[tactic.shortname]
+        ids = parents.get(tactic.shortname, [])
+        if not ids:
+            continue
         cells = []
-        for technique_id in sorted(t for t in ids if "." not in t):
+        for technique_id in ids:
             cell = _cell(coverage, names, technique_id)
             cell.subtechniques = [_cell(coverage, names, t) for t in subs_of[technique_id]]
             if uncovered_only:
@@ -73,20 +79,19 @@ def coverage_matrix(coverage, uncovered_only: bool = False) -> list[dict]:
                     continue
             cells.append(cell)
         cells.sort(key=lambda c: (-c.count, -c.total, c.technique_id))
-        covered = sum(1 for t in ids if "." not in t and coverage.runnable.get(t))
-        parents = sum(1 for t in ids if "." not in t)
-        columns.append({"tactic": tactic, "cells": cells, "covered": covered, "techniques": parents})
+        covered = sum(1 for t in ids if coverage.runnable.get(t))
+        columns.append({"tactic": tactic, "cells": cells, "covered": covered, "techniques": len(ids)})
     return columns
 
 
 def blind_spots(coverage) -> list[dict]:
     """Per tactic, the techniques and sub-techniques with catalog rules but none runnable, and what would cover them."""
-    names, homes, tactics = _layout()
-    blind = coverage.blind
+    names, homes, parents, tactics = _layout()
+    blind = sorted(coverage.blind)
     result = []
     for tactic in tactics:
         ids = homes[tactic.shortname]
-        cells = [_cell(coverage, names, t) for t in sorted(blind) if t in ids or ("." in t and t.split(".")[0] in ids)]
+        cells = [_cell(coverage, names, t) for t in blind if t in ids or t.split(".")[0] in ids]
         if cells:
             cells.sort(key=lambda c: (-c.total, c.technique_id))
             result.append({"tactic": tactic, "cells": cells})

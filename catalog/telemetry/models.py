@@ -4,8 +4,8 @@ A rule's *need* is what running it takes: its log source (product, category, ser
 events the catalog maps it to, and the fields it looks for (polarity looks_for or both; fields it
 only excludes are not needed). Rules with the same need share one `NeedSignature`; SigmaHQ's ~3,800
 rules have about a thousand, and a corpus 20 times bigger of the same kinds of rules barely more,
-so a profile's coverage is computed over signatures, not rules. `rule_count` and the technique
-counts are of live, public rules, recounted whenever visibility is published (catalog.visibility).
+so a profile's coverage is computed over signatures, not rules. `rule_count` and
+`technique_counts` are of live, public rules, recounted whenever visibility is published (catalog.visibility).
 """
 
 from django.db import models
@@ -37,6 +37,8 @@ class NeedSignature(models.Model):
     events = models.JSONField(default=list)  # ["security:4624", "system:*", ...]
     fields = models.JSONField(default=list)  # looked-for field names, sorted
     rule_count = models.PositiveIntegerField(default=0, db_index=True)  # live, public rules
+    # Live rules per technique, sub-techniques rolled up into their technique: "T1003:4 T1003.001:3".
+    technique_counts = models.TextField(blank=True)
 
     class Meta:
         app_label = "catalog"
@@ -55,19 +57,3 @@ class RuleNeed(models.Model):
 
     def __str__(self):
         return f"need of rule {self.rule_id}"
-
-
-class SignatureTechnique(models.Model):
-    """Live rules of a signature per technique: tagging exactly it (`direct`), or it or a sub-technique."""
-
-    signature = models.ForeignKey(NeedSignature, on_delete=models.CASCADE, related_name="techniques")
-    technique_id = models.CharField(max_length=16)
-    direct = models.PositiveIntegerField(default=0)
-    rolled = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        app_label = "catalog"
-        constraints = [models.UniqueConstraint(fields=["signature", "technique_id"], name="unique_signature_technique")]
-
-    def __str__(self):
-        return f"{self.technique_id} in signature {self.signature_id}"

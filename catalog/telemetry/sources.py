@@ -156,7 +156,12 @@ def provider_slug(provider: str) -> str:
 
 def provider_name(slug: str) -> str:
     """The catalog's provider name of a slug (inverse of provider_slug), or the slug itself."""
-    return {v: k for k, v in _slugs().items()}.get(slug, slug)
+    return _names().get(slug, slug)
+
+
+@cache
+def _names() -> dict[str, str]:
+    return {service: provider for provider, service in _slugs().items()}
 
 
 @cache

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F, Q
 
 from catalog.models import Polarity, Predicate, Rule, RuleType, live_rules_q
-from catalog.telemetry.models import NeedSignature, RuleNeed, SignatureTechnique
+from catalog.telemetry.models import NeedSignature, RuleNeed
 from catalog.telemetry.sources import provider_slug
 
 BATCH = 2000
@@ -77,42 +77,33 @@ def _read_needs(rows) -> None:
 
 
 def recount() -> None:
-    """Live rules per signature, and per (signature, technique): exact after every publish."""
+    """Live rules per signature, and per signature and technique: exact after every publish."""
     live = Rule.objects.filter(live_rules_q(), need__isnull=False)
     counts = defaultdict(int)
     for signature_id in live.values_list("need__signature_id", flat=True).iterator(chunk_size=5000):
         counts[signature_id] += 1
+    techniques = _technique_counts()
     changed = []
-    for signature in NeedSignature.objects.only("pk", "rule_count"):
-        fresh = counts.get(signature.pk, 0)
-        if signature.rule_count != fresh:
-            signature.rule_count = fresh
+    for signature in NeedSignature.objects.only("pk", "rule_count", "technique_counts"):
+        fresh = (counts.get(signature.pk, 0), techniques.get(signature.pk, ""))
+        if (signature.rule_count, signature.technique_counts) != fresh:
+            signature.rule_count, signature.technique_counts = fresh
             changed.append(signature)
-    NeedSignature.objects.bulk_update(changed, ["rule_count"], batch_size=1000)
+    NeedSignature.objects.bulk_update(changed, ["rule_count", "technique_counts"], batch_size=1000)
     NeedSignature.objects.filter(rule_needs__isnull=True).delete()
-    _recount_techniques()
 
 
-def _recount_techniques() -> None:
-    tagged = defaultdict(set)  # rule -> technique ids
+def _technique_counts() -> dict[int, str]:
+    """Signature -> "T1003:4 T1003.001:3": live rules tagging each technique (or one of its sub-techniques)."""
+    tagged = defaultdict(set)  # rule -> technique ids, parents added
     signature_of = {}
     for rule_id, signature_id, technique_id in Rule.techniques.through.objects.filter(
         live_rules_q("rule"), rule__need__isnull=False
     ).values_list("rule_id", "rule__need__signature_id", "technique__technique_id"):
-        tagged[rule_id].add(technique_id)
+        tagged[rule_id].update((technique_id, technique_id.split(".")[0]))
         signature_of[rule_id] = signature_id
-    direct, rolled = defaultdict(int), defaultdict(int)
+    rolled = defaultdict(lambda: defaultdict(int))
     for rule_id, techniques in tagged.items():
-        signature_id = signature_of[rule_id]
         for technique_id in techniques:
-            direct[signature_id, technique_id] += 1
-        for technique_id in techniques | {t.split(".")[0] for t in techniques}:
-            rolled[signature_id, technique_id] += 1
-    SignatureTechnique.objects.all().delete()
-    SignatureTechnique.objects.bulk_create(
-        [
-            SignatureTechnique(signature_id=s, technique_id=t, direct=direct.get((s, t), 0), rolled=n)
-            for (s, t), n in rolled.items()
-        ],
-        batch_size=2000,
-    )
+            rolled[signature_of[rule_id]][technique_id] += 1
+    return {s: " ".join(f"{t}:{n}" for t, n in sorted(per.items())) for s, per in rolled.items()}

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from catalog.queries import rules as rule_queries
 from catalog.telemetry import choices, coverage, matrix
+from catalog.telemetry import render as html
 from catalog.telemetry.models import RuleNeed
 from catalog.telemetry.profile import ProfileError, from_query
 from catalog.web import coverage_exports
@@ -30,9 +31,9 @@ def coverage_page(request):
     try:
         profile = from_query(request.GET)
     except ProfileError as exc:
-        context = {"error": str(exc), **choices.form_choices(None)}
+        context = {"error": str(exc), **_form(None)}
         return render(request, "catalog/coverage.html", context, status=400)
-    context = {"profile": profile, "query": profile_query(profile), **choices.form_choices(profile)}
+    context = {"profile": profile, "query": profile_query(profile), **_form(profile)}
     if profile:
         result = coverage.profile_coverage(profile)
         uncovered_only = request.GET.get("uncovered") == "1"
@@ -48,11 +49,21 @@ def coverage_page(request):
             runnable_groups=coverage.groups(result, coverage.RUNNABLE),
             partial_groups=coverage.groups(result, coverage.PARTIAL),
             steps=steps,
-            columns=matrix.coverage_matrix(result, uncovered_only),
-            blind=matrix.blind_spots(result),
+            columns=[
+                {**c, "html": html.matrix_cells(c["cells"])} for c in matrix.coverage_matrix(result, uncovered_only)
+            ],
+            blind=[{**g, "html": html.blind_cells(g["cells"])} for g in matrix.blind_spots(result)],
             uncovered_only=uncovered_only,
         )
     return render(request, "catalog/coverage.html", context)
+
+
+def _form(profile) -> dict:
+    form = choices.form_choices(profile)
+    for provider in form["providers"]:
+        provider["html"] = html.provider_boxes(provider)
+    form["logsource_html"] = html.logsource_boxes(form["logsource_choices"])
+    return form
 
 
 def _runnable_rules(request, default_class=coverage.RUNNABLE):
