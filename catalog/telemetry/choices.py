@@ -2,8 +2,8 @@
 
 Offered: every Sysmon event (1-29), every event that can back a Windows category (Security 4688,
 5156, 4657, 4663, PowerShell 4103/4104...), the events the catalog maps its rules to (the event
-table of /events/), a whole-channel box per provider, the log sources of the catalog's non-Windows
-rules, and the curators' saved profiles.
+table of /events/, as the need signatures hold them), a whole-channel box per provider, the log
+sources of the catalog's non-Windows rules, and the curators' saved profiles.
 """
 
 from __future__ import annotations
@@ -13,32 +13,34 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
-from catalog.models import EventType
 from catalog.reference.events import SYSMON_EVENTS
-from catalog.telemetry.models import NeedSignature, TelemetryProfile
+from catalog.telemetry.models import TelemetryProfile
 from catalog.telemetry.profile import ProfileError, event_token, logsource_token, parse
-from catalog.telemetry.sources import category_sources, event_title, provider_name, provider_slug
+from catalog.telemetry.sources import category_sources, event_title, provider_name
 
 FIRST = ("sysmon", "security", "powershell", "powershell-classic", "system")
 
 
-def _event_ids() -> dict[str, set[int | None]]:
+def _event_ids(signatures) -> dict[str, set[int | None]]:
     ids = defaultdict(set)
     ids["sysmon"].update(event_id for event_id in SYSMON_EVENTS if event_id <= 29)
     for sources in category_sources().values():
         for source in sources:
             ids[source.provider].add(source.event_id)
-    for provider, event_id in EventType.objects.exclude(provider="Sysmon for Linux").values_list(
-        "provider", "event_id"
-    ):
-        ids[provider_slug(provider)].add(event_id)
+    for signature in signatures:  # the events the catalog maps its rules to (the /events/ table)
+        for way in signature.ways:
+            if way.provider is not None:
+                ids[way.provider].add(way.event_id)
     return ids
 
 
-def form_choices(profile) -> dict:
-    """Providers (each with its events, checked when collected), log sources, and saved profiles."""
+def form_choices(profile, signatures) -> dict:
+    """Providers (each with its events, checked when collected), log sources, and saved profiles.
+
+    `signatures`: the catalog's need signatures (catalog.telemetry.coverage), read once per request.
+    """
     providers = []
-    ids = _event_ids()
+    ids = _event_ids(signatures)
     order = sorted(ids, key=lambda p: (FIRST.index(p) if p in FIRST else len(FIRST), p))
     for slug in order:
         events = [
@@ -57,19 +59,17 @@ def form_choices(profile) -> dict:
         providers.append({"slug": slug, "name": provider_name(slug), "events": events, "whole": whole})
     return {
         "providers": providers,
-        "logsource_choices": _logsources(profile),
+        "logsource_choices": _logsources(profile, signatures),
         "saved_profiles": saved_profiles(),
     }
 
 
-def _logsources(profile) -> list[dict]:
+def _logsources(profile, signatures) -> list[dict]:
     """Non-Windows log sources with their live rule counts (Windows is chosen by event above)."""
     counts = defaultdict(int)
-    for product, category, service, n in NeedSignature.objects.filter(rule_count__gt=0).values_list(
-        "product", "category", "service", "rule_count"
-    ):
-        if product.casefold() != "windows":
-            counts[product.casefold(), category.casefold(), service.casefold()] += n
+    for signature in signatures:
+        if signature.product != "windows":
+            counts[signature.product, signature.category, signature.service] += signature.rule_count
     collected = set(profile.logsources) if profile else set()
     return [
         {

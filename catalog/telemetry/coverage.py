@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from catalog.models import Rule
 from catalog.telemetry.models import NeedSignature
@@ -45,7 +46,7 @@ def way_in(token, provider, event_id, missing, suggest) -> WayIn:
     return WayIn(token, provider, event_id, missing, suggest, label)
 
 
-@dataclass
+@dataclass(slots=True)
 class Signature:
     pk: int
     product: str
@@ -99,14 +100,20 @@ def _read_ways(pks: list[int]) -> None:
             ways_in(key, product.casefold(), category.casefold(), service.casefold(), events, fields)
 
 
-def collects(profile: Profile, way: WayIn, signature: Signature) -> bool:
-    if way.provider is None:
-        return profile.collects_logsource(signature.product, signature.category, signature.service)
-    return profile.collects_event(way.provider, way.event_id)
-
-
 def classify(profile: Profile, signature: Signature) -> None:
-    collected = [way for way in signature.ways if collects(profile, way, signature)]
+    events, collected = profile.events, []
+    for way in signature.ways:
+        if way.provider is None:
+            hit = bool(profile.logsources) and profile.collects_logsource(
+                signature.product, signature.category, signature.service
+            )
+        else:
+            hit = (way.provider, way.event_id) in events or (way.provider, None) in events
+        if hit:
+            collected.append(way)
+    if not collected:
+        signature.status = NONE
+        return
     complete = [way for way in collected if not way.missing]
     signature.gaps = {way.token: way.missing for way in collected if way.missing}
     if complete:
@@ -141,7 +148,10 @@ class Coverage:
 
 
 def profile_coverage(profile: Profile) -> Coverage:
-    """Classify every need signature for `profile`, count rules and techniques, rank what to add next."""
+    """Classify every need signature for `profile`, count rules and techniques, rank what to add next.
+
+    An empty profile is answered without reading further than the signatures (all not runnable).
+    """
     rows = list(
         NeedSignature.objects.filter(rule_count__gt=0).values_list(
             "pk", "key", "product", "category", "service", "rule_count", "technique_counts"
@@ -156,8 +166,8 @@ def profile_coverage(profile: Profile) -> Coverage:
         classify(profile, signature)
         signatures.append(signature)
         if tagged:
-            per = techniques[pk] = {t: int(n) for t, _, n in (item.partition(":") for item in tagged.split())}
-            for technique_id, n in per.items():
+            per = techniques[pk] = technique_counts(tagged)
+            for technique_id, n in per:
                 total[technique_id] += n
                 if signature.status == RUNNABLE:
                     runnable[technique_id] += n
@@ -166,6 +176,12 @@ def profile_coverage(profile: Profile) -> Coverage:
         counts[signature.status] += signature.rule_count
     next_steps, suggestions = _next_steps(signatures, techniques, runnable)
     return Coverage(profile, signatures, counts, dict(runnable), dict(total), next_steps, suggestions)
+
+
+@lru_cache(maxsize=20_000)
+def technique_counts(text: str) -> tuple[tuple[str, int], ...]:
+    """ "T1003:4 T1003.001:3" -> (("T1003", 4), ("T1003.001", 3)): a pure function of the stored text."""
+    return tuple((t, int(n)) for t, _, n in (item.partition(":") for item in text.split()))
 
 
 def _next_steps(signatures, techniques, runnable):
@@ -183,7 +199,7 @@ def _next_steps(signatures, techniques, runnable):
     for token, gained in gains.items():
         new = set()
         for signature in gained:
-            for technique_id, rolled in techniques.get(signature.pk, {}).items():
+            for technique_id, rolled in techniques.get(signature.pk, ()):
                 if not runnable.get(technique_id):
                     new.add(technique_id)
                     per_technique[technique_id][token] += rolled

@@ -16,7 +16,7 @@ from catalog.queries import rules as rule_queries
 from catalog.telemetry import choices, coverage, matrix
 from catalog.telemetry import render as html
 from catalog.telemetry.models import RuleNeed
-from catalog.telemetry.profile import ProfileError, from_query
+from catalog.telemetry.profile import Profile, ProfileError, from_query
 from catalog.web import coverage_exports
 from catalog.web.views import RULES_PER_PAGE, paginate
 
@@ -31,11 +31,11 @@ def coverage_page(request):
     try:
         profile = from_query(request.GET)
     except ProfileError as exc:
-        context = {"error": str(exc), **_form(None)}
+        context = {"error": str(exc), **_form(None, coverage.profile_coverage(Profile()).signatures)}
         return render(request, "catalog/coverage.html", context, status=400)
-    context = {"profile": profile, "query": profile_query(profile), **_form(profile)}
+    result = coverage.profile_coverage(profile)
+    context = {"profile": profile, "query": profile_query(profile), **_form(profile, result.signatures)}
     if profile:
-        result = coverage.profile_coverage(profile)
         uncovered_only = request.GET.get("uncovered") == "1"
         steps = result.next_steps[:NEXT_SHOWN]
         for step in steps:
@@ -58,8 +58,8 @@ def coverage_page(request):
     return render(request, "catalog/coverage.html", context)
 
 
-def _form(profile) -> dict:
-    form = choices.form_choices(profile)
+def _form(profile, signatures) -> dict:
+    form = choices.form_choices(profile, signatures)
     for provider in form["providers"]:
         provider["html"] = html.provider_boxes(provider)
     form["logsource_html"] = html.logsource_boxes(form["logsource_choices"])
