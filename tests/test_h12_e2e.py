@@ -16,7 +16,7 @@ from tests.constants import EXAMPLES
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    with catalog_site(tmp_path_factory.mktemp("h12"), "catalog_e2e_h12", [str(EXAMPLES)], "examples") as base:
+    with catalog_site(tmp_path_factory.mktemp("h12"), "h12_e2e_coverage", [str(EXAMPLES)], "examples") as base:
         yield base
 
 
@@ -76,3 +76,5 @@ def test_ticking_events_shows_what_they_run(site, page):
     page.goto(f"{site}/coverage/?{query}")
     expect(page.locator('#profile-form input[value="security:4688"]')).to_be_checked()
     expect(page.locator('#profile-form input[value="sysmon:3"]')).not_to_be_checked()
+    page.emulate_media(color_scheme="dark")
+    assert not axe_violations(page), describe(axe_violations(page))

@@ -67,7 +67,7 @@ def matrix_cells(cells) -> str:
         subs = ""
         if cell.subtechniques:  # listed in full under "Blind spots"; here how many run
             covered = sum(1 for sub in cell.subtechniques if sub.count)
-            subs = f'<span class="matrix-sub">{covered}/{len(cell.subtechniques)} sub-techniques covered</span>'
+            subs = f'<span class="cell-subs">{covered}/{len(cell.subtechniques)} sub-techniques covered</span>'
         parts.append(f'<li class="cell heat-{cell.heat}">{_link(cell.technique_id, top)}{subs}</li>')
     return mark_safe("".join(parts))
 
