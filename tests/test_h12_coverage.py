@@ -5,6 +5,7 @@ fields it looks for), against the event schemas stated in tests/test_h12_profile
 """
 
 import json
+import re
 
 import pytest
 
@@ -171,3 +172,14 @@ def test_curators_save_profiles_listed_for_everyone(client, probes, django_user_
     assert refused.status_code == 200 and "provider:event_id" in refused.content.decode()
     client.logout()
     assert "/coverage/?events=sysmon%3A1%2Csysmon%3A3" in client.get("/coverage/").content.decode()
+
+
+def test_uncovered_only_on_the_attack_matrix_and_tactic_pages(client, probes):
+    everything = client.get("/attack/").content.decode()
+    uncovered = client.get("/attack/?uncovered=1").content.decode()
+    assert 'href="/attack/T1059/"' in everything and 'href="/attack/T1059/"' not in uncovered  # probes tag T1059.001
+    assert 'href="/attack/T1001/"' in uncovered  # Data Obfuscation: no rule here tags it
+    tactic = client.get("/attack/tactics/execution/?uncovered=1").content.decode()
+    all_tactic = client.get("/attack/tactics/execution/").content.decode()
+    chip = re.compile(r'class="chip heat-\d" href="/attack/T1059/"')
+    assert chip.search(all_tactic) and not chip.search(tactic) and "Show all" in tactic

@@ -96,3 +96,15 @@ def blind_spots(coverage) -> list[dict]:
             cells.sort(key=lambda c: (-c.total, c.technique_id))
             result.append({"tactic": tactic, "cells": cells})
     return result
+
+
+def uncovered_only(detail: dict) -> dict:
+    """/attack/ or a tactic page (catalog.queries.attack's dicts) with `?uncovered=1`: techniques no rule covers."""
+    if "columns" in detail:
+        detail["columns"] = [
+            {**column, "cells": [c for c in column["cells"] if not c.count]} for column in detail["columns"]
+        ]
+    if "cells" in detail:
+        detail["cells"] = [c for c in detail["cells"] if not c.count]
+    detail["uncovered_only"] = True
+    return detail
