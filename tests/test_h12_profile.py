@@ -11,7 +11,7 @@ from django.http import QueryDict
 
 from catalog.telemetry import sources
 from catalog.telemetry.profile import ProfileError, from_json, from_query, from_sysmon_config, parse
-from tests.constants import CORPUS
+from tests.constants import CORPUS, ROOT
 
 # Sigma process_creation fields with a counterpart in Security 4688 (Microsoft's 4688 schema:
 # NewProcessName, ParentProcessName, CommandLine, SubjectLogonId, SubjectUserName, NewProcessId).
@@ -119,3 +119,18 @@ def _logsource_json():
     if not path.exists():
         pytest.skip(f"needs {path}")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_reading_the_mapping_leaves_pysigma_plugin_discovery_intact():
+    """pySigma 1.5 files its test pipeline under "sysmon" if sigma.pipelines.sysmon is imported before
+    its first discovery; sources.py lets the conversion registry discover first (fresh process)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from catalog.telemetry import sources; sources.category_sources()\n"
+        "from catalog.conversion.targets import registry\n"
+        "print(registry().pipelines['sysmon'].name)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "Generic Log Sources to Sysmon Transformation"

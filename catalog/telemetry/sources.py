@@ -27,15 +27,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from sigma.pipelines.azuremonitor.mappings import AZURE_MONITOR_FIELD_MAPPINGS
-from sigma.pipelines.sysmon.sysmon import sysmon_generic_logsource_eventid_mapping
-from sigma.pipelines.windows.windows import (
-    generic_logsource_to_windows_audit_event_mapping,
-    windows_audit_pipeline,
-    windows_audit_registry_unsupported_fields,
-    windows_generic_category_channel_mapping,
-)
-
+from catalog.conversion.targets import registry
 from catalog.reference import events as reference
 
 FIELDS_FILE = Path(__file__).with_name("logsource_fields.json")
@@ -186,13 +178,29 @@ def category_fields(category: str) -> frozenset[str] | None:
 
 
 @cache
+def _pysigma():
+    """pySigma's pipeline modules, imported after its plugin discovery has run.
+
+    pySigma 1.5's autodiscovery files its *test* pipeline under "sysmon" when sigma.pipelines.sysmon
+    was imported before the first discovery, so the conversion registry (which discovers) goes first.
+    """
+    registry()
+    from sigma.pipelines.azuremonitor import mappings as azure
+    from sigma.pipelines.sysmon import sysmon
+    from sigma.pipelines.windows import windows
+
+    return azure, sysmon, windows
+
+
+@cache
 def _security_renames() -> dict[int, dict[str, str]]:
     """Sigma field -> Security event field, per event id, from the pySigma pipelines and HAND_MAPPINGS."""
+    azure_mappings, _, windows = _pysigma()
     general = {}
-    for item in windows_audit_pipeline().items:
+    for item in windows.windows_audit_pipeline().items:
         if item.identifier == "windows_audit_fieldmappings":
             general = dict(item.transformation.mapping)
-    azure = AZURE_MONITOR_FIELD_MAPPINGS.table_mappings["SecurityEvent"]
+    azure = azure_mappings.AZURE_MONITOR_FIELD_MAPPINGS.table_mappings["SecurityEvent"]
     renames = {4688: {**azure, **general}}
     renames[4657] = {**general, **HAND_MAPPINGS[4657]}
     renames[5156] = dict(HAND_MAPPINGS[5156])
@@ -204,7 +212,7 @@ def security_fields(category: str, event_id: int) -> frozenset[str]:
     """The Sigma fields of `category` that Security `event_id` carries (casefolded)."""
     schema = SECURITY_SCHEMAS[event_id]
     renames = _security_renames()[event_id]
-    unsupported = set(windows_audit_registry_unsupported_fields) if event_id == 4657 else set()
+    unsupported = set(_pysigma()[2].windows_audit_registry_unsupported_fields) if event_id == 4657 else set()
     names = set(logsource_fields()["category"].get(category, ())) | set(renames)
     return frozenset(
         name.casefold()
@@ -227,16 +235,17 @@ def category_sources() -> dict[str, tuple[Source, ...]]:
         if all((s.provider, s.event_id) != (provider, event_id) for s in sources):
             sources.append(Source(provider, event_id, fields))
 
-    sysmon = {c: _ids(v) for c, v in sysmon_generic_logsource_eventid_mapping.items()}
+    _, sysmon_module, windows = _pysigma()
+    sysmon = {c: _ids(v) for c, v in sysmon_module.sysmon_generic_logsource_eventid_mapping.items()}
     for category, (provider, ids) in reference.WINDOWS_CATEGORIES.items():
         if provider == "Sysmon":
             sysmon[category] = tuple(dict.fromkeys(sysmon.get(category, ()) + ids))
     for category, ids in sysmon.items():
         for event_id in ids:
             add(category, "sysmon", event_id, category_fields(category))
-    for category, info in windows_generic_category_channel_mapping.items():
+    for category, info in windows.windows_generic_category_channel_mapping.items():
         add(category, info["service"], info["EventID"], category_fields(category))
-    audit = {c: (v["EventID"],) for c, v in generic_logsource_to_windows_audit_event_mapping.items()}
+    audit = {c: (v["EventID"],) for c, v in windows.generic_logsource_to_windows_audit_event_mapping.items()}
     for category, ids in {**HAND_CATEGORIES, **audit}.items():
         for event_id in ids:
             add(category, "security", event_id, security_fields(category, event_id))
