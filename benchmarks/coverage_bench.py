@@ -35,6 +35,7 @@ PROFILES = [
 PATHS = [f"/coverage/?{p}" for p in PROFILES] + [f"/coverage/?{PROFILES[0]}&uncovered=1"]
 PATHS += [f"/api/coverage/?{p}&rules=0" for p in PROFILES]
 WITH_IDS = f"/api/coverage/?{PROFILES[0]}"
+PG_NAME = os.environ.get("BENCH_PG_NAME", "catalog_coverage_bench")
 
 
 def bench(label: str, database_url: str) -> float:
@@ -87,7 +88,7 @@ def main(argv: list[str]) -> None:
             bench("SQLite, 1x corpus", sqlite_url)
     if "postgresql" in engines:
         try:
-            postgres_url = fresh_postgres_database(search_bench.PG_SERVER, "catalog_coverage_bench")
+            postgres_url = fresh_postgres_database(search_bench.PG_SERVER, PG_NAME)
         except Exception as exc:
             print(f"PostgreSQL: skipped ({exc})")
             return

@@ -144,6 +144,8 @@ def test_the_page_lists_classes_missing_fields_blind_spots_and_next_steps(client
     rules = client.get(f"/coverage/rules/?{EXAMPLE}&class=runnable").content.decode()
     assert "Coverage probe ofn" in rules and "Coverage probe lsass" not in rules
     assert client.get("/coverage/?events=nope").status_code == 400
+    twin = re.search(r'<link rel="alternate" type="application/json" href="([^"]+)"', page).group(1)
+    assert twin.startswith("/api/coverage/?") and client.get(twin.replace("&amp;", "&")).status_code == 200
 
 
 def test_exports_take_the_profile(client, probes):

@@ -34,7 +34,9 @@ def coverage_page(request):
         context = {"error": str(exc), **_form(None, coverage.profile_coverage(Profile()).signatures)}
         return render(request, "catalog/coverage.html", context, status=400)
     result = coverage.profile_coverage(profile)
-    context = {"profile": profile, "query": profile_query(profile), **_form(profile, result.signatures)}
+    query = profile_query(profile)
+    context = {"profile": profile, "query": query, "api_url": reverse("api-coverage") + "?" + query}
+    context.update(_form(profile, result.signatures))
     if profile:
         uncovered_only = request.GET.get("uncovered") == "1"
         steps = result.next_steps[:NEXT_SHOWN]
