@@ -21,8 +21,9 @@ class Cell:
     name: str
     count: int  # runnable rules
     total: int  # live rules in the catalog
-    subtechniques: list = field(default_factory=list)
     suggestions: list = field(default_factory=list)
+    subs_total: int = 0  # sub-techniques with rules in the catalog
+    subs_covered: int = 0  # ... and with a runnable one
 
     @property
     def heat(self) -> int:
@@ -70,14 +71,15 @@ def coverage_matrix(coverage, uncovered_only: bool = False) -> list[dict]:
         if not ids:
             continue
         cells = []
+        runnable, total = coverage.runnable, coverage.total
         for technique_id in ids:
-            cell = _cell(coverage, names, technique_id)
-            cell.subtechniques = [_cell(coverage, names, t) for t in subs_of[technique_id]]
-            if uncovered_only:
-                cell.subtechniques = [s for s in cell.subtechniques if not s.count]
-                if cell.count and not cell.subtechniques:
-                    continue
-            cells.append(cell)
+            subs = subs_of[technique_id]
+            count = runnable.get(technique_id, 0)
+            covered_subs = sum(1 for t in subs if runnable.get(t))
+            if uncovered_only and count and covered_subs == len(subs):
+                continue
+            name = names.get(technique_id, "")
+            cells.append(Cell(technique_id, name, count, total.get(technique_id, 0), [], len(subs), covered_subs))
         cells.sort(key=lambda c: (-c.count, -c.total, c.technique_id))
         covered = sum(1 for t in ids if coverage.runnable.get(t))
         columns.append({"tactic": tactic, "cells": cells, "covered": covered, "techniques": len(ids)})

@@ -65,9 +65,8 @@ def matrix_cells(cells) -> str:
             f'<span class="tname">{escape(cell.name or "unknown")}</span>'
         )
         subs = ""
-        if cell.subtechniques:  # listed in full under "Blind spots"; here how many run
-            covered = sum(1 for sub in cell.subtechniques if sub.count)
-            subs = f'<span class="cell-subs">{covered}/{len(cell.subtechniques)} sub-techniques covered</span>'
+        if cell.subs_total:  # listed in full under "Blind spots"; here how many run
+            subs = f'<span class="cell-subs">{cell.subs_covered}/{cell.subs_total} sub-techniques covered</span>'
         parts.append(f'<li class="cell heat-{cell.heat}">{_link(cell.technique_id, top)}{subs}</li>')
     return mark_safe("".join(parts))
 
