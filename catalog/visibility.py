@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from catalog.models import CatalogVersion, Indicator, Polarity, Rule, RuleIndicator
+from catalog.telemetry import summary as telemetry_summary
 
 # Set inside `deferred()`: changes are noted here and published once when the block ends.
 _pending: contextvars.ContextVar[list | None] = contextvars.ContextVar("visibility_pending", default=None)
@@ -43,6 +44,7 @@ def publish() -> None:
         pending.append(True)
         return
     recount_corpus()
+    telemetry_summary.refresh()  # rules' needs for telemetry coverage (catalog.telemetry)
     CatalogVersion.bump(fields=True)
 
 

@@ -8,6 +8,8 @@ a channel-wide event row (no event id) at /events/<provider>/any/.
 from django.contrib import admin
 from django.urls import include, path
 
+from catalog.telemetry import api as coverage_api
+from catalog.telemetry import views as coverage
 from catalog.web import (
     changes,
     coverage_exports,
@@ -28,6 +30,7 @@ urlpatterns = [
     path("api/match/files/", match_files.match_upload_api, name="api-match-files"),
     path("api/match/jobs/<uuid:token>/", match_files.match_job_api, name="api-match-job"),
     path("api/rules/<uuid:rule_uuid>/test-events/", test_events.test_events_api, name="api-rule-test-events"),
+    path("api/coverage/", coverage_api.coverage_api, name="api-coverage"),
     path("api/", include("catalog.api.urls")),
     path("changes/", changes.changes_page, name="changes"),
     path("changes/feed/", changes.ChangesFeed(), name="changes-feed"),
@@ -55,5 +58,9 @@ urlpatterns = [
     path("match/upload/", match_files.match_upload, name="match-upload"),
     path("match/jobs/<uuid:token>/", match_files.job_page, name="match-job"),
     path("rules/<uuid:rule_uuid>/test-events/", test_events.test_events_page, name="rule-test-events"),
+    path("coverage/", coverage.coverage_page, name="coverage"),
+    path("coverage/rules/", coverage.coverage_rules, name="coverage-rules"),
+    path("coverage/navigator.json", coverage.coverage_layer, name="coverage-navigator"),
+    path("coverage/export.csv", coverage.coverage_csv, name="coverage-csv"),
     path("preview/", preview.preview_page, name="preview"),
 ]

@@ -87,12 +87,16 @@ def test_anonymous_users_cannot_post_curation(client, rule):
 def test_the_curator_group_has_exactly_its_permissions(db):
     group = Group.objects.get(name="curator")
     assert sorted(group.permissions.values_list("content_type__app_label", "codename")) == [
+        ("catalog", "add_telemetryprofile"),  # named telemetry profiles (issue 12)
         ("catalog", "change_rule"),
+        ("catalog", "change_telemetryprofile"),
+        ("catalog", "delete_telemetryprofile"),
         ("catalog", "view_importrun"),
         ("catalog", "view_indicator"),
         ("catalog", "view_rule"),
         ("catalog", "view_source"),
         ("catalog", "view_technique"),
+        ("catalog", "view_telemetryprofile"),
     ]
 
 

@@ -23,6 +23,7 @@ from catalog.importing.importer import import_paths
 from catalog.models import Indicator, Rule
 from catalog.queries import attack, changes, events, fields, indicators, rule_page, rules
 from catalog.queries import test_events as rule_test_events
+from catalog.telemetry import coverage as telemetry_coverage
 from catalog.visibility import set_visibility
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,6 +135,12 @@ PAIRS = [
         [(rule_test_events, "rule_test_events")],
     ),
     (
+        "coverage",  # telemetry coverage (issue 12): its API lives in config/urls.py, beside /api/match/
+        lambda p: "/coverage/?events=sysmon:1,security:4688",
+        lambda p: "/api/coverage/?events=sysmon:1,security:4688",
+        [(telemetry_coverage, "profile_coverage")],
+    ),
+    (
         "rule query",  # the rule page's Query section and its JSON
         lambda p: f"/rules/{LIVE_ID}/?target=kusto",
         lambda p: f"/api/rules/{LIVE_ID}/query/?target=kusto",
@@ -192,8 +199,8 @@ def test_every_api_listing_has_a_pair():
     }
     names = {pattern.name for pattern in urlpatterns} - without_twin
     assert names == set(covered), "add the new endpoint and its page to PAIRS"
-    # "rule test events" is routed in config/urls.py beside /api/match/ (issue 13), not in catalog.api.urls.
-    assert set(covered.values()) | {"changes", "rule test events"} == {pair[0] for pair in PAIRS}
+    # "rule test events" (issue 13) and "coverage" (issue 12) are routed in config/urls.py beside /api/match/.
+    assert set(covered.values()) | {"changes", "rule test events", "coverage"} == {pair[0] for pair in PAIRS}
 
 
 # -- visibility is spelled in one place ---------------------------------------------------------
@@ -204,6 +211,7 @@ READ_PATH = [
     "catalog/matching",
     "catalog/conversion",
     "catalog/search",
+    "catalog/telemetry",
 ]
 # `hidden=False`, `rule__retired=True`, `{"rules__hidden": False}`: a visibility rule written out by hand.
 RAW_VISIBILITY = re.compile(r"(\b|__)(hidden|retired)[\"']?\s*[=:]\s*(False|True)\b")

@@ -22,12 +22,16 @@ from catalog.models.rules import (
 from catalog.models.sources import CatalogVersion, ImportRun, Source
 from catalog.models.summaries import CountSummary, FieldSummary, LogsourceSummary
 from catalog.search.models import RuleSearch
+from catalog.telemetry.models import NeedSignature, RuleNeed, TelemetryProfile
 
 __all__ = [
     "CURATION_FIELDS",
     "LEVELS",
     "MatchJob",
     "RuleTestEvent",
+    "NeedSignature",
+    "RuleNeed",
+    "TelemetryProfile",
     "RULE_TYPES",
     "STATUSES",
     "CatalogVersion",

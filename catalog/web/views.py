@@ -15,6 +15,7 @@ from catalog.queries import overview as overview_queries
 from catalog.queries.filters import INDICATOR_KINDS, INDICATOR_POLARITIES, SORTS
 from catalog.queries.history import rule_history
 from catalog.search import answers
+from catalog.telemetry import matrix as coverage_matrix
 
 RULES_PER_PAGE = 50
 INDICATORS_PER_PAGE = 50
@@ -133,7 +134,10 @@ def field_detail(request, name):
 
 
 def attack_matrix(request):
-    return render(request, "catalog/attack_matrix.html", attack.attack_matrix())
+    detail = attack.attack_matrix()
+    if request.GET.get("uncovered") == "1":  # techniques no rule covers (telemetry profiles: /coverage/)
+        detail = coverage_matrix.uncovered_only(detail)
+    return render(request, "catalog/attack_matrix.html", detail)
 
 
 def technique_detail(request, technique_id):
@@ -153,6 +157,8 @@ def tactic_detail(request, shortname):
         raise Http404("No such ATT&CK tactic.")
     if shortname != detail["tactic"].shortname:
         return redirect("tactic-detail", detail["tactic"].shortname, permanent=True)
+    if request.GET.get("uncovered") == "1":
+        detail = coverage_matrix.uncovered_only(detail)
     tagged = rules.rule_filterset({"tactic": detail["tactic"].shortname}).qs
     detail["page"] = paginate(request, rules.listing(tagged), RULES_PER_PAGE, count=detail["tactic"].rule_count)
     return render(request, "catalog/tactic_detail.html", detail)
