@@ -189,6 +189,9 @@ CATALOG_MATCH_MAX_VALUE_CHARS = int(os.environ.get("CATALOG_MATCH_MAX_VALUE_CHAR
 CATALOG_MATCH_MAX_DEPTH = int(os.environ.get("CATALOG_MATCH_MAX_DEPTH", "32"))
 # Wall-clock seconds one request may spend evaluating rules; past it the answer is partial (and says so).
 CATALOG_MATCH_BUDGET_SECONDS = float(os.environ.get("CATALOG_MATCH_BUDGET_SECONDS", "5"))
+# Seconds of one request that rule regexes RE2 cannot run (backreferences, lookaround) may take on the
+# backtracking fallback, all its events together; a search past it is undecided and reported as cut off.
+CATALOG_MATCH_REGEX_SECONDS = float(os.environ.get("CATALOG_MATCH_REGEX_SECONDS", "0.25"))
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

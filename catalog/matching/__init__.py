@@ -119,8 +119,8 @@ def match_events(
 
     source: the log source of every event, as picked by the user (catalog.matching.picked); None:
     inferred per event. regex_seconds: the time the backtracking fallback may take over all the
-    events (None: DEFAULT_FALLBACK_SECONDS per event). indexed=False evaluates every rule of the
-    event's log source, without the index (the reference)."""
+    events (None: DEFAULT_FALLBACK_SECONDS per event). indexed=False is today's evaluator, the
+    reference: every rule of the event's log source evaluated, every string compared by RE2."""
     catalog = _catalog()  # compiling (once per catalog version) is the catalog's cost, not the request's
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     shared_budget = None if regex_seconds is None else RegexBudget(regex_seconds)
@@ -128,7 +128,7 @@ def match_events(
     for event in events:
         regexes = shared_budget or RegexBudget(DEFAULT_FALLBACK_SECONDS)
         already_cut = len(regexes.cut_off)
-        view = EventView(event, deadline, regexes)
+        view = EventView(event, deadline, regexes, plain=indexed)  # the reference reads every string with RE2
         facts = EventFacts.of(event)
         event_source = source or infer(event, view.lowered)
         hits, complete = [], True
