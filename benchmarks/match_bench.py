@@ -41,13 +41,15 @@ def regression_events(corpus: Path) -> list[dict]:
     return events
 
 
-def timed(events: list[dict], indexed: bool) -> tuple[float, list]:
+def timed(events: list[dict], indexed: bool) -> tuple[float, float, list]:
+    """(CPU seconds of this process, wall seconds, results): the process runs on one core, so its CPU
+    time is what one core spends, whatever else the machine is running; the wall time is shown too."""
     from catalog.matching import match_events
 
     gc.collect()
-    started = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     results = match_events(events, None, indexed=indexed)
-    return time.perf_counter() - started, results
+    return time.process_time() - cpu, time.perf_counter() - wall, results
 
 
 def compile_figures(distinct: list[dict]) -> tuple[float, float, float]:
@@ -85,22 +87,20 @@ def bench(corpus: Path) -> None:
     )
     matching.match_events(distinct, None, indexed=False)  # RE2 programs compiled as first met, for both
     reference_events = distinct * 2
-    reference_seconds, reference = timed(reference_events, indexed=False)
-    indexed_seconds, results = timed(events, indexed=True)
+    reference_cpu, reference_wall, reference = timed(reference_events, indexed=False)
+    indexed_cpu, indexed_wall, results = timed(events, indexed=True)
     pairs = zip(results[: len(distinct)], reference[: len(distinct)], strict=True)
     same = all([r.pk for r in a.rules] == [r.pk for r in b.rules] for a, b in pairs)
     fired = sum(len(result.rules) for result in results[: len(distinct)])
-    reference_rate = len(reference_events) / reference_seconds
-    indexed_rate = len(events) / indexed_seconds
     print(f"  {len(distinct)} distinct regression events x {copies} = {len(events)} events, {fired} rule hits per copy")
-    print(
-        f"  today's evaluator (every rule of the log source): {reference_rate:8.0f} events/s "
-        f"({len(reference_events)} events)"
-    )
-    print(
-        f"  indexed (literal index + evaluator):             {indexed_rate:8.0f} events/s "
-        f"= {indexed_rate / reference_rate:.0f} x today's (target >= {TARGET_RATE} events/s)"
-    )
+    rows = [
+        ("today's evaluator (every rule of the log source)", len(reference_events), reference_cpu, reference_wall),
+        ("indexed (literal index + evaluator)", len(events), indexed_cpu, indexed_wall),
+    ]
+    for label, count, cpu, wall in rows:
+        print(f"  {label:50s} {count / cpu:8.0f} events/s on one core ({count / wall:6.0f} by the wall clock)")
+    ratio = (len(events) / indexed_cpu) / (len(reference_events) / reference_cpu)
+    print(f"  = {ratio:.0f} x today's evaluator (target >= {TARGET_RATE} events/s)")
     print(f"  same rules for every distinct event: {'yes' if same else 'NO'}")
 
 
