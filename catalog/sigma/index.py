@@ -66,6 +66,7 @@ class LiteralIndex:
         """The sets (numbers) with at least one atom present in the event."""
         found: set[int] = set()
         by_field, anywhere, names = self.by_field, self.anywhere, self._names
+        texts = [] if anywhere is not None else None
         for key, value in event.items():
             if value is None:
                 continue
@@ -75,29 +76,32 @@ class LiteralIndex:
                     names.clear()
                 name = names[key] = key.lower()
             tables = by_field.get(name)
-            if tables is None and anywhere is None:
+            if tables is None and texts is None:
                 continue
             text = value if value.__class__ is str else str(value)
             if text.isascii():
                 text = text.lower()  # the case folding of ASCII
             else:  # as RE2 reads it: a lone surrogate is "?" (patterns.as_bytes)
                 text = fold(text.encode("utf-8", errors="replace").decode("utf-8"))
-            if tables is not None:
-                eq, num, automaton = tables
-                if eq is not None:
-                    rules = eq.get(text)
-                    if rules is not None:
-                        found.update(rules)
-                if num is not None:
-                    number = as_number(value)
-                    if number is not None and number in num:
-                        found.update(num[number])
-                if automaton is not None:
-                    for _, rules in automaton.iter(text):
-                        found.update(rules)
-            if anywhere is not None:
-                for _, rules in anywhere.iter(text):
-                    found.update(rules)
+            if texts is not None:
+                texts.append(text)
+            if tables is None:
+                continue
+            eq, num, automaton = tables
+            if eq is not None:
+                sets = eq.get(text)
+                if sets is not None:
+                    found.update(sets)
+            if num is not None:
+                number = as_number(value)
+                if number is not None and number in num:
+                    found.update(num[number])
+            if automaton is not None:
+                for _, sets in automaton.iter(text):
+                    found.update(sets)
+        if texts:  # keywords, in every value at once: a literal across two values only adds a candidate
+            for _, sets in anywhere.iter("\n".join(texts)):
+                found.update(sets)
         return found
 
 

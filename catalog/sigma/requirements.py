@@ -160,6 +160,7 @@ def atoms_of(need) -> Iterable[tuple]:
 
 
 CLAUSES = 3  # necessary literal sets kept per rule; an event must hold one atom of each
+EXTRA_SET_COST = 200.0  # past it, a further set costs the index more work than the candidates it saves
 
 
 def resolve(needs: list) -> list[tuple[frozenset, ...] | None]:
@@ -193,7 +194,11 @@ def resolve(needs: list) -> list[tuple[frozenset, ...] | None]:
         merged = [frozenset().union(*(part[min(j, len(part) - 1)] for part in parts)) for j in range(CLAUSES)]
         return best(merged)
 
-    return [None if (found := clauses(need)) is ALWAYS else tuple(found) for need in needs]
+    def kept(found: list[frozenset]) -> tuple[frozenset, ...]:
+        """The cheapest set, and the others unless common enough to cost the index more than they save."""
+        return (found[0], *(atoms for atoms in found[1:] if cost(atoms) <= EXTRA_SET_COST))
+
+    return [None if (found := clauses(need)) is ALWAYS else kept(found) for need in needs]
 
 
 def compiled_need(rule) -> object:
