@@ -6,7 +6,7 @@ class CatalogConfig(AppConfig):
     verbose_name = "Sigma rule catalog"
 
     def ready(self):
-        from django.db.models.signals import post_delete, post_save
+        from django.db.models.signals import post_delete, post_migrate, post_save
 
         from catalog.models import CatalogVersion, Rule
 
@@ -16,3 +16,18 @@ class CatalogConfig(AppConfig):
         # Curation saves go through Rule.save(); imports bump the version themselves (raw SQL).
         post_save.connect(catalog_changed, sender=Rule, dispatch_uid="catalog-version-save")
         post_delete.connect(catalog_changed, sender=Rule, dispatch_uid="catalog-version-delete")
+        # The summary tables are derived data: after any migration (a new table, or a schema change a
+        # count depends on) they are rewritten from the rules, with the final schema in place.
+        post_migrate.connect(_refresh_summaries, sender=self, dispatch_uid="catalog-summaries-migrate")
+
+
+def _refresh_summaries(sender, using="default", **kwargs):
+    from django.db import connections, transaction
+
+    from catalog import summaries
+    from catalog.models import CountSummary, Rule
+
+    tables = set(connections[using].introspection.table_names())
+    if {CountSummary._meta.db_table, Rule._meta.db_table} <= tables:  # not when migrated back before them
+        with transaction.atomic(using=using):
+            summaries.refresh(fields=True)

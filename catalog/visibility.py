@@ -43,7 +43,7 @@ def publish() -> None:
         pending.append(True)
         return
     recount_corpus()
-    CatalogVersion.bump()
+    CatalogVersion.bump(fields=True)
 
 
 @contextlib.contextmanager

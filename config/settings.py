@@ -6,6 +6,7 @@ ALLOWED_HOSTS must come from the environment, so a forgotten variable fails loud
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -192,6 +193,19 @@ CATALOG_MATCH_BUDGET_SECONDS = float(os.environ.get("CATALOG_MATCH_BUDGET_SECOND
 # Seconds of one request that rule regexes RE2 cannot run (backreferences, lookaround) may take on the
 # backtracking fallback, all its events together; a search past it is undecided and reported as cut off.
 CATALOG_MATCH_REGEX_SECONDS = float(os.environ.get("CATALOG_MATCH_REGEX_SECONDS", "0.25"))
+
+# Event files uploaded to /match/ (catalog/matching_files): size and event count are checked before
+# parsing; matching runs in a background `run_match_jobs` process, within a time budget.
+CATALOG_MATCH_MAX_UPLOAD_BYTES = int(os.environ.get("CATALOG_MATCH_MAX_UPLOAD_BYTES", str(64 * 1024 * 1024)))
+CATALOG_MATCH_MAX_FILE_EVENTS = int(os.environ.get("CATALOG_MATCH_MAX_FILE_EVENTS", "100000"))
+CATALOG_MATCH_MAX_JOBS = int(os.environ.get("CATALOG_MATCH_MAX_JOBS", "10"))  # queued or running, site-wide
+CATALOG_MATCH_JOB_SECONDS = float(os.environ.get("CATALOG_MATCH_JOB_SECONDS", "900"))
+CATALOG_MATCH_JOB_KEEP_HOURS = float(os.environ.get("CATALOG_MATCH_JOB_KEEP_HOURS", "24"))
+CATALOG_MATCH_JOB_DIR = os.environ.get(
+    "CATALOG_MATCH_JOB_DIR", str(Path(tempfile.gettempdir()) / "sigma-catalog-match-uploads")
+)
+CATALOG_MATCH_SAMPLE_EVENTS = int(os.environ.get("CATALOG_MATCH_SAMPLE_EVENTS", "3"))  # explained, per rule
+CATALOG_MATCH_TIMELINE_EVENTS = int(os.environ.get("CATALOG_MATCH_TIMELINE_EVENTS", "1000"))
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -8,12 +8,25 @@ a channel-wide event row (no event id) at /events/<provider>/any/.
 from django.contrib import admin
 from django.urls import include, path
 
-from catalog.web import changes, coverage_exports, match, preview, rule_downloads, siem_exports, views
+from catalog.web import (
+    changes,
+    coverage_exports,
+    match,
+    match_files,
+    preview,
+    rule_downloads,
+    siem_exports,
+    test_events,
+    views,
+)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/changes/", changes.changes_json, name="api-changes"),
     path("api/match/", match.match_api, name="api-match"),
+    path("api/match/files/", match_files.match_upload_api, name="api-match-files"),
+    path("api/match/jobs/<uuid:token>/", match_files.match_job_api, name="api-match-job"),
+    path("api/rules/<uuid:rule_uuid>/test-events/", test_events.test_events_api, name="api-rule-test-events"),
     path("api/", include("catalog.api.urls")),
     path("changes/", changes.changes_page, name="changes"),
     path("changes/feed/", changes.ChangesFeed(), name="changes-feed"),
@@ -37,5 +50,8 @@ urlpatterns = [
     path("events/<path:provider>/<str:event>/", views.event_detail, name="event-detail"),
     path("logsources/", views.logsource_list, name="logsource-list"),
     path("match/", match.match_page, name="match"),
+    path("match/upload/", match_files.match_upload, name="match-upload"),
+    path("match/jobs/<uuid:token>/", match_files.job_page, name="match-job"),
+    path("rules/<uuid:rule_uuid>/test-events/", test_events.test_events_page, name="rule-test-events"),
     path("preview/", preview.preview_page, name="preview"),
 ]

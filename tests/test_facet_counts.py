@@ -64,6 +64,8 @@ def _values(rule, name: str) -> list[str]:
         return [rule.source.name]
     if name == "retired":
         return [str(rule.retired).lower()]
+    if name == "has_test_events":
+        return [str(rule.test_events.exists()).lower()]
     return [getattr(rule, name)]
 
 
@@ -88,6 +90,8 @@ def _order(name: str, counts: dict[str, int]) -> list[str]:
         return [lvl for lvl in reversed(LEVELS) if lvl in counts] + sorted(set(counts) - set(LEVELS))
     if name == "retired":
         return [v for v in ("false", "true") if v in counts]
+    if name == "has_test_events":
+        return [v for v in ("true", "false") if v in counts]
     return [v for v, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
 
 

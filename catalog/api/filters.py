@@ -2,7 +2,7 @@
 
 import django_filters
 
-from catalog.models import EventType, RuleIndicator, Technique
+from catalog.models import EventType, FieldSummary, Technique
 from catalog.queries.filters import StrictBooleanFilter
 
 
@@ -32,13 +32,14 @@ class EventFilterSet(CoveredFilterMixin):
 
 
 class FieldFilterSet(django_filters.FilterSet):
-    """Like /fields/: counts restricted to the rules of one log source (exact values)."""
+    """Like /fields/: counts restricted to the rules of one log source (exact values). The parameters are
+    applied by catalog.queries.fields.field_counts (FieldList.filter_queryset), the same query as /fields/."""
 
-    q = django_filters.CharFilter(field_name="indicator__field", lookup_expr="icontains", label="Field name contains")
-    product = django_filters.CharFilter(field_name="rule__product")
-    category = django_filters.CharFilter(field_name="rule__category")
-    service = django_filters.CharFilter(field_name="rule__service")
+    q = django_filters.CharFilter(field_name="field", lookup_expr="icontains", label="Field name contains")
+    product = django_filters.CharFilter(field_name="product")
+    category = django_filters.CharFilter(field_name="category")
+    service = django_filters.CharFilter(field_name="service")
 
     class Meta:
-        model = RuleIndicator
+        model = FieldSummary
         fields = []

@@ -122,6 +122,11 @@ class FieldList(StrictListAPIView):
     def get_queryset(self):
         return fields.field_counts()
 
+    def filter_queryset(self, queryset):
+        params = self.request.query_params
+        logsource = {key: params.get(key, "").strip() for key in fields.LOGSOURCE_KEYS}
+        return fields.field_counts(logsource, contains=params.get("q", "").strip())
+
 
 class FieldDetail(generics.RetrieveAPIView):
     """One field: its totals and the log sources of the rules that test it."""

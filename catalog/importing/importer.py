@@ -27,6 +27,7 @@ from catalog.importing.preparing import PreparedFile, PrepareItem, prepare_files
 from catalog.importing.preparing import file_hash as hash_of_file
 from catalog.importing.report import ImportFailed, ImportReport
 from catalog.importing.writer import RuleToCreate, RuleToUpdate, RuleWriter
+from catalog.matching_files import test_events
 from catalog.models import ImportRun, Indicator, Predicate, Rule, RuleIndicator, RuleReference, Source, Stage
 from catalog.sigma.loading import Limits
 from catalog.visibility import deferred, publish, set_visibility
@@ -162,6 +163,8 @@ class _ImportRun:
         for source_row in self.sources.values():
             source_row.last_imported_at = self.now
             source_row.save(update_fields=["last_imported_at"])
+            if test_events.refresh(source_row):  # regression_data beside the rule folders (catalog/matching_files)
+                publish()  # the "has test events" facet counts
         self._finish_run()
         return writer.written
 

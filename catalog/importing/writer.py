@@ -93,7 +93,11 @@ class RuleWriter:
         self.new_columns = ["uuid", "created_at", "updated_at", *(_attname(name) for name in SIGMA_FIELDS)]
         # Every other column (curation, visibility) starts at its model default, as Rule() would;
         # JSON ones encoded once here rather than once per row.
-        others = [f for f in Rule._meta.concrete_fields if not f.primary_key and f.attname not in self.new_columns]
+        others = [
+            f
+            for f in Rule._meta.concrete_fields
+            if not f.primary_key and not f.generated and f.attname not in self.new_columns
+        ]
         self.defaults = {
             f.attname: json.dumps(f.get_default()) if f.get_internal_type() == "JSONField" else f.get_default()
             for f in others

@@ -6,6 +6,7 @@ One module per group of tables; everything is importable from `catalog.models`, 
 # Two tables of this app live beside their code: admin-started imports (catalog/jobs/) and the
 # search documents (catalog/search/).
 from catalog.jobs.models import ImportJob
+from catalog.matching_files.models import MatchJob, RuleTestEvent
 from catalog.models.choices import LEVELS, RULE_TYPES, STATUSES, Level, Polarity, RuleType, Status
 from catalog.models.detection import Indicator, Predicate, RuleIndicator, RuleReference, RuleVersion, Stage
 from catalog.models.reference import EventType, Tactic, Technique
@@ -19,19 +20,25 @@ from catalog.models.rules import (
     tag_text,
 )
 from catalog.models.sources import CatalogVersion, ImportRun, Source
+from catalog.models.summaries import CountSummary, FieldSummary, LogsourceSummary
 from catalog.search.models import RuleSearch
 
 __all__ = [
     "CURATION_FIELDS",
     "LEVELS",
+    "MatchJob",
+    "RuleTestEvent",
     "RULE_TYPES",
     "STATUSES",
     "CatalogVersion",
+    "CountSummary",
     "EventType",
     "ImportJob",
     "ImportRun",
+    "FieldSummary",
     "Indicator",
     "Level",
+    "LogsourceSummary",
     "Polarity",
     "Predicate",
     "Rule",

@@ -1,7 +1,7 @@
 """Where rules come from and what each import did; the catalog version that keys cached pages."""
 
 from django.core.validators import URLValidator
-from django.db import models
+from django.db import models, transaction
 
 
 class Source(models.Model):
@@ -72,6 +72,12 @@ class CatalogVersion(models.Model):
         return row or 0
 
     @classmethod
-    def bump(cls) -> None:
-        if not cls.objects.filter(pk=1).update(number=models.F("number") + 1):
-            cls.objects.get_or_create(pk=1, defaults={"number": 1})
+    def bump(cls, fields: bool = False) -> None:
+        """A new version, with the summary tables rewritten in the same transaction (catalog.summaries);
+        `fields` also rewrites the field counts, for changes of which rules are live (imports, visibility)."""
+        from catalog import summaries
+
+        with transaction.atomic():
+            if not cls.objects.filter(pk=1).update(number=models.F("number") + 1):
+                cls.objects.get_or_create(pk=1, defaults={"number": 1})
+            summaries.refresh(fields=fields)

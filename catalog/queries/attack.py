@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce, Concat
+from django.db.models import OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
-from catalog.models import Rule, Tactic, Technique, live_rules_q
+from catalog.models import CountSummary, Tactic, Technique
 
 HEAT_BUCKETS = (1, 3, 10, 30)  # rule counts from which a technique gets heat class 1..4
 
@@ -39,7 +39,7 @@ class TechniqueCell:
 
 def tactics_with_counts():
     """Every tactic with `rule_count`, its live rules; kill-chain order, legacy tactics last (1 query)."""
-    return Tactic.objects.annotate(rule_count=Count("rules", filter=live_rules_q("rules"), distinct=True)).order_by(
+    return Tactic.objects.annotate(rule_count=summarized("tactic", OuterRef("shortname"))).order_by(
         "legacy", "order", "shortname"
     )
 
@@ -47,25 +47,24 @@ def tactics_with_counts():
 def techniques_with_counts():
     """Techniques with `rule_count` (live rules tagged with exactly this id) and `rolled_count` (or a sub-technique).
 
-    Correlated subqueries rather than a join + GROUP BY: each runs on the rows asked for only,
-    so one technique, one tactic's or a page of them costs what it shows.
+    Both are read from the summary table (catalog.summaries), one indexed lookup per technique
+    shown, so one technique, one tactic's or the matrix costs what it shows, whatever the corpus size.
+    A sub-technique's rolled count is its own (it has no sub-techniques).
     """
-    tagged = Rule.techniques.through.objects.filter(live_rules_q("rule")).order_by()
-    direct = tagged.filter(technique=OuterRef("pk"))
-    # "T1059" and "T1059.xxx", as an indexed range: "." sorts just before "/", digits after it.
-    rolled = tagged.filter(
-        technique__technique_id__gte=OuterRef("technique_id"),
-        technique__technique_id__lt=Concat(OuterRef("technique_id"), Value("/")),
-    )
-    return Technique.objects.annotate(rule_count=_count_rules(direct), rolled_count=_count_rules(rolled)).order_by(
-        "technique_id"
-    )
+    direct = _summary("technique", OuterRef("technique_id"))
+    rolled = _summary("technique_rolled", OuterRef("technique_id"))
+    return Technique.objects.annotate(
+        rule_count=Coalesce(direct, 0), rolled_count=Coalesce(rolled, direct, 0)
+    ).order_by("technique_id")
 
 
-def _count_rules(through_rows):
-    """COUNT(DISTINCT rule_id) of a correlated queryset of Rule.techniques rows, as a subquery."""
-    counted = through_rows.values(one=Value(1)).annotate(n=Count("rule_id", distinct=True)).values("n")
-    return Coalesce(Subquery(counted), 0)
+def summarized(kind: str, key):
+    """The stored count of (kind, key) as a subquery, 0 when none is stored."""
+    return Coalesce(_summary(kind, key), 0)
+
+
+def _summary(kind: str, key):
+    return Subquery(CountSummary.objects.filter(kind=kind, key=key).values("count")[:1])
 
 
 def attack_matrix() -> dict:

@@ -6,14 +6,17 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, F
+from django.db.models import CharField, F, OuterRef
+from django.db.models.functions import Cast
 
-from catalog.models import EventType, Rule, live_rules_q
+from catalog.models import EventType, LogsourceSummary, Rule
+from catalog.queries.attack import summarized
 
 
 def events_with_counts():
     """Every event type with `rule_count` (live rules covering it), by provider, channel-wide row first."""
-    return EventType.objects.annotate(rule_count=Count("rules", filter=live_rules_q("rules"), distinct=True)).order_by(
+    key = Cast(OuterRef("pk"), CharField())
+    return EventType.objects.annotate(rule_count=summarized("event", key)).order_by(
         "provider", F("event_id").asc(nulls_first=True)
     )
 
@@ -43,11 +46,8 @@ def event_rules(event: EventType):
 
 
 def logsource_counts():
-    """Product / category / service combinations of live rules with their rule count `rules` (1 query)."""
-    return (
-        Rule.objects.live()
-        .order_by()
-        .values("product", "category", "service")
-        .annotate(rules=Count("pk"))
-        .order_by("product", "category", "service")
+    """Product / category / service combinations of live rules with their rule count `rules` (1 query, from
+    the summary table)."""
+    return LogsourceSummary.objects.values("product", "category", "service", "rules").order_by(
+        "product", "category", "service"
     )

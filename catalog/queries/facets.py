@@ -40,6 +40,7 @@ FACETS = [
     ("tag", "Tag"),
     ("author", "Author"),
     ("source", "Source"),
+    ("has_test_events", "Test events"),
     ("retired", "Retired"),
 ]
 
@@ -58,11 +59,10 @@ def rule_facets(filterset: RuleFilterSet) -> list[Facet]:
     active = {name: _active_values(data.get(name)) for name, _ in FACETS}
     wanted_retired = data.get("retired")
     names = [name for name, _ in FACETS]
-    counted = facet_counts.counts(_matching_rules(filterset.data, filterset), names, wanted_retired)
+    counted = _counts(filterset.data, filterset, names, wanted_retired)
     for name in names:
         if active[name] and name != "retired":  # OR-ed: this facet's choices are counted without its own filter
-            others = _matching_rules(_without(filterset.data, name), filterset)
-            counted[name] = facet_counts.counts(others, [name], wanted_retired)[name]
+            counted[name] = _counts(_without(filterset.data, name), filterset, [name], wanted_retired)[name]
     facets = []
     for name, label in FACETS:
         choices = [
@@ -91,7 +91,7 @@ def _link(choices: list[FacetChoice], name: str, query) -> None:
     for choice in choices:
         if choice.active:
             values = [v for v in current if v.lower() != choice.value.lower()]
-        elif name == "retired":  # a yes/no facet: a second value would be contradictory
+        elif name in ("retired", "has_test_events"):  # yes/no facets: a second value would be contradictory
             values = [choice.value]
         else:
             values = [*current, choice.value]
@@ -109,6 +109,26 @@ def _without(data, name: str):
     data = data.copy()
     data.pop(name, None)
     return data
+
+
+def _counts(data, filterset: RuleFilterSet, names: list[str], wanted_retired) -> dict[str, list[tuple]]:
+    """The facet counts of the rules matching `data`: over the whole live catalog they are read from the
+    summary table (catalog.summaries: a few hundred rows, whatever the corpus size), else counted."""
+    if wanted_retired is None and getattr(filterset, "whole_catalog", False) and not _narrowing(data):
+        return facet_counts.summary_counts(names)
+    return facet_counts.counts(_matching_rules(data, filterset), names, wanted_retired)
+
+
+NOT_FILTERS = ("sort", "page", "page_size", "format")
+
+
+def _narrowing(data) -> bool:
+    """Does `data` set any filter (search included)? Invalid values count: they are reported, never ignored here."""
+    return any(value not in ("", None) for key in data for value in _values(data, key) if key not in NOT_FILTERS)
+
+
+def _values(data, key) -> list:
+    return data.getlist(key) if hasattr(data, "getlist") else _as_list(data.get(key))
 
 
 def _matching_rules(data, filterset: RuleFilterSet):

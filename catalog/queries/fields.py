@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 
-from catalog.models import Rule, RuleIndicator, live_rules_q
+from catalog.models import FieldSummary, LogsourceSummary, Rule, RuleIndicator, live_rules_q
 from catalog.queries.indicators import EXCLUDED, LOOKED_FOR, ORDER, listed_indicators
 from catalog.queries.rules import listing
 
@@ -37,13 +37,23 @@ def live_rule_indicators(logsource: dict | None = None):
     return queryset
 
 
-def field_counts(logsource: dict | None = None):
+def field_counts(logsource: dict | None = None, contains: str = ""):
     """Per field, most used first (1 query): `rules` (live rules testing it), `indicators` (distinct ones),
     and the two apart: `rules_looking` (rules looking for a value of it), `rules_excluding` (rules excluding one).
+
+    Over the whole catalog they are read from the summary table (catalog.summaries); for one log
+    source's rules they are counted.
     """
+    if not _narrowed(logsource):
+        rows = FieldSummary.objects.filter(whole=True)
+        if contains:
+            rows = rows.filter(field__icontains=contains)
+        return rows.values(*SUMMARY_COLUMNS).order_by("-rules", "field")
+    indicators = live_rule_indicators(logsource)
+    if contains:
+        indicators = indicators.filter(indicator__field__icontains=contains)
     return (
-        live_rule_indicators(logsource)
-        .order_by()
+        indicators.order_by()
         .values(field=F("indicator__field"))
         .annotate(
             rules=Count("rule_id", distinct=True),
@@ -55,19 +65,20 @@ def field_counts(logsource: dict | None = None):
     )
 
 
+SUMMARY_COLUMNS = ("field", "rules", "indicators", "rules_looking", "rules_excluding")
+
+
+def _narrowed(logsource: dict | None) -> bool:
+    return any((logsource or {}).values())
+
+
 def field_table(logsource: dict | None = None) -> list[dict]:
     """Every field with its counts and the log sources it is used with (2 queries)."""
     rows = list(field_counts(logsource))
     per_source = defaultdict(list)
-    for r in (
-        live_rule_indicators(logsource)
-        .order_by()
-        .values("indicator__field", "rule__product", "rule__category", "rule__service")
-        .annotate(n=Count("rule_id", distinct=True))
-        .order_by("-n")
-    ):
-        per_source[r["indicator__field"]].append(
-            {"product": r["rule__product"], "category": r["rule__category"], "service": r["rule__service"], "n": r["n"]}
+    for r in _per_logsource(logsource):
+        per_source[r["field"]].append(
+            {"product": r["product"], "category": r["category"], "service": r["service"], "n": r["rules"]}
         )
     return [
         {
@@ -80,15 +91,25 @@ def field_table(logsource: dict | None = None) -> list[dict]:
     ]
 
 
+def _per_logsource(logsource: dict | None):
+    """(field, product, category, service, rules) of the live rules (of one log source), most used first."""
+    rows = FieldSummary.objects.filter(whole=False)
+    for key, value in (logsource or {}).items():
+        if value:
+            rows = rows.filter(**{key: value})
+    return rows.values("field", *LOGSOURCE_KEYS, "rules").order_by("-rules", "field", *LOGSOURCE_KEYS)
+
+
 def field_summary(name: str) -> dict | None:
     """One field's `rules` and `indicators` counts; None when no live rule tests it (1 query)."""
-    return field_counts().filter(indicator__field=name).order_by("field").first()
+    return field_counts().filter(field=name).first()
 
 
 def logsource_choices() -> dict[str, list[str]]:
-    """The distinct products, categories and services of live rules, for select boxes (1 query)."""
+    """The distinct products, categories and services of live rules, for select boxes (1 query, from the
+    log-source summary table)."""
     choices = {key: set() for key in LOGSOURCE_KEYS}
-    for values in Rule.objects.live().order_by().values_list(*LOGSOURCE_KEYS).distinct():
+    for values in LogsourceSummary.objects.values_list(*LOGSOURCE_KEYS):
         for key, value in zip(LOGSOURCE_KEYS, values, strict=True):
             if value:
                 choices[key].add(value)
@@ -101,24 +122,23 @@ def field_indicators(name: str):
 
 
 def field_rules(name: str):
-    """Live rules that look at a field, for pagination."""
-    on_field = RuleIndicator.objects.filter(indicator__field=name).values("rule_id")
-    return listing(Rule.objects.live().filter(pk__in=on_field).order_by("title", "pk"))
+    """Live rules that look at a field, for pagination.
+
+    A correlated EXISTS, not `pk IN (rules on the field)`: the page then walks the live rules in title
+    order (an index) and stops at the page's end, where the IN list made SQLite read every rule on a
+    common field first (CommandLine at 20x SigmaHQ: 1.3 s against 7 ms).
+    """
+    on_field = RuleIndicator.objects.filter(rule_id=OuterRef("pk"), indicator__field=name)
+    return listing(Rule.objects.live().filter(Exists(on_field)).order_by("title", "pk"))
 
 
 def field_logsources(name: str) -> list[dict]:
     """Where a field is used: {product, category, service, rules, rules_looking, rules_excluding} of its live
-    rules, most used first (1 query). A rule has one log source, so the rows' counts add up to the field's.
+    rules, most used first (1 query, from the summary table). A rule has one log source, so the rows' counts
+    add up to the field's.
     """
     return list(
-        live_rule_indicators()
-        .filter(indicator__field=name)
-        .order_by()
-        .values(product=F("rule__product"), category=F("rule__category"), service=F("rule__service"))
-        .annotate(
-            rules=Count("rule_id", distinct=True),
-            rules_looking=Count("rule_id", distinct=True, filter=Q(polarity__in=LOOKED_FOR)),
-            rules_excluding=Count("rule_id", distinct=True, filter=Q(polarity__in=EXCLUDED)),
-        )
-        .order_by("-rules", "product", "category", "service")
+        FieldSummary.objects.filter(whole=False, field=name)
+        .values(*LOGSOURCE_KEYS, "rules", "rules_looking", "rules_excluding")
+        .order_by("-rules", *LOGSOURCE_KEYS)
     )

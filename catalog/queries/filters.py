@@ -7,8 +7,8 @@ from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from catalog.models import Indicator, Level, Polarity, Rule, RuleIndicator, RuleType, Status
-from catalog.search import ranking
+from catalog.models import Indicator, Level, Polarity, Rule, RuleIndicator, RuleTestEvent, RuleType, Status
+from catalog.search import ranking, substring
 
 SORTS = {
     "title": ("title",),
@@ -170,6 +170,7 @@ class RuleFilterSet(django_filters.FilterSet):
     type = django_filters.ChoiceFilter(field_name="rule_type", choices=[(t, t) for t in RuleType.values])
     retired = StrictBooleanFilter(method="filter_retired")
     verified = StrictBooleanFilter(field_name="verified")
+    has_test_events = StrictBooleanFilter(method="filter_has_test_events", label="Has logged test events")
     indicators = IndicatorSearchFilter(
         label="Rules carrying any indicator of an indicator search (its query string, e.g. field=Image&value=net.exe)"
     )
@@ -188,6 +189,10 @@ class RuleFilterSet(django_filters.FilterSet):
     def filter_retired(self, queryset, name, value):
         # Retired rules are hidden unless asked for: retired=true shows only them, retired=false the rest.
         return queryset.filter(retired=value)
+
+    def filter_has_test_events(self, queryset, name, value):
+        tested = RuleTestEvent.objects.values("rule_id")  # pk IN (tested rule ids), like tactic/technique
+        return queryset.filter(pk__in=tested) if value else queryset.exclude(pk__in=tested)
 
     def filter_sort(self, queryset, name, value):
         return queryset  # applied by queries.rules.sorted_rules, after annotation
@@ -233,4 +238,4 @@ class IndicatorFilterSet(django_filters.FilterSet):
 
     def filter_value(self, queryset, name, value):
         # Indicator values are stored casefolded unless cased/regex: match both forms.
-        return queryset.filter(Q(value__contains=value.casefold()) | Q(display__icontains=value))
+        return queryset.filter(substring.value_contains(value))

@@ -6,8 +6,7 @@ may open at all, `live()` for what listings and counts are about.
 
 from __future__ import annotations
 
-from django.db.models import Case, CharField, F, IntegerField, Q, Value, When
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models import Case, F, IntegerField, Value, When
 
 from catalog.models import LEVELS, Rule
 from catalog.queries.filters import SORTS, RuleFilterSet
@@ -16,16 +15,9 @@ from catalog.search import ranking
 RECENT_LIMIT = 10
 
 
-def effective_level():
-    """SQL for Rule.effective_level: a curator's level_override wins over the rule's level."""
-    return Coalesce(NullIf("level_override", Value("")), "level", output_field=CharField())
-
-
 def with_level_rank(queryset):
     """Annotate `level_rank` (informational=0 .. critical=4, unknown=-1) for sorting by level."""
-    whens = [
-        When(Q(level_override=lvl) | Q(level_override="", level=lvl), then=Value(i)) for i, lvl in enumerate(LEVELS)
-    ]
+    whens = [When(level_shown=lvl, then=Value(i)) for i, lvl in enumerate(LEVELS)]
     return queryset.annotate(level_rank=Case(*whens, default=Value(-1), output_field=IntegerField()))
 
 
@@ -48,8 +40,11 @@ def _nulls_last(term: str):
 
 
 def rule_filterset(data, queryset=None) -> RuleFilterSet:
-    """The shared RuleFilterSet over public rules (retired ones only when `retired` is asked)."""
-    return RuleFilterSet(data, queryset=Rule.objects.public() if queryset is None else queryset)
+    """The shared RuleFilterSet over public rules (retired ones only when `retired` is asked), or over
+    `queryset`. `whole_catalog` says it starts from every public rule (what the summary tables count)."""
+    filterset = RuleFilterSet(data, queryset=Rule.objects.public() if queryset is None else queryset)
+    filterset.whole_catalog = queryset is None
+    return filterset
 
 
 def filtered_rules(filterset: RuleFilterSet):

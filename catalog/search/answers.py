@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from django.db import connection
 from django.urls import reverse
 
-from catalog.models import CatalogVersion, Indicator, Rule, RuleIndicator, Technique, live_rules_q
+from catalog.models import CatalogVersion, FieldSummary, Indicator, Rule, Technique
+from catalog.queries.attack import techniques_with_counts
 from catalog.search import ranking
 from catalog.search.text import is_technique_id, tokens
 
@@ -39,11 +40,11 @@ def direct_answer(text: str) -> DirectAnswer | None:
     if not wanted:
         return None
     if is_technique_id(wanted):
-        technique = Technique.objects.filter(technique_id=wanted.upper()).first()
-        if technique is not None:
-            count = Rule.objects.live().with_technique(technique.technique_id).count()
+        technique = techniques_with_counts().filter(technique_id=wanted.upper()).first()
+        if technique is not None:  # its rules and its sub-techniques' (the summary table's rolled count)
             label = f"{technique.technique_id} {_technique_name(technique)}".strip()
-            return DirectAnswer("technique", label, reverse("technique-detail", args=[technique.technique_id]), count)
+            href = reverse("technique-detail", args=[technique.technique_id])
+            return DirectAnswer("technique", label, href, technique.rolled_count)
     with contextlib.suppress(ValueError):
         rule = Rule.objects.public().filter(uuid=uuid.UUID(wanted)).first()
         if rule is not None:
@@ -51,8 +52,8 @@ def direct_answer(text: str) -> DirectAnswer | None:
     if " " not in wanted:
         field = _field_names(CatalogVersion.current()).get(wanted.casefold())
         if field is not None:
-            count = RuleIndicator.objects.filter(live_rules_q("rule"), indicator__field=field).values("rule").distinct()
-            return DirectAnswer("field", field, reverse("field-detail", args=[field]), count.count())
+            summary = FieldSummary.objects.filter(whole=True, field=field).values_list("rules", flat=True).first()
+            return DirectAnswer("field", field, reverse("field-detail", args=[field]), summary or 0)
     return None
 
 

@@ -164,7 +164,27 @@ def matches(rule: CompiledRule, event: dict[str, Any] | EventView) -> bool:
     return any(_holds(tree, rule, view) is True for tree in rule.conditions)
 
 
-# Kleene logic, written out as loops (this is the hot path of matching): OR is true if any part is
+def _any(results) -> bool | None:
+    """Kleene OR: true if any is true, else unknown if any is unknown (also used by catalog.sigma.explain)."""
+    unknown = False
+    for result in results:
+        if result is True:
+            return True
+        unknown = unknown or result is None
+    return None if unknown else False
+
+
+def _all(results) -> bool | None:
+    """Kleene AND: false if any is false, else unknown if any is unknown."""
+    unknown = False
+    for result in results:
+        if result is False:
+            return False
+        unknown = unknown or result is None
+    return None if unknown else True
+
+
+# The same Kleene logic, written out as loops (this is the hot path of matching): OR is true if any part is
 # true, else unknown (None) if any is unknown; AND is false if any part is false, else unknown if any
 # is. Parts are evaluated in order and the first deciding one stops the loop.
 

@@ -24,6 +24,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from catalog.matching import LogSource, match_events, picked, uncompilable_rules
+from catalog.matching_files.explaining import attach_explanations, chosen_rule
 from catalog.models import Rule
 from catalog.sigma.logged_events import EventInputError, EventLimits, read_events
 from catalog.web.throttling import AnonRateThrottle, MatchRateThrottle, match_wait
@@ -97,6 +98,12 @@ class EventForm(forms.Form):
         "(a Windows event rendered from EVTX, or any flat JSON object).",
     )
 
+    why_not = forms.UUIDField(
+        required=False,
+        label="Why not? (optional rule id)",
+        help_text="A rule's id: its explanation on each event is shown, whether it fired or not.",
+    )
+
     # The log source of the events (issue 13), optional: inferred from each event's fields when left empty.
     product = forms.CharField(required=False, max_length=64, help_text="e.g. windows, linux, aws")
     category = forms.CharField(required=False, max_length=64, help_text="e.g. process_creation")
@@ -112,7 +119,12 @@ class EventForm(forms.Form):
             raise forms.ValidationError(exc.message) from None
 
 
-def evaluate(events: list[dict], for_listing: bool = False, source: LogSource | None = None) -> list[dict]:
+def evaluate(
+    events: list[dict], for_listing: bool = False, why_not=None, source: LogSource | None = None
+) -> list[dict]:
+    """Match results per event, each with the explanations of its fired rules (and of the chosen
+    `why_not` rule, a Rule or None): catalog.matching_files.explaining. `source`: the log source
+    picked for the events (None: inferred per event, catalog.matching.logsources)."""
     results = []
     budget, regex_budget = settings.CATALOG_MATCH_BUDGET_SECONDS, settings.CATALOG_MATCH_REGEX_SECONDS
     for result in match_events(events, budget, source=source, regex_seconds=regex_budget):
@@ -128,6 +140,7 @@ def evaluate(events: list[dict], for_listing: bool = False, source: LogSource | 
                 "cut_off": result.cut_off,
             }
         )
+    attach_explanations(events, results, why_not)
     return results
 
 
@@ -177,8 +190,13 @@ def match_page(request):
     form = context["form"] = EventForm(request.POST)
     if not form.is_valid():
         return render(request, "catalog/match.html", context, status=400)
-    results = evaluate(form.cleaned_data["event"], for_listing=True, source=form.source())
-    context.update(results=results, budget_note=budget_note(results))
+    why_not = chosen_rule(form.cleaned_data["why_not"]) if form.cleaned_data.get("why_not") else None
+    results = evaluate(form.cleaned_data["event"], for_listing=True, why_not=why_not, source=form.source())
+    context.update(
+        results=results,
+        budget_note=budget_note(results),
+        why_not_missing=form.cleaned_data.get("why_not") and not why_not,
+    )
     return render(request, "catalog/match.html", context)
 
 
@@ -188,8 +206,11 @@ def match_page(request):
     description="Body (application/json): one event (JSON object), a list of events, or several objects one after "
     "another. Optional query parameters product, category, service: the events' log source (else inferred per "
     "event). Answer: {complete, events: [{fields, complete, logsource: {product, category, service, how, reason}, "
-    "cut_off, rules: [{id, title, level, url}]}]}; `complete` is false when the time budget ran out before every "
-    "rule was checked, or a backtracking regex was cut off (listed in cut_off); the results found so far are given.",
+    "cut_off, rules: [{id, title, level, url, explanation}], why_not?}]}; `complete` is false when the time budget "
+    "ran out before every rule was checked, or a backtracking regex was cut off (listed in cut_off); the results "
+    "found so far are given. `explanation`: the condition tree with each node's result, the blocks with each "
+    "predicate's result, event value and matched character spans. `?why_not=<rule id>` adds that rule's "
+    "explanation for every event.",
 )
 @api_view(["POST"])
 @parser_classes([EventsTextParser])
@@ -203,7 +224,10 @@ def match_api(request):
         events = parse_events(request.data if isinstance(request.data, str) else "")
     except InputRejected as exc:
         return Response({"error": exc.message}, status=exc.status)
-    results = evaluate(events, source=source_from_query(request.query_params))
+    why_not = chosen_rule(request.query_params["why_not"]) if request.query_params.get("why_not") else None
+    if request.query_params.get("why_not") and why_not is None:
+        return Response({"error": "why_not: no live detection rule has this id."}, status=400)
+    results = evaluate(events, why_not=why_not, source=source_from_query(request.query_params))
     answer = {
         "complete": all(result["complete"] for result in results),
         "events": [
@@ -218,9 +242,11 @@ def match_api(request):
                         "title": rule.title,
                         "level": rule.effective_level,
                         "url": request.build_absolute_uri(reverse("rule-detail", args=[rule.uuid])),
+                        "explanation": result["explanations"].get(rule.pk),
                     }
                     for rule in result["rules"]
                 ],
+                **({"why_not": why_not_json(result["why_not"])} if why_not is not None else {}),
             }
             for result in results
         ],
@@ -228,3 +254,8 @@ def match_api(request):
     if not answer["complete"]:
         answer["partial"] = budget_note(results)
     return Response(answer)
+
+
+def why_not_json(why_not: dict) -> dict:
+    rule = why_not["rule"]
+    return {"id": str(rule.uuid), "title": rule.title, "explanation": why_not["explanation"]}

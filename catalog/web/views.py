@@ -21,9 +21,13 @@ INDICATORS_PER_PAGE = 50
 RULES_OF_INDICATOR_PER_PAGE = 100
 
 
-def paginate(request, queryset, per_page, param="page"):
-    """One page of a queryset (2 queries); a bad or out-of-range page number gives the nearest page."""
-    return Paginator(queryset, per_page).get_page(request.GET.get(param))
+def paginate(request, queryset, per_page, param="page", count: int | None = None):
+    """One page of a queryset (2 queries; 1 when `count`, the number of rows, is known from a summary
+    table); a bad or out-of-range page number gives the nearest page."""
+    paginator = Paginator(queryset, per_page)
+    if count is not None:
+        paginator.count = count  # a cached property: no COUNT over a list that can be most of the corpus
+    return paginator.get_page(request.GET.get(param))
 
 
 def paginate_read(request, queryset, per_page, param="page"):
@@ -108,13 +112,18 @@ def field_list(request):
 
 def field_detail(request, name):
     field_name = fields.field_from_param(name)
-    field_indicators = paginate(request, fields.field_indicators(field_name), INDICATORS_PER_PAGE)
-    if not field_indicators.paginator.count:
+    summary = fields.field_summary(field_name)  # its counts, from the summary table
+    if summary is None:
         raise Http404("No live rule tests this field.")
+    field_indicators = paginate(
+        request, fields.field_indicators(field_name), INDICATORS_PER_PAGE, count=summary["indicators"]
+    )
     context = {
         "field": field_name,
         "indicators": field_indicators,
-        "rules": paginate(request, fields.field_rules(field_name), RULES_PER_PAGE, param="rules_page"),
+        "rules": paginate(
+            request, fields.field_rules(field_name), RULES_PER_PAGE, param="rules_page", count=summary["rules"]
+        ),
         "logsources": fields.field_logsources(field_name),
         "common": indicators.COMMON_INDICATOR,
     }
@@ -134,7 +143,7 @@ def technique_detail(request, technique_id):
     if technique_id != detail["technique"].technique_id:
         return redirect("technique-detail", detail["technique"].technique_id, permanent=True)
     tagged = rules.rule_filterset({"technique": detail["technique"].technique_id}).qs
-    detail["page"] = paginate(request, rules.listing(tagged), RULES_PER_PAGE)
+    detail["page"] = paginate(request, rules.listing(tagged), RULES_PER_PAGE, count=detail["count"])
     return render(request, "catalog/technique_detail.html", detail)
 
 
@@ -145,7 +154,7 @@ def tactic_detail(request, shortname):
     if shortname != detail["tactic"].shortname:
         return redirect("tactic-detail", detail["tactic"].shortname, permanent=True)
     tagged = rules.rule_filterset({"tactic": detail["tactic"].shortname}).qs
-    detail["page"] = paginate(request, rules.listing(tagged), RULES_PER_PAGE)
+    detail["page"] = paginate(request, rules.listing(tagged), RULES_PER_PAGE, count=detail["tactic"].rule_count)
     return render(request, "catalog/tactic_detail.html", detail)
 
 
@@ -157,7 +166,8 @@ def event_detail(request, provider, event):
     event_type = events.event_type(provider, event)
     if event_type is None:
         raise Http404("No such event in the catalog.")
-    page = paginate(request, rules.listing(events.event_rules(event_type)), RULES_PER_PAGE)
+    rules_page = rules.listing(events.event_rules(event_type))
+    page = paginate(request, rules_page, RULES_PER_PAGE, count=event_type.rule_count)
     return render(request, "catalog/event_detail.html", {"event": event_type, "page": page})
 
 

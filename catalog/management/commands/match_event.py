@@ -1,34 +1,44 @@
-"""`manage.py match_event FILE [FILE ...]`: which catalog rules each logged event triggers.
+"""`manage.py match_event FILE [FILE ...] [--format text|jsonl]`: which catalog rules each logged event triggers.
 
-Local files are trusted input: no size caps and no time budget here (the web routes have both).
+Files are Windows EVTX (parsed natively), JSON (one event, a list, or objects one after another)
+or JSON lines (.jsonl, .ndjson). Local files are trusted input: no size caps and no time budget
+here (the web routes have both). `--format jsonl` writes one JSON object per hit (file, event number,
+timestamp, rule, and the predicates that matched), for other tools; `text` a line per event and
+rule, then the hits grouped by rule.
 """
 
 import json
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.matching import matching_rules, uncompilable_rules
-from catalog.sigma.logged_events import EventInputError, flatten_event, load_events
+from catalog.matching import uncompilable_rules
+from catalog.matching_files.grouping import match_file
+from catalog.sigma.event_files import EventFileError, FileLimits
+from catalog.sigma.explain import matched_predicates
+from catalog.sigma.logged_events import NO_LIMITS
+
+TRUSTED = FileLimits(max_bytes=1 << 62, max_events=1 << 62, per_event=NO_LIMITS)
 
 
 class Command(BaseCommand):
-    help = "Evaluate the catalog's rules against events in JSON files (EVTX rendered as JSON, or flat objects)."
+    help = "Evaluate the catalog's rules against the events of EVTX, JSON or JSON-lines files."
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE")
+        parser.add_argument("--format", choices=["text", "jsonl"], default="text", help="output format")
 
-    def handle(self, *args, files, **options):
-        for path in files:
+    def handle(self, *args, files, format, **options):
+        for name in files:
+            path = Path(name)
+            if not path.is_file():
+                raise CommandError(f"{name}: no such file")
             try:
-                with open(path, encoding="utf-8") as handle:
-                    events = load_events(handle.read())
-            except (OSError, json.JSONDecodeError, UnicodeDecodeError, EventInputError) as exc:
-                raise CommandError(f"{path}: {exc}") from None
-            for number, event in enumerate(events, start=1):
-                rules = matching_rules(flatten_event(event))
-                self.stdout.write(f"{path} event {number}: {len(rules)} rule(s)")
-                for rule in rules:
-                    self.stdout.write(f"  {rule.uuid}  {rule.effective_level or '-':13s} {rule.title}")
+                summary = match_file(path, name, TRUSTED, on_hits=self._printer(name, format))
+            except (OSError, EventFileError) as exc:
+                raise CommandError(str(exc) if isinstance(exc, EventFileError) else f"{name}: {exc}") from None
+            if format == "text":
+                self._summary(name, summary)
         unevaluable = uncompilable_rules()
         if unevaluable:
             self.stderr.write(
@@ -36,3 +46,25 @@ class Command(BaseCommand):
             )
             for rule, reason in unevaluable:
                 self.stderr.write(f"  {rule.uuid}  {rule.title}: {reason}")
+
+    def _printer(self, name, format):
+        def on_hits(event, hits):
+            if format == "jsonl":
+                for hit in hits:
+                    record = {"file": name, "event": event.number, "timestamp": event.timestamp, "rule": hit["rule"]}
+                    if hit["explanation"] is not None:
+                        record["matched"] = matched_predicates(hit["explanation"])
+                    self.stdout.write(json.dumps(record, ensure_ascii=False))
+                return
+            self.stdout.write(f"{name} event {event.number}: {len(hits)} rule(s)")
+            for hit in hits:
+                rule = hit["rule"]
+                self.stdout.write(f"  {rule['id']}  {rule['level'] or '-':13s} {rule['title']}")
+
+        return on_hits
+
+    def _summary(self, name, summary):
+        self.stdout.write(f"{name}: {summary['events']} event(s), {summary['hit_events']} with hits")
+        for group in summary["rules"]:
+            when = f"  {group['first']} .. {group['last']}" if group["first"] else ""
+            self.stdout.write(f"  {group['count']:6d}  {group['level'] or '-':13s} {group['title']}{when}")

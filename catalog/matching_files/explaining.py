@@ -1,0 +1,71 @@
+"""Explanations of stored rules: each rule's predicates read once, compiled as the matcher compiles them.
+
+The compiled form is built by `catalog.sigma.evaluate.compile_rule` from the same stored rows
+(block, map, field, modifiers, values) `catalog.matching` uses, so an explanation's verdict is the
+matcher's (tests/test_h13u_explain_corpus.py checks it on every SigmaHQ regression event). Compiled
+rules are kept per catalog version, for the few hundred rules that fire in practice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from catalog.models import CatalogVersion, Predicate, Rule
+from catalog.sigma.evaluate import CompiledRule, EventView, compile_rule
+from catalog.sigma.explain import explain
+
+MAX_KEPT = 2000  # compiled rules kept per process
+_kept: dict[tuple[int, int], tuple[CompiledRule, list[tuple]]] = {}
+
+
+def rule_parts(rules: list[Rule]) -> dict[int, tuple[CompiledRule, list[tuple]]]:
+    """(compiled rule, stored predicate rows) per rule pk, with one query for those not yet kept."""
+    version = CatalogVersion.current()
+    missing = [rule for rule in rules if (version, rule.pk) not in _kept and rule.condition_tree]
+    if missing:
+        rows = defaultdict(list)
+        for rule_id, block, group, field_name, modifiers, values in (
+            Predicate.objects.filter(rule_id__in=[rule.pk for rule in missing])
+            .order_by("rule_id", "stage__index", "position")
+            .values_list("rule_id", "stage__name", "group", "field", "modifiers", "values")
+        ):
+            rows[rule_id].append((block, group, field_name, modifiers, values))
+        if len(_kept) + len(missing) > MAX_KEPT:
+            _kept.clear()
+        for rule in missing:
+            try:
+                _kept[(version, rule.pk)] = (compile_rule(rule.condition_tree, rows[rule.pk]), rows[rule.pk])
+            except Exception:  # noqa: BLE001 - the matcher leaves such a rule out too (and logs it)
+                continue
+    return {rule.pk: _kept[(version, rule.pk)] for rule in rules if (version, rule.pk) in _kept}
+
+
+def explain_rules(rules: list[Rule], event: dict[str, Any]) -> dict[int, dict]:
+    """The explanation of each rule on one flattened event, by rule pk (rules that cannot be
+    rebuilt are left out, as the matcher leaves them out)."""
+    parts = rule_parts(rules)
+    view = EventView(event)
+    return {pk: explain(compiled, predicates, view) for pk, (compiled, predicates) in parts.items()}
+
+
+def forget() -> None:
+    _kept.clear()
+
+
+def chosen_rule(rule_id) -> Rule | None:
+    """A live, visible rule picked for "why not" by its id (None: no such rule, or not a detection)."""
+    try:
+        return Rule.objects.live().filter(uuid=rule_id, rule_type="rule").first()
+    except (ValueError, TypeError, Exception):  # noqa: BLE001 - a malformed id is simply no rule
+        return None
+
+
+def attach_explanations(events: list[dict], results: list[dict], why_not: Rule | None = None) -> None:
+    """Give each match result (dicts with "rules") the explanations of its fired rules, by pk, and,
+    for a chosen rule, its explanation on every event ("why_not"; its `fired` says whether it did)."""
+    for event, result in zip(events, results, strict=True):
+        wanted = list(result["rules"]) + ([why_not] if why_not is not None else [])
+        explained = explain_rules(wanted, event) if wanted else {}
+        result["explanations"] = {rule.pk: explained.get(rule.pk) for rule in result["rules"]}
+        result["why_not"] = None if why_not is None else {"rule": why_not, "explanation": explained.get(why_not.pk)}

@@ -1,0 +1,193 @@
+"""Uploaded event files matched outside the request/response cycle.
+
+The mechanism, and why: the upload request stores the file under CATALOG_MATCH_JOB_DIR, queues a
+MatchJob row and, once it is committed, starts a detached `manage.py run_match_jobs` process (its
+own session, so it outlives the web worker and its timeout); the browser is sent to the job's
+status page, which reloads itself until the job is done, showing events done of total. This is
+the pattern the admin's re-imports already use (catalog/jobs/runner.py), chosen for the same
+reasons: no broker and no daemon to deploy, the same code on SQLite and PostgreSQL (the job row is
+the only channel between request and process), and a job cannot die with a web worker. A thread
+in the web worker would be smaller but is killed with it (gunicorn restarts workers on timeouts
+and after deploys), leaving jobs "running" forever.
+
+Runners take a per-database lock, so files are matched one at a time per host: matching is CPU
+bound and a second runner would only halve both. A job whose process died is marked failed when
+a status page or runner next looks (`reconcile`). Uploads are deleted once read; finished jobs are
+deleted after CATALOG_MATCH_JOB_KEEP_HOURS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from catalog.jobs.runner import HOST
+from catalog.matching_files.grouping import match_file
+from catalog.matching_files.models import MatchJob
+from catalog.sigma.event_files import EventFileError
+
+COMMAND = "run_match_jobs"
+ACTIVE = (MatchJob.Status.QUEUED, MatchJob.Status.RUNNING)
+
+
+def job_dir() -> Path:
+    folder = Path(settings.CATALOG_MATCH_JOB_DIR)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+def enqueue(uploaded, file_format: str) -> MatchJob:
+    """Store an uploaded file (Django UploadedFile) and queue its job; the runner starts on commit."""
+    job = MatchJob(file_name=_safe_name(uploaded.name), file_format=file_format, size_bytes=uploaded.size)
+    path = job_dir() / f"{job.token}.upload"
+    with open(path, "wb") as handle:
+        for piece in uploaded.chunks():
+            handle.write(piece)
+    job.file_path = str(path)
+    job.save()
+    transaction.on_commit(start_runner)
+    return job
+
+
+def _safe_name(name: str) -> str:
+    name = os.path.basename(name or "upload").replace("\x00", "")
+    return name[:200] or "upload"
+
+
+def active_jobs() -> int:
+    return MatchJob.objects.filter(status__in=ACTIVE).count()
+
+
+def start_runner() -> int | None:
+    """A detached runner for the queued jobs, on the database this process uses; its pid."""
+    command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), COMMAND]
+    command += ["--database-name", str(connection.settings_dict["NAME"])]
+    queued = MatchJob.objects.filter(status=MatchJob.Status.QUEUED, pid__isnull=True)
+    try:
+        process = subprocess.Popen(
+            command,
+            cwd=settings.BASE_DIR,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except OSError as exc:
+        queued.update(status=MatchJob.Status.FAILED, finished_at=timezone.now(), message=f"cannot start: {exc}")
+        return None
+    queued.update(pid=process.pid, host=HOST)
+    threading.Thread(target=process.wait, name=f"reap-match-runner-{process.pid}", daemon=True).start()
+    return process.pid
+
+
+def run_queued_jobs() -> int:
+    """Run queued jobs one at a time until none is left; returns how many ran."""
+    reconcile()
+    purge_old()
+    ran = 0
+    with _lock():
+        while (job := _claim_next()) is not None:
+            run_job(job)
+            ran += 1
+    return ran
+
+
+def _claim_next() -> MatchJob | None:
+    while True:
+        pk = MatchJob.objects.filter(status=MatchJob.Status.QUEUED).order_by("pk").values_list("pk", flat=True).first()
+        if pk is None:
+            return None
+        if MatchJob.objects.filter(pk=pk, status=MatchJob.Status.QUEUED).update(
+            status=MatchJob.Status.RUNNING, started_at=timezone.now(), pid=os.getpid(), host=HOST
+        ):
+            return MatchJob.objects.get(pk=pk)
+
+
+def run_job(job: MatchJob) -> None:
+    """Match the job's file, recording progress and then the grouped results (or the failure)."""
+    path = Path(job.file_path)
+
+    def progress(done: int, total: int | None) -> None:
+        MatchJob.objects.filter(pk=job.pk).update(events_done=done, total_events=total)
+
+    try:
+        budget = settings.CATALOG_MATCH_JOB_SECONDS
+        results = match_file(path, job.file_name, progress=progress, budget_seconds=budget, kind=job.file_format)
+    except EventFileError as exc:
+        _finish(job, MatchJob.Status.FAILED, message=str(exc))
+    except Exception as exc:  # noqa: BLE001 - recorded on the row, which the uploader sees
+        _finish(job, MatchJob.Status.FAILED, message=f"{type(exc).__name__}: {exc}")
+    else:
+        _finish(
+            job, MatchJob.Status.DONE, results=results, events_done=results["events"], total_events=results["events"]
+        )
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _finish(job: MatchJob, status: str, **fields) -> None:
+    MatchJob.objects.filter(pk=job.pk).update(status=status, finished_at=timezone.now(), file_path="", **fields)
+
+
+@contextlib.contextmanager
+def _lock():
+    database = connection.settings_dict
+    identity = f"{connection.vendor}:{database.get('HOST')}:{database.get('PORT')}:{database['NAME']}"
+    name = f"sigma-catalog-match-jobs-{hashlib.sha256(identity.encode()).hexdigest()[:16]}.lock"
+    with open(Path(tempfile.gettempdir()) / name, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def reconcile() -> int:
+    """Mark failed every active job of this host whose process is gone; returns how many."""
+    now = timezone.now()
+    dead = []
+    for job in MatchJob.objects.filter(status__in=ACTIVE).only("pk", "pid", "host", "requested_at"):
+        if job.host == HOST and job.pid is not None and not _alive(job.pid):
+            dead.append((job.pk, "the matching process ended without a result"))
+        elif job.pid is None and now - job.requested_at > timedelta(minutes=2):
+            dead.append((job.pk, "no matching process was started for this job"))
+    for pk, message in dead:
+        MatchJob.objects.filter(pk=pk, status__in=ACTIVE).update(
+            status=MatchJob.Status.FAILED, finished_at=now, message=message
+        )
+    return len(dead)
+
+
+def _alive(pid: int) -> bool:
+    proc = Path(f"/proc/{pid}")
+    if not Path("/proc/self/stat").exists():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    try:
+        cmdline = (proc / "cmdline").read_bytes()
+        state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return (not cmdline or COMMAND.encode() in cmdline) and state not in ("Z", "X")
+
+
+def purge_old() -> int:
+    """Delete finished jobs older than CATALOG_MATCH_JOB_KEEP_HOURS (their results hold uploaded events)."""
+    cutoff = timezone.now() - timedelta(hours=settings.CATALOG_MATCH_JOB_KEEP_HOURS)
+    deleted, _ = MatchJob.objects.filter(requested_at__lt=cutoff).exclude(status__in=ACTIVE).delete()
+    return deleted

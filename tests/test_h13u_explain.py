@@ -1,0 +1,109 @@
+"""Explanations of the pure core (catalog.sigma.explain): what matched, where, and why not.
+
+Every expectation is read from the rule text and event written here, not from the explainer's output.
+"""
+
+import pytest
+
+from catalog.sigma.evaluate import compile_rule, matches
+from catalog.sigma.explain import explain, highlight
+from tests import test_evaluate
+from tests.sigma_helpers import parse_one
+
+CERTUTIL = """
+selection_img:
+    - Image|endswith: '\\certutil.exe'
+    - OriginalFileName: 'CertUtil.exe'
+selection_verb:
+    CommandLine|windash|contains: ['-urlcache', '-verifyctl']
+filter:
+    ParentImage|endswith: '\\sccm.exe'
+condition: 1 of selection_* and not filter
+"""
+
+
+def rows(rule):
+    return [(s.name, p.group, p.field, p.modifiers, p.values) for s in rule.stages[1:] for p in s.predicates]
+
+
+def explained(detection, event):
+    rule = parse_one(detection)
+    compiled = compile_rule(rule.condition_tree, rows(rule))
+    return explain(compiled, rows(rule), event), matches(compiled, event)
+
+
+def predicates_of(explanation, block):
+    found = next(b for b in explanation["blocks"] if b["name"] == block)
+    return [p for group in found["groups"] for p in group["predicates"]]
+
+
+def test_a_fired_rule_names_its_matched_predicates_values_and_spans():
+    command = "certutil.exe /urlcache -f http://x/a.exe"
+    event = {"Image": "C:\\Windows\\System32\\CertUtil.exe", "CommandLine": command}
+    explanation, verdict = explained(CERTUTIL, event)
+    assert explanation["fired"] is verdict is True
+    image = predicates_of(explanation, "selection_img")[0]
+    assert image["field"] == "Image" and image["modifiers"] == ["endswith"] and image["result"] is True
+    start, end = image["matches"][0]
+    assert image["event_value"][start:end].lower() == "\\certutil.exe"
+    verb = predicates_of(explanation, "selection_verb")[0]
+    start, end = verb["matches"][0]
+    assert command[start:end] == "/urlcache"  # the windash form the event used, found in place
+    assert [piece for piece, lit in highlight(verb["event_value"], verb["matches"]) if lit] == ["/urlcache"]
+    # the condition tree: the `not filter` branch is true because the filter's field is missing
+    top = explanation["condition"][0]
+    assert top["op"] == "and" and top["result"] is True
+    negation = top["args"][1]
+    assert negation["op"] == "not" and negation["result"] is True and negation["args"][0]["result"] is False
+    assert predicates_of(explanation, "filter")[0]["missing"] is True
+    assert explanation["why_not"] is None
+
+
+def test_why_not_names_the_excluding_block_that_matched():
+    event = {"Image": "C:\\certutil.exe", "CommandLine": "x", "ParentImage": "D:\\sccm.exe"}
+    explanation, verdict = explained(CERTUTIL, event)
+    assert explanation["fired"] is verdict is False
+    assert explanation["why_not"]["block"] == "filter" and explanation["why_not"]["expected"] is False
+    assert explanation["why_not"]["predicate"]["event_value"] == "D:\\sccm.exe"
+
+
+def test_why_not_names_the_first_failing_predicate_and_its_value():
+    detection = "sel:\n  Image|endswith: '\\net.exe'\n  CommandLine|contains: ' use '\ncondition: sel"
+    explanation, verdict = explained(detection, {"Image": "C:\\net.exe", "CommandLine": "net view"})
+    assert explanation["fired"] is verdict is False
+    why = explanation["why_not"]
+    assert why["block"] == "sel" and why["predicate"]["field"] == "CommandLine"
+    assert why["predicate"]["event_value"] == "net view" and "net view" in why["message"]
+    explanation, _ = explained(detection, {"Image": "C:\\net.exe"})
+    assert explanation["why_not"]["predicate"]["missing"] is True
+    assert "no field 'CommandLine'" in explanation["why_not"]["message"]
+
+
+def test_keywords_are_found_in_the_field_that_holds_them():
+    explanation, verdict = explained(
+        "keywords:\n  - 'mimikatz'\ncondition: keywords", {"A": "x", "Msg": "ran MimiKatz"}
+    )
+    predicate = predicates_of(explanation, "keywords")[0]
+    assert verdict is True and predicate["event_field"] == "Msg"
+    start, end = predicate["matches"][0]
+    assert "ran MimiKatz"[start:end] == "MimiKatz"
+
+
+def test_undecidable_parts_are_marked_unknown():
+    explanation, verdict = explained("sel:\n  U|expand: '%admins%'\ncondition: not sel", {"U": "%admins%"})
+    assert verdict is False and explanation["fired"] is False
+    assert explanation["condition"][0]["result"] is None
+    assert "undecidable" in explanation["why_not"]["message"]
+
+
+def test_offsets_count_characters_not_bytes():
+    explanation, _ = explained("sel:\n  A|contains: 'zz'\ncondition: sel", {"A": "ééé zz"})
+    start, end = predicates_of(explanation, "sel")[0]["matches"][0]
+    assert "ééé zz"[start:end] == "zz"
+
+
+@pytest.mark.parametrize("case", test_evaluate.test_sigma_semantics.pytestmark[0].args[1])
+def test_the_explanation_verdict_is_the_evaluator_verdict(case):
+    detection, event, expected = case
+    explanation, verdict = explained(detection, event)
+    assert explanation["fired"] is verdict is expected
