@@ -49,6 +49,7 @@ bench: install
 	$(PY) -m benchmarks.scale_bench $(CORPUS)
 	$(PY) -m benchmarks.convert_bench $(CORPUS)
 	$(PY) -m benchmarks.coverage_bench $(CORPUS)
+	$(PY) -m benchmarks.match_bench $(CORPUS)
 
 # Production: settings from the environment (CATALOG_PRODUCTION=1, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL).
 serve: install

@@ -211,6 +211,9 @@ CATALOG_MATCH_MAX_VALUE_CHARS = int(os.environ.get("CATALOG_MATCH_MAX_VALUE_CHAR
 CATALOG_MATCH_MAX_DEPTH = int(os.environ.get("CATALOG_MATCH_MAX_DEPTH", "32"))
 # Wall-clock seconds one request may spend evaluating rules; past it the answer is partial (and says so).
 CATALOG_MATCH_BUDGET_SECONDS = float(os.environ.get("CATALOG_MATCH_BUDGET_SECONDS", "5"))
+# Seconds of one request that rule regexes RE2 cannot run (backreferences, lookaround) may take on the
+# backtracking fallback, all its events together; a search past it is undecided and reported as cut off.
+CATALOG_MATCH_REGEX_SECONDS = float(os.environ.get("CATALOG_MATCH_REGEX_SECONDS", "0.25"))
 
 # Event files uploaded to /match/ (catalog/matching_files): size and event count are checked before
 # parsing; matching runs in a background `run_match_jobs` process, within a time budget.

@@ -166,14 +166,15 @@ def test_a_regex_re2_cannot_run_is_reported_never_silently_dropped(client, rules
     assert "'(a)\\\\1' is not supported by the linear-time engine" in problems["Backreference"]
     assert "foo(?=bar)" in problems["Lookahead"]
     assert any("not supported by the linear-time engine" in r.getMessage() for r in caplog.records)
-    # Undecidable, so it never fires on its own; the rule's other branch still decides.
+    # Issue 13: reported, and run by the backtracking fallback (the `regex` module) within a time budget.
     assert found(post(client, [{"CommandLine": "aa"}, {"CommandLine": "foobar"}, {"CommandLine": "evil"}])) == [
-        set(),
-        set(),
+        {"Backreference"},
+        {"Lookahead"},
         {"Lookahead"},
     ]
+    assert found(post(client, [{"CommandLine": "ab"}, {"CommandLine": "foobaz"}])) == [set(), set()]
     page = client.get("/match/")
-    assert b"cannot be evaluated here" in page.content and b"Backreference" in page.content
+    assert b"backtracking fallback" in page.content and b"Backreference" in page.content
 
 
 # --- caps, checked before parsing where possible ---------------------------------------------------
@@ -320,7 +321,13 @@ def test_a_negated_placeholder_never_fires(client, rules):
     )
     assert found(post(client, [{"User": "bob"}, {}, {"Other": 1}])) == [set(), set(), set()]
     # An event that carries the field is decided: outside 10/8 is "not selection".
-    assert found(post(client, [{"SourceIp": "8.8.8.8"}, {"SourceIp": "10.1.1.1"}])) == [{"Absent"}, set()]
+    # Issue 13: rules only run against events of their log source, here picked (nothing infers it from SourceIp).
+    events = [{"SourceIp": "8.8.8.8"}, {"SourceIp": "10.1.1.1"}]
+    assert found(post(client, events)) == [set(), set()]
+    picked = client.post(
+        "/api/match/?product=linux&category=process_creation", data=json.dumps(events), content_type="application/json"
+    )
+    assert found(picked) == [{"Absent"}, set()]
 
 
 @pytest.mark.django_db
@@ -335,8 +342,9 @@ def test_match_event_command_names_the_regexes_it_cannot_evaluate(rules, tmp_pat
     event.write_text('{"CommandLine": "aa"}', encoding="utf-8")
     call_command("match_event", str(event))
     out, err = capsys.readouterr()
-    assert "event 1: 1 rule(s)" in out and "Plain" in out and "Backreference" not in out
-    assert "1 rule regex(es) cannot be evaluated" in err and "Backreference: regex '(a)\\\\1'" in err
+    # Issue 13: the regex runs on the backtracking fallback, and is still named
+    assert "event 1: 2 rule(s)" in out and "Plain" in out and "Backreference" in out
+    assert "1 rule regex(es)" in err and "Backreference: regex '(a)\\\\1'" in err
 
 
 @pytest.mark.parametrize(
@@ -348,9 +356,11 @@ def test_match_event_command_names_the_regexes_it_cannot_evaluate(rules, tmp_pat
         ("sel:\n  A: 1\n  U|expand: '%admins%'\ncondition: not sel", {"A": 2, "U": "bob"}, True),
         ("sel:\n  U|expand: '%admins%'\nother:\n  A: 1\ncondition: sel or other", {"A": 1}, True),
         ("sel:\n  U|expand: '%admins%'\nother:\n  A: 1\ncondition: sel and not other", {"U": "x", "A": 2}, False),
-        # a regex RE2 cannot run is unknown in the same way
-        ("sel:\n  A|re: '(a)\\1'\ncondition: not sel", {"A": "ab"}, False),
-        ("sel:\n  A|re: '(a)\\1'\n  B: 1\ncondition: not sel", {"A": "ab", "B": 2}, True),
+        # a regex RE2 cannot run is decided by the backtracking fallback (issue 13); a time part is unknown
+        ("sel:\n  A|re: '(a)\\1'\ncondition: not sel", {"A": "ab"}, True),
+        ("sel:\n  A|re: '(a)\\1'\ncondition: not sel", {"A": "aa"}, False),
+        ("sel:\n  A|minute: 5\ncondition: not sel", {"A": "5"}, False),
+        ("sel:\n  A|minute: 5\n  B: 1\ncondition: not sel", {"A": "5", "B": 2}, True),
         # `|all`: one false value decides; otherwise an unknown one leaves the item unknown
         ("sel:\n  A|contains|all|expand: ['x', '%p%']\ncondition: not sel", {"A": "y"}, True),
         ("sel:\n  A|contains|all|expand: ['x', '%p%']\ncondition: not sel", {"A": "x"}, False),

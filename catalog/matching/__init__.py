@@ -1,62 +1,42 @@
 """Which rules of the catalog does a logged event trigger? Rules rebuilt from stored data.
 
-A rule only applies to events of its log source, so candidates are chosen first: a Windows event
-(it names its channel) is checked against Windows rules whose event coverage fits its channel and
-event id (a process_creation rule covers Sysmon event 1, not event 7); other events against the
-non-Windows rules. Compiling the ~3,800 rules takes a moment, so the compiled set is kept per
-process and rebuilt when the catalog version changes (an import or a curation change).
+Every event has a log source, picked by the caller (`source=`) or inferred from its fields
+(catalog.matching.logsources), and returned with the result. Only the rules of that log source
+run (catalog.matching.compiled): a Windows event against the Windows rules whose event coverage
+fits its channel and event id; an event of unknown source against none.
 
-Matching is bounded: `match_events` takes a time budget, checked between rules (and between
-items of a rule), and says which events were not fully evaluated when it ran out. A rule whose
-regex RE2 cannot run is kept (it may still fire through its other branches) and listed by
-`uncompilable_rules()`; a rule that cannot be rebuilt at all is logged.
+Among those, an index of every rule's required literals (catalog.sigma.index: a hash of exact
+values, an Aho-Corasick automaton of contains / startswith / endswith literals) picks the rules
+whose literals the event holds, plus the few that require none (a regex-only or negation-only
+rule); the full three-valued evaluator (catalog.sigma.evaluate) then decides each. The index only
+leaves out rules that cannot fire, so the result is the one of evaluating every rule of the log
+source (`indexed=False`, the reference the benchmark and tests/test_h13e_index.py compare with).
+
+Compiling the ~3,800 rules takes a few seconds, so the compiled catalog is kept per process and
+rebuilt when the catalog version changes (an import or a curation); see compiled.py on sharing.
+
+Matching is bounded: `match_events` takes a time budget, checked between rules (and between items
+of a rule), and says which events were not fully evaluated when it ran out. A rule regex RE2 cannot
+run (backreference, lookaround) runs on the backtracking `regex` module within its own budget
+(`regex_seconds`, shared by the events of one call): a search that runs out is undecided and its
+pattern is reported in `cut_off`. Such regexes are listed by `uncompilable_rules()`.
 """
 
 from __future__ import annotations
 
-import logging
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from catalog.models import CatalogVersion, Predicate, Rule, live_rules_q
 from catalog.sigma import patterns
-from catalog.sigma.evaluate import BudgetExceeded, CompiledRule, EventView, compile_rule, matches
+from catalog.sigma.evaluate import BudgetExceeded, CompiledRule, compile_rule, matches
+from catalog.sigma.values import DEFAULT_FALLBACK_SECONDS, EventView, RegexBudget
 
-log = logging.getLogger(__name__)
+from . import compiled as compiled_catalog
+from .compiled import CompiledCatalog, EventFacts
+from .logsources import LogSource, infer, picked
 
-
-@dataclass
-class CompiledCatalog:
-    candidates: list[Candidate]
-
-    def __post_init__(self):
-        # Indexed by log source, so an event is only tried against the rules of its own.
-        self.non_windows = [c for c in self.candidates if c.rule.product != "windows"]
-        self.windows_anywhere = [c for c in self.candidates if c.rule.product == "windows" and not c.coverage]
-        self.by_provider: dict[str, list[tuple[Candidate, set]]] = defaultdict(list)
-        for candidate in self.candidates:
-            if candidate.rule.product == "windows":
-                for provider, ids in candidate.coverage.items():
-                    self.by_provider[provider].append((candidate, ids))
-
-    def candidates_for(self, event: EventFacts) -> list[Candidate]:
-        """The rules that apply to an event: a Windows event (it names its channel) is checked against
-        Windows rules whose event coverage fits its channel and event id, other events against the
-        non-Windows rules; and only rules reading at least one field the event has (see Candidate)."""
-        if event.channel is None:
-            pool = self.non_windows
-        else:
-            pool = list(self.windows_anywhere)
-            chosen = set()
-            for provider, entries in self.by_provider.items():
-                if provider in event.channel:
-                    for candidate, ids in entries:
-                        if (None in ids or event.event_id in ids) and id(candidate) not in chosen:
-                            chosen.add(id(candidate))
-                            pool.append(candidate)
-        return [c for c in pool if c.fields is None or not c.fields.isdisjoint(event.fields)]
-
+__all__ = ["EventResult", "LogSource", "match_events", "matching_rules", "picked", "uncompilable_rules", "warm"]
 
 _compiled: dict[int, CompiledCatalog] = {}
 _uncompilable: dict[int, list[tuple[Rule, str]]] = {}
@@ -67,37 +47,8 @@ class EventResult:
     fields: int
     rules: list[Rule]
     complete: bool  # False: the time budget ran out before every candidate rule was evaluated
-
-
-@dataclass
-class Candidate:
-    rule: Rule
-    compiled: CompiledRule
-    coverage: dict[str, set] = field(default_factory=dict)  # provider (lowercase) -> event ids (None: any)
-    # The fields it reads, lowercase (None: it has keywords, found in any field). An event carrying
-    # none of them cannot decide the rule either way (`not selection` on a field the event lacks
-    # would otherwise fire on any event, `{}` included).
-    fields: frozenset[str] | None = None
-
-    def __post_init__(self):
-        items = [item for block in self.compiled.blocks.values() for group in block.groups for item in group]
-        if items and all(item.field for item in items):
-            self.fields = frozenset(item.field.lower() for item in items)
-
-
-@dataclass
-class EventFacts:
-    """What choosing candidate rules needs to know of an event, worked out once per event."""
-
-    fields: set[str]
-    channel: str | None  # "channel|provider", lowercase without spaces; None: not a Windows event
-    event_id: int | None
-
-    @classmethod
-    def of(cls, event: dict) -> EventFacts:
-        # Compared without spaces: the provider "Task Scheduler" logs to "Microsoft-Windows-TaskScheduler/...".
-        channel = "|".join(str(event.get(k) or "") for k in ("Channel", "Provider_Name")).lower().replace(" ", "")
-        return cls({key.lower() for key in event}, None if channel == "|" else channel, _int(event.get("EventID")))
+    source: LogSource = field(default_factory=LogSource)  # the log source the rules were chosen by
+    cut_off: list[str] = field(default_factory=list)  # fallback regexes that ran out of time on it
 
 
 def compiled_rule(rule: Rule) -> CompiledRule:
@@ -110,35 +61,15 @@ def compiled_rule(rule: Rule) -> CompiledRule:
 def _catalog() -> CompiledCatalog:
     version = CatalogVersion.current()
     if version not in _compiled:
-        rules = {
-            r.pk: r
-            for r in Rule.objects.live()
-            .filter(rule_type="rule", condition_tree__isnull=False)
-            .only("pk", "uuid", "title", "level", "level_override", "product", "category", "service", "condition_tree")
-        }
-        predicates = defaultdict(list)
-        for rule_id, block, group, field_name, modifiers, values in (
-            Predicate.objects.filter(rule_id__in=list(rules))
-            .order_by("rule_id", "stage__index", "position")
-            .values_list("rule_id", "stage__name", "group", "field", "modifiers", "values")
-        ):
-            predicates[rule_id].append((block, group, field_name, modifiers, values))
-        coverage = defaultdict(lambda: defaultdict(set))
-        for rule_id, provider, event_id in Rule.events.through.objects.values_list(
-            "rule_id", "eventtype__provider", "eventtype__event_id"
-        ):
-            coverage[rule_id][provider.lower().replace(" ", "")].add(event_id)
-        candidates = []
-        for pk, rule in rules.items():
-            try:
-                compiled = compile_rule(rule.condition_tree, predicates[pk])
-            except Exception as exc:  # a rule pySigma can no longer rebuild is left out, and said so
-                log.warning("rule %s (%s) cannot be rebuilt for matching: %s", rule.uuid, rule.title, exc)
-                continue
-            candidates.append(Candidate(rule, compiled, dict(coverage[pk])))
+        built = compiled_catalog.build()
         _compiled.clear()
-        _compiled[version] = CompiledCatalog(candidates)
+        _compiled[version] = built
     return _compiled[version]
+
+
+def warm() -> CompiledCatalog:
+    """Compile the catalog now (e.g. in a `gunicorn --preload` master, before the workers fork)."""
+    return _catalog()
 
 
 def forget_compiled() -> None:
@@ -150,8 +81,8 @@ def forget_compiled() -> None:
 
 def uncompilable_rules() -> list[tuple[Rule, str]]:
     """(rule, reason) for every regex of a live rule that RE2 cannot run (backreference, lookaround):
-    matching takes it as undecidable, so it never fires by itself. Read from the stored predicates
-    (cheap, once per catalog version), without compiling the catalog."""
+    matching runs it on the backtracking fallback within a time budget. Read from the stored
+    predicates (cheap, once per catalog version), without compiling the catalog."""
     version = CatalogVersion.current()
     if version not in _uncompilable:
         problems = []
@@ -171,40 +102,44 @@ def uncompilable_rules() -> list[tuple[Rule, str]]:
     return _uncompilable[version]
 
 
-def matching_rules(event: dict) -> list[Rule]:
+def matching_rules(event: dict, source: LogSource | None = None) -> list[Rule]:
     """The live, visible detection rules the (flattened) event triggers, by title. No time budget."""
-    return _match(EventView(event))
+    return match_events([event], None, source=source)[0].rules
 
 
-def match_events(events: list[dict], budget_seconds: float | None) -> list[EventResult]:
+def match_events(
+    events: list[dict],
+    budget_seconds: float | None,
+    source: LogSource | None = None,
+    regex_seconds: float | None = None,
+    indexed: bool = True,
+) -> list[EventResult]:
     """The rules each (flattened) event triggers, all within one time budget. Events the budget did
-    not reach, or reached only partly, come back with complete=False (and the rules found so far)."""
-    _catalog()  # compiling (once per catalog version) is the catalog's cost, not the request's
+    not reach, or reached only partly, come back with complete=False (and the rules found so far).
+
+    source: the log source of every event, as picked by the user (catalog.matching.picked); None:
+    inferred per event. regex_seconds: the time the backtracking fallback may take over all the
+    events (None: DEFAULT_FALLBACK_SECONDS per event). indexed=False is today's evaluator, the
+    reference: every rule of the event's log source evaluated, every string compared by RE2."""
+    catalog = _catalog()  # compiling (once per catalog version) is the catalog's cost, not the request's
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    shared_budget = None if regex_seconds is None else RegexBudget(regex_seconds)
     results = []
     for event in events:
-        view = EventView(event, deadline)
+        regexes = shared_budget or RegexBudget(DEFAULT_FALLBACK_SECONDS)
+        already_cut = len(regexes.cut_off)
+        view = EventView(event, deadline, regexes, plain=indexed)  # the reference reads every string with RE2
+        facts = EventFacts.of(event)
+        event_source = source or infer(event, view.lowered)
+        hits, complete = [], True
         try:
             view.check_deadline()
-            results.append(EventResult(len(event), _match(view), True))
-        except BudgetExceeded as exc:
-            results.append(EventResult(len(event), exc.args[0] if exc.args else [], False))
+            for candidate in catalog.candidates_for(event, facts, catalog.pool(facts, event_source), indexed):
+                if matches(candidate.compiled, view):
+                    hits.append(candidate.rule)
+        except BudgetExceeded:
+            complete = False
+        cut_off = list(dict.fromkeys(regexes.cut_off[already_cut:]))
+        hits.sort(key=lambda rule: rule.title)
+        results.append(EventResult(len(event), hits, complete and not cut_off, event_source, cut_off))
     return results
-
-
-def _match(view: EventView) -> list[Rule]:
-    hits = []
-    try:
-        for candidate in _catalog().candidates_for(EventFacts.of(view.event)):
-            if matches(candidate.compiled, view):
-                hits.append(candidate.rule)
-    except BudgetExceeded:
-        raise BudgetExceeded(sorted(hits, key=lambda rule: rule.title)) from None
-    return sorted(hits, key=lambda rule: rule.title)
-
-
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

@@ -23,7 +23,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
-from catalog.matching import match_events, uncompilable_rules
+from catalog.matching import LogSource, match_events, picked, uncompilable_rules
 from catalog.matching_files.explaining import attach_explanations, chosen_rule
 from catalog.models import Rule
 from catalog.sigma.logged_events import EventInputError, EventLimits, read_events
@@ -104,6 +104,14 @@ class EventForm(forms.Form):
         help_text="A rule's id: its explanation on each event is shown, whether it fired or not.",
     )
 
+    # The log source of the events (issue 13), optional: inferred from each event's fields when left empty.
+    product = forms.CharField(required=False, max_length=64, help_text="e.g. windows, linux, aws")
+    category = forms.CharField(required=False, max_length=64, help_text="e.g. process_creation")
+    service = forms.CharField(required=False, max_length=64, help_text="e.g. security, cloudtrail")
+
+    def source(self) -> LogSource | None:
+        return picked(*(self.cleaned_data.get(name, "") for name in ("product", "category", "service")))
+
     def clean_event(self):
         try:
             return parse_events(self.cleaned_data["event"])
@@ -111,28 +119,56 @@ class EventForm(forms.Form):
             raise forms.ValidationError(exc.message) from None
 
 
-def evaluate(events: list[dict], for_listing: bool = False, why_not=None) -> list[dict]:
+def evaluate(
+    events: list[dict], for_listing: bool = False, why_not=None, source: LogSource | None = None
+) -> list[dict]:
     """Match results per event, each with the explanations of its fired rules (and of the chosen
-    `why_not` rule, a Rule or None): catalog.matching_files.explaining."""
+    `why_not` rule, a Rule or None): catalog.matching_files.explaining. `source`: the log source
+    picked for the events (None: inferred per event, catalog.matching.logsources)."""
     results = []
-    for result in match_events(events, settings.CATALOG_MATCH_BUDGET_SECONDS):
+    budget, regex_budget = settings.CATALOG_MATCH_BUDGET_SECONDS, settings.CATALOG_MATCH_REGEX_SECONDS
+    for result in match_events(events, budget, source=source, regex_seconds=regex_budget):
         rules = result.rules
         if for_listing and rules:  # full rows for the rule table, in one query (plus techniques)
             rules = list(Rule.objects.public().filter(pk__in=[r.pk for r in rules]).for_listing().order_by("title"))
-        results.append({"fields": result.fields, "rules": rules, "complete": result.complete})
+        results.append(
+            {
+                "fields": result.fields,
+                "rules": rules,
+                "complete": result.complete,
+                "source": result.source,
+                "cut_off": result.cut_off,
+            }
+        )
     attach_explanations(events, results, why_not)
     return results
 
 
+def source_from_query(params) -> LogSource | None:
+    """The log source picked in the query string (?product=&category=&service=), or None."""
+    return picked(*(params.get(name, "") for name in ("product", "category", "service")))
+
+
 def budget_note(results: list[dict]) -> str:
     """'' when every event was fully evaluated, else which ones the time budget cut short."""
-    partial = [str(number) for number, result in enumerate(results, start=1) if not result["complete"]]
-    if not partial:
-        return ""
-    return (
-        f"The matching time budget ({settings.CATALOG_MATCH_BUDGET_SECONDS:g} s) ran out: "
-        f"event(s) {', '.join(partial)} were not checked against every rule, so their results are partial."
-    )
+    cut = {pattern: None for result in results for pattern in result.get("cut_off", ())}
+    partial = [
+        str(number)
+        for number, result in enumerate(results, start=1)
+        if not result["complete"] and not result.get("cut_off")
+    ]
+    notes = []
+    if partial:
+        notes.append(
+            f"The matching time budget ({settings.CATALOG_MATCH_BUDGET_SECONDS:g} s) ran out: "
+            f"event(s) {', '.join(partial)} were not checked against every rule, so their results are partial."
+        )
+    if cut:
+        notes.append(
+            f"The backtracking-regex budget ({settings.CATALOG_MATCH_REGEX_SECONDS:g} s) ran out: "
+            f"regex(es) {', '.join(repr(p[:200]) for p in cut)} were cut off, so the rules using them are undecided."
+        )
+    return " ".join(notes)
 
 
 @require_http_methods(["GET", "POST"])
@@ -155,7 +191,7 @@ def match_page(request):
     if not form.is_valid():
         return render(request, "catalog/match.html", context, status=400)
     why_not = chosen_rule(form.cleaned_data["why_not"]) if form.cleaned_data.get("why_not") else None
-    results = evaluate(form.cleaned_data["event"], for_listing=True, why_not=why_not)
+    results = evaluate(form.cleaned_data["event"], for_listing=True, why_not=why_not, source=form.source())
     context.update(
         results=results,
         budget_note=budget_note(results),
@@ -168,11 +204,13 @@ def match_page(request):
     request={"application/json": OpenApiTypes.OBJECT},
     responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 413: OpenApiTypes.OBJECT, 415: OpenApiTypes.OBJECT},
     description="Body (application/json): one event (JSON object), a list of events, or several objects one after "
-    "another. Answer: {complete, events: [{fields, complete, rules: [{id, title, level, url, explanation}], "
-    "why_not?}]}; "
-    "`complete` is false when the time budget ran out before every rule was checked (the results found so far are "
-    "given). `explanation`: the condition tree with each node's result, the blocks with each predicate's result, "
-    "event value and matched character spans. `?why_not=<rule id>` adds that rule's explanation for every event.",
+    "another. Optional query parameters product, category, service: the events' log source (else inferred per "
+    "event). Answer: {complete, events: [{fields, complete, logsource: {product, category, service, how, reason}, "
+    "cut_off, rules: [{id, title, level, url, explanation}], why_not?}]}; `complete` is false when the time budget "
+    "ran out before every rule was checked, or a backtracking regex was cut off (listed in cut_off); the results "
+    "found so far are given. `explanation`: the condition tree with each node's result, the blocks with each "
+    "predicate's result, event value and matched character spans. `?why_not=<rule id>` adds that rule's "
+    "explanation for every event.",
 )
 @api_view(["POST"])
 @parser_classes([EventsTextParser])
@@ -189,13 +227,15 @@ def match_api(request):
     why_not = chosen_rule(request.query_params["why_not"]) if request.query_params.get("why_not") else None
     if request.query_params.get("why_not") and why_not is None:
         return Response({"error": "why_not: no live detection rule has this id."}, status=400)
-    results = evaluate(events, why_not=why_not)
+    results = evaluate(events, why_not=why_not, source=source_from_query(request.query_params))
     answer = {
         "complete": all(result["complete"] for result in results),
         "events": [
             {
                 "fields": result["fields"],
                 "complete": result["complete"],
+                "logsource": result["source"].as_dict(),
+                "cut_off": result["cut_off"],
                 "rules": [
                     {
                         "id": str(rule.uuid),

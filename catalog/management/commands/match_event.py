@@ -41,7 +41,9 @@ class Command(BaseCommand):
                 self._summary(name, summary)
         unevaluable = uncompilable_rules()
         if unevaluable:
-            self.stderr.write(f"{len(unevaluable)} rule regex(es) cannot be evaluated (never taken as matching):")
+            self.stderr.write(
+                f"{len(unevaluable)} rule regex(es) RE2 cannot run, run on the backtracking fallback with a time limit:"
+            )
             for rule, reason in unevaluable:
                 self.stderr.write(f"  {rule.uuid}  {rule.title}: {reason}")
 
