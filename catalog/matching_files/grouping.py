@@ -113,12 +113,14 @@ def match_file(
     on_hits: Callable[[LoggedEvent, list[dict]], None] | None = None,
     budget_seconds: float | None = None,
     kind: str | None = None,
+    source=None,
 ) -> dict[str, Any]:
     """Match every event of a file; raises EventFileError (file and place) on bad input.
 
     `progress(done, total)` is called after each chunk; `on_hits(event, hits)` for each event that
     fired something. Past `budget_seconds` the result is partial (`complete: false`).
-    `kind`: evtx, json or jsonl (default: from the file's signature and name)."""
+    `kind`: evtx, json or jsonl (default: from the file's signature and name). `source`: the log source of
+    every event (catalog.matching.picked), None to infer it per event."""
     limits = limits or file_limits()
     kind = kind or file_format(path)
     total = count_events(path, name, kind)
@@ -127,7 +129,7 @@ def match_file(
     done = 0
     for chunk in chunks(read_events(path, name, limits, kind), CHUNK):
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        results = match_events([event.flat for event in chunk], remaining)
+        results = match_events([event.flat for event in chunk], remaining, source=source)
         for event, result in zip(chunk, results, strict=True):
             if not result.complete:
                 grouper.complete = False

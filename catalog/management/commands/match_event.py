@@ -1,4 +1,5 @@
-"""`manage.py match_event FILE [FILE ...] [--format text|jsonl]`: which catalog rules each logged event triggers.
+"""`manage.py match_event FILE [FILE ...] [--format text|jsonl] [--product P --category C --service S]`: which
+catalog rules each logged event triggers (in the given log source, else the one inferred per event).
 
 Files are Windows EVTX (parsed natively), JSON (one event, a list, or objects one after another)
 or JSON lines (.jsonl, .ndjson). Local files are trusted input: no size caps and no time budget
@@ -13,6 +14,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.matching import uncompilable_rules
+from catalog.matching.logsources import picked
 from catalog.matching_files.grouping import match_file
 from catalog.sigma.event_files import EventFileError, FileLimits
 from catalog.sigma.explain import matched_predicates
@@ -27,14 +29,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE")
         parser.add_argument("--format", choices=["text", "jsonl"], default="text", help="output format")
+        for part in ("product", "category", "service"):
+            parser.add_argument(f"--{part}", default="", help=f"the events' log source {part} (default: inferred)")
 
     def handle(self, *args, files, format, **options):
+        source = picked(options["product"], options["category"], options["service"])
         for name in files:
             path = Path(name)
             if not path.is_file():
                 raise CommandError(f"{name}: no such file")
             try:
-                summary = match_file(path, name, TRUSTED, on_hits=self._printer(name, format))
+                summary = match_file(path, name, TRUSTED, on_hits=self._printer(name, format), source=source)
             except (OSError, EventFileError) as exc:
                 raise CommandError(str(exc) if isinstance(exc, EventFileError) else f"{name}: {exc}") from None
             if format == "text":
