@@ -393,7 +393,7 @@ def test_rows_created_by_an_import_take_the_model_defaults_for_curation_and_visi
 
 
 def test_a_regex_event_matching_cannot_run_is_a_warning_with_its_file_and_line(tmp_path):
-    """The linear-time engine runs no lookbehind: matching can only partly decide such a rule; the import says so."""
+    """The linear-time engine runs no lookbehind: such a regex runs on the time-limited fallback; the import says so."""
     folder = folder_with_valid_rules(tmp_path)
     (folder / "lookbehind.yml").write_text(
         rule_text("Lookbehind").replace("Image|endswith: 'evil.exe'", "CommandLine|re: '(?<=-)enc'")
@@ -401,4 +401,7 @@ def test_a_regex_event_matching_cannot_run_is_a_warning_with_its_file_and_line(t
     report = import_paths([str(folder)], source="hardening")
     assert report.created == VALID_FILES + 1 and not report.errors and report.not_matchable == 0
     assert [(p.path, p.line) for p in report.warnings] == [("repo/lookbehind.yml", 7)]
-    assert report.warnings[0].message.startswith("event matching cannot decide part of this rule: regex '(?<=-)enc'")
+    assert report.warnings[0].message.startswith(
+        "event matching runs part of this rule on the backtracking regex fallback, under a time limit:"
+        " regex '(?<=-)enc'"
+    )

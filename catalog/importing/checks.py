@@ -47,7 +47,10 @@ def matching_problems(
             f"cannot be compiled for event matching, so no event will ever match it: {type(exc).__name__}: {exc}"
         ]
     undecidable = getattr(compiled, "problems", None) or []
-    return True, [f"event matching cannot decide part of this rule: {problem}" for problem in undecidable]
+    return True, [
+        f"event matching runs part of this rule on the backtracking regex fallback, under a time limit: {problem}"
+        for problem in undecidable
+    ]
 
 
 # Modifiers of plain text values: pySigma builds the same strings from the stored values that it built
