@@ -152,7 +152,7 @@ def test_exports_take_the_profile(client, probes):
     layer = client.get(f"/coverage/navigator.json?{EXAMPLE}").json()
     techniques = {t["techniqueID"] for t in layer["techniques"]}
     assert {"T1059.001", "T1218"} <= techniques and "T1003.001" not in techniques
-    csv_text = client.get(f"/coverage/export.csv?{EXAMPLE}").content.decode()
+    csv_text = b"".join(client.get(f"/coverage/export.csv?{EXAMPLE}").streaming_content).decode()
     assert "Coverage probe plain" in csv_text and "Coverage probe lsass" not in csv_text
 
 

@@ -68,6 +68,14 @@ def page_parameters() -> dict[str, tuple[str, ...] | None]:
         "api:event-detail": ("format",),
         "api:schema": ("format", "lang"),
         "api:docs": ("script", "lang"),
+        # Telemetry coverage (catalog/telemetry): a profile is its events and log sources.
+        "coverage": ("events", "logsources", "uncovered"),
+        "coverage-rules": ("events", "logsources", "class", "page"),
+        "coverage-navigator": ("events", "logsources"),
+        "coverage-csv": ("events", "logsources"),
+        "api-coverage": ("events", "logsources", "rules"),
+        "rule-test-events": (),
+        "api-rule-test-events": (),
     }
 
 
@@ -87,8 +95,8 @@ def normalised_query(request) -> str | None:
         if isinstance(view_class, type) and issubclass(view_class, StrictListAPIView)
         else page_parameters().get(match.view_name, ())
     )
-    if match.view_name not in page_parameters() and known is not ALL and raw:
-        return None
+    if match.view_name not in page_parameters() and known is not ALL:
+        return None  # not a catalog page (e.g. a match job's status, which changes by itself): never cached
     pairs = [(name, value) for name, values in request.GET.lists() for value in values]
     if known is not ALL:
         pairs = [(name, value) for name, value in pairs if name in known]
