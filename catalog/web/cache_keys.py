@@ -73,7 +73,7 @@ def page_parameters() -> dict[str, tuple[str, ...] | None]:
         "coverage-rules": ("events", "logsources", "class", "page"),
         "coverage-navigator": ("events", "logsources"),
         "coverage-csv": ("events", "logsources"),
-        "api-coverage": ("events", "logsources", "rules"),
+        "api-coverage": ALL,  # refuses unknown parameters itself (a 400, never cached)
         "rule-test-events": (),
         "api-rule-test-events": (),
     }
