@@ -136,3 +136,12 @@ def test_a_rule_saved_in_the_admin_updates_the_facets(example_rules):
 def _level_count(level: str) -> int:
     shown = {f.name: f for f in facets.rule_facets(rule_filterset(QueryDict("")))}
     return {c.value: c.count for c in shown["level"].choices}.get(level, 0)
+
+
+def test_the_indicator_lists_count_from_the_summary_equals_a_count(client, example_rules):
+    set_visibility(Rule.objects.filter(uuid=CRADLE_ID), hidden=True)  # some indicators leave the list
+    listed = listed_indicators().count()
+    assert client.get("/api/indicators/").json()["count"] == listed
+    assert client.get("/api/indicators/?page_size=500").json()["count"] == listed
+    assert f"<strong>{listed}</strong>" in client.get("/indicators/").content.decode()
+    assert client.get("/api/indicators/?kind=eq").json()["count"] < listed  # filtered lists are counted

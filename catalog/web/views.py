@@ -5,11 +5,11 @@ valid filters applied; an unknown id is a 404. Every page's JSON twin is the sam
 and calls the same query function (tests/test_read_path.py).
 """
 
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from catalog.models import Indicator
+from catalog.paging import KnownCountPaginator
 from catalog.queries import attack, events, facets, fields, indicators, rule_page, rules
 from catalog.queries import overview as overview_queries
 from catalog.queries.filters import INDICATOR_KINDS, INDICATOR_POLARITIES, SORTS
@@ -25,7 +25,7 @@ RULES_OF_INDICATOR_PER_PAGE = 100
 def paginate(request, queryset, per_page, param="page", count: int | None = None):
     """One page of a queryset (2 queries; 1 when `count`, the number of rows, is known from a summary
     table); a bad or out-of-range page number gives the nearest page."""
-    paginator = Paginator(queryset, per_page)
+    paginator = KnownCountPaginator(queryset, per_page)
     if count is not None:
         paginator.count = count  # a cached property: no COUNT over a list that can be most of the corpus
     return paginator.get_page(request.GET.get(param))
