@@ -145,3 +145,17 @@ def test_the_indicator_lists_count_from_the_summary_equals_a_count(client, examp
     assert client.get("/api/indicators/?page_size=500").json()["count"] == listed
     assert f"<strong>{listed}</strong>" in client.get("/indicators/").content.decode()
     assert client.get("/api/indicators/?kind=eq").json()["count"] < listed  # filtered lists are counted
+
+
+def test_rule_lists_counted_from_the_summary_equal_a_count(client, example_rules):
+    set_visibility(Rule.objects.filter(uuid=CRADLE_ID), hidden=True)
+    live = Rule.objects.filter(hidden=False, retired=False)
+    tactic = live.filter(tactics__isnull=False).values_list("tactics__shortname", flat=True).first()
+    expected = {
+        f"tactic={tactic}": live.filter(tactics__shortname=tactic).distinct().count(),
+        "level=high&level=critical": sum(1 for r in live if (r.level_override or r.level) in ("high", "critical")),
+        "level=high": sum(1 for r in live if (r.level_override or r.level) == "high"),
+    }
+    for query, count in expected.items():
+        assert client.get(f"/api/rules/?{query}").json()["count"] == count > 0, query
+        assert f"<strong>{count}</strong> rule" in client.get(f"/rules/?{query}").content.decode(), query

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db.models import Case, F, IntegerField, Value, When
 
-from catalog.models import LEVELS, Rule
+from catalog.models import LEVELS, CountSummary, Rule
 from catalog.queries.filters import SORTS, RuleFilterSet
 from catalog.search import ranking
 
@@ -53,7 +53,25 @@ def filtered_rules(filterset: RuleFilterSet):
     An invalid parameter is left out here; the caller reports it (a 400 with the form errors).
     """
     data = cleaned(filterset)
-    return sorted_rules(filterset.qs, data.get("sort"), searched=bool((data.get("q") or "").strip()))
+    found = sorted_rules(filterset.qs, data.get("sort"), searched=bool((data.get("q") or "").strip()))
+    known = summarized_count(filterset, data)
+    if known is not None:
+        found.known_count = known  # read by catalog.paging: no COUNT over thousands of wide rule rows
+    return found
+
+
+def summarized_count(filterset, data: dict) -> int | None:
+    """The list's size from the summary tables when its only filter is one tactic or some levels (the
+    summaries count exactly those rules: live, public, tagged with the tactic / at that shown level)."""
+    used = {name for name, value in data.items() if value not in (None, "", [], ()) and name != "sort"}
+    if not getattr(filterset, "whole_catalog", False) or filterset.errors or used not in ({"tactic"}, {"level"}):
+        return None
+    (name,) = used
+    values = list(data[name]) if isinstance(data[name], (list, tuple)) else [data[name]]
+    if name == "tactic" and len(values) != 1:  # a rule may have two tactics: their counts do not add up
+        return None
+    stored = CountSummary.objects.filter(kind=name, key__in=[str(v) for v in values]).values_list("count", flat=True)
+    return sum(stored)
 
 
 def cleaned(filterset) -> dict:
