@@ -18,26 +18,23 @@ import fcntl
 import hashlib
 import os
 import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import traceback
 from datetime import timedelta
 from pathlib import Path
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from catalog.importing.importer import import_paths
 from catalog.importing.reimport import source_roots
+from catalog.jobs import detached
 from catalog.jobs.models import ImportJob
 from catalog.jobs.roots import check_roots
 
-HOST = socket.gethostname()[:255]
+HOST = detached.HOST
 COMMAND = "run_import_jobs"
 # A job on another host cannot be checked for a live process; after this long it is given up.
 GIVE_UP_AFTER = timedelta(hours=6)
@@ -56,29 +53,9 @@ def enqueue(source, user) -> ImportJob:
 
 
 def start_runner() -> int | None:
-    """Start a detached runner process for the queued jobs; returns its pid (None: it could not start).
-
-    The child is told the database this process uses, so both always agree (tests use their own).
-    """
-    command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), COMMAND]
-    command += ["--database-name", str(connection.settings_dict["NAME"])]
+    """Start a detached runner process for the queued jobs; returns its pid (None: it could not start)."""
     queued = ImportJob.objects.filter(status=ImportJob.Status.QUEUED, pid__isnull=True)
-    try:
-        process = subprocess.Popen(
-            command,
-            cwd=settings.BASE_DIR,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,  # not killed with the web worker, nor by a Ctrl-C meant for the server
-            close_fds=True,
-        )
-    except OSError as exc:
-        queued.update(status=ImportJob.Status.FAILED, finished_at=timezone.now(), message=f"cannot start: {exc}")
-        return None
-    queued.update(pid=process.pid, host=HOST)
-    # Reap the child when it exits, so a finished runner does not linger as a zombie of this worker.
-    threading.Thread(target=process.wait, name=f"reap-import-runner-{process.pid}", daemon=True).start()
-    return process.pid
+    return detached.start_runner(COMMAND, queued, ImportJob.Status.FAILED)
 
 
 # -- the runner process --------------------------------------------------------------------------------

@@ -22,10 +22,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import subprocess
-import sys
 import tempfile
-import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,7 +30,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from catalog.jobs.runner import HOST
+from catalog.jobs import detached
+from catalog.jobs.detached import HOST
 from catalog.matching_files.grouping import match_file
 from catalog.matching_files.models import MatchJob
 from catalog.sigma.event_files import EventFileError
@@ -72,24 +70,8 @@ def active_jobs() -> int:
 
 def start_runner() -> int | None:
     """A detached runner for the queued jobs, on the database this process uses; its pid."""
-    command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), COMMAND]
-    command += ["--database-name", str(connection.settings_dict["NAME"])]
     queued = MatchJob.objects.filter(status=MatchJob.Status.QUEUED, pid__isnull=True)
-    try:
-        process = subprocess.Popen(
-            command,
-            cwd=settings.BASE_DIR,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-            close_fds=True,
-        )
-    except OSError as exc:
-        queued.update(status=MatchJob.Status.FAILED, finished_at=timezone.now(), message=f"cannot start: {exc}")
-        return None
-    queued.update(pid=process.pid, host=HOST)
-    threading.Thread(target=process.wait, name=f"reap-match-runner-{process.pid}", daemon=True).start()
-    return process.pid
+    return detached.start_runner(COMMAND, queued, MatchJob.Status.FAILED)
 
 
 def run_queued_jobs() -> int:
