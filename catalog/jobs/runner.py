@@ -13,18 +13,14 @@ marks it failed when its process is gone, and is run whenever the admin lists or
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
 import os
 import signal
-import tempfile
 import threading
 import traceback
 from datetime import timedelta
 from pathlib import Path
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -116,24 +112,12 @@ def _main_thread() -> bool:
 
 
 def lock_path() -> Path:
-    """The lock file of this database's runners (on this host)."""
-    database = connection.settings_dict
-    identity = f"{connection.vendor}:{database.get('HOST')}:{database.get('PORT')}:{database['NAME']}"
-    return (
-        Path(tempfile.gettempdir())
-        / f"sigma-catalog-import-jobs-{hashlib.sha256(identity.encode()).hexdigest()[:16]}.lock"
-    )
+    """The import runners' lock for the database this process uses."""
+    return detached.lock_path("import")
 
 
-@contextlib.contextmanager
 def _runner_lock():
-    """One runner per database on this host at a time; a second one waits here, then drains the queue."""
-    with open(lock_path(), "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return detached.runner_lock("import")
 
 
 # -- dead jobs ----------------------------------------------------------------------------------------
@@ -158,19 +142,4 @@ def reconcile() -> int:
 
 def process_alive(pid: int) -> bool:
     """Whether `pid` is a live run_import_jobs process (not a zombie, not a reused pid) on this host."""
-    if Path("/proc/self/stat").exists():
-        proc = Path(f"/proc/{pid}")
-        try:
-            cmdline = (proc / "cmdline").read_bytes()
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            return False
-        # An empty command line is a process in the middle of exec (just started): not yet ours, not dead.
-        return (not cmdline or COMMAND.encode() in cmdline) and state not in ("Z", "X")
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return detached.process_alive(pid, COMMAND)

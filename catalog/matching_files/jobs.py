@@ -18,16 +18,12 @@ deleted after CATALOG_MATCH_JOB_KEEP_HOURS.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
 import os
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from catalog.jobs import detached
@@ -79,7 +75,7 @@ def run_queued_jobs() -> int:
     reconcile()
     purge_old()
     ran = 0
-    with _lock():
+    with detached.runner_lock("match"):
         while (job := _claim_next()) is not None:
             run_job(job)
             ran += 1
@@ -123,25 +119,12 @@ def _finish(job: MatchJob, status: str, **fields) -> None:
     MatchJob.objects.filter(pk=job.pk).update(status=status, finished_at=timezone.now(), file_path="", **fields)
 
 
-@contextlib.contextmanager
-def _lock():
-    database = connection.settings_dict
-    identity = f"{connection.vendor}:{database.get('HOST')}:{database.get('PORT')}:{database['NAME']}"
-    name = f"sigma-catalog-match-jobs-{hashlib.sha256(identity.encode()).hexdigest()[:16]}.lock"
-    with open(Path(tempfile.gettempdir()) / name, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def reconcile() -> int:
     """Mark failed every active job of this host whose process is gone; returns how many."""
     now = timezone.now()
     dead = []
     for job in MatchJob.objects.filter(status__in=ACTIVE).only("pk", "pid", "host", "requested_at"):
-        if job.host == HOST and job.pid is not None and not _alive(job.pid):
+        if job.host == HOST and job.pid is not None and not detached.process_alive(job.pid, COMMAND):
             dead.append((job.pk, "the matching process ended without a result"))
         elif job.pid is None and now - job.requested_at > timedelta(minutes=2):
             dead.append((job.pk, "no matching process was started for this job"))
@@ -150,22 +133,6 @@ def reconcile() -> int:
             status=MatchJob.Status.FAILED, finished_at=now, message=message
         )
     return len(dead)
-
-
-def _alive(pid: int) -> bool:
-    proc = Path(f"/proc/{pid}")
-    if not Path("/proc/self/stat").exists():
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    try:
-        cmdline = (proc / "cmdline").read_bytes()
-        state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return (not cmdline or COMMAND.encode() in cmdline) and state not in ("Z", "X")
 
 
 def purge_old() -> int:
