@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 CORPUS ?= ../shared/corpus/sigmahq
 
-.PHONY: run test lint format bench serve install migrate import clean
+.PHONY: run test lint format bench stress serve install migrate import clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -50,6 +50,10 @@ bench: install
 	$(PY) -m benchmarks.convert_bench $(CORPUS)
 	$(PY) -m benchmarks.coverage_bench $(CORPUS)
 	$(PY) -m benchmarks.match_bench $(CORPUS)
+
+# The high-severity attacks of the hardening issues against gunicorn (2 workers), with a visitor searching meanwhile.
+stress: install
+	$(PY) -m benchmarks.stress $(CORPUS)
 
 # Production: settings from the environment (CATALOG_PRODUCTION=1, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL).
 serve: install
