@@ -18,7 +18,8 @@ from typing import Any
 from django.conf import settings
 
 from catalog.matching import match_events
-from catalog.matching_files.explaining import explain_rules
+from catalog.matching_files.budget import ExplanationBudget
+from catalog.matching_files.explaining import explain_within
 from catalog.sigma.event_files import FileLimits, LoggedEvent, count_events, file_format, read_events
 from catalog.sigma.logged_events import EventLimits
 
@@ -41,8 +42,12 @@ def file_limits() -> FileLimits:
 class Grouper:
     """Collects hits event by event; `result()` is the grouped JSON."""
 
-    def __init__(self, samples: int | None = None, timeline: int | None = None):
+    def __init__(
+        self, samples: int | None = None, timeline: int | None = None, budget: ExplanationBudget | None = None
+    ):
         self.samples = settings.CATALOG_MATCH_SAMPLE_EVENTS if samples is None else samples
+        # Sample explanations (each stored with its event) within one budget: the results are one answer.
+        self.budget = budget or ExplanationBudget()
         self.timeline_cap = settings.CATALOG_MATCH_TIMELINE_EVENTS if timeline is None else timeline
         self.rules: dict[int, dict] = {}
         self.timeline: list[dict] = []
@@ -56,7 +61,7 @@ class Grouper:
             return []
         self.hit_events += 1
         sampled = [rule for rule in rules if len(self._group(rule)["samples"]) < self.samples]
-        explanations = explain_rules(sampled, event.flat) if sampled else {}
+        explanations, _ = explain_within(sampled, event.flat, self.budget, shown_with_event=True)
         hits = []
         for rule in rules:
             group = self._group(rule)
@@ -92,6 +97,7 @@ class Grouper:
             "rules": by_rule,
             "timeline": timeline,
             "timeline_left_out": self.left_out,
+            **self.budget.summary(),
         }
 
 
@@ -114,18 +120,20 @@ def match_file(
     budget_seconds: float | None = None,
     kind: str | None = None,
     source=None,
+    budget: ExplanationBudget | None = None,
 ) -> dict[str, Any]:
     """Match every event of a file; raises EventFileError (file and place) on bad input.
 
     `progress(done, total)` is called after each chunk; `on_hits(event, hits)` for each event that
     fired something. Past `budget_seconds` the result is partial (`complete: false`).
     `kind`: evtx, json or jsonl (default: from the file's signature and name). `source`: the log source of
-    every event (catalog.matching.picked), None to infer it per event."""
+    every event (catalog.matching.picked), None to infer it per event. `budget`: the sample explanations'
+    (catalog.matching_files.budget; from settings when None)."""
     limits = limits or file_limits()
     kind = kind or file_format(path)
     total = count_events(path, name, kind)
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
-    grouper = Grouper()
+    grouper = Grouper(budget=budget)
     done = 0
     for chunk in chunks(read_events(path, name, limits, kind), CHUNK):
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
