@@ -50,6 +50,7 @@ class Grouper:
         self.budget = budget or ExplanationBudget()
         self.timeline_cap = settings.CATALOG_MATCH_TIMELINE_EVENTS if timeline is None else timeline
         self.rules: dict[int, dict] = {}
+        self.offered: dict[int, int] = {}  # hits offered for a sample explanation, per rule pk
         self.timeline: list[dict] = []
         self.events = self.hit_events = self.left_out = 0
         self.complete = True
@@ -60,7 +61,10 @@ class Grouper:
         if not rules:
             return []
         self.hit_events += 1
-        sampled = [rule for rule in rules if len(self._group(rule)["samples"]) < self.samples]
+        # A rule's first `samples` hits are offered for explanation, explained or (past the budget) left out.
+        sampled = [rule for rule in rules if self.offered.get(rule.pk, 0) < self.samples]
+        for rule in sampled:
+            self.offered[rule.pk] = self.offered.get(rule.pk, 0) + 1
         explanations, _ = explain_within(sampled, event.flat, self.budget, shown_with_event=True)
         hits = []
         for rule in rules:
