@@ -237,6 +237,8 @@ CATALOG_MATCH_ORPHAN_GRACE_SECONDS = float(os.environ.get("CATALOG_MATCH_ORPHAN_
 # at most this many, and this many bytes of them as JSON; the rest are left out and counted ("truncated").
 CATALOG_MATCH_MAX_EXPLANATIONS = int(os.environ.get("CATALOG_MATCH_MAX_EXPLANATIONS", "200"))
 CATALOG_MATCH_MAX_EXPLANATION_BYTES = int(os.environ.get("CATALOG_MATCH_MAX_EXPLANATION_BYTES", str(2 * 1024 * 1024)))
+# Rules named per entry of a job's timeline (the others are counted in `rules_left_out`).
+CATALOG_MATCH_TIMELINE_RULES = int(os.environ.get("CATALOG_MATCH_TIMELINE_RULES", "50"))
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

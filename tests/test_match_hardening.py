@@ -314,3 +314,14 @@ def test_job_results_are_bounded_and_say_so(client, settings, many_rules):
     assert results["explanations_left_out"] == sum(min(3, g["count"]) for g in results["rules"]) - 10
     page = client.get(f"/match/jobs/{MatchJob.objects.get().token}/").content.decode()
     assert f"{results['explanations_left_out']} sample explanations left out" in page
+
+
+def test_timeline_entries_name_a_bounded_number_of_rules(client, settings, many_rules):
+    settings.CATALOG_MATCH_TIMELINE_RULES = 4
+    upload(client, data=json.dumps(EVENT).encode())
+    jobs.run_queued_jobs()
+    job = MatchJob.objects.get()
+    (entry,) = job.results["timeline"]
+    assert len(entry["rules"]) == 4 and entry["rules_left_out"] == len(job.results["rules"]) - 4 >= 26
+    page = client.get(f"/match/jobs/{job.token}/").content.decode()
+    assert f"and {entry['rules_left_out']} more" in page

@@ -79,8 +79,16 @@ class Grouper:
                 group["samples"].append({**sample, "explanation": explanation})
             hits.append({"rule": _rule(rule), "explanation": explanation})
         if len(self.timeline) < self.timeline_cap:
+            # Each entry names at most CATALOG_MATCH_TIMELINE_RULES rules (the rest are counted): an event
+            # crafted to fire hundreds of rules must not make every one of a thousand entries that long.
+            shown = settings.CATALOG_MATCH_TIMELINE_RULES
             self.timeline.append(
-                {"number": event.number, "timestamp": event.timestamp, "rules": [_rule(rule) for rule in rules]}
+                {
+                    "number": event.number,
+                    "timestamp": event.timestamp,
+                    "rules": [_rule(rule) for rule in rules[:shown]],
+                    "rules_left_out": max(0, len(rules) - shown),
+                }
             )
         else:
             self.left_out += 1
