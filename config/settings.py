@@ -227,6 +227,18 @@ CATALOG_MATCH_JOB_DIR = os.environ.get(
 )
 CATALOG_MATCH_SAMPLE_EVENTS = int(os.environ.get("CATALOG_MATCH_SAMPLE_EVENTS", "3"))  # explained, per rule
 CATALOG_MATCH_TIMELINE_EVENTS = int(os.environ.get("CATALOG_MATCH_TIMELINE_EVENTS", "1000"))
+# Match-job fairness and cleanup (catalog/matching_files/quotas.py, jobs.py): files one client may have
+# queued or running (429 past it), bytes of uploads waiting on disk site-wide (503), and how old a file
+# of CATALOG_MATCH_JOB_DIR that no live job owns must be before it is deleted (younger: still being written).
+CATALOG_MATCH_MAX_JOBS_PER_CLIENT = int(os.environ.get("CATALOG_MATCH_MAX_JOBS_PER_CLIENT", "2"))
+CATALOG_MATCH_MAX_QUEUED_BYTES = int(os.environ.get("CATALOG_MATCH_MAX_QUEUED_BYTES", str(256 * 1024 * 1024)))
+CATALOG_MATCH_ORPHAN_GRACE_SECONDS = float(os.environ.get("CATALOG_MATCH_ORPHAN_GRACE_SECONDS", "600"))
+# Explanations in one answer of /api/match/, /match/ or one job's results (catalog/matching_files/budget.py):
+# at most this many, and this many bytes of them as JSON; the rest are left out and counted ("truncated").
+CATALOG_MATCH_MAX_EXPLANATIONS = int(os.environ.get("CATALOG_MATCH_MAX_EXPLANATIONS", "200"))
+CATALOG_MATCH_MAX_EXPLANATION_BYTES = int(os.environ.get("CATALOG_MATCH_MAX_EXPLANATION_BYTES", str(2 * 1024 * 1024)))
+# Rules named per entry of a job's timeline (the others are counted in `rules_left_out`).
+CATALOG_MATCH_TIMELINE_RULES = int(os.environ.get("CATALOG_MATCH_TIMELINE_RULES", "50"))
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from catalog.matching_files.budget import ExplanationBudget
 from catalog.models import CatalogVersion, Predicate, Rule
 from catalog.sigma.evaluate import CompiledRule, EventView, compile_rule
 from catalog.sigma.explain import explain
@@ -61,11 +62,44 @@ def chosen_rule(rule_id) -> Rule | None:
         return None
 
 
-def attach_explanations(events: list[dict], results: list[dict], why_not: Rule | None = None) -> None:
+def attach_explanations(
+    events: list[dict], results: list[dict], why_not: Rule | None = None, budget: ExplanationBudget | None = None
+) -> ExplanationBudget:
     """Give each match result (dicts with "rules") the explanations of its fired rules, by pk, and,
-    for a chosen rule, its explanation on every event ("why_not"; its `fired` says whether it did)."""
+    for a chosen rule, its explanation on every event ("why_not"; its `fired` says whether it did).
+
+    Within `budget` (catalog.matching_files.budget; from settings when None): past it an explanation is
+    None and counted in the result's "explanations_left_out"; the chosen rule is explained first."""
+    budget = budget or ExplanationBudget()
     for event, result in zip(events, results, strict=True):
-        wanted = list(result["rules"]) + ([why_not] if why_not is not None else [])
-        explained = explain_rules(wanted, event) if wanted else {}
+        wanted = ([why_not] if why_not is not None else []) + [r for r in result["rules"] if r != why_not]
+        explained, left_out = explain_within(wanted, event, budget)
         result["explanations"] = {rule.pk: explained.get(rule.pk) for rule in result["rules"]}
-        result["why_not"] = None if why_not is None else {"rule": why_not, "explanation": explained.get(why_not.pk)}
+        result["explanations_left_out"] = len(left_out)
+        if why_not is not None:
+            explanation = explained.get(why_not.pk)
+            result["why_not"] = {"rule": why_not, "explanation": explanation, "left_out": why_not.pk in left_out}
+        else:
+            result["why_not"] = None
+    return budget
+
+
+def explain_within(
+    rules: list[Rule], event: dict[str, Any], budget: ExplanationBudget, shown_with_event: bool = False
+) -> tuple[dict[int, dict], set[int]]:
+    """The rules' explanations on one event, in order, while `budget` has room: (explanation by pk, the
+    pks left out, also counted in the budget). Rules that cannot be rebuilt are neither. `shown_with_event`:
+    each explanation is stored with a copy of the event, which then counts towards the bytes too."""
+    parts = rule_parts(rules) if rules else {}
+    explained: dict[int, dict] = {}
+    view = EventView(event)
+    for pk, (compiled, predicates) in parts.items():
+        if not budget.room:
+            break
+        explanation = explain(compiled, predicates, view)
+        if not budget.admit(explanation, event if shown_with_event else None):
+            break
+        explained[pk] = explanation
+    left_out = set(parts) - set(explained)
+    budget.leave_out(len(left_out))
+    return explained, left_out

@@ -18,7 +18,8 @@ from typing import Any
 from django.conf import settings
 
 from catalog.matching import match_events
-from catalog.matching_files.explaining import explain_rules
+from catalog.matching_files.budget import ExplanationBudget
+from catalog.matching_files.explaining import explain_within
 from catalog.sigma.event_files import FileLimits, LoggedEvent, count_events, file_format, read_events
 from catalog.sigma.logged_events import EventLimits
 
@@ -41,10 +42,15 @@ def file_limits() -> FileLimits:
 class Grouper:
     """Collects hits event by event; `result()` is the grouped JSON."""
 
-    def __init__(self, samples: int | None = None, timeline: int | None = None):
+    def __init__(
+        self, samples: int | None = None, timeline: int | None = None, budget: ExplanationBudget | None = None
+    ):
         self.samples = settings.CATALOG_MATCH_SAMPLE_EVENTS if samples is None else samples
+        # Sample explanations (each stored with its event) within one budget: the results are one answer.
+        self.budget = budget or ExplanationBudget()
         self.timeline_cap = settings.CATALOG_MATCH_TIMELINE_EVENTS if timeline is None else timeline
         self.rules: dict[int, dict] = {}
+        self.offered: dict[int, int] = {}  # hits offered for a sample explanation, per rule pk
         self.timeline: list[dict] = []
         self.events = self.hit_events = self.left_out = 0
         self.complete = True
@@ -55,8 +61,11 @@ class Grouper:
         if not rules:
             return []
         self.hit_events += 1
-        sampled = [rule for rule in rules if len(self._group(rule)["samples"]) < self.samples]
-        explanations = explain_rules(sampled, event.flat) if sampled else {}
+        # A rule's first `samples` hits are offered for explanation, explained or (past the budget) left out.
+        sampled = [rule for rule in rules if self.offered.get(rule.pk, 0) < self.samples]
+        for rule in sampled:
+            self.offered[rule.pk] = self.offered.get(rule.pk, 0) + 1
+        explanations, _ = explain_within(sampled, event.flat, self.budget, shown_with_event=True)
         hits = []
         for rule in rules:
             group = self._group(rule)
@@ -70,8 +79,16 @@ class Grouper:
                 group["samples"].append({**sample, "explanation": explanation})
             hits.append({"rule": _rule(rule), "explanation": explanation})
         if len(self.timeline) < self.timeline_cap:
+            # Each entry names at most CATALOG_MATCH_TIMELINE_RULES rules (the rest are counted): an event
+            # crafted to fire hundreds of rules must not make every one of a thousand entries that long.
+            shown = settings.CATALOG_MATCH_TIMELINE_RULES
             self.timeline.append(
-                {"number": event.number, "timestamp": event.timestamp, "rules": [_rule(rule) for rule in rules]}
+                {
+                    "number": event.number,
+                    "timestamp": event.timestamp,
+                    "rules": [_rule(rule) for rule in rules[:shown]],
+                    "rules_left_out": max(0, len(rules) - shown),
+                }
             )
         else:
             self.left_out += 1
@@ -92,6 +109,7 @@ class Grouper:
             "rules": by_rule,
             "timeline": timeline,
             "timeline_left_out": self.left_out,
+            **self.budget.summary(),
         }
 
 
@@ -114,18 +132,20 @@ def match_file(
     budget_seconds: float | None = None,
     kind: str | None = None,
     source=None,
+    budget: ExplanationBudget | None = None,
 ) -> dict[str, Any]:
     """Match every event of a file; raises EventFileError (file and place) on bad input.
 
     `progress(done, total)` is called after each chunk; `on_hits(event, hits)` for each event that
     fired something. Past `budget_seconds` the result is partial (`complete: false`).
     `kind`: evtx, json or jsonl (default: from the file's signature and name). `source`: the log source of
-    every event (catalog.matching.picked), None to infer it per event."""
+    every event (catalog.matching.picked), None to infer it per event. `budget`: the sample explanations'
+    (catalog.matching_files.budget; from settings when None)."""
     limits = limits or file_limits()
     kind = kind or file_format(path)
     total = count_events(path, name, kind)
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
-    grouper = Grouper()
+    grouper = Grouper(budget=budget)
     done = 0
     for chunk in chunks(read_events(path, name, limits, kind), CHUNK):
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())

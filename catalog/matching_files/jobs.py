@@ -13,12 +13,17 @@ and after deploys), leaving jobs "running" forever.
 Runners take a per-database lock, so files are matched one at a time per host: matching is CPU
 bound and a second runner would only halve both. A job whose process died is marked failed when
 a status page or runner next looks (`reconcile`). Uploads are deleted once read; finished jobs are
-deleted after CATALOG_MATCH_JOB_KEEP_HOURS.
+deleted after CATALOG_MATCH_JOB_KEEP_HOURS. A runner killed outright (kill -9, a reboot) cannot
+delete its upload, so whenever jobs are purged or marked failed, every file of the job folder that
+no live job owns, and that is older than CATALOG_MATCH_ORPHAN_GRACE_SECONDS (a file being written
+for a job not yet saved is young), is deleted too (`purge_orphans`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,8 +35,10 @@ from catalog.jobs import detached
 from catalog.jobs.detached import HOST
 from catalog.matching_files.grouping import match_file
 from catalog.matching_files.models import MatchJob
+from catalog.matching_files.quotas import check_quota
 from catalog.sigma.event_files import EventFileError
 
+log = logging.getLogger(__name__)
 COMMAND = "run_match_jobs"
 ACTIVE = (MatchJob.Status.QUEUED, MatchJob.Status.RUNNING)
 
@@ -42,15 +49,24 @@ def job_dir() -> Path:
     return folder
 
 
-def enqueue(uploaded, file_format: str) -> MatchJob:
-    """Store an uploaded file (Django UploadedFile) and queue its job; the runner starts on commit."""
-    job = MatchJob(file_name=_safe_name(uploaded.name), file_format=file_format, size_bytes=uploaded.size)
+def enqueue(uploaded, file_format: str, client: str = "") -> MatchJob:
+    """Store an uploaded file (Django UploadedFile) and queue its job; the runner starts on commit.
+
+    The client's and the site's caps are checked again with the stored size (QuotaRefused)."""
+    check_quota(client, uploaded.size)
+    job = MatchJob(
+        file_name=_safe_name(uploaded.name), file_format=file_format, size_bytes=uploaded.size, client=client
+    )
     path = job_dir() / f"{job.token}.upload"
-    with open(path, "wb") as handle:
-        for piece in uploaded.chunks():
-            handle.write(piece)
-    job.file_path = str(path)
-    job.save()
+    try:
+        with open(path, "wb") as handle:
+            for piece in uploaded.chunks():
+                handle.write(piece)
+        job.file_path = str(path)
+        job.save()
+    except BaseException:
+        path.unlink(missing_ok=True)  # a full disk or a failed save must not leave the file behind
+        raise
     transaction.on_commit(start_runner)
     return job
 
@@ -67,7 +83,10 @@ def active_jobs() -> int:
 def start_runner() -> int | None:
     """A detached runner for the queued jobs, on the database this process uses; its pid."""
     queued = MatchJob.objects.filter(status=MatchJob.Status.QUEUED, pid__isnull=True)
-    return detached.start_runner(COMMAND, queued, MatchJob.Status.FAILED)
+    pid = detached.start_runner(COMMAND, queued, MatchJob.Status.FAILED)
+    if pid is None:  # the queued jobs were just marked failed: their uploads will never be read
+        purge_orphans()
+    return pid
 
 
 def run_queued_jobs() -> int:
@@ -130,13 +149,47 @@ def reconcile() -> int:
             dead.append((job.pk, "no matching process was started for this job"))
     for pk, message in dead:
         MatchJob.objects.filter(pk=pk, status__in=ACTIVE).update(
-            status=MatchJob.Status.FAILED, finished_at=now, message=message
+            status=MatchJob.Status.FAILED, finished_at=now, message=message, file_path=""
         )
+    if dead:
+        purge_orphans()
     return len(dead)
 
 
 def purge_old() -> int:
-    """Delete finished jobs older than CATALOG_MATCH_JOB_KEEP_HOURS (their results hold uploaded events)."""
+    """Delete finished jobs older than CATALOG_MATCH_JOB_KEEP_HOURS (their results hold uploaded events),
+    and the uploads no live job owns."""
     cutoff = timezone.now() - timedelta(hours=settings.CATALOG_MATCH_JOB_KEEP_HOURS)
     deleted, _ = MatchJob.objects.filter(requested_at__lt=cutoff).exclude(status__in=ACTIVE).delete()
+    purge_orphans()
     return deleted
+
+
+def purge_orphans() -> int:
+    """Delete every file of the job folder that no queued or running job owns and that nobody has written
+    for CATALOG_MATCH_ORPHAN_GRACE_SECONDS; returns how many.
+
+    The live jobs are read before the folder is listed: a job saved in between has a file younger than the
+    grace age (it is written just before its row is saved), so it is never taken for an orphan."""
+    owned = {
+        os.path.realpath(path)
+        for path in MatchJob.objects.filter(status__in=ACTIVE).exclude(file_path="").values_list("file_path", flat=True)
+    }
+    folder = Path(settings.CATALOG_MATCH_JOB_DIR)
+    if not folder.is_dir():
+        return 0
+    oldest = time.time() - settings.CATALOG_MATCH_ORPHAN_GRACE_SECONDS
+    removed = 0
+    for entry in os.scandir(folder):
+        try:
+            if not entry.is_file(follow_symlinks=False) and not entry.is_symlink():
+                continue
+            if os.path.realpath(entry.path) in owned or entry.stat(follow_symlinks=False).st_mtime > oldest:
+                continue
+            os.unlink(entry.path)
+            removed += 1
+        except FileNotFoundError:
+            continue  # deleted meanwhile by its runner or another purge
+        except OSError as exc:
+            log.warning("cannot remove the orphaned upload %s: %s", entry.path, exc)
+    return removed

@@ -31,6 +31,8 @@ class MatchJob(models.Model):
     file_path = models.CharField(max_length=1000, blank=True)  # the stored upload, removed once read
     file_format = models.CharField(max_length=8, blank=True)  # evtx, json, jsonl
     size_bytes = models.PositiveBigIntegerField(default=0)
+    # Who queued it (catalog.matching_files.quotas.client_key): per-client caps count a client's live jobs.
+    client = models.CharField(max_length=200, blank=True, db_index=True)
     total_events = models.PositiveIntegerField(null=True, blank=True)  # None until known
     events_done = models.PositiveIntegerField(default=0)
     requested_at = models.DateTimeField(default=timezone.now, db_index=True)

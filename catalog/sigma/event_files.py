@@ -6,10 +6,10 @@ as the same JSON that SigmaHQ's regression data holds, so both go through `flatt
 
 Limits are checked before parsing where the format allows it: the caller checks the byte size
 (`check_size`); an EVTX file's record count is read from its chunk headers and a JSON-lines file's
-from its line count (`count_events`), before any event is decoded; a JSON document is stopped at
-the first event past the limit. Per event, `logged_events` checks fields and value lengths. NUL
-characters (EVTX binary data holds them) are dropped from names and values, and lone surrogates
-replaced, so every event can be stored and shown.
+from its line count (`count_events`), before any event is decoded; a JSON document is read one event
+at a time (catalog.sigma.json_stream) and stopped at the first event past the limit. Per event,
+`logged_events` checks fields and value lengths. NUL characters (EVTX binary data holds them) are
+dropped from names and values, and lone surrogates replaced, so every event can be stored and shown.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .logged_events import EventInputError, EventLimits, _check, flatten_event, load_events
+from .json_stream import JSONStreamError, json_objects
+from .logged_events import EventInputError, EventLimits, _check, flatten_event
 
 EVTX_MAGIC = b"ElfFile\x00"
 CHUNK_MAGIC = b"ElfChnk\x00"
@@ -98,7 +99,10 @@ def read_events(path: Path, name: str, limits: FileLimits, kind: str | None = No
     raw = {"evtx": _evtx, "jsonl": _json_lines, "json": _json}[kind](path, name, limits)
     for number, (timestamp, event) in enumerate(raw, start=1):
         if number > limits.max_events:
-            raise EventFileError(f"{name}: more than {limits.max_events:,} events.")
+            raise EventFileError(
+                f"{name}: more than {limits.max_events:,} events (at most {limits.max_events:,} per file); "
+                f"stopped reading at event {number:,}."
+            )
         flat = _clean(flatten_event(event))
         try:
             _check(flat, number, limits.per_event)
@@ -118,28 +122,18 @@ def _evtx(path: Path, name: str, limits: FileLimits):
         raise EventFileError(f"{name}: not a readable EVTX file: {exc}") from None
 
 
-def _text(path: Path, name: str) -> str:
-    data = path.read_bytes()
-    for bom, codec in ((b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"), (b"\xef\xbb\xbf", "utf-8-sig")):
-        if data.startswith(bom):
-            return data.decode(codec, errors="replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise EventFileError(f"{name}: not UTF-8 text (byte {exc.start}); EVTX files start with 'ElfFile'.") from None
-
-
 def _json(path: Path, name: str, limits: FileLimits):
-    try:
-        events = load_events(_text(path, name), replace(limits.per_event, max_events=limits.max_events))
-    except json.JSONDecodeError as exc:
-        raise EventFileError(f"{name}: line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
-    except EventInputError as exc:
-        raise EventFileError(f"{name}: {exc}") from None
-    if not events:
+    """Read incrementally (catalog.sigma.json_stream): the caller stops at the event limit, memory is one event."""
+    found = False
+    with open(path, "rb") as handle:
+        try:
+            for event in json_objects(handle, limits.per_event.max_depth):
+                found = True
+                yield "", event
+        except JSONStreamError as exc:
+            raise EventFileError(f"{name}: {exc}") from None
+    if not found:
         raise EventFileError(f"{name}: no JSON object found.")
-    for event in events:
-        yield "", event
 
 
 def _json_lines(path: Path, name: str, limits: FileLimits):

@@ -4,7 +4,9 @@ Anyone may post here and each event is checked against thousands of rules, so ev
 bounded (settings CATALOG_MATCH_*): the body size from Content-Length before anything is read,
 then the JSON nesting depth before it is decoded, then the number of events, fields per event and
 characters per value (catalog.sigma.logged_events), and finally the evaluation time: past the
-budget the answer is partial and says so (`complete: false`), never a timeout. Posts are rate
+budget the answer is partial and says so (`complete: false`), never a timeout. The explanations in
+one answer are bounded in number and bytes (catalog.matching_files.budget; `truncated: true` and
+counts say what was left out). Posts are rate
 limited per client (catalog.web.throttling), and the API takes JSON only: a form or text/plain
 post, which any web page can make a visitor's browser send, gets a 415.
 """
@@ -24,6 +26,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from catalog.matching import LogSource, match_events, picked, uncompilable_rules
+from catalog.matching_files.budget import ExplanationBudget
 from catalog.matching_files.explaining import attach_explanations, chosen_rule
 from catalog.models import Rule
 from catalog.sigma.logged_events import EventInputError, EventLimits, read_events
@@ -120,11 +123,16 @@ class EventForm(forms.Form):
 
 
 def evaluate(
-    events: list[dict], for_listing: bool = False, why_not=None, source: LogSource | None = None
+    events: list[dict],
+    for_listing: bool = False,
+    why_not=None,
+    source: LogSource | None = None,
+    explained: ExplanationBudget | None = None,
 ) -> list[dict]:
     """Match results per event, each with the explanations of its fired rules (and of the chosen
-    `why_not` rule, a Rule or None): catalog.matching_files.explaining. `source`: the log source
-    picked for the events (None: inferred per event, catalog.matching.logsources)."""
+    `why_not` rule, a Rule or None): catalog.matching_files.explaining, within `explained` (from settings
+    when None). `source`: the log source picked for the events (None: inferred per event,
+    catalog.matching.logsources)."""
     results = []
     budget, regex_budget = settings.CATALOG_MATCH_BUDGET_SECONDS, settings.CATALOG_MATCH_REGEX_SECONDS
     for result in match_events(events, budget, source=source, regex_seconds=regex_budget):
@@ -140,7 +148,7 @@ def evaluate(
                 "cut_off": result.cut_off,
             }
         )
-    attach_explanations(events, results, why_not)
+    attach_explanations(events, results, why_not, explained)
     return results
 
 
@@ -191,10 +199,14 @@ def match_page(request):
     if not form.is_valid():
         return render(request, "catalog/match.html", context, status=400)
     why_not = chosen_rule(form.cleaned_data["why_not"]) if form.cleaned_data.get("why_not") else None
-    results = evaluate(form.cleaned_data["event"], for_listing=True, why_not=why_not, source=form.source())
+    explained = ExplanationBudget()
+    results = evaluate(
+        form.cleaned_data["event"], for_listing=True, why_not=why_not, source=form.source(), explained=explained
+    )
     context.update(
         results=results,
         budget_note=budget_note(results),
+        explanations_note=explained.note(),
         why_not_missing=form.cleaned_data.get("why_not") and not why_not,
     )
     return render(request, "catalog/match.html", context)
@@ -206,7 +218,10 @@ def match_page(request):
     description="Body (application/json): one event (JSON object), a list of events, or several objects one after "
     "another. Optional query parameters product, category, service: the events' log source (else inferred per "
     "event). Answer: {complete, events: [{fields, complete, logsource: {product, category, service, how, reason}, "
-    "cut_off, rules: [{id, title, level, url, explanation}], why_not?}]}; `complete` is false when the time budget "
+    "cut_off, explanations_left_out, rules: [{id, title, level, url, explanation}], why_not?}], truncated, "
+    "explanations, explanations_left_out, explanation_limits: {count, bytes}}; `truncated` is true when some "
+    "explanations were left out (null) to keep the answer within CATALOG_MATCH_MAX_EXPLANATIONS and "
+    "CATALOG_MATCH_MAX_EXPLANATION_BYTES; `complete` is false when the time budget "
     "ran out before every rule was checked, or a backtracking regex was cut off (listed in cut_off); the results "
     "found so far are given. `explanation`: the condition tree with each node's result, the blocks with each "
     "predicate's result, event value and matched character spans. `?why_not=<rule id>` adds that rule's "
@@ -227,15 +242,18 @@ def match_api(request):
     why_not = chosen_rule(request.query_params["why_not"]) if request.query_params.get("why_not") else None
     if request.query_params.get("why_not") and why_not is None:
         return Response({"error": "why_not: no live detection rule has this id."}, status=400)
-    results = evaluate(events, why_not=why_not, source=source_from_query(request.query_params))
+    explained = ExplanationBudget()
+    results = evaluate(events, why_not=why_not, source=source_from_query(request.query_params), explained=explained)
     answer = {
         "complete": all(result["complete"] for result in results),
+        **explained.summary(),
         "events": [
             {
                 "fields": result["fields"],
                 "complete": result["complete"],
                 "logsource": result["source"].as_dict(),
                 "cut_off": result["cut_off"],
+                "explanations_left_out": result["explanations_left_out"],
                 "rules": [
                     {
                         "id": str(rule.uuid),
@@ -253,9 +271,16 @@ def match_api(request):
     }
     if not answer["complete"]:
         answer["partial"] = budget_note(results)
+    if explained.truncated:
+        answer["truncated_note"] = explained.note()
     return Response(answer)
 
 
 def why_not_json(why_not: dict) -> dict:
     rule = why_not["rule"]
-    return {"id": str(rule.uuid), "title": rule.title, "explanation": why_not["explanation"]}
+    return {
+        "id": str(rule.uuid),
+        "title": rule.title,
+        "explanation": why_not["explanation"],
+        "explanation_left_out": why_not["left_out"],
+    }

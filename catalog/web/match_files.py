@@ -1,7 +1,8 @@
 """/match/ uploads: EVTX, JSON and JSON-lines files of events, matched by a background job.
 
 The request only checks and stores the file: its declared size (Content-Length) before the body is
-read, the stored size, the site-wide number of active jobs and the rate limit /match/ uses; then it
+read, the stored size, the rate limit /match/ uses, and the job caps (catalog/matching_files/quotas.py:
+jobs per client, 429; jobs and queued bytes site-wide, 503), from the declared size first; then it
 queues a MatchJob (catalog/matching_files/jobs.py explains the mechanism) and sends the browser to
 the job's status page, which reloads itself until the results are there. Event counts are checked
 by the job before any event is parsed (EVTX chunk headers, JSON lines), and a bad file fails the job
@@ -22,7 +23,8 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from catalog.matching import uncompilable_rules
-from catalog.matching_files.jobs import active_jobs, enqueue
+from catalog.matching_files.jobs import enqueue
+from catalog.matching_files.quotas import QuotaRefused, check_quota, client_key
 from catalog.queries.match_jobs import job_json, job_status
 from catalog.sigma.event_files import EVTX_MAGIC
 from catalog.web.match import EventForm
@@ -32,9 +34,9 @@ MULTIPART_OVERHEAD = 64 * 1024  # boundaries and headers around the file in a mu
 
 
 class Refused(Exception):
-    def __init__(self, message: str, status: int):
+    def __init__(self, message: str, status: int, retry_after: int | None = None):
         super().__init__(message)
-        self.message, self.status = message, status
+        self.message, self.status, self.retry_after = message, status, retry_after
 
 
 class UploadForm(forms.Form):
@@ -42,7 +44,8 @@ class UploadForm(forms.Form):
 
 
 def check_upload(request) -> None:
-    """Refuse from the declared length before the body is read, and when too many jobs are waiting."""
+    """Refuse from the declared length before the body is read, and when the client or the site has too
+    many jobs (or bytes) waiting."""
     limit = settings.CATALOG_MATCH_MAX_UPLOAD_BYTES
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -50,11 +53,13 @@ def check_upload(request) -> None:
         raise Refused("Invalid Content-Length.", 400) from None
     if length > limit + MULTIPART_OVERHEAD:
         raise Refused(f"Upload of {length:,} bytes: files may have at most {limit:,} bytes.", 413)
-    if active_jobs() >= settings.CATALOG_MATCH_MAX_JOBS:
-        raise Refused("Too many files are being matched right now: try again in a minute.", 503)
+    try:  # the file is at least the body less the multipart framing
+        check_quota(client_key(request), max(0, length - MULTIPART_OVERHEAD))
+    except QuotaRefused as exc:
+        raise Refused(exc.message, exc.status, exc.retry_after) from None
 
 
-def queue_file(uploaded):
+def queue_file(uploaded, client: str):
     """Check the stored upload and queue its job; Refused with what is wrong."""
     limit = settings.CATALOG_MATCH_MAX_UPLOAD_BYTES
     if uploaded.size > limit:
@@ -72,7 +77,10 @@ def queue_file(uploaded):
         kind = "json"
     else:
         raise Refused(f"{uploaded.name}: neither an EVTX file (no ElfFile signature) nor JSON.", 400)
-    return enqueue(uploaded, kind)
+    try:
+        return enqueue(uploaded, kind, client)
+    except QuotaRefused as exc:
+        raise Refused(exc.message, exc.status, exc.retry_after) from None
 
 
 @require_POST
@@ -81,17 +89,17 @@ def match_upload(request):
     wait = match_wait(request)
     try:
         if wait is not None:
-            raise Refused(f"Too many matches from your address: try again in {wait} s.", 429)
+            raise Refused(f"Too many matches from your address: try again in {wait} s.", 429, wait)
         check_upload(request)
         form = context["upload_form"] = UploadForm(request.POST, request.FILES)
         if not form.is_valid():
             raise Refused(" ".join(form.errors.get("file", ["No file."])), 400)
-        job = queue_file(form.cleaned_data["file"])
+        job = queue_file(form.cleaned_data["file"], client_key(request))
     except Refused as exc:
         context["upload_refusal"] = exc.message
         response = render(request, "catalog/match.html", context, status=exc.status)
-        if wait is not None:
-            response["Retry-After"] = str(wait)
+        if exc.retry_after is not None:
+            response["Retry-After"] = str(exc.retry_after)
         return response
     return redirect("match-job", token=job.token)
 
@@ -104,10 +112,17 @@ def job_page(request, token):
 
 @extend_schema(
     request={"multipart/form-data": OpenApiTypes.OBJECT},
-    responses={202: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 413: OpenApiTypes.OBJECT},
+    responses={
+        202: OpenApiTypes.OBJECT,
+        400: OpenApiTypes.OBJECT,
+        413: OpenApiTypes.OBJECT,
+        429: OpenApiTypes.OBJECT,
+        503: OpenApiTypes.OBJECT,
+    },
     description="Upload one event file as the multipart field `file` (.evtx, .json, .jsonl). Answer 202 with the "
     "job's status URL; GET it until `status` is done (or failed), then `results` holds the hits grouped by rule "
-    "(with sample events and their explanations) and a timeline.",
+    "(with sample events and their explanations) and a timeline. 429 (with Retry-After): this client already has "
+    "CATALOG_MATCH_MAX_JOBS_PER_CLIENT files waiting; 503: the site's queue (jobs or bytes) is full.",
 )
 @api_view(["POST"])
 @parser_classes([MultiPartParser])
@@ -118,9 +133,10 @@ def match_upload_api(request):
         uploaded = request.FILES.get("file")
         if uploaded is None:
             raise Refused("Send the events file as the multipart field `file`.", 400)
-        job = queue_file(uploaded)
+        job = queue_file(uploaded, client_key(request))
     except Refused as exc:
-        return Response({"error": exc.message}, status=exc.status)
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        return Response({"error": exc.message}, status=exc.status, headers=headers)
     url = request.build_absolute_uri(reverse("api-match-job", args=[job.token]))
     return Response(job_json(job, url), status=202, headers={"Location": url})
 

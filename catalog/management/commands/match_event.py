@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalog.matching import uncompilable_rules
 from catalog.matching.logsources import picked
+from catalog.matching_files.budget import ExplanationBudget
 from catalog.matching_files.grouping import match_file
 from catalog.sigma.event_files import EventFileError, FileLimits
 from catalog.sigma.explain import matched_predicates
@@ -39,7 +40,14 @@ class Command(BaseCommand):
             if not path.is_file():
                 raise CommandError(f"{name}: no such file")
             try:
-                summary = match_file(path, name, TRUSTED, on_hits=self._printer(name, format), source=source)
+                summary = match_file(
+                    path,
+                    name,
+                    TRUSTED,
+                    on_hits=self._printer(name, format),
+                    source=source,
+                    budget=ExplanationBudget.unlimited(),
+                )
             except (OSError, EventFileError) as exc:
                 raise CommandError(str(exc) if isinstance(exc, EventFileError) else f"{name}: {exc}") from None
             if format == "text":
