@@ -7,7 +7,7 @@ starts detached: catalog.conversion.export_queue), stored through Django's stora
 (STORAGES["exports"]) under the target, the canonical pipeline set and the catalog version:
 
     <target>/<pipelines>/<version>.<ext>    the export, as convert_rules writes it
-    <target>/<pipelines>/<version>.json     its manifest, saved last: a file without one is not served
+    <target>/<pipelines>/<version>.manifest.json its manifest, saved last: a file without one is not served
 
 The version is CatalogVersion's number and the time it changed (so a database restored to an older
 number never meets a file built from other rules). Once a build is stored, the files of older versions
@@ -73,7 +73,7 @@ def folder(choice: Choice) -> str:
 def find_export(choice: Choice, version: str) -> StoredExport | None:
     """The stored export of this choice and catalog version, when its build is complete."""
     choice = canonical_choice(choice)
-    manifest_name = f"{folder(choice)}/{version}.json"
+    manifest_name = f"{folder(choice)}/{version}.manifest.json"
     store = storage()
     if not store.exists(manifest_name):
         return None
@@ -107,7 +107,7 @@ def build_export(target: str, pipelines: tuple[str, ...] | str, rules_url: str) 
             spool.write(piece.encode("utf-8"))
         size = spool.tell()
         spool.seek(0)
-        for stale in (name, f"{folder(choice)}/{version}.json"):  # an earlier attempt of this same version
+        for stale in (name, f"{folder(choice)}/{version}.manifest.json"):  # an earlier attempt of this same version
             store.delete(stale)
         saved = store.save(name, File(spool, name=name))
     manifest = {
@@ -122,7 +122,7 @@ def build_export(target: str, pipelines: tuple[str, ...] | str, rules_url: str) 
         "failed": len(report.failures),
         "built_at": timezone.now().isoformat(),
     }
-    store.save(f"{folder(choice)}/{version}.json", ContentFile(json.dumps(manifest).encode("utf-8")))
+    store.save(f"{folder(choice)}/{version}.manifest.json", ContentFile(json.dumps(manifest).encode("utf-8")))
     delete_older(choice, version)
     logger.info("Built %s (%d bytes, %d rules, %d not converted)", saved, size, report.exported, len(report.failures))
     return StoredExport(saved, size, version, report.exported, len(report.failures))
@@ -142,7 +142,7 @@ def delete_older(choice: Choice, version: str) -> int:
     deleted = 0
     for file_name in files:
         number = version_number(file_name)
-        same = file_name.rsplit(".", 1)[0] == version
+        same = file_name.split(".", 1)[0] == version
         if number is not None and (number < newest or (number == newest and not same)):
             store.delete(f"{where}/{file_name}")
             deleted += 1
