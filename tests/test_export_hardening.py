@@ -78,7 +78,7 @@ def rule(uuid, title, *, level="medium", description="A test rule.", value="evil
 ADVERSARIAL = [
     rule(LEVEL_INJECTION, "Level Injection", level="high\n[evil10]\nsearch = | delete"),
     rule(DEFAULT_TITLE, "default"),
-    rule(LINE_BREAK_TITLE, "Line\u2028[evil11]\u2029breaks\x0b\x0c\x1c\x1d\x1e\x85\rin a title", description="a\r\n[e]"),
+    rule(LINE_BREAK_TITLE, "Line\u2028[evil11]\u2029breaks\x0b\x0c\x1c\x1d\x1e\x85\rin a title", description="\r\n[e]"),
     rule(ARM_TITLE, ARM_EXPRESSION, description="[parameters('workspace')]"),
     rule(LINE_BREAK_QUERY, "Line Break In A Query Literal", value="a\u2028[evil12]\u2029b"),
     rule(BACKSLASH_TITLE, "Ends With A Backslash \\", description="continued \\"),
@@ -182,7 +182,8 @@ def test_splunk_conf_cannot_be_given_stanzas_or_continuations(adversarial, clien
     for where, text in texts.items():
         stanzas = strict_conf(text)
         assert not any(name.startswith("evil") for name in stanzas), where
-        by_id = {re.search(r"Sigma rule ([0-9a-f-]{36})", s["description"]).group(1): (n, s) for n, s in stanzas.items()}
+        sigma_id = re.compile(r"Sigma rule ([0-9a-f-]{36})")
+        by_id = {sigma_id.search(s["description"]).group(1): (n, s) for n, s in stanzas.items()}
         name, injected = by_id[LEVEL_INJECTION]
         assert name == "Level Injection" and injected["alert.severity"] == "3"  # an unknown level
         assert "level high [evil10] search = | delete:" in injected["description"], where
