@@ -354,3 +354,14 @@ def test_streams_that_fail_midway_end_visibly_broken(example_rules, client, monk
         json.loads(body(client.get("/rules/export/sentinel.json?level=high")))
     failures = [r for r in caplog.records if r.name == "catalog.exports" and "failed midway" in r.getMessage()]
     assert len(failures) == 5 and "/rules/export/splunk.conf?level=high" in failures[3].getMessage()
+
+
+def test_build_exports_command_builds_and_releases_the_claim(example_rules, client, starts, capsys):
+    assert client.get("/rules/export/sentinel.json").status_code == 202
+    choice = starts[0][0]
+    assert export_queue.building(choice)
+    call_command("build_exports", target="kusto", from_queue=True, rules_url=starts[0][1])
+    assert not export_queue.building(choice)
+    assert re.search(r"kusto/microsoft_xdr/[0-9-]+\.json: \d+ bytes, \d+ rules", capsys.readouterr().out)
+    served = client.get("/rules/export/sentinel.json")
+    assert served.status_code == 200 and strict_json(body(served))["resources"]
