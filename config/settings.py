@@ -193,6 +193,24 @@ CACHES = {
     ),
 }
 
+# Whole-catalog SIEM exports (catalog/conversion/built_exports.py): built by `manage.py build_exports`
+# outside web requests (started detached by the first request for one not built yet, which gets a 202),
+# stored in STORAGES["exports"] (a folder, CATALOG_EXPORT_DIR, by default) per target, pipelines and
+# catalog version. A build holds its (target, pipelines) claim at most CATALOG_EXPORT_BUILD_SECONDS; a
+# client may start CATALOG_EXPORT_BUILDS_PER_CLIENT builds an hour, everyone CATALOG_EXPORT_BUILDS_PER_HOUR.
+# A filtered export (?level=high…) converts in the request, so it may list at most
+# CATALOG_EXPORT_MAX_FILTERED_RULES rules.
+CATALOG_EXPORT_DIR = os.environ.get("CATALOG_EXPORT_DIR", str(BASE_DIR / "exports"))
+STORAGES["exports"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": CATALOG_EXPORT_DIR},
+}
+CATALOG_EXPORT_BUILD_SECONDS = int(os.environ.get("CATALOG_EXPORT_BUILD_SECONDS", "3600"))
+CATALOG_EXPORT_BUILDS_PER_CLIENT = int(os.environ.get("CATALOG_EXPORT_BUILDS_PER_CLIENT", "3"))
+CATALOG_EXPORT_BUILDS_PER_HOUR = int(os.environ.get("CATALOG_EXPORT_BUILDS_PER_HOUR", "30"))
+CATALOG_EXPORT_RETRY_SECONDS = int(os.environ.get("CATALOG_EXPORT_RETRY_SECONDS", "30"))
+CATALOG_EXPORT_MAX_FILTERED_RULES = int(os.environ.get("CATALOG_EXPORT_MAX_FILTERED_RULES", "500"))
+
 # Login throttling (catalog/web/login_throttle.py): this many wrong passwords for one username from
 # one client lock that pair out for the rest of the window.
 AUTHENTICATION_BACKENDS = ["catalog.web.login_throttle.ThrottledModelBackend"]
@@ -262,6 +280,9 @@ REST_FRAMEWORK = {
         "match": os.environ.get("CATALOG_RATE_MATCH", "10/minute"),
         # POST /api/convert/ and the /preview/ form (catalog/api/conversion.py): each parses and converts a rule.
         "convert": os.environ.get("CATALOG_RATE_CONVERT", "60/minute"),
+        # /rules/export/* (SIEM files), /rules/export.csv and /attack/navigator.json, per client: each reads
+        # every rule it lists, a filtered SIEM export converts up to CATALOG_EXPORT_MAX_FILTERED_RULES.
+        "export": os.environ.get("CATALOG_RATE_EXPORT", "20/minute"),
     },
     # Clients are told apart by REMOTE_ADDR; behind N reverse proxies set CATALOG_NUM_PROXIES=N so the
     # address comes from X-Forwarded-For (which, unset, a client could forge to escape its limit).

@@ -11,7 +11,7 @@ lines), never skipped silently.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 
 from catalog.models import Rule
@@ -20,6 +20,7 @@ from .converter import Choice
 from .formats import FORMATS, Failure
 from .records import EXPORT_FIELDS, ExportRecord
 from .stored import iter_rule_queries
+from .targets import NO_PIPELINE, registry
 
 BATCH = 200
 
@@ -42,6 +43,7 @@ def export_rules(
 ) -> Iterator[str]:
     """The export file in pieces. `rule_ids` gives the pks in export order (called after the header)."""
     report = report if report is not None else ExportReport()
+    choice = canonical_choice(choice)  # one cache entry per set of pipelines, however it was spelt
     writer = FORMATS[format_id](choice.target.id, choice.versions)
     yield writer.header()
     ids = iter(rule_ids())
@@ -63,3 +65,17 @@ def export_rules(
 def ordered_ids(queryset) -> Iterator[int]:
     """A filtered rule queryset's pks in title order (the order of /rules/ without a sort), read in chunks."""
     return queryset.order_by("title", "pk").values_list("pk", flat=True).distinct().iterator(chunk_size=2000)
+
+
+def canonical_choice(choice: Choice) -> Choice:
+    """The choice with its pipelines in the order pySigma applies them (priority, then id, as
+    Registry.processing_pipeline merges them): `sysmon,splunk_windows` and `splunk_windows,sysmon` convert
+    alike, so they share one cache entry and one stored export."""
+    pipelines = registry().pipelines
+    ordered = tuple(sorted(choice.pipelines, key=lambda p: (pipelines[p].priority, p)))
+    return choice if ordered == choice.pipelines else replace(choice, pipelines=ordered)
+
+
+def pipeline_spelling(choice: Choice) -> str:
+    """How a URL names the choice's pipelines (`none` for none)."""
+    return ",".join(choice.pipelines) or NO_PIPELINE

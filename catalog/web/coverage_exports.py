@@ -24,6 +24,8 @@ from catalog.models import Rule
 from catalog.models.rules import effective_tags
 from catalog.queries import rules as rule_queries
 from catalog.reference import attack
+from catalog.web.export_throttle import export_throttled
+from catalog.web.stream_failures import guarded
 
 # Cells that a spreadsheet would run as a formula are prefixed, so an exported rule cannot inject one.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -56,6 +58,8 @@ def navigator_layer(request):
     filterset, rules = _filtered(request)
     if rules is None:
         return JsonResponse({"errors": filterset.errors}, status=400)
+    if throttled := export_throttled(request):
+        return throttled
     description = "Rules per technique" + (f" (filters: {request.GET.urlencode()})" if request.GET else "")
     return layer_response(
         request,
@@ -83,7 +87,7 @@ def layer_response(request, rules, name: str, description: str, source_path: str
     }
     source = request.build_absolute_uri(source_path)
     pieces = _layer_pieces(rules, head, source)
-    response = StreamingHttpResponse(pieces) if stream else HttpResponse("".join(pieces))
+    response = StreamingHttpResponse(guarded(pieces, "json", request.path)) if stream else HttpResponse("".join(pieces))
     response["Content-Type"] = "application/json"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -91,14 +95,7 @@ def layer_response(request, rules, name: str, description: str, source_path: str
 
 def _layer_pieces(rules, head: dict, source: str):
     yield json.dumps(head, indent=2)[:-2] + ",\n"  # the object stays open: the counts follow
-    counts = Counter(
-        dict(
-            Rule.techniques.through.objects.filter(rule__in=rules.order_by().values("pk"))
-            .values("technique__technique_id")
-            .annotate(n=Count("rule_id", distinct=True))
-            .values_list("technique__technique_id", "n")
-        )
-    )
+    counts = technique_counts(rules)
     data = attack.load()
     top = max(counts.values(), default=1)
     rest = {
@@ -119,18 +116,40 @@ def _layer_pieces(rules, head: dict, source: str):
     yield json.dumps(rest, indent=2)[1:]  # without its opening brace: the members continue the object
 
 
+def technique_counts(rules) -> Counter:
+    """Rules per technique id, for the rules of `rules` read through a cursor a chunk of ids at a time.
+
+    `rules` is never nested as a subquery: a search's SQLite full-text match names the rule table
+    itself ("catalog_rule"."id"), which a subquery renames (no such column: catalog_rule.id).
+    """
+    counts: Counter = Counter()
+    ids = rules.order_by().values_list("pk", flat=True).distinct().iterator(chunk_size=EXPORT_CHUNK)
+    while chunk := list(islice(ids, EXPORT_CHUNK)):
+        tagged = Rule.techniques.through.objects.filter(rule_id__in=chunk)
+        counts.update(
+            dict(
+                tagged.values("technique__technique_id")
+                .annotate(n=Count("rule_id", distinct=True))
+                .values_list("technique__technique_id", "n")
+            )
+        )
+    return counts
+
+
 def rules_csv(request):
     """The filtered rule list as CSV, one row per rule."""
     filterset, rules = _filtered(request)
     if rules is None:
         return JsonResponse({"errors": filterset.errors}, status=400)
+    if throttled := export_throttled(request):
+        return throttled
     return csv_response(request, rules, "sigma-rules.csv")
 
 
 def csv_response(request, rules, filename: str, stream=True):
     """`rules` as CSV, one row per rule, as a download; the rule list's export and a rule page's share it."""
     lines = _csv_lines(request, rules)
-    response = StreamingHttpResponse(lines) if stream else HttpResponse("".join(lines))
+    response = StreamingHttpResponse(guarded(lines, "csv", request.path)) if stream else HttpResponse("".join(lines))
     response["Content-Type"] = "text/csv; charset=utf-8"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..records import ExportRecord
@@ -51,7 +52,8 @@ class PlainQueries(BulkFormat):
     extension = "txt"
 
     def rule(self, record: ExportRecord, query: str) -> str:
-        return f"# {conf_line(record.title)} ({record.uuid}, level {record.level or 'none'}): {record.url}\n{query}\n\n"
+        heading = f"{conf_line(record.title)} ({record.uuid}, level {conf_line(record.level) or 'none'})"
+        return f"# {heading}: {conf_line(record.url)}\n{query}\n\n"
 
     def footer(self, exported: int, failures: list[Failure]) -> str:
         return comment_report(exported, failures)
@@ -62,6 +64,15 @@ def comment_report(exported: int, failures: list[Failure]) -> str:
     return text + "".join(f"# not exported: {conf_line(f.line())}\n" for f in failures)
 
 
+# What some reader of a line-based file may take for the end of a line besides "\n": str.splitlines()'s
+# breaks (\r, \x0b, \x0c, \x1c-\x1e, U+0085, U+2028, U+2029).
+LINE_BREAKS = re.compile(r"[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+# Control characters (C0, DEL, C1): never meant in a one-line value.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+TRAILING_CONTINUATION = re.compile(r"[\s\\]+$")
+
+
 def conf_line(text: str) -> str:
-    """A value on one line of a .conf file: line breaks become spaces, no trailing continuation backslash."""
-    return " ".join(str(text).split()).rstrip("\\")
+    """A value on one line of a .conf file: every line break and control character becomes a space (runs of
+    white space one), and no trailing backslash is left to continue the value onto the next line."""
+    return TRAILING_CONTINUATION.sub("", " ".join(CONTROL.sub(" ", str(text)).split()))

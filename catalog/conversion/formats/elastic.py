@@ -71,7 +71,7 @@ class ElasticNdjson(BulkFormat):
             "related_integrations": [],
             "required_fields": [],
         }
-        return json.dumps(data, ensure_ascii=False) + "\n"
+        return json_line(data)
 
     def footer(self, exported: int, failures: list[Failure]) -> str:
         # Kibana ends its own rule exports with this summary line, and its import skips it.
@@ -82,7 +82,16 @@ class ElasticNdjson(BulkFormat):
             "missing_rules_count": len(failures),
             "sigma_conversion_failures": [{"rule_id": f.uuid, "name": f.title, "errors": f.errors} for f in failures],
         }
-        return json.dumps(summary, ensure_ascii=False) + "\n"
+        return json_line(summary)
+
+
+def json_line(data: dict) -> str:
+    """One NDJSON line: json.dumps leaves U+0085, U+2028 and U+2029 raw, and readers that split lines the way
+    str.splitlines() does would cut the object there, so they are written as escapes (the same string)."""
+    text = json.dumps(data, ensure_ascii=False)
+    for char in ("\x85", "\u2028", "\u2029"):
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text + "\n"
 
 
 def elastic_threat(record: ExportRecord) -> list[dict]:

@@ -86,9 +86,11 @@ class SentinelArm(BulkFormat):
                 "eventGroupingSettings": {"aggregationKind": "SingleAlert"},
             },
         }
+        # Only the two expressions above are ARM's to evaluate: every value taken from a rule is a literal.
+        resource["properties"] = arm_literals(resource["properties"])
         separator = ",\n" if self.count else ""
         self.count += 1
-        return separator + "  " + json.dumps(resource, ensure_ascii=False)
+        return separator + "  " + arm_json(resource)
 
     def footer(self, exported: int, failures: list[Failure]) -> str:
         metadata = {
@@ -98,4 +100,22 @@ class SentinelArm(BulkFormat):
                 "notExported": [{"id": f.uuid, "title": f.title, "errors": f.errors} for f in failures],
             }
         }
-        return '\n ],\n "metadata": ' + json.dumps(metadata, ensure_ascii=False) + "\n}\n"
+        return '\n ],\n "metadata": ' + arm_json(arm_literals(metadata)) + "\n}\n"
+
+
+def arm_literals(value):
+    """`value` with every string ARM would evaluate as a template expression (one that starts with `[` and
+    ends with `]`) escaped as ARM documents it: a leading `[[` makes it the literal text. Applied after any
+    truncation, so a cut can neither drop the escape nor make a new expression."""
+    if isinstance(value, str):
+        return "[" + value if value.startswith("[") and value.endswith("]") else value
+    if isinstance(value, dict):
+        return {key: arm_literals(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [arm_literals(item) for item in value]
+    return value
+
+
+def arm_json(value) -> str:
+    # U+2028 and U+2029 are valid in a JSON string but end a line for JavaScript and str.splitlines().
+    return json.dumps(value, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
