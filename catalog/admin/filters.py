@@ -42,12 +42,16 @@ class IndicatorRuleFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         value = request.GET.get(self.parameter_name, "")
-        title = Rule.objects.filter(pk=value).values_list("title", flat=True).first() if value.isdigit() else None
+        title = (
+            Rule.objects.filter(pk=value).values_list("title", flat=True).first()
+            if value.isascii() and value.isdigit()
+            else None
+        )
         return [(value, title)] if title else []
 
     def queryset(self, request, queryset):
         if self.value():
-            if not self.value().isdigit():
+            if not (self.value().isascii() and self.value().isdigit()):
                 return queryset.none()
             return queryset.filter(rule_indicators__rule_id=int(self.value()))
         return queryset

@@ -53,7 +53,11 @@ class ImportJobAdmin(ViewOnlyAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if self.has_view_permission(request):
             reconcile()
-        job = ImportJob.objects.filter(pk=object_id).only("status").first() if object_id.isdigit() else None
+        job = (
+            ImportJob.objects.filter(pk=object_id).only("status").first()
+            if object_id.isascii() and object_id.isdigit()
+            else None
+        )
         context = {**(extra_context or {}), "refresh_seconds": REFRESH_SECONDS if job and not job.finished else None}
         return super().change_view(request, object_id, form_url, context)
 

@@ -130,7 +130,7 @@ def build_export(target: str, pipelines: tuple[str, ...] | str, rules_url: str) 
 
 def version_number(file_name: str) -> int | None:
     head = file_name.split("-", 1)[0]
-    return int(head) if head.isdigit() else None
+    return int(head) if head.isascii() and head.isdigit() else None
 
 
 def delete_older(choice: Choice, version: str) -> int:

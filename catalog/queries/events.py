@@ -30,7 +30,7 @@ def event_type(provider: str, event: str) -> EventType | None:
     """The event type of a URL, with `rule_count`: event is a number or 'any' for a channel-wide row (1 query)."""
     if event == "any":
         return events_with_counts().filter(provider=provider, event_id__isnull=True).first()
-    if not event.isdigit():
+    if not (event.isascii() and event.isdigit()) or len(event) > 9:  # "¹".isdigit(), but int("¹") fails
         return None
     return events_with_counts().filter(provider=provider, event_id=int(event)).first()
 

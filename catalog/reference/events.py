@@ -595,7 +595,7 @@ def _clean_ids(event_ids: Iterable[int | str] | None) -> list[int]:
             continue
         if isinstance(raw, int):
             value = raw
-        elif isinstance(raw, str) and raw.strip().isdigit():
+        elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
             value = int(raw.strip())
         else:
             continue

@@ -98,7 +98,7 @@ def _matches(pattern, values) -> bool:
 
 def _token_order(token: str):
     provider, _, event = token.partition(":")
-    return (provider, event != "*", int(event) if event.isdigit() else 0)
+    return (provider, event != "*", int(event) if event.isascii() and event.isdigit() else 0)
 
 
 def event_token(provider: str, event_id: int | None) -> str:
@@ -133,7 +133,7 @@ def _event(token: str) -> tuple[str, int | None]:
         raise ProfileError(f"Event {token!r}: write provider:event_id, e.g. sysmon:1 or security:4688.")
     if event in ("*", "any"):
         return provider, None
-    if not event.isdigit() or len(event) > 9:
+    if not (event.isascii() and event.isdigit()) or len(event) > 9:
         raise ProfileError(f"Event {token!r}: the event id must be a number or * (the whole channel).")
     return provider, int(event)
 
