@@ -76,6 +76,8 @@ def _posted(request):
         data = json.loads(request.body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BodyError(f"The body is not JSON: {exc}.", 400) from None
+    except RecursionError:  # "[[[[..." past Python's recursion limit: the decoder gives up (a 500 before)
+        raise BodyError("The body is JSON nested too deeply (a profile is one object of lists).", 400) from None
     return from_json(data)
 
 
