@@ -221,6 +221,11 @@ CATALOG_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("CATALOG_LOGIN_LOCKOUT_SECOND
 # SQLite's LIKE refuses patterns over 50,000 bytes.
 CATALOG_MAX_QUERY_VALUE_CHARS = int(os.environ.get("CATALOG_MAX_QUERY_VALUE_CHARS", "1000"))
 
+# Sysmon XML configurations posted to /api/coverage/ (catalog/telemetry/sysmon_config.py), parsed by
+# defusedxml: at most this many characters, elements at most this deep (a real config is 6 deep).
+CATALOG_MAX_SYSMON_CONFIG_CHARS = int(os.environ.get("CATALOG_MAX_SYSMON_CONFIG_CHARS", "2000000"))
+CATALOG_MAX_SYSMON_CONFIG_DEPTH = int(os.environ.get("CATALOG_MAX_SYSMON_CONFIG_DEPTH", "32"))
+
 # /match/ and /api/match/ limits (catalog/web/match.py): checked before parsing where possible.
 CATALOG_MATCH_MAX_BYTES = int(os.environ.get("CATALOG_MATCH_MAX_BYTES", str(1024 * 1024)))
 CATALOG_MATCH_MAX_EVENTS = int(os.environ.get("CATALOG_MATCH_MAX_EVENTS", "100"))
@@ -283,6 +288,8 @@ REST_FRAMEWORK = {
         # /rules/export/* (SIEM files), /rules/export.csv and /attack/navigator.json, per client: each reads
         # every rule it lists, a filtered SIEM export converts up to CATALOG_EXPORT_MAX_FILTERED_RULES.
         "export": os.environ.get("CATALOG_RATE_EXPORT", "20/minute"),
+        # POST /api/coverage/ (catalog/telemetry/api.py): a posted profile, perhaps with a Sysmon XML config.
+        "coverage": os.environ.get("CATALOG_RATE_COVERAGE", "30/minute"),
     },
     # Clients are told apart by REMOTE_ADDR; behind N reverse proxies set CATALOG_NUM_PROXIES=N so the
     # address comes from X-Forwarded-For (which, unset, a client could forge to escape its limit).

@@ -9,19 +9,41 @@ Two kinds of failure are kept apart, because they decide whether rules may be re
   hold rules, so nothing under its root folder is retired by this import;
 * `RejectedFile` (read fine, but not something we import: not a regular file, too big): the file's
   own rules are kept, the rest of the folder is handled as usual.
+
+Symlinks: folders reached through a link are not walked (os.walk does not follow them). A file link
+is followed, wherever it points, on the command line (`import_rules PATH`: the operator chose PATH and
+has a shell anyway). An import started from the admin runs `confined_to(CATALOG_IMPORT_ROOTS)`
+(catalog/jobs/runner.py): there, the file actually opened must lie inside those roots, or it is
+rejected unread, so a link in an allowed folder cannot publish a file from outside it. The check is
+on the opened descriptor's path (/proc/self/fd), so a link swapped in after the walk is caught too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from catalog.importing.report import ImportReport
 
 RULE_EXTENSIONS = (".yml", ".yaml")
+# The folders every file read must resolve into (None: not confined). A context variable, not a
+# global: one thread's admin import never confines (or frees) another's.
+_confinement: ContextVar[tuple[Path, ...] | None] = ContextVar("import_confinement", default=None)
+
+
+@contextlib.contextmanager
+def confined_to(roots: Iterable[Path | str]) -> Iterator[None]:
+    """Within the block, `read_rule_file` reads only files whose real path is inside one of `roots`."""
+    token = _confinement.set(tuple(Path(root).resolve() for root in roots))
+    try:
+        yield
+    finally:
+        _confinement.reset(token)
 
 
 @dataclass(frozen=True)
@@ -137,6 +159,7 @@ def read_rule_file(path: Path, max_bytes: int) -> bytes:
         try:
             opened = os.fstat(fd)
             _check(opened, max_bytes)
+            _check_confinement(fd, path)
             data = _read_at_most(fd, max_bytes + 1, opened.st_size)
         finally:
             os.close(fd)
@@ -145,6 +168,20 @@ def read_rule_file(path: Path, max_bytes: int) -> bytes:
     if len(data) > max_bytes:  # it grew after the size check
         raise RejectedFile(f"file is over the {max_bytes}-byte limit")
     return data
+
+
+def _check_confinement(fd: int, path: Path) -> None:
+    roots = _confinement.get()
+    if roots is None:
+        return
+    try:  # the file the descriptor is open on, wherever links led (Linux); else the path resolved now
+        real = Path(os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        real = Path(os.path.realpath(path))
+    if not any(real == root or root in real.parents for root in roots):
+        raise RejectedFile(
+            f"symlink to {real}, outside the folders the admin may import from (CATALOG_IMPORT_ROOTS): not read"
+        )
 
 
 def _check(status: os.stat_result, max_bytes: int, prefix: str = "") -> None:

@@ -24,11 +24,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from catalog.importing.files import confined_to
 from catalog.importing.importer import import_paths
 from catalog.importing.reimport import source_roots
 from catalog.jobs import detached
 from catalog.jobs.models import ImportJob
-from catalog.jobs.roots import check_roots
+from catalog.jobs.roots import allowed_roots, check_roots
 
 HOST = detached.HOST
 COMMAND = "run_import_jobs"
@@ -86,7 +87,8 @@ def run_job(job: ImportJob) -> None:
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if _main_thread() else None
     try:
         roots = check_roots(job.roots)  # again: settings or symlinks may have changed since it was queued
-        report = import_paths(roots, source=job.source.name)
+        with confined_to(allowed_roots()):  # every file read, links followed, must resolve inside the roots
+            report = import_paths(roots, source=job.source.name)
     except BaseException as exc:
         detail = traceback.format_exc(limit=-8) if not isinstance(exc, (SystemExit, ValueError)) else ""
         _finish(job, ImportJob.Status.FAILED, message=f"{type(exc).__name__}: {exc}\n{detail}".strip())

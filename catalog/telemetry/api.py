@@ -6,23 +6,31 @@ POST /api/coverage/  {"events": [...], "logsources": [...], "sysmon_config": "<S
 Answers the rule counts of the three classes, the rule ids of each (`rules=0` leaves them out),
 with the events each runnable rule runs through and the fields a partial one misses, the covered
 and uncovered techniques, and the ranked "add this next" list. The POST takes JSON only (a form
-post, which any page can make a browser send, gets a 415) and changes nothing.
+post, which any page can make a browser send, gets a 415) and changes nothing. POSTs are counted
+against the `coverage` rate (catalog.web.throttling.CoverageRateThrottle: each may parse a Sysmon
+configuration and computes a coverage no cache keeps); GETs are cached pages, as /coverage/ is.
 """
 
 from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from catalog.models import Rule
 from catalog.telemetry import coverage
-from catalog.telemetry.profile import MAX_CONFIG_CHARS, ProfileError, from_json, from_query
+from catalog.telemetry.profile import ProfileError, from_json, from_query
+from catalog.web.throttling import CoverageRateThrottle, throttle_wait
 
 GET_PARAMS = {"events", "logsources", "rules"}
-MAX_BODY = MAX_CONFIG_CHARS + 100_000
+
+
+def max_body() -> int:
+    """The configuration (real ones are ASCII: one byte a character) and the other members."""
+    return settings.CATALOG_MAX_SYSMON_CONFIG_CHARS + 100_000
 
 
 def _error(message: str, status: int = 400) -> JsonResponse:
@@ -35,6 +43,12 @@ def coverage_api(request):
     unknown = set(request.GET) - GET_PARAMS
     if unknown:
         return _error(f"Unknown parameter(s) {sorted(unknown)}; valid: {sorted(GET_PARAMS)}.")
+    if request.method == "POST":
+        wait = throttle_wait(CoverageRateThrottle, request)
+        if wait is not None:
+            response = _error(f"Too many coverage requests: try again in {wait} s.", 429)
+            response["Retry-After"] = str(wait)
+            return response
     try:
         profile = _posted(request) if request.method == "POST" else from_query(request.GET)
     except ProfileError as exc:
@@ -56,12 +70,14 @@ def _posted(request):
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         raise BodyError("Invalid Content-Length.", 400) from None
-    if length > MAX_BODY:
-        raise BodyError(f"Request body of {length} bytes (at most {MAX_BODY}).", 413)
+    if length > max_body():
+        raise BodyError(f"Request body of {length} bytes (at most {max_body()}).", 413)
     try:
         data = json.loads(request.body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BodyError(f"The body is not JSON: {exc}.", 400) from None
+    except RecursionError:  # "[[[[..." past Python's recursion limit: the decoder gives up (a 500 before)
+        raise BodyError("The body is JSON nested too deeply (a profile is one object of lists).", 400) from None
     return from_json(data)
 
 

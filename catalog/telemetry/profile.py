@@ -17,41 +17,14 @@ events it logs (`from_sysmon_config`).
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
+
+from catalog.telemetry.sysmon_config import SysmonConfigError, sysmon_event_ids
 
 MAX_TOKENS = 500
 MAX_TOKEN_CHARS = 200
-MAX_CONFIG_CHARS = 2_000_000
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._ -]*$")
 PART = re.compile(r"^[a-z0-9_.*-]*$")
-
-# Sysmon configuration element -> the event ids it filters (Sysinternals Sysmon schema).
-SYSMON_ELEMENTS = {
-    "ProcessCreate": (1,),
-    "FileCreateTime": (2,),
-    "NetworkConnect": (3,),
-    "ProcessTerminate": (5,),
-    "DriverLoad": (6,),
-    "ImageLoad": (7,),
-    "CreateRemoteThread": (8,),
-    "RawAccessRead": (9,),
-    "ProcessAccess": (10,),
-    "FileCreate": (11,),
-    "RegistryEvent": (12, 13, 14),
-    "FileCreateStreamHash": (15,),
-    "PipeEvent": (17, 18),
-    "WmiEvent": (19, 20, 21),
-    "DnsQuery": (22,),
-    "FileDelete": (23,),
-    "ClipboardChange": (24,),
-    "ProcessTampering": (25,),
-    "FileDeleteDetected": (26,),
-    "FileBlockExecutable": (27,),
-    "FileBlockShredding": (28,),
-    "FileExecutableDetected": (29,),
-}
-SYSMON_ALWAYS = (4, 16, 255)  # service state, configuration change and errors are not filtered
 
 
 class ProfileError(ValueError):
@@ -178,26 +151,10 @@ def from_json(data) -> Profile:
 
 
 def from_sysmon_config(text: str) -> Profile:
-    """The Sysmon events a configuration logs: an event type with an `exclude` filter (log all but) or
-    an `include` filter with at least one condition; an empty `include` logs nothing."""
-    if "\x00" in text:
-        raise ProfileError("The Sysmon configuration contains a NUL byte.")
-    if len(text) > MAX_CONFIG_CHARS:
-        raise ProfileError(f"The Sysmon configuration is {len(text)} characters long (at most {MAX_CONFIG_CHARS}).")
-    if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
-        raise ProfileError("The Sysmon configuration may not declare a DOCTYPE or entities.")
+    """The Sysmon events a configuration logs (catalog.telemetry.sysmon_config: an event type with an
+    `exclude` filter, or an `include` filter with at least one condition; an empty `include` logs nothing)."""
     try:
-        root = ElementTree.fromstring(text)
-    except ElementTree.ParseError as exc:
-        line, column = exc.position
-        raise ProfileError(f"Sysmon configuration, line {line}, column {column}: {exc.msg}.") from None
-    if root.tag != "Sysmon":
-        raise ProfileError(f"Sysmon configuration: the root element is <{root.tag}>, expected <Sysmon>.")
-    ids = set(SYSMON_ALWAYS)
-    for filtering in root.iter("EventFiltering"):
-        for element in filtering.iter():
-            event_ids = SYSMON_ELEMENTS.get(element.tag)
-            onmatch = (element.get("onmatch") or "").lower()
-            if event_ids and (onmatch == "exclude" or (onmatch == "include" and len(element))):
-                ids.update(event_ids)
+        ids = sysmon_event_ids(text)
+    except SysmonConfigError as exc:
+        raise ProfileError(str(exc)) from None
     return Profile(frozenset(("sysmon", event_id) for event_id in ids))

@@ -4,7 +4,8 @@ at each request that turns malformed input into a clear 400 before any view or q
 Why a middleware: NUL bytes reach PostgreSQL (which rejects them in text: a 500), very long query
 values reach SQLite's LIKE (a 500 past its pattern length limit), and a lone surrogate in a URL
 cannot be encoded back. Checking them in every view would miss the next view; here nothing is
-missed: the raw path, every query parameter and every posted form value.
+missed: the raw path, every query parameter, every posted form value and every cookie (a quoted
+cookie value may spell a NUL as the octal escape \\000, which reaches the session table's lookup).
 """
 
 import re
@@ -44,13 +45,14 @@ ContentSecurityPolicyMiddleware = SecurityHeadersMiddleware
 
 
 class RequestSanityMiddleware:
-    """400 for a request with NUL bytes, invalid UTF-8 (lone surrogates) or over-long query values."""
+    """400 for a request with NUL bytes (path, query, form, cookies), invalid UTF-8 (lone surrogates)
+    or over-long query values."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        problem = path_problem(request) or query_problem(request) or form_problem(request)
+        problem = path_problem(request) or query_problem(request) or form_problem(request) or cookie_problem(request)
         if problem:
             if request.path.startswith("/api/"):
                 return JsonResponse({"error": problem}, status=400)
@@ -111,4 +113,11 @@ def form_problem(request) -> str:
         for text in (key, *values):
             if "\x00" in text:
                 return f"NUL character in the posted field {key[:60]!r}."
+    return ""
+
+
+def cookie_problem(request) -> str:
+    for name, value in request.COOKIES.items():
+        if "\x00" in name or "\x00" in value:
+            return f"NUL character in the cookie {name.replace(chr(0), '?')[:60]!r}."
     return ""

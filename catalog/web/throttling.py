@@ -6,9 +6,17 @@ one limit rather than one each. Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE
 when a throttle is made (DRF would freeze them at import), so settings can change them:
 - `anon`: every API request of an anonymous visitor (cached pages are served before it counts);
 - `match`: POSTs to /api/match/ and /match/, by anyone (keyed by user when logged in), stricter
-  because each one evaluates thousands of rules.
+  because each one evaluates thousands of rules;
+- `coverage`: POSTs to /api/coverage/ (a posted profile, perhaps with a Sysmon XML configuration to
+  parse; a POST is never cached), by anyone (keyed by user when logged in).
 A client is identified by REMOTE_ADDR, or by X-Forwarded-For behind `NUM_PROXIES` trusted proxies.
+An identity that is not an IP address (a forged X-Forwarded-For when NUM_PROXIES is set too high:
+any text, a NUL, 10 KB) is counted under its hash: the database cache's key column takes neither
+NUL (PostgreSQL) nor more than 255 characters.
 """
+
+import hashlib
+import ipaddress
 
 from django.core.cache import caches
 from rest_framework import throttling
@@ -23,6 +31,13 @@ class SharedCacheMixin:
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
+    def get_ident(self, request):
+        ident = super().get_ident(request)
+        try:
+            return str(ipaddress.ip_address(ident))
+        except ValueError:
+            return "not-an-address-" + hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
 
 class AnonRateThrottle(SharedCacheMixin, throttling.AnonRateThrottle):
     pass
@@ -30,6 +45,10 @@ class AnonRateThrottle(SharedCacheMixin, throttling.AnonRateThrottle):
 
 class MatchRateThrottle(SharedCacheMixin, throttling.UserRateThrottle):
     scope = "match"
+
+
+class CoverageRateThrottle(SharedCacheMixin, throttling.UserRateThrottle):
+    scope = "coverage"
 
 
 def throttle_wait(throttle_class, request) -> int | None:
