@@ -269,6 +269,9 @@ SPECTACULAR_SETTINGS = {
 CATALOG_MAX_FILE_BYTES = int(os.environ.get("CATALOG_MAX_FILE_BYTES", str(1024 * 1024)))
 CATALOG_MAX_YAML_DEPTH = int(os.environ.get("CATALOG_MAX_YAML_DEPTH", "64"))
 CATALOG_MAX_YAML_NODES = int(os.environ.get("CATALOG_MAX_YAML_NODES", "100000"))
+# Values one file's windash / base64offset items may expand to (pySigma expands them while parsing: 5**n
+# for n dashes); a rule over it is refused by name, at import, conversion and /preview/ alike.
+CATALOG_MAX_VALUE_VARIANTS = int(os.environ.get("CATALOG_MAX_VALUE_VARIANTS", "4096"))
 # Parsing one rule file may take this long; a file over it is reported and skipped (SigmaHQ's slowest takes ~0.2 s).
 CATALOG_IMPORT_FILE_SECONDS = float(os.environ.get("CATALOG_IMPORT_FILE_SECONDS", "10"))
 
