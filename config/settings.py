@@ -309,6 +309,14 @@ SPECTACULAR_SETTINGS = {
 CATALOG_MAX_FILE_BYTES = int(os.environ.get("CATALOG_MAX_FILE_BYTES", str(1024 * 1024)))
 CATALOG_MAX_YAML_DEPTH = int(os.environ.get("CATALOG_MAX_YAML_DEPTH", "64"))
 CATALOG_MAX_YAML_NODES = int(os.environ.get("CATALOG_MAX_YAML_NODES", "100000"))
+# Values one file's windash / base64offset items may expand to (pySigma expands them while parsing: 5**n
+# for n dashes); a rule over it is refused by name, at import, conversion and /preview/ alike.
+CATALOG_MAX_VALUE_VARIANTS = int(os.environ.get("CATALOG_MAX_VALUE_VARIANTS", "4096"))
+# Conversions made for one request (rule page, /api/rules/<id>/query/, POST /api/convert/, /preview/) run in a
+# forked child with this much time (all of the request's conversions together) and this much memory
+# beyond the worker's own (catalog/conversion/budget.py); past either, the answer says so.
+CATALOG_CONVERT_SECONDS = float(os.environ.get("CATALOG_CONVERT_SECONDS", "10"))
+CATALOG_CONVERT_MEMORY_MB = int(os.environ.get("CATALOG_CONVERT_MEMORY_MB", "512"))
 # Parsing one rule file may take this long; a file over it is reported and skipped (SigmaHQ's slowest takes ~0.2 s).
 CATALOG_IMPORT_FILE_SECONDS = float(os.environ.get("CATALOG_IMPORT_FILE_SECONDS", "10"))
 

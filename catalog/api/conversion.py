@@ -8,8 +8,9 @@ a 400 that lists the choices.
 POST /api/convert/ is open to anonymous visitors, so it is bounded like the importer: the body is
 JSON only (a form or text/plain post, which any web page can make a visitor's browser send, gets a
 415), read up to twice the importer's file size limit (JSON escapes), the YAML itself held to that
-limit and parsed by catalog.sigma with the importer's limits; NUL characters and malformed input
-are 400s with what is wrong; posts are rate limited per client (scope `convert`).
+limit and parsed by catalog.sigma with the importer's limits (windash expansion included); NUL
+characters and malformed input are 400s with what is wrong; posts are rate limited per client (scope
+`convert`); the conversion runs under the request's time and memory budget (catalog.conversion.budget).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
-from catalog.conversion import stored
+from catalog.conversion import requested, stored
+from catalog.conversion.budget import request_budget
 from catalog.conversion.converter import Choice, choose, convert
 from catalog.conversion.formats import FORMATS
 from catalog.conversion.sources import read_rules, text_problem
@@ -125,7 +127,7 @@ def rule_query_api(request, uuid):
         choice = request_choice(request.query_params)
     except BadInput as exc:
         return Response({"error": exc.message}, status=exc.status)
-    return Response(stored.rule_query(rule, choice).as_dict())
+    return Response(requested.rule_query(rule, choice).as_dict())
 
 
 @extend_schema(
@@ -186,7 +188,8 @@ def convert_text(text: str, choice: Choice) -> dict:
     read = read_rules(text, stored.limits())
     if not read.rules:
         raise BadInput("The rule cannot be read: " + "; ".join(read.messages or ["no rule found"]))
-    answer = convert(read.rules, choice).as_dict()
+    with request_budget():
+        answer = convert(read.rules, choice).as_dict()
     answer["errors"] = read.messages + answer["errors"]  # a document that failed, beside the ones that converted
     answer["warnings"] = read.warning_messages
     return answer

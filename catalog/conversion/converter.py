@@ -2,29 +2,41 @@
 
 A conversion is `backend.convert(SigmaCollection(rules), format)`, exactly what sigma-cli and
 pySigma's own examples run, so a query here is the query pySigma gives. What is added:
-- backends are made once per (target, pipelines) and thread, not per rule (making the pipelines
-  is most of a backend's cost); pySigma combines them afresh at every `convert`;
+- every conversion gets a backend and pipelines of its own, made for it: pySigma's transformations
+  keep state across conversions (pySigma-backend-kusto's InvalidFieldTransformation appends every
+  failing field to its message), so a shared one let one rule's field names reach another rule's
+  error, and the query cache. Making them costs about a millisecond (benchmarks/convert_bench.py);
+  nothing is kept between conversions, so nothing grows with the pipelines asked for;
 - a rule the backend cannot convert gives pySigma's message as an error, never an exception:
   SigmaError is what pySigma raises for a modifier, field or correlation a backend does not support;
-  anything else is a bug in a backend, reported with its type so the rest of a bulk export goes on.
+  anything else is a bug in a backend, reported with its type so the rest of a bulk export goes on;
+- inside a request (catalog.conversion.budget.request_budget) the conversion runs in a forked child
+  under the request's time and memory budget, and its running out is the conversion's error.
 Rules are modified by the pipelines they go through, so each conversion needs fresh rule objects.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
-import threading
 from dataclasses import dataclass, field
 
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.filters import SigmaFilter
+from sigma.processing.pipeline import ProcessingPipeline
 
 from catalog.sigma.problems import error_message
 
+from . import budget
 from .targets import Registry, Target, registry
+
+# Part of every cached query's key (Choice.versions): bumped when conversions made before could hold
+# something other than the rule's own conversion. 2: backends were shared per thread, and a failing
+# field of one rule leaked into the errors of others (kusto), so every query cached before is dropped.
+ISOLATION_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -41,7 +53,7 @@ class Choice:
 
     @property
     def versions(self) -> str:
-        return registry().versions(self.target, self.pipelines)
+        return f"{registry().versions(self.target, self.pipelines)}; catalog conversion {ISOLATION_VERSION}"
 
 
 @dataclass
@@ -89,21 +101,24 @@ def choose(target: str | None, pipeline: str | None = None, output_format: str |
     return Choice(chosen, reg.pipeline_ids(chosen, pipeline), reg.output_format(chosen, output_format))
 
 
-_local = threading.local()
 # What pySigma appends to a non-Sigma exception: the rule's path made absolute against the server's directory.
 WHILE_CONVERTING = re.compile(r"\s*\(while [a-z ]+ rule [^()]*\)$")
 
 
-def backend_for(choice: Choice, reg: Registry | None = None):
-    """This thread's backend for a target and pipelines (pySigma backends keep per-conversion state)."""
-    backends = getattr(_local, "backends", None)
-    if backends is None:
-        backends = _local.backends = {}
-    key = (choice.target.id, choice.pipelines)
-    if key not in backends:
-        reg = reg or registry()
-        backends[key] = choice.target.backend_class(processing_pipeline=reg.processing_pipeline(choice.pipelines))
-    return backends[key]
+def new_backend(choice: Choice, reg: Registry | None = None):
+    """A backend for one conversion, with pipelines made for it (pySigma's transformations keep state).
+
+    Pipelines a backend class holds as class attributes are shared by all its instances: each
+    conversion gets its own copies of those that have items (none of the installed backends has one).
+    """
+    reg = reg or registry()
+    backend = choice.target.backend_class(processing_pipeline=reg.processing_pipeline(choice.pipelines))
+    if backend.backend_processing_pipeline.items:
+        backend.backend_processing_pipeline = copy.deepcopy(backend.backend_processing_pipeline)
+    by_format = backend.output_format_processing_pipeline
+    if any(isinstance(p, ProcessingPipeline) and p.items for p in by_format.values()):
+        backend.output_format_processing_pipeline = copy.deepcopy(by_format)
+    return backend
 
 
 def convert(rules: list, choice: Choice, main=None) -> Conversion:
@@ -111,7 +126,17 @@ def convert(rules: list, choice: Choice, main=None) -> Conversion:
 
     `main`: the rule whose query is wanted, when the others are only there for it. pySigma outputs a
     correlation named by another correlation as well; its query is part of the outer one already.
+    Inside a request's budget the work runs in a child process (catalog.conversion.budget).
     """
+    try:
+        return budget.run(_convert, rules, choice, main)
+    except budget.BudgetExceeded as exc:
+        return Conversion(
+            None, choice.target.id, choice.pipeline, choice.target.backend_version, [str(exc)], choice.output_format
+        )
+
+
+def _convert(rules: list, choice: Choice, main) -> Conversion:
     result = Conversion(
         None, choice.target.id, choice.pipeline, choice.target.backend_version, [], choice.output_format
     )
@@ -124,9 +149,14 @@ def convert(rules: list, choice: Choice, main=None) -> Conversion:
         )
         return result
     try:
-        output = backend_for(choice).convert(SigmaCollection(rules), choice.output_format)
+        output = new_backend(choice).convert(SigmaCollection(rules), choice.output_format)
     except SigmaError as exc:
         result.errors.append(error_message(exc))
+        return result
+    except MemoryError:
+        if budget.in_child():
+            raise  # the child's memory budget: reported as such by the parent
+        result.errors.append(f"{choice.target.id} backend failed: MemoryError")
         return result
     except Exception as exc:  # a backend bug: reported, never a 500 or a stopped export
         message = WHILE_CONVERTING.sub("", error_message(exc))  # pySigma appends the rule's file, resolved

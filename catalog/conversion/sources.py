@@ -69,7 +69,7 @@ def read_rules(text: str | bytes, limits: Limits, path: str = PASTED) -> ReadRul
     if not loaded.documents:
         result.problems.append(Problem(path, 1, "no YAML document: paste a Sigma rule"))
     result.warnings = list(loaded.warnings)
-    for doc, merged, rule in pysigma_rules(mappings, path, result.problems):
+    for doc, merged, rule in pysigma_rules(mappings, path, result.problems, limits.max_variants):
         result.rules.append(rule)
         result.warnings += [(doc.line + line - 1, message) for line, message in merged.pop("__warnings__", [])]
     return result

@@ -15,6 +15,7 @@ name from disk.
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib.metadata
 from dataclasses import dataclass, field
@@ -142,8 +143,8 @@ class Registry:
 
 
 def _instantiate(generator) -> ProcessingPipeline:
-    if isinstance(generator, ProcessingPipeline):
-        return generator
+    if isinstance(generator, ProcessingPipeline):  # a plugin's ready-made pipeline: a copy, never the shared one
+        return copy.deepcopy(generator)
     made = generator()  # a pipeline function, or a pySigma `Pipeline` wrapper (itself callable)
     return made() if not isinstance(made, ProcessingPipeline) and callable(made) else made
 

@@ -119,6 +119,7 @@ def _limits() -> Limits:
         max_bytes=settings.CATALOG_MAX_FILE_BYTES,
         max_depth=settings.CATALOG_MAX_YAML_DEPTH,
         max_nodes=settings.CATALOG_MAX_YAML_NODES,
+        max_variants=settings.CATALOG_MAX_VALUE_VARIANTS,
     )
 
 

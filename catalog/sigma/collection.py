@@ -19,6 +19,7 @@ from sigma.exceptions import SigmaRuleLocation
 from sigma.filters import SigmaFilter
 from sigma.rule import SigmaRule
 
+from . import expansion
 from .blocks import find_key_line, key_line
 from .loading import RawDocument
 from .problems import Problem, error_message, source_line
@@ -72,11 +73,19 @@ ERROR_KEYS = {
 }
 
 
-def pysigma_rules(docs: list[RawDocument], path: str, problems: list[Problem]) -> Iterator[tuple]:
+def pysigma_rules(
+    docs: list[RawDocument],
+    path: str,
+    problems: list[Problem],
+    max_variants: int = expansion.DEFAULT_MAX_VARIANTS,
+) -> Iterator[tuple]:
     """Yield (document, merged raw dict, pySigma rule) for every rule the documents define.
 
     Legacy collections (action: global / reset / repeat) are merged the way pySigma does it.
+    `max_variants`: values the file's windash / base64offset items may expand to, all rules together
+    (catalog.sigma.expansion); a rule that would pass it is a problem, never handed to pySigma.
     """
+    expanded = [0]  # the file's running count, shared with _pysigma_rule
     global_rule: dict = {}
     previous: dict = {}
     source_path = Path(path)  # made once: a Path costs more than the location built from it
@@ -102,17 +111,26 @@ def pysigma_rules(docs: list[RawDocument], path: str, problems: list[Problem]) -
         else:
             merged = _deep_merge(copy.deepcopy(global_rule), raw) if global_rule else raw
             previous = merged
-        rule = _pysigma_rule(doc, merged, path, source_path, problems)
+        rule = _pysigma_rule(doc, merged, path, source_path, problems, (expanded, max_variants))
         if rule is not None:
             yield doc, merged, rule
 
 
-def _pysigma_rule(doc: RawDocument, merged: dict, path: str, source_path: Path, problems: list[Problem]):
+def _pysigma_rule(doc: RawDocument, merged: dict, path: str, source_path: Path, problems: list[Problem], budget: tuple):
     """pySigma's rule for one merged document, or None (with its problems noted) when unusable."""
     view, warnings, fatal = fix_quirks(merged, doc, path)
     if fatal:
         problems.extend(Problem(path, doc.line + line - 1, message) for line, message in fatal)
         return None
+    # pySigma expands windash and base64offset as it parses: count first, and refuse what would explode.
+    expanded, max_variants = budget
+    total, largest = expansion.rule_variants(view)
+    too_many = expansion.too_many(total, largest, max_variants, expanded[0])
+    if too_many:
+        line = find_key_line(doc.text, largest.key) if largest and largest.key else None
+        problems.append(Problem(path, doc.line + (line or key_line(doc.text, "detection")) - 1, too_many))
+        return None
+    expanded[0] += total
     # The rule classes pySigma's SigmaCollection.from_dicts would pick, without the collection.
     rule_class = SigmaCorrelationRule if "correlation" in view else SigmaFilter if "filter" in view else SigmaRule
     location = SigmaRuleLocation(source_path, line=doc.line)

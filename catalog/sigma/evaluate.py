@@ -40,7 +40,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from . import patterns, requirements
+from . import expansion, patterns, requirements
 from .logged_events import flatten_event, load_events  # noqa: F401  (their home before logged_events)
 from .values import (  # noqa: F401  (Pattern, Unknown, BudgetExceeded: imported from here by callers)
     BudgetExceeded,
@@ -80,13 +80,30 @@ class CompiledRule:
 
 
 def compile_rule(
-    condition_tree: list[Any], predicates: Iterable[tuple[str, int, str, list[str], list[Any]]]
+    condition_tree: list[Any],
+    predicates: Iterable[tuple[str, int, str, list[str], list[Any]]],
+    max_variants: int = expansion.DEFAULT_MAX_VARIANTS,
 ) -> CompiledRule:
-    """predicates: (block name, group, field, modifiers, values) as the catalog stores them."""
+    """predicates: (block name, group, field, modifiers, values) as the catalog stores them.
+
+    An item whose windash / base64offset values would take the rule past `max_variants` values is not
+    expanded (pySigma would, into 5**n values): it is unknown, and the problem says why."""
     blocks: dict[str, dict[int, list[Item]]] = {}
     problems: list[str] = []
+    expanded = 0
     for block, group, field_name, modifiers, values in predicates:
         key = "|".join([field_name or "", *modifiers]) if field_name or modifiers else None
+        if expansion.EXPANDING.intersection(modifiers):
+            count, dashes = expansion.item_variants(modifiers, values)
+            if expanded + count > max_variants:
+                reason = expansion.too_many(
+                    expanded + count, expansion.Item(block, key or "", count, dashes), max_variants, per="rule"
+                )
+                problems.append(reason)
+                item = Item(field_name or None, [Unknown(reason)], False, False, requirements.ALWAYS)
+                blocks.setdefault(block, {}).setdefault(group, []).append(item)
+                continue
+            expanded += count
         item = SigmaDetectionItem.from_mapping(key, values if len(values) != 1 else values[0])
         all_values = item.value_linking is ConditionAND
         anywhere = item.field is None  # keywords: found anywhere in any value

@@ -36,6 +36,9 @@ class Limits:
     max_bytes: int = 1024 * 1024
     max_depth: int = 64
     max_nodes: int = 100_000
+    # Values the windash / base64offset items of one file may expand to (catalog.sigma.expansion). SigmaHQ's
+    # most make 165; 4096 lets five dashes under windash through (3,125 values, a ~170 KB query), not six.
+    max_variants: int = 4096
 
 
 @dataclass

@@ -20,7 +20,8 @@ __all__ = ["Limits", "derived_id", "key_line", "parse_file"]
 
 def parse_file(data: bytes, path: str, limits: Limits | None = None) -> tuple[list[ParsedRule], list[Problem]]:
     """Parse one rule file. Whole-file problems raise RuleFileError; per-rule ones are returned."""
-    loaded = load_file(data, limits or Limits())
+    limits = limits or Limits()
+    loaded = load_file(data, limits)
     problems: list[Problem] = []
     mappings = []
     for doc in loaded.documents:
@@ -31,7 +32,7 @@ def parse_file(data: bytes, path: str, limits: Limits | None = None) -> tuple[li
                 Problem(path, doc.line, f"YAML document is a {type(doc.data).__name__}, not a Sigma rule mapping")
             )
     rules: list[ParsedRule] = []
-    for doc, raw, sigma_rule in pysigma_rules(mappings, path, problems):
+    for doc, raw, sigma_rule in pysigma_rules(mappings, path, problems, limits.max_variants):
         try:
             parsed = convert(doc, raw, sigma_rule, path)
         except RuleFileError as exc:

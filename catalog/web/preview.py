@@ -7,7 +7,8 @@ target, and the parse warnings and errors. Nothing is saved: the only database r
 indicators' counts (one query).
 
 Anyone may post, so the form is bounded like POST /api/convert/: CSRF, the body length checked
-before it is read, the importer's size limit on the text, the `convert` rate limit per client.
+before it is read, the importer's size limit on the text, the `convert` rate limit per client, and
+one time and memory budget for all its conversions (catalog.conversion.budget).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from catalog.api.conversion import ConvertRateThrottle
+from catalog.conversion.budget import request_budget
 from catalog.conversion.converter import Conversion, choose, convert
 from catalog.conversion.sources import PASTED, read_rules, text_problem
 from catalog.conversion.stored import limits
@@ -110,12 +112,15 @@ def preview_rules(parsed: list[ParsedRule]) -> list[PreviewRule]:
 
 
 def conversions(text: str) -> list[tuple[str, Conversion]]:
-    """The pasted rules converted for every default target (fresh rule objects each: pipelines modify them)."""
+    """The pasted rules converted for every default target (fresh rule objects each: pipelines modify them),
+    all under one request budget."""
     reg = registry()
     result = []
-    for target_id in DEFAULT_TARGETS:
-        if target_id in reg.targets:
-            result.append((reg.targets[target_id].label, convert(read_rules(text, limits()).rules, choose(target_id))))
+    with request_budget():
+        for target_id in DEFAULT_TARGETS:
+            if target_id in reg.targets:
+                rules = read_rules(text, limits()).rules
+                result.append((reg.targets[target_id].label, convert(rules, choose(target_id))))
     return result
 
 
