@@ -111,6 +111,12 @@ def test_api_convert_refuses_a_windash_bomb_by_name(client, db):
     assert error.startswith("The rule cannot be read: line 7: 'CommandLine|windash|contains' in 'sel' expands to")
 
 
+def test_api_convert_refuses_json_nested_past_the_recursion_limit(client, db):
+    response = client.post("/api/convert/", "[" * 100_000, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "The JSON is nested too deeply."
+
+
 def test_preview_refuses_a_windash_bomb_by_name(client, db):
     response = client.post("/preview/", {"yaml": rule_text()})
     assert response.status_code == 400

@@ -165,6 +165,8 @@ def posted_json(raw: bytes) -> dict:
         raise BadInput(f"The body is not UTF-8 (byte {exc.start}).") from None
     except json.JSONDecodeError as exc:
         raise BadInput(f"Not JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
+    except RecursionError:  # "[" * 100000 is 100 KB of valid-looking JSON
+        raise BadInput("The JSON is nested too deeply.") from None
     if not isinstance(body, dict):
         raise BadInput('Send a JSON object: {"yaml": "<Sigma rule>", "target": "splunk"}.')
     text = body.get("yaml")

@@ -124,7 +124,12 @@ def reference_closure(rules: list[Rule]) -> dict[int, tuple[list[Rule], list[str
 def limits() -> Limits:
     from django.conf import settings
 
-    return Limits(settings.CATALOG_MAX_FILE_BYTES, settings.CATALOG_MAX_YAML_DEPTH, settings.CATALOG_MAX_YAML_NODES)
+    return Limits(
+        settings.CATALOG_MAX_FILE_BYTES,
+        settings.CATALOG_MAX_YAML_DEPTH,
+        settings.CATALOG_MAX_YAML_NODES,
+        max_variants=settings.CATALOG_MAX_VALUE_VARIANTS,
+    )
 
 
 def rule_text(rule: Rule) -> str:
