@@ -9,6 +9,7 @@ from rest_framework import serializers
 from catalog.models import Indicator, Polarity, Rule, Tactic, Technique
 from catalog.queries.fields import field_param
 from catalog.queries.records import rule_to_dict
+from catalog.queries.rule_page import matching_skip_reason
 
 
 def rule_page(request, uuid):
@@ -113,10 +114,15 @@ class RuleDetailSerializer(serializers.Serializer):
     other_fields = serializers.JSONField()
     warnings = serializers.JSONField()
     curation = serializers.JSONField()
+    matching_skipped = serializers.CharField(
+        help_text="why event matching leaves this rule out (an aggregation not decidable on single events, a rule "
+        "that cannot be rebuilt); empty when matching runs it"
+    )
     url = serializers.URLField(help_text="the rule's HTML page")
 
     def to_representation(self, rule):
-        return {**rule_to_dict(rule), "url": rule_page(self.context["request"], rule.uuid)}
+        skipped = matching_skip_reason(rule)
+        return {**rule_to_dict(rule), "matching_skipped": skipped, "url": rule_page(self.context["request"], rule.uuid)}
 
 
 class IndicatorSerializer(serializers.ModelSerializer):

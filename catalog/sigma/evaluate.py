@@ -82,7 +82,12 @@ class CompiledRule:
 def compile_rule(
     condition_tree: list[Any], predicates: Iterable[tuple[str, int, str, list[str], list[Any]]]
 ) -> CompiledRule:
-    """predicates: (block name, group, field, modifiers, values) as the catalog stores them."""
+    """predicates: (block name, group, field, modifiers, values) as the catalog stores them.
+
+    Raises ValueError for a condition tree that is not a non-empty list of trees (a rule stored
+    without a usable condition), which would otherwise fail later, on every event it meets."""
+    if not isinstance(condition_tree, list) or not condition_tree or not all(isinstance(t, dict) for t in condition_tree):
+        raise ValueError(f"no usable condition tree ({type(condition_tree).__name__} stored)")
     blocks: dict[str, dict[int, list[Item]]] = {}
     problems: list[str] = []
     for block, group, field_name, modifiers, values in predicates:
