@@ -85,7 +85,9 @@ def matching_skip_reason(rule: Rule) -> str:
     """Why event matching skips this rule ('' when it runs it), from the rule and its prefetched stages
     (public_rule): no query; one rule compiled, as matching compiles it (catalog.sigma.decidable)."""
     predicates = [
-        (stage.name, p.group, p.field, p.modifiers, p.values) for stage in rule.stages.all() for p in stage.predicates.all()
+        (stage.name, row.group, row.field, row.modifiers, row.values)
+        for stage in rule.stages.all()
+        for row in stage.predicates.all()
     ]
     return decidable.skip_reason(rule.rule_type, rule.conditions, rule.condition_tree, predicates)
 

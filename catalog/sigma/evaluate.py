@@ -86,7 +86,8 @@ def compile_rule(
 
     Raises ValueError for a condition tree that is not a non-empty list of trees (a rule stored
     without a usable condition), which would otherwise fail later, on every event it meets."""
-    if not isinstance(condition_tree, list) or not condition_tree or not all(isinstance(t, dict) for t in condition_tree):
+    trees_ok = isinstance(condition_tree, list) and all(isinstance(tree, dict) for tree in condition_tree)
+    if not trees_ok or not condition_tree:
         raise ValueError(f"no usable condition tree ({type(condition_tree).__name__} stored)")
     blocks: dict[str, dict[int, list[Item]]] = {}
     problems: list[str] = []
