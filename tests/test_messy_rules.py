@@ -84,7 +84,8 @@ def messy(tmp_path):
     timeframe = "    timeframe: 15m\n"
     (folder / "timeframe.yml").write_text(rule_text("Share access in a window", TIMEFRAME_ID, "selection", timeframe))
     for number, (name, condition) in enumerate(BAD_CONDITIONS.items(), start=10):
-        (folder / name).write_text(rule_text(f"Hostile {name}", f"0d0a1b7e-7d7d-4c4c-9a9a-0000000c00{number}", condition))
+        rule_id = f"0d0a1b7e-7d7d-4c4c-9a9a-0000000c00{number}"
+        (folder / name).write_text(rule_text(f"Hostile {name}", rule_id, condition))
     (folder / "sigma-mapping.yaml").write_text(MAPPING)
     shutil.copy(MSMPENG_RULE, folder / "msmpeng.yml")
     return folder
@@ -100,6 +101,10 @@ def imported(db, messy, settings):
     yield report
     forget_compiled()
     explaining.forget()
+
+
+def skip_reasons() -> dict[str, str]:
+    return {str(rule.uuid): reason for rule, reason in skipped_rules()}
 
 
 def fired(event, **options) -> set[str]:
@@ -163,7 +168,7 @@ def test_rules_stored_without_a_condition_are_skipped_not_fatal(imported, client
     assert TIMEFRAME_ID in fired(SHARE_EVENT) and GOOD_ID not in fired(SHARE_EVENT)
     response = client.post("/api/match/", json.dumps([SHARE_EVENT]), content_type="application/json")
     assert response.status_code == 200
-    assert dict((str(rule.uuid), reason) for rule, reason in skipped_rules())[GOOD_ID] == NO_CONDITION
+    assert skip_reasons()[GOOD_ID] == NO_CONDITION
     good = Rule.objects.get(uuid=GOOD_ID)
     assert explaining.explain_rules([good], flatten_event(SHARE_EVENT)) == {}
     page = client.get(f"/rules/{GOOD_ID}/").content.decode()
@@ -184,7 +189,7 @@ def test_a_rule_that_cannot_be_rebuilt_is_skipped_with_its_reason(imported, clie
     good.stages.get(name="selection").predicates.filter(field="ShareName").update(modifiers=["nosuchmodifier"])
     forget_compiled()
     assert GOOD_ID not in fired(SHARE_EVENT) and TIMEFRAME_ID in fired(SHARE_EVENT)
-    reason = dict((str(rule.uuid), reason) for rule, reason in skipped_rules())[GOOD_ID]
+    reason = skip_reasons()[GOOD_ID]
     assert "cannot be rebuilt" in reason and "nosuchmodifier" in reason
     assert "nosuchmodifier" in client.get(f"/api/rules/{GOOD_ID}/").json()["matching_skipped"]
 
@@ -198,7 +203,8 @@ def test_a_rule_matching_runs_has_no_skip_reason(imported, client):
 
 
 def test_timeframe_is_kept_as_metadata_not_a_block():
-    [rule], problems = parse_file(rule_text("Window", TIMEFRAME_ID, "selection", "    timeframe: 15m\n").encode(), "t.yml")
+    text = rule_text("Window", TIMEFRAME_ID, "selection", "    timeframe: 15m\n")
+    [rule], problems = parse_file(text.encode(), "t.yml")
     assert not problems
     assert [stage.name for stage in rule.stages] == ["condition", "selection", "other"]
     assert rule.other_fields["timeframe"] == "15m"
@@ -218,7 +224,7 @@ def test_aggregation_rule_does_not_fire_on_a_single_event(imported):
     hits = fired(SHARE_EVENT)
     assert GOOD_ID in hits  # the same selection, without the aggregation, fires
     assert AGGREGATION_ID not in hits
-    reason = dict((str(rule.uuid), reason) for rule, reason in skipped_rules())[AGGREGATION_ID]
+    reason = skip_reasons()[AGGREGATION_ID]
     assert "not decidable on single events" in reason and "count(ShareName) by src_address > 30" in reason
 
 
