@@ -9,7 +9,6 @@ from rest_framework import serializers
 from catalog.models import Indicator, Polarity, Rule, Tactic, Technique
 from catalog.queries.fields import field_param
 from catalog.queries.records import rule_to_dict
-from catalog.queries.rule_page import matching_skip_reason
 
 
 def rule_page(request, uuid):
@@ -121,8 +120,7 @@ class RuleDetailSerializer(serializers.Serializer):
     url = serializers.URLField(help_text="the rule's HTML page")
 
     def to_representation(self, rule):
-        skipped = matching_skip_reason(rule)
-        return {**rule_to_dict(rule), "matching_skipped": skipped, "url": rule_page(self.context["request"], rule.uuid)}
+        return {**rule_to_dict(rule), "url": rule_page(self.context["request"], rule.uuid)}
 
 
 class IndicatorSerializer(serializers.ModelSerializer):

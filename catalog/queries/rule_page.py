@@ -14,9 +14,8 @@ from django.db.models import Count, F, FloatField, Q, Sum, Value, Window
 from django.db.models.functions import Cast, Greatest, Ln, Lower, RowNumber
 
 from catalog.models import Polarity, Rule, RuleIndicator, RuleReference, live_rules_q, public_rules_q
-from catalog.queries.records import attack_table, rules_for_export
+from catalog.queries.records import attack_table, matching_skip_reason, rules_for_export
 from catalog.reference import attack
-from catalog.sigma import decidable
 
 SIMILAR_LIMIT = 10
 # Values shown in each of the rule page's two indicator tables; the rest are one link away, paginated
@@ -79,17 +78,6 @@ class RulePage:
     involved_in: list[RuleLink]  # correlations and filters that name this rule
     similar: list[dict]
     matching_skipped: str = ""  # why event matching leaves the rule out ('' when it runs it)
-
-
-def matching_skip_reason(rule: Rule) -> str:
-    """Why event matching skips this rule ('' when it runs it), from the rule and its prefetched stages
-    (public_rule): no query; one rule compiled, as matching compiles it (catalog.sigma.decidable)."""
-    predicates = [
-        (stage.name, row.group, row.field, row.modifiers, row.values)
-        for stage in rule.stages.all()
-        for row in stage.predicates.all()
-    ]
-    return decidable.skip_reason(rule.rule_type, rule.conditions, rule.condition_tree, predicates)
 
 
 def public_rule(rule_uuid) -> Rule | None:
