@@ -113,6 +113,10 @@ class RuleDetailSerializer(serializers.Serializer):
     other_fields = serializers.JSONField()
     warnings = serializers.JSONField()
     curation = serializers.JSONField()
+    matching_skipped = serializers.CharField(
+        help_text="why event matching leaves this rule out (an aggregation not decidable on single events, a rule "
+        "that cannot be rebuilt); empty when matching runs it"
+    )
     url = serializers.URLField(help_text="the rule's HTML page")
 
     def to_representation(self, rule):

@@ -13,6 +13,7 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
+from catalog.sigma.conditions import aggregation
 from catalog.sigma.evaluate import compile_rule
 from catalog.sigma.model import ParsedRule
 
@@ -33,6 +34,8 @@ def matching_problems(
     """
     if parsed.rule_type != "rule" or parsed.condition_tree is None:
         return True, []  # matching only considers detection rules with a condition
+    if any(aggregation(text) for text in parsed.conditions):
+        return False, []  # not decidable on single events: the condition's own warning says so
     if _compiles_as_parsed(parsed):
         return True, []
     names = {stage.index: stage.name for stage in stages}

@@ -30,6 +30,7 @@ from catalog.importing.writer import RuleToCreate, RuleToUpdate, RuleWriter
 from catalog.matching_files import test_events
 from catalog.models import ImportRun, Indicator, Predicate, Rule, RuleIndicator, RuleReference, Source, Stage
 from catalog.sigma.loading import Limits
+from catalog.sigma.problems import ERROR
 from catalog.visibility import deferred, publish, set_visibility
 
 WRITE_BATCH = 500  # rules per write while parsing goes on
@@ -221,7 +222,7 @@ class _ImportRun:
         report, rule_file = self.report, pending.file
         source_row = self.sources[rule_file.source]
         report.problems.extend(result.problems)
-        if result.problems:
+        if any(problem.severity == ERROR for problem in result.problems):  # a skipped non-rule document is no error
             self._keep_rules_of(self._file_key(rule_file), rule_file)
         for prepared in result.rules:
             for line, message in prepared.warnings:

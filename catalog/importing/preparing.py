@@ -26,7 +26,7 @@ from catalog.sigma.parsing import key_line, parse_file
 from catalog.sigma.problems import Problem, RuleFileError
 
 # Bump when parsing or normalization changes, so the next import re-derives every rule.
-PARSER_VERSION = "4"  # 4: polarity of predicates and rule indicators
+PARSER_VERSION = "5"  # 5: unparseable conditions are errors, detection.timeframe is no block
 # Below this many files one worker process is enough (more cost more to start than they save).
 POOL_THRESHOLD = 200
 

@@ -36,7 +36,16 @@ from . import compiled as compiled_catalog
 from .compiled import CompiledCatalog, EventFacts
 from .logsources import LogSource, infer, picked
 
-__all__ = ["EventResult", "LogSource", "match_events", "matching_rules", "picked", "uncompilable_rules", "warm"]
+__all__ = [
+    "EventResult",
+    "LogSource",
+    "match_events",
+    "matching_rules",
+    "picked",
+    "skipped_rules",
+    "uncompilable_rules",
+    "warm",
+]
 
 _compiled: dict[int, CompiledCatalog] = {}
 _uncompilable: dict[int, list[tuple[Rule, str]]] = {}
@@ -100,6 +109,14 @@ def uncompilable_rules() -> list[tuple[Rule, str]]:
         _uncompilable.clear()
         _uncompilable[version] = sorted(((rules[r], reason) for r, reason in problems), key=lambda p: p[0].title)
     return _uncompilable[version]
+
+
+def skipped_rules() -> list[tuple[Rule, str]]:
+    """(rule, reason) for every live detection rule matching leaves out, by title: one whose condition
+    aggregates events (not decidable on single events), or that cannot be rebuilt (catalog.sigma.decidable)."""
+    skipped = _catalog().skipped
+    rules = Rule.objects.in_bulk(list(skipped))
+    return sorted(((rules[pk], reason) for pk, reason in skipped.items() if pk in rules), key=lambda p: p[0].title)
 
 
 def matching_rules(event: dict, source: LogSource | None = None) -> list[Rule]:

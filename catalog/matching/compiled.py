@@ -23,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from catalog.models import Predicate, Rule
-from catalog.sigma import requirements
+from catalog.sigma import decidable, requirements
 from catalog.sigma.evaluate import CompiledRule, compile_rule
 from catalog.sigma.index import LiteralIndex
 
@@ -74,8 +74,9 @@ class Pool:
 
 
 class CompiledCatalog:
-    def __init__(self, candidates: list[Candidate]):
+    def __init__(self, candidates: list[Candidate], skipped: dict[int, str] | None = None):
         self.candidates = candidates
+        self.skipped = skipped or {}  # rule pk -> why matching leaves it out (catalog.sigma.decidable)
         self.requirements = requirements.resolve([requirements.compiled_need(c.compiled) for c in candidates])
         self.windows_anywhere = [i for i, c in enumerate(candidates) if c.rule.product == "windows" and not c.coverage]
         self.by_provider: dict[str, list[tuple[int, set]]] = defaultdict(list)
@@ -129,13 +130,16 @@ class CompiledCatalog:
 
 
 def build() -> CompiledCatalog:
-    """Every live detection rule with a condition, compiled from its stored rows."""
-    rules = {
-        r.pk: r
-        for r in Rule.objects.live()
-        .filter(rule_type="rule", condition_tree__isnull=False)
-        .only("pk", "uuid", "title", "level", "level_override", "product", "category", "service", "condition_tree")
-    }
+    """Every live detection rule matching can decide, compiled from its stored rows; the others are
+    left out with their reason (`skipped`), never failing the build or a match."""
+    fields = ("pk", "uuid", "title", "level", "level_override", "product", "category", "service")
+    rules, skipped = {}, {}
+    for rule in Rule.objects.live().filter(rule_type="rule").only(*fields, "rule_type", "conditions", "condition_tree"):
+        reason = decidable.stored_problem(rule.conditions, rule.condition_tree)
+        if reason:
+            skipped[rule.pk] = reason
+        else:
+            rules[rule.pk] = rule
     predicates = defaultdict(list)
     for rule_id, block, group, field_name, modifiers, values in (
         Predicate.objects.filter(rule_id__in=list(rules))
@@ -154,9 +158,10 @@ def build() -> CompiledCatalog:
             compiled = compile_rule(rule.condition_tree, predicates[pk])
         except Exception as exc:  # a rule pySigma can no longer rebuild is left out, and said so
             log.warning("rule %s (%s) cannot be rebuilt for matching: %s", rule.uuid, rule.title, exc)
+            skipped[pk] = f"it cannot be rebuilt for matching: {type(exc).__name__}: {str(exc)[:300]}"
             continue
         candidates.append(Candidate(rule, compiled, dict(coverage[pk])))
-    return CompiledCatalog(candidates)
+    return CompiledCatalog(candidates, skipped)
 
 
 def _int(value):

@@ -13,6 +13,7 @@ from typing import Any
 
 from catalog.matching_files.budget import ExplanationBudget
 from catalog.models import CatalogVersion, Predicate, Rule
+from catalog.sigma import decidable
 from catalog.sigma.evaluate import CompiledRule, EventView, compile_rule
 from catalog.sigma.explain import explain
 
@@ -23,7 +24,7 @@ _kept: dict[tuple[int, int], tuple[CompiledRule, list[tuple]]] = {}
 def rule_parts(rules: list[Rule]) -> dict[int, tuple[CompiledRule, list[tuple]]]:
     """(compiled rule, stored predicate rows) per rule pk, with one query for those not yet kept."""
     version = CatalogVersion.current()
-    missing = [rule for rule in rules if (version, rule.pk) not in _kept and rule.condition_tree]
+    missing = [rule for rule in rules if (version, rule.pk) not in _kept and _decidable(rule)]
     if missing:
         rows = defaultdict(list)
         for rule_id, block, group, field_name, modifiers, values in (
@@ -40,6 +41,11 @@ def rule_parts(rules: list[Rule]) -> dict[int, tuple[CompiledRule, list[tuple]]]
             except Exception:  # noqa: BLE001 - the matcher leaves such a rule out too (and logs it)
                 continue
     return {rule.pk: _kept[(version, rule.pk)] for rule in rules if (version, rule.pk) in _kept}
+
+
+def _decidable(rule: Rule) -> bool:
+    """Whether matching runs the rule at all (catalog.sigma.decidable): one it skips is not explained."""
+    return rule.rule_type == "rule" and not decidable.stored_problem(rule.conditions, rule.condition_tree)
 
 
 def explain_rules(rules: list[Rule], event: dict[str, Any]) -> dict[int, dict]:

@@ -6,6 +6,7 @@ from django.db.models import Prefetch
 
 from catalog.models import CURATION_FIELDS, Predicate, Rule, RuleIndicator, Stage
 from catalog.reference import attack
+from catalog.sigma import decidable
 
 
 def rules_for_export(queryset=None):
@@ -50,6 +51,18 @@ def attack_rows(rule: Rule) -> list[dict]:
                 }
             )
     return rows
+
+
+def matching_skip_reason(rule: Rule) -> str:
+    """Why event matching skips this rule ('' when it runs it), from the rule and its prefetched stages
+    (rules_for_export): no query; compiled as matching compiles it unless it only compares plain text
+    (catalog.sigma.decidable)."""
+    predicates = [
+        (stage.name, row.group, row.field, row.modifiers, row.values)
+        for stage in rule.stages.all()
+        for row in stage.predicates.all()
+    ]
+    return decidable.skip_reason(rule.rule_type, rule.conditions, rule.condition_tree, predicates)
 
 
 def rule_to_dict(rule: Rule) -> dict:
@@ -116,6 +129,7 @@ def rule_to_dict(rule: Rule) -> dict:
         "filter_rules": rule.filter_rules,
         "other_fields": rule.other_fields,
         "warnings": rule.warnings,
+        "matching_skipped": matching_skip_reason(rule),
         "curation": {
             name: (
                 getattr(rule, name).isoformat() if name == "verified_at" and rule.verified_at else getattr(rule, name)

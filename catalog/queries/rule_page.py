@@ -14,7 +14,7 @@ from django.db.models import Count, F, FloatField, Q, Sum, Value, Window
 from django.db.models.functions import Cast, Greatest, Ln, Lower, RowNumber
 
 from catalog.models import Polarity, Rule, RuleIndicator, RuleReference, live_rules_q, public_rules_q
-from catalog.queries.records import attack_table, rules_for_export
+from catalog.queries.records import attack_table, matching_skip_reason, rules_for_export
 from catalog.reference import attack
 
 SIMILAR_LIMIT = 10
@@ -77,6 +77,7 @@ class RulePage:
     targets: list[RuleLink]  # a correlation's or filter's own rules
     involved_in: list[RuleLink]  # correlations and filters that name this rule
     similar: list[dict]
+    matching_skipped: str = ""  # why event matching leaves the rule out ('' when it runs it)
 
 
 def public_rule(rule_uuid) -> Rule | None:
@@ -112,6 +113,7 @@ def rule_page(rule_uuid) -> RulePage | None:
         targets=targets,
         involved_in=involved_in(rule),
         similar=similar_rules(rule),
+        matching_skipped=matching_skip_reason(rule),
     )
 
 

@@ -35,13 +35,32 @@ def condition_tree(text: str, detections) -> tuple[Any, str]:
     return _cache[key]
 
 
+def aggregation(text: str) -> str:
+    """The legacy pipe aggregation of a condition (`| count(x) by y > 30`), '' when it has none.
+
+    Sigma identifiers and selectors never hold a `|`, so the first one starts the aggregation.
+    """
+    return text[text.index("|") :].strip() if "|" in text else ""
+
+
+def aggregation_reason(text: str) -> str:
+    """Why a rule whose condition aggregates cannot be decided on one event ('' when it does not)."""
+    found = aggregation(text)
+    if not found:
+        return ""
+    return (
+        f"its condition aggregates events ('{_shown(found)}'): it counts events over time, so it is not "
+        "decidable on single events and event matching skips it"
+    )
+
+
 def _parse(text: str, detections) -> tuple[Any, str]:
     condition, warning = text, ""
     if "|" in condition:
         condition = condition[: condition.index("|")].rstrip()
         warning = (
             f"legacy pipe aggregation '{_shown(text[len(condition) :])}' is deprecated (use a correlation rule); "
-            "it is kept as text only"
+            "it is kept as text only, and event matching skips the rule (not decidable on single events)"
         )
     try:
         return _tree(SigmaCondition(condition, detections).parse(postprocess=False), detections), warning

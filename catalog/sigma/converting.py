@@ -24,6 +24,7 @@ from .indicators import indicators_for
 from .loading import RawDocument
 from .model import ParsedPredicate, ParsedRule, ParsedStage
 from .polarity import block_polarities
+from .problems import RuleFileError
 
 # Stable namespace for ids derived from a file's path when a rule has none.
 DERIVED_ID_NAMESPACE = uuid.UUID("5b0f3c1e-2f4d-4b8e-9a57-3c1e6d2f8a90")
@@ -255,10 +256,12 @@ def _value_as_written(value: Any) -> Any:
 
 
 def _condition_trees(conditions: list[str], detections, parsed: ParsedRule, doc: RawDocument) -> list[Any] | None:
-    """Each condition as a tree (None when one cannot be parsed); problems become warnings."""
+    """Each condition as a tree; a condition that cannot be parsed is an error of the rule (RuleFileError)."""
     trees = []
     for text in conditions:
         tree, warning = condition_tree(text, detections)
+        if tree is None:  # no rule without a usable condition: matching could never decide it
+            raise RuleFileError(warning, key_line(doc.text, "condition"))
         if warning:
             parsed.warnings.append((key_line(doc.text, "condition"), warning))
         trees.append(tree)

@@ -50,6 +50,8 @@ def fix_detection(raw: dict, text: str, warnings: Lines, errors: Lines) -> None:
             line = next((found for k in NULL_SPELLINGS if (found := find_key_line(text, k))), 1)
             errors.append((line, f"{owner} block with a null name ('~:'); give it a name"))
             return
+        if owner == "detection" and "timeframe" in blocks:
+            blocks = _move_timeframe(raw, blocks)
         renamed = {}
         for name, block in blocks.items():
             if not isinstance(name, str):
@@ -59,6 +61,16 @@ def fix_detection(raw: dict, text: str, warnings: Lines, errors: Lines) -> None:
                 name = str(name).lower() if isinstance(name, bool) else str(name)
             renamed[name] = block if name == "condition" else _fix_block(block, text, warnings, errors)
         raw[owner] = renamed
+
+
+def _move_timeframe(raw: dict, blocks: dict) -> dict:
+    """`detection.timeframe` (Sigma 1.0: the time window of an aggregation) is no detection block:
+    read as one, its value (`15m`) became a keyword the rule "looks for". It is kept as the rule's
+    `timeframe` (a custom field) unless the rule already has one at its top level."""
+    blocks = dict(blocks)
+    timeframe = blocks.pop("timeframe")
+    raw.setdefault("timeframe", timeframe)
+    return blocks
 
 
 def _fix_block(block: Any, text: str, warnings: Lines, errors: Lines) -> Any:

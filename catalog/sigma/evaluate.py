@@ -87,7 +87,13 @@ def compile_rule(
     """predicates: (block name, group, field, modifiers, values) as the catalog stores them.
 
     An item whose windash / base64offset values would take the rule past `max_variants` values is not
-    expanded (pySigma would, into 5**n values): it is unknown, and the problem says why."""
+    expanded (pySigma would, into 5**n values): it is unknown, and the problem says why.
+
+    Raises ValueError for a condition tree that is not a non-empty list of trees (a rule stored
+    without a usable condition), which would otherwise fail later, on every event it meets."""
+    trees_ok = isinstance(condition_tree, list) and all(isinstance(tree, dict) for tree in condition_tree)
+    if not trees_ok or not condition_tree:
+        raise ValueError(f"no usable condition tree ({type(condition_tree).__name__} stored)")
     blocks: dict[str, dict[int, list[Item]]] = {}
     problems: list[str] = []
     expanded = 0

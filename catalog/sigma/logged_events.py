@@ -130,18 +130,39 @@ def flatten_event(data: dict) -> dict[str, Any]:
     for section in ("EventData", "UserData"):
         body = event.get(section)
         if isinstance(body, dict):
-            data_list = body.get("Data")
-            if isinstance(data_list, list):  # <Data Name="...">value</Data> rendered as a list
-                for entry in data_list:
-                    if isinstance(entry, dict):
-                        name = (entry.get("#attributes") or {}).get("Name")
-                        if name:
-                            flat[name] = entry.get("#text")
-            flat.update({k: v for k, v in _flattened(body).items() if k not in flat and k != "Data"})
+            named, unnamed = _data_elements(body.get("Data"))
+            flat.update(named)
+            rest = {k: v for k, v in body.items() if k != "Data"}
+            flat.update({k: v for k, v in _flattened(rest).items() if k not in flat})
+            if unnamed and "Data" not in flat:
+                # SigmaHQ's `Data` is the event data as a whole (`Data|contains|all: [MsMpEng.exe, mpengine.dll]`
+                # looks in two <Data> elements): the unnamed values, one a line.
+                flat["Data"] = "\n".join(unnamed)
     # Some providers (Windows Defender) name fields with spaces; Sigma writes them without.
     for key in [k for k in flat if " " in k]:
         flat.setdefault(key.replace(" ", ""), flat[key])
     return flat
+
+
+def _data_elements(data: Any) -> tuple[dict[str, Any], list[str]]:
+    """({name: value} of the named <Data Name="..."> elements, [values of the unnamed ones]).
+
+    EVTX-to-JSON tools render <Data> elements as a list (of dicts, or of plain values when unnamed),
+    a single value or dict, or evtx's `{"#text": [...]}` for a run of unnamed ones.
+    """
+    named: dict[str, Any] = {}
+    unnamed: list[str] = []
+    for entry in data if isinstance(data, list) else [data]:
+        if isinstance(entry, dict):
+            name = (entry.get("#attributes") or {}).get("Name") if isinstance(entry.get("#attributes"), dict) else None
+            if name:
+                named[str(name)] = entry.get("#text")
+                continue
+            entry = entry.get("#text")
+        for value in entry if isinstance(entry, list) else [entry]:
+            if value is not None and not isinstance(value, (dict, list)):
+                unnamed.append(value if isinstance(value, str) else str(value))
+    return named, unnamed
 
 
 def _flattened(data: dict, prefix: str = "") -> dict[str, Any]:

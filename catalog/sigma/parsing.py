@@ -13,7 +13,33 @@ from .collection import pysigma_rules
 from .converting import convert, derived_id
 from .loading import Limits, RawDocument, load_file
 from .model import ParsedRule
-from .problems import Problem, RuleFileError
+from .problems import WARNING, Problem, RuleFileError
+
+# Keys that make a YAML document (part of) a Sigma rule, correlation, filter or legacy collection. A
+# document with none of them is something else that lives beside rules (a repository's tool
+# configuration such as `sigma-mapping.yaml`): it is skipped with a warning, never an error. Generic
+# words that tool configurations also use (`name`, `fields`, `license`) do not count.
+RULE_KEYS = frozenset(
+    {
+        "title",
+        "id",
+        "status",
+        "description",
+        "references",
+        "author",
+        "date",
+        "modified",
+        "tags",
+        "logsource",
+        "detection",
+        "falsepositives",
+        "level",
+        "related",
+        "correlation",
+        "filter",
+        "action",
+    }
+)
 
 __all__ = ["Limits", "derived_id", "key_line", "parse_file"]
 
@@ -25,7 +51,9 @@ def parse_file(data: bytes, path: str, limits: Limits | None = None) -> tuple[li
     problems: list[Problem] = []
     mappings = []
     for doc in loaded.documents:
-        if isinstance(doc.data, dict):
+        if isinstance(doc.data, dict) and RULE_KEYS.isdisjoint(doc.data):
+            problems.append(Problem(path, doc.line, _not_a_rule(doc.data), WARNING))
+        elif isinstance(doc.data, dict):
             mappings.append(doc)
         else:
             problems.append(
@@ -51,6 +79,12 @@ def parse_file(data: bytes, path: str, limits: Limits | None = None) -> tuple[li
         rules.append(parsed)
     _attach_file_warnings(rules, mappings, loaded.warnings)
     return rules, problems
+
+
+def _not_a_rule(data: dict) -> str:
+    keys = ", ".join(repr(str(key))[:40] for key in list(data)[:5]) + (", ..." if len(data) > 5 else "")
+    held = f"its keys: {keys}" if keys else "it is empty"
+    return f"YAML document is not a Sigma rule (none of title, id, logsource, detection...; {held}): skipped"
 
 
 def _attach_file_warnings(rules: list[ParsedRule], docs: list[RawDocument], warnings: list[tuple[int, str]]) -> None:

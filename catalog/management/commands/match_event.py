@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.matching import uncompilable_rules
+from catalog.matching import skipped_rules, uncompilable_rules
 from catalog.matching.logsources import picked
 from catalog.matching_files.budget import ExplanationBudget
 from catalog.matching_files.grouping import match_file
@@ -52,6 +52,11 @@ class Command(BaseCommand):
                 raise CommandError(str(exc) if isinstance(exc, EventFileError) else f"{name}: {exc}") from None
             if format == "text":
                 self._summary(name, summary)
+        skipped = skipped_rules()
+        if skipped:
+            self.stderr.write(f"{len(skipped)} rule(s) skipped by matching (see each rule's page):")
+            for rule, reason in skipped:
+                self.stderr.write(f"  {rule.uuid}  {rule.title}: {reason}")
         unevaluable = uncompilable_rules()
         if unevaluable:
             self.stderr.write(
