@@ -7,9 +7,11 @@ STRESS_SECONDS (default 20), anonymous attackers repeat, two at a time each:
 1. whole-catalog SIEM exports, with the pipeline list spelled in every order (cache bypass);
 2. a `|windash` rule whose expansion grows exponentially, posted to /api/convert/;
 3. a Sysmon configuration nested 60,000 levels deep, posted to /api/coverage/.
-Meanwhile a visitor asks for an uncached rule search (/rules/?q=...) every half second. The script prints
-what the attackers got (status codes, slowest answer, bytes) and the visitor's latencies, and exits
-non-zero when a visitor's request took over 1 s or got no answer.
+Meanwhile a visitor asks for an uncached rule search (/rules/?q=...) every half second. Two rounds: with the
+default rate limits, then with them lifted, so that each attack's own bound is shown. The script prints
+what the attackers got (status codes, slowest answer, bytes; status 0: the connection was closed, e.g. an
+answer given before a 2 MB body was read) and the visitor's latencies, and exits non-zero when a visitor's
+request took over 1 s or got no answer.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from contextlib import contextmanager
 from itertools import permutations
 from pathlib import Path
 
@@ -109,9 +112,33 @@ def main(corpus: str) -> int:
         Path(database_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
     print(f"building {database_url} from {', '.join(folders)} ...")
     build_database(database_url, folders)
-    with serve(database_url, production=True, workers=2, page_cache=False) as base:
+    log = ROOT / "test-artifacts" / "stress-server.log"
+    print(f"(the servers' own log: {log})")
+    lifted = {f"CATALOG_RATE_{scope}": "1000000/minute" for scope in ("ANON", "CONVERT", "COVERAGE", "EXPORT")}
+    exports = {"CATALOG_EXPORT_DIR": str(ROOT / "test-artifacts" / "stress-exports")}
+    ok = True
+    for title, env in (("default rate limits", {}), ("rate limits lifted: each request bounded on its own", lifted)):
+        with server_log(log):
+            ok &= attack_round(database_url, title, {**exports, **env})
+    return 0 if ok else 1
+
+
+@contextmanager
+def server_log(path: Path):
+    """gunicorn and Django write to this process's stderr: send it to a file while they run."""
+    saved = os.dup(2)
+    with open(path, "a") as handle:
+        os.dup2(handle.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def attack_round(database_url: str, title: str, env: dict) -> bool:
+    with serve(database_url, production=True, workers=2, page_cache=False, env=env) as base:
         baseline = [fetch(f"{base}/rules/?q=baseline+{n}", None)[1] for n in range(5)]
-        print(f"visitor alone: median {statistics.median(baseline) * 1000:.0f} ms over 5 uncached searches")
         stop = threading.Event()
         attacks = {"exports": export_requests(), "convert": convert_requests(), "coverage": coverage_requests()}
         results = {name: [] for name in attacks}
@@ -128,7 +155,8 @@ def main(corpus: str) -> int:
         stop.set()
         for thread in threads:
             thread.join(timeout=90)
-    print(f"under attack for {SECONDS:.0f} s (2 clients per attack, 2 gunicorn workers):")
+    print(f"{title}: under attack for {SECONDS:.0f} s (2 clients per attack, 2 gunicorn workers)")
+    print(f"  visitor alone beforehand: median {statistics.median(baseline) * 1000:.0f} ms (5 uncached searches)")
     for name, found in results.items():
         report(name, found)
     seconds = [s for _, s in latencies]
@@ -138,8 +166,8 @@ def main(corpus: str) -> int:
         f"max {max(seconds) * 1000:.0f} ms  not 200: {len(failed)}"
     )
     ok = not failed and max(seconds) <= VISITOR_LIMIT_SECONDS
-    print("PASS" if ok else f"FAIL: a visitor's search took over {VISITOR_LIMIT_SECONDS:.0f} s or failed")
-    return 0 if ok else 1
+    print("  PASS" if ok else f"  FAIL: a visitor's search took over {VISITOR_LIMIT_SECONDS:.0f} s or failed")
+    return ok
 
 
 if __name__ == "__main__":
