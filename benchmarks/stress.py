@@ -109,7 +109,8 @@ def main(corpus: str) -> int:
     else:
         database_url = f"sqlite:///{ROOT / 'test-artifacts' / 'stress.sqlite3'}"
         (ROOT / "test-artifacts").mkdir(exist_ok=True)
-        Path(database_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+        for suffix in ("", "-wal", "-shm"):  # a WAL left by an earlier run would not fit the new file
+            Path(database_url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
     print(f"building {database_url} from {', '.join(folders)} ...")
     build_database(database_url, folders)
     log = ROOT / "test-artifacts" / "stress-server.log"
