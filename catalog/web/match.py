@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from catalog.matching import LogSource, match_events, picked, uncompilable_rules
 from catalog.matching_files.explaining import attach_explanations, chosen_rule
 from catalog.models import Rule
+from catalog.operations.metrics import count_match_events
 from catalog.sigma.logged_events import EventInputError, EventLimits, read_events
 from catalog.web.throttling import AnonRateThrottle, MatchRateThrottle, match_wait
 
@@ -141,6 +142,7 @@ def evaluate(
             }
         )
     attach_explanations(events, results, why_not)
+    count_match_events(len(results), "request")
     return results
 
 
