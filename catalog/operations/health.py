@@ -109,4 +109,3 @@ def health_live(request):
 def health_ready(request):
     body = readiness()
     return _answer(body, 200 if body["status"] == "up" else 503)
-
