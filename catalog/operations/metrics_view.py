@@ -20,7 +20,7 @@ from django.http import HttpResponse
 from django.utils.cache import add_never_cache_headers
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from rest_framework.throttling import BaseThrottle
 
 from catalog.operations.queue import queue_state
@@ -107,6 +107,6 @@ def metrics(request):
     if problem:
         response = HttpResponse(problem, status=403, content_type="text/plain; charset=utf-8")
     else:
-        response = HttpResponse(scrape(), content_type=CONTENT_TYPE_LATEST)
+        response = HttpResponse(scrape(), content_type=CONTENT_TYPE_PLAIN_0_0_4)  # read by every Prometheus version
     add_never_cache_headers(response)
     return response

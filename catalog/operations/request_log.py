@@ -41,14 +41,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=True)
 
 
-def view_name(request) -> str:
+def view_name(request) -> str | None:
+    """The URL pattern's name; None for a path no pattern matches."""
     match = getattr(request, "resolver_match", None)
     if match is None:  # answered before URL resolution (page cache, request checks, probes)
         try:
             match = resolve(request.path_info)
         except Resolver404:
-            return ""
-    return match.view_name or ""
+            return None
+    return match.view_name or None
 
 
 class RequestLogMiddleware:
