@@ -348,7 +348,8 @@ def test_health_is_503_while_postgresql_refuses_the_database_and_200_again_after
     from benchmarks.site import build_database, fresh_postgres_database, serve
 
     server, database = PG_SERVER.rsplit("/", 1)
-    name = database.split("?")[0] + "_health"
+    # beside the run's own database; one per interpreter, so scripts/newest_python.sh never collides with it
+    name = f"{database.split('?')[0]}_health_py{sys.version_info[0]}{sys.version_info[1]}"
     admin_url = (server + "/postgres").replace("postgres://", "postgresql://", 1)
     try:
         url = fresh_postgres_database(server + "/postgres", name)
