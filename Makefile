@@ -27,8 +27,9 @@ import: migrate
 	-$(PY) manage.py import_rules rules --source examples
 	-@IFS=':'; for p in $$CATALOG_RULE_PATHS; do [ -n "$$p" ] && $(PY) manage.py import_rules "$$p"; done; true
 
+# BIND=host:port (or PORT=8001) chooses where it listens, as for `make serve`.
 run: import
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py runserver $${BIND:-127.0.0.1:$${PORT:-8000}}
 
 test: install lint
 	bash scripts/test.sh
@@ -61,7 +62,9 @@ serve: install
 	CATALOG_PRODUCTION=1 $(PY) manage.py collectstatic --noinput -v0
 	CATALOG_PRODUCTION=1 $(PY) manage.py migrate --noinput -v0
 	CATALOG_PRODUCTION=1 $(PY) manage.py createcachetable -v0
-	CATALOG_PRODUCTION=1 $(VENV)/bin/gunicorn config.wsgi --bind $${BIND:-127.0.0.1:8000} --workers $${WORKERS:-3}
+	@# Metrics of a previous run's workers are dropped (PROMETHEUS_MULTIPROC_DIR: see README, Deploying).
+	if [ -n "$$PROMETHEUS_MULTIPROC_DIR" ]; then mkdir -p "$$PROMETHEUS_MULTIPROC_DIR" && find "$$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -delete; fi
+	CATALOG_PRODUCTION=1 $(VENV)/bin/gunicorn config.wsgi --bind $${BIND:-127.0.0.1:$${PORT:-8000}} --workers $${WORKERS:-3}
 
 clean:
 	rm -rf $(VENV) db.sqlite3* staticfiles test-artifacts

@@ -5,6 +5,7 @@ Production is selected with CATALOG_PRODUCTION=1: DEBUG is off and SECRET_KEY an
 ALLOWED_HOSTS must come from the environment, so a forgotten variable fails loudly.
 """
 
+import ipaddress
 import os
 import tempfile
 from pathlib import Path
@@ -56,6 +57,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Operations (catalog/operations): request logs and metrics see every answer; the probes and
+    # /metrics are answered before the host check, the HTTPS redirect and the page cache.
+    "catalog.operations.request_log.RequestLogMiddleware",
+    "catalog.operations.metrics.PrometheusBeforeMiddleware",
+    "catalog.operations.metrics.PrometheusAfterMiddleware",
+    "catalog.operations.endpoints.OperationsEndpointsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "catalog.web.middleware.SecurityHeadersMiddleware",
     "catalog.web.middleware.RequestSanityMiddleware",
@@ -101,6 +108,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     )
     DATABASES["default"]["OPTIONS"]["timeout"] = 30
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A server that does not answer fails the request (and /health/, with 503) in this many seconds, not never.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(os.environ.get("CATALOG_DB_CONNECT_TIMEOUT", "10"))
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -333,3 +345,32 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+# --- Operations (catalog/operations; README "Deploying": probes, metrics, logs) ---
+# CATALOG_LOG_FORMAT=json: every log line is one JSON object, and each request is logged
+# (catalog.requests: method, path, status, duration_ms, view, client). "text" (the default) as before.
+CATALOG_LOG_FORMAT = os.environ.get("CATALOG_LOG_FORMAT", "text")
+if CATALOG_LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("CATALOG_LOG_FORMAT is 'text' (the default) or 'json'")
+if CATALOG_LOG_FORMAT == "json":
+    LOGGING["formatters"] = {"json": {"()": "catalog.operations.request_log.JsonFormatter"}}
+    LOGGING["handlers"]["console"]["formatter"] = "json"
+    LOGGING["loggers"] = {"catalog.requests": {"level": "INFO"}}
+# /metrics (Prometheus) is refused (403) unless one of these is set; with both, both apply.
+# A Bearer token scrapes must send, and/or the addresses or networks (comma-separated) allowed to scrape.
+CATALOG_METRICS_TOKEN = os.environ.get("CATALOG_METRICS_TOKEN", "")
+CATALOG_METRICS_ALLOWED_ADDRESSES = [
+    a.strip() for a in os.environ.get("CATALOG_METRICS_ALLOWED_ADDRESSES", "").split(",") if a.strip()
+]
+for _network in CATALOG_METRICS_ALLOWED_ADDRESSES:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"CATALOG_METRICS_ALLOWED_ADDRESSES: {_exc}") from None
+# With gunicorn's several workers, prometheus_client keeps each worker's values in files in this folder
+# (empty it before starting the server: `make serve` does) and /metrics adds them up.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+# /health/ reports the job queue down when a job has been queued longer than this (0: never, the
+# default: a stuck queue should raise an alert from the metrics, not pull every node out of service).
+CATALOG_HEALTH_QUEUE_MAX_AGE_SECONDS = float(os.environ.get("CATALOG_HEALTH_QUEUE_MAX_AGE_SECONDS", "0"))

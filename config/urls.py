@@ -8,6 +8,7 @@ a channel-wide event row (no event id) at /events/<provider>/any/.
 from django.contrib import admin
 from django.urls import include, path
 
+from catalog.operations import health, metrics_view
 from catalog.telemetry import api as coverage_api
 from catalog.telemetry import views as coverage
 from catalog.web import (
@@ -63,4 +64,8 @@ urlpatterns = [
     path("coverage/navigator.json", coverage.coverage_layer, name="coverage-navigator"),
     path("coverage/export.csv", coverage.coverage_csv, name="coverage-csv"),
     path("preview/", preview.preview_page, name="preview"),
+    # Answered ahead of the other middlewares (catalog.operations.endpoints); here for reverse() and labels.
+    path("health/", health.health_ready, name="health"),
+    path("health/live/", health.health_live, name="health-live"),
+    path("metrics", metrics_view.metrics, name="metrics"),
 ]

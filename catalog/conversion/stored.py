@@ -24,6 +24,7 @@ from django.core.cache import caches
 from django.db.models import Q
 
 from catalog.models import Predicate, Rule
+from catalog.operations.metrics import count_conversion_cache
 from catalog.sigma.loading import Limits
 from catalog.sigma.parsing import parse_file
 from catalog.sigma.problems import RuleFileError
@@ -222,6 +223,7 @@ def iter_rule_queries(rules: list[Rule], choice: Choice) -> Iterator[tuple[Rule,
         referenced, missing = closure[rule.pk]
         plan.append((cache_key(rule, referenced, choice), rule, referenced, missing))
     cached = cache().get_many([key for key, *_ in plan]) if plan else {}
+    count_conversion_cache(hits=len(cached), misses=len(plan) - len(cached))
     fresh = {}
     for key, rule, referenced, missing in plan:
         if key in cached:

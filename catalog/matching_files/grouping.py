@@ -20,6 +20,7 @@ from django.conf import settings
 from catalog.matching import match_events
 from catalog.matching_files.budget import ExplanationBudget
 from catalog.matching_files.explaining import explain_within
+from catalog.operations.metrics import count_match_events
 from catalog.sigma.event_files import FileLimits, LoggedEvent, count_events, file_format, read_events
 from catalog.sigma.logged_events import EventLimits
 
@@ -158,6 +159,7 @@ def match_file(
             if hits and on_hits is not None:
                 on_hits(event, hits)
         done += len(chunk)
+        count_match_events(len(chunk), "file")
         if progress is not None:
             progress(done, total)
         if not grouper.complete:

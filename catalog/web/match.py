@@ -29,6 +29,7 @@ from catalog.matching import LogSource, match_events, picked, uncompilable_rules
 from catalog.matching_files.budget import ExplanationBudget
 from catalog.matching_files.explaining import attach_explanations, chosen_rule
 from catalog.models import Rule
+from catalog.operations.metrics import count_match_events
 from catalog.sigma.logged_events import EventInputError, EventLimits, read_events
 from catalog.web.throttling import AnonRateThrottle, MatchRateThrottle, match_wait
 
@@ -149,6 +150,7 @@ def evaluate(
             }
         )
     attach_explanations(events, results, why_not, explained)
+    count_match_events(len(results), "request")
     return results
 
 
