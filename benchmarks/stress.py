@@ -8,7 +8,7 @@ STRESS_SECONDS (default 20), anonymous attackers repeat, two at a time each:
 2. a `|windash` rule whose expansion grows exponentially, posted to /api/convert/;
 3. a Sysmon configuration nested 60,000 levels deep, posted to /api/coverage/.
 Meanwhile a visitor asks for an uncached rule search (/rules/?q=...) every half second. Two rounds: with the
-default rate limits, then with them lifted, so that each attack's own bound is shown. The script prints
+default rate limits (pass or fail), then with them lifted, so that each attack's own bound is shown. The script prints
 what the attackers got (status codes, slowest answer, bytes; status 0: the connection was closed, e.g. an
 answer given before a 2 MB body was read) and the visitor's latencies, and exits non-zero when a visitor's
 request took over 1 s or got no answer.
@@ -117,10 +117,20 @@ def main(corpus: str) -> int:
     print(f"(the servers' own log: {log})")
     lifted = {f"CATALOG_RATE_{scope}": "1000000/minute" for scope in ("ANON", "CONVERT", "COVERAGE", "EXPORT")}
     exports = {"CATALOG_EXPORT_DIR": str(ROOT / "test-artifacts" / "stress-exports")}
-    ok = True
-    for title, env in (("default rate limits", {}), ("rate limits lifted: each request bounded on its own", lifted)):
-        with server_log(log):
-            ok &= attack_round(database_url, title, {**exports, **env})
+    with server_log(log):
+        ok = attack_round(database_url, "default rate limits (the pass/fail round)", exports)
+    # Without rate limits, six clients that never pause keep both sync workers busy, so the visitor queues
+    # behind them whatever each request costs: this round shows each attack's own bound (slowest answer,
+    # size), and its visitor figures are for information.
+    with server_log(log):
+        attack_round(
+            database_url,
+            "rate limits lifted (each attack's own bound; visitor for information)",
+            {
+                **exports,
+                **lifted,
+            },
+        )
     return 0 if ok else 1
 
 
