@@ -7,14 +7,24 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 CORPUS ?= ../shared/corpus/sigmahq
 
-.PHONY: run test lint format bench stress serve install migrate import clean
+.PHONY: run test lint format bench stress serve install lock migrate import clean
 
-$(STAMP): pyproject.toml
+# Every package, transitive ones included, at the version and hash requirements.lock names; then the project.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) -m pip check
 	touch $(STAMP)
+
+# Re-resolve requirements.lock from pyproject.toml after changing a dependency: one file for every supported
+# Python (3.11 and newer) and platform, with hashes.
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet uv==0.13.9
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 --generate-hashes \
+		--quiet --output-file requirements.lock
 
 install: $(STAMP)
 
