@@ -252,6 +252,18 @@ def test_a_client_address_that_is_not_one_is_counted_not_a_500(db, settings, hea
     assert client.get("/api/rules/", **{header: address}).status_code == 200
 
 
+def test_a_request_without_a_client_address_is_counted_not_a_500(db, clean_shared_cache):
+    # Some WSGI servers (and schemathesis's in-process transport) set no REMOTE_ADDR at all.
+    from rest_framework.request import Request
+
+    from catalog.web.throttling import AnonRateThrottle
+
+    django_request = RequestFactory().get("/api/rules/")
+    del django_request.META["REMOTE_ADDR"]
+    ident = AnonRateThrottle().get_ident(Request(django_request))
+    assert ident.startswith("not-an-address-")
+
+
 # -- item 14: the login-failure counter under concurrency -----------------------------------------------------------
 def fail_logins_at_once(count: int, username: str = "target"):
     """`count` failures for one username+client, from `count` threads released together."""

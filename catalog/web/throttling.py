@@ -32,7 +32,7 @@ class SharedCacheMixin:
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
     def get_ident(self, request):
-        ident = super().get_ident(request)
+        ident = super().get_ident(request) or ""  # a WSGI server that sets no REMOTE_ADDR gives None
         try:
             return str(ipaddress.ip_address(ident))
         except ValueError:
