@@ -116,11 +116,9 @@ def _vacuum_rules() -> None:
 
 
 def _limits() -> Limits:
+    s = settings
     return Limits(
-        max_bytes=settings.CATALOG_MAX_FILE_BYTES,
-        max_depth=settings.CATALOG_MAX_YAML_DEPTH,
-        max_nodes=settings.CATALOG_MAX_YAML_NODES,
-        max_variants=settings.CATALOG_MAX_VALUE_VARIANTS,
+        s.CATALOG_MAX_FILE_BYTES, s.CATALOG_MAX_YAML_DEPTH, s.CATALOG_MAX_YAML_NODES, s.CATALOG_MAX_VALUE_VARIANTS
     )
 
 
