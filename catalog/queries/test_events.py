@@ -7,8 +7,8 @@ from django.db.models import Sum
 from django.shortcuts import get_object_or_404
 
 from catalog.matching_files.explaining import rule_parts
-from catalog.matching_files.models import RuleTestEvent
 from catalog.models import Rule
+from catalog.models.matching_jobs import RuleTestEvent
 from catalog.sigma.evaluate import EventView
 from catalog.sigma.explain import explain
 

@@ -12,10 +12,10 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from catalog.models.telemetry import RuleNeed
 from catalog.queries import rules as rule_queries
 from catalog.telemetry import choices, coverage, matrix
 from catalog.telemetry import render as html
-from catalog.telemetry.models import RuleNeed
 from catalog.telemetry.profile import Profile, ProfileError, from_query
 from catalog.web import coverage_exports
 from catalog.web.views import RULES_PER_PAGE, paginate
