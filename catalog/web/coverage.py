@@ -1,6 +1,6 @@
 """/coverage/ pages: choose what you collect, see what it runs, where it is blind, and what to add next.
 
-The page and /api/coverage/ (catalog.telemetry.api) read the same `coverage.profile_coverage()`.
+The page and /api/coverage/ (catalog.api.coverage) read the same `coverage.profile_coverage()`.
 The profile lives in the URL (catalog.telemetry.profile), so every view here can be bookmarked.
 """
 

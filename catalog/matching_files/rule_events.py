@@ -1,4 +1,4 @@
-"""A rule's logged test events (catalog/matching_files/test_events.py), each explained: the page
+"""A rule's logged test events (catalog/importing/test_events.py), each explained: the page
 /rules/<id>/test-events/ and its API twin read them here."""
 
 from __future__ import annotations
