@@ -3,8 +3,9 @@
 One module per group of tables; everything is importable from `catalog.models`, as Django expects.
 """
 
-# Two tables of this app live beside their code: admin-started imports (catalog/jobs/) and the
-# search documents (catalog/search/).
+# Every table of the app is defined here, including those of the feature packages (import jobs, match
+# jobs, search documents, telemetry needs): the features import their tables from catalog.models and
+# catalog.models imports no feature (docs/design.md, "Layers and contracts").
 from catalog.models.choices import LEVELS, RULE_TYPES, STATUSES, Level, Polarity, RuleType, Status
 from catalog.models.detection import Indicator, Predicate, RuleIndicator, RuleReference, RuleVersion, Stage
 from catalog.models.jobs import ImportJob
