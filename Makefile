@@ -44,10 +44,12 @@ run: import
 test: install lint
 	bash scripts/test.sh
 
-# Lint and format check (ruff, configured in pyproject.toml); `make format` rewrites the tree.
+# Lint and format check (ruff), and the import contracts (lint-imports), both configured in pyproject.toml;
+# `make format` rewrites the tree.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -8,10 +8,11 @@ class CatalogConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_migrate, post_save
 
-        from catalog.models import CatalogVersion, Rule
+        from catalog.models import Rule
+        from catalog.versioning import bump_version
 
         def catalog_changed(sender, **kwargs):
-            CatalogVersion.bump()
+            bump_version()
 
         # Curation saves go through Rule.save(); imports bump the version themselves (raw SQL).
         post_save.connect(catalog_changed, sender=Rule, dispatch_uid="catalog-version-save")

@@ -1,18 +1,17 @@
 """Rewrite the summary tables (catalog.models.summaries) from the rules, in the caller's transaction.
 
-Called by CatalogVersion.bump, which every change of what pages show goes through (imports and
-visibility changes through catalog.visibility.publish, curation saves through Rule's signals), so
+Called by catalog.versioning.bump_version, which every change of what pages show goes through (imports
+and visibility changes through catalog.visibility.publish, curation saves through Rule's signals), so
 the tables are exact whenever the version a page is cached under is. Each count is computed by the
 same aggregate the pages used to run per request (catalog.queries.*), now once per change:
 - counts over rules (facets, ATT&CK, events, log sources, totals): one pass over the rules table and
   its tag tables, rewritten on every change (tens of ms at SigmaHQ's size);
 - field counts: an aggregate over every rule's indicators, rewritten only when the set of live rules
   can have changed (`fields=True`: imports, hide/unhide, retire), not when a curator edits a level.
+The pages read the tables through catalog.queries.stored_counts.
 """
 
 from __future__ import annotations
-
-from collections import Counter
 
 from django.db import transaction
 from django.db.models import Count, F, Q, Value
@@ -115,18 +114,3 @@ def _field_rows() -> list[FieldSummary]:
         ).annotate(**counts)
     ]
     return rows
-
-
-def facet_rows(names) -> dict[str, list[tuple[str, str, int]]]:
-    """{facet: [(value, label, count), ...]} over all live, public rules, as stored (unordered)."""
-    rows = {name: [] for name in names}
-    for kind, key, label, count in CountSummary.objects.filter(kind__in=list(names)).values_list(
-        "kind", "key", "label", "count"
-    ):
-        rows[kind].append((key, label, count))
-    return rows
-
-
-def counts_of(kind: str) -> Counter:
-    """{key: count} of one kind of count."""
-    return Counter(dict(CountSummary.objects.filter(kind=kind).values_list("key", "count")))

@@ -14,8 +14,9 @@ import contextvars
 from django.db import connection, transaction
 from django.db.models import Q
 
-from catalog.models import CatalogVersion, Indicator, Polarity, Rule, RuleIndicator
+from catalog.models import Indicator, Polarity, Rule, RuleIndicator
 from catalog.telemetry import summary as telemetry_summary
+from catalog.versioning import bump_version
 
 # Set inside `deferred()`: changes are noted here and published once when the block ends.
 _pending: contextvars.ContextVar[list | None] = contextvars.ContextVar("visibility_pending", default=None)
@@ -45,7 +46,7 @@ def publish() -> None:
         return
     recount_corpus()
     telemetry_summary.refresh()  # rules' needs for telemetry coverage (catalog.telemetry)
-    CatalogVersion.bump(fields=True)
+    bump_version(fields=True)
 
 
 @contextlib.contextmanager

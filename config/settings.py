@@ -287,9 +287,9 @@ REST_FRAMEWORK = {
         "catalog.api.auth.SessionCookieAuthentication",
         "rest_framework.authentication.BasicAuthentication",
     ],
-    # Anonymous API requests per client, in the shared cache (catalog/web/throttling.py); matching
+    # Anonymous API requests per client, in the shared cache (catalog/api/throttling.py); matching
     # has its own stricter rate, for everyone, applied to /api/match/ and the /match/ form.
-    "DEFAULT_THROTTLE_CLASSES": ["catalog.web.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["catalog.api.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("CATALOG_RATE_ANON", "300/minute"),
         # each match may use up to CATALOG_MATCH_BUDGET_SECONDS of a worker: 10 x 5 s = at most
@@ -300,7 +300,7 @@ REST_FRAMEWORK = {
         # /rules/export/* (SIEM files), /rules/export.csv and /attack/navigator.json, per client: each reads
         # every rule it lists, a filtered SIEM export converts up to CATALOG_EXPORT_MAX_FILTERED_RULES.
         "export": os.environ.get("CATALOG_RATE_EXPORT", "20/minute"),
-        # POST /api/coverage/ (catalog/telemetry/api.py): a posted profile, perhaps with a Sysmon XML config.
+        # POST /api/coverage/ (catalog/api/coverage.py): a posted profile, perhaps with a Sysmon XML config.
         "coverage": os.environ.get("CATALOG_RATE_COVERAGE", "30/minute"),
     },
     # Clients are told apart by REMOTE_ADDR; behind N reverse proxies set CATALOG_NUM_PROXIES=N so the

@@ -8,11 +8,11 @@ a channel-wide event row (no event id) at /events/<provider>/any/.
 from django.contrib import admin
 from django.urls import include, path
 
+from catalog.api import coverage as coverage_api
 from catalog.operations import health, metrics_view
-from catalog.telemetry import api as coverage_api
-from catalog.telemetry import views as coverage
 from catalog.web import (
     changes,
+    coverage,
     coverage_exports,
     match,
     match_files,

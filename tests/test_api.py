@@ -32,7 +32,7 @@ pytestmark = pytest.mark.django_db
 
 LARGE_RULE_ID = BIG_RULE_ID  # Vulnerable Driver Load: 4,400+ indicators
 # Every anonymous API request reads and then writes its client's rate-limit counter in the shared
-# DatabaseCache (catalog/web/throttling.py): get, then set = count + savepoint + select + write + release.
+# DatabaseCache (catalog/api/throttling.py): get, then set = count + savepoint + select + write + release.
 THROTTLE_QUERIES = 6
 
 

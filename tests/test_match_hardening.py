@@ -22,7 +22,7 @@ from catalog.importing.importer import import_paths
 from catalog.jobs.detached import HOST
 from catalog.matching import forget_compiled
 from catalog.matching_files import jobs
-from catalog.matching_files.models import MatchJob
+from catalog.models.matching_jobs import MatchJob
 from catalog.sigma.event_files import EventFileError, FileLimits, read_events
 from catalog.sigma.json_stream import JSONStreamError, json_objects
 from catalog.sigma.logged_events import EventLimits

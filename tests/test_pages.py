@@ -549,7 +549,7 @@ PAGES = [
     ),
     # 11 + 1: the Query section reads the rule's cached conversion (catalog.conversion.stored), warmed first.
     # + 1: similar rules show their rarest shared indicators (one windowed query, issue 9).
-    # + 1: "Tested by N logged events" (catalog.queries.test_events, issue 13).
+    # + 1: "Tested by N logged events" (catalog.matching_files.rule_events, issue 13).
     ("rule page", [f"/rules/{REFERENCE_RULE_ID}/", f"/rules/{BIG_RULE_ID}/", f"/rules/{RELATED_RULE_ID}/"], 14),
     ("indicator search", ["/indicators/", "/indicators/?field=CommandLine&kind=match&value=use"], 3),
     ("indicator page", ["IND:\\net.exe", "IND: sessions"], 6),  # 4 before two lists (looks for / excludes)

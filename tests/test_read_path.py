@@ -20,9 +20,9 @@ import pytest
 
 from catalog.conversion import stored as conversion_stored
 from catalog.importing.importer import import_paths
+from catalog.matching_files import rule_events as rule_test_events
 from catalog.models import Indicator, Rule
 from catalog.queries import attack, changes, events, fields, indicators, rule_page, rules
-from catalog.queries import test_events as rule_test_events
 from catalog.telemetry import coverage as telemetry_coverage
 from catalog.visibility import set_visibility
 

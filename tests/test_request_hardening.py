@@ -20,8 +20,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client, RequestFactory
 
-from catalog.jobs.models import ImportJob
 from catalog.models import Rule, Source
+from catalog.models.jobs import ImportJob
 from catalog.web import login_throttle
 
 SYSMON_OK = """<Sysmon schemaversion="4.90"><EventFiltering>

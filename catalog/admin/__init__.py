@@ -8,7 +8,7 @@ and import jobs (background re-imports).
 from django.contrib import admin
 
 from catalog.admin import import_jobs, import_runs, indicators, rules, sources  # noqa: F401  (registers them)
-from catalog.telemetry import admin as telemetry_admin  # noqa: F401  (saved telemetry profiles)
+from catalog.admin import telemetry as telemetry_admin  # noqa: F401  (saved telemetry profiles)
 
 admin.site.site_header = "Sigma rule catalog administration"
 admin.site.site_title = "Sigma rule catalog admin"

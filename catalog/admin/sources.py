@@ -23,7 +23,8 @@ from catalog.admin.forms import SourceForm
 from catalog.importing.reimport import ReimportError, source_roots
 from catalog.jobs.roots import RootNotAllowed, check_roots
 from catalog.jobs.runner import enqueue
-from catalog.models import CatalogVersion, Source
+from catalog.models import Source
+from catalog.versioning import bump_version
 
 RECENT_JOBS = 5
 
@@ -64,7 +65,7 @@ class SourceAdmin(admin.ModelAdmin):
             obj.location = obj.roots[0]
         super().save_model(request, obj, form, change)
         if "base_url" in form.changed_data:
-            CatalogVersion.bump()  # rule pages link upstream through it: cached pages must not keep the old link
+            bump_version()  # rule pages link upstream through it: cached pages must not keep the old link
 
     @admin.display(description="rules", ordering="n_rules")
     def rule_count(self, obj):

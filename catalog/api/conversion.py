@@ -28,6 +28,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
+from catalog.api.throttling import AnonRateThrottle, SharedCacheMixin
 from catalog.conversion import requested, stored
 from catalog.conversion.budget import request_budget
 from catalog.conversion.converter import Choice, choose, convert
@@ -35,7 +36,6 @@ from catalog.conversion.formats import FORMATS
 from catalog.conversion.sources import read_rules, text_problem
 from catalog.conversion.targets import UnknownChoice, registry
 from catalog.models import Rule
-from catalog.web.throttling import AnonRateThrottle, SharedCacheMixin
 
 CHOICE_PARAMETERS = [
     OpenApiParameter("target", str, description="a target id from /api/targets/ (default splunk)"),

@@ -22,7 +22,8 @@ from catalog.api.pagination import Pagination
 from catalog.api.strict import StrictListAPIView
 from catalog.models import Indicator, Rule
 from catalog.queries import attack, events, fields, indicators, rule_page, rules
-from catalog.queries.filters import IndicatorFilterSet, RuleFilterSet
+from catalog.queries.filters import RuleFilterSet
+from catalog.queries.indicator_search import IndicatorFilterSet
 
 
 @extend_schema(responses=OpenApiTypes.OBJECT)

@@ -17,8 +17,9 @@ from catalog import visibility
 from catalog.curation.audit import log_changes
 from catalog.curation.fields import STORED_FIELDS, changed_fields, clean_level, curation_of
 from catalog.curation.tags import add_local_tag, clean_tag, remove_local_tag
-from catalog.models import CURATION_FIELDS, CatalogVersion, Rule
+from catalog.models import CURATION_FIELDS, Rule
 from catalog.search import index as search_index
+from catalog.versioning import bump_version
 
 
 @dataclass
@@ -128,7 +129,7 @@ def save_changes(changes: list[Change], user) -> None:
             visibility_changed = _set_hidden(changes)
             log_changes(user, [(c.rule, c.fields) for c in changes])
         if not visibility_changed:
-            CatalogVersion.bump()
+            bump_version()
 
 
 def save_form(rule: Rule, hidden: bool | None) -> None:

@@ -18,7 +18,7 @@ from catalog.sigma.evaluate import compile_rule
 from catalog.sigma.model import ParsedRule
 
 if TYPE_CHECKING:
-    from catalog.importing.preparing import PredicateRow, PreparedRule, StageRow
+    from catalog.importing.rows import PredicateRow, PreparedRule, StageRow
 
 
 def matching_problems(

@@ -21,13 +21,13 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from catalog.importing import test_events
 from catalog.importing.existing import CatalogState, FileKey
 from catalog.importing.files import FileScan, RejectedFile, RuleFile, UnreadableFile, find_rule_files, read_rule_file
 from catalog.importing.preparing import PreparedFile, PrepareItem, prepare_files
 from catalog.importing.preparing import file_hash as hash_of_file
 from catalog.importing.report import ImportFailed, ImportReport
 from catalog.importing.writer import RuleToCreate, RuleToUpdate, RuleWriter
-from catalog.matching_files import test_events
 from catalog.models import ImportRun, Indicator, Predicate, Rule, RuleIndicator, RuleReference, Source, Stage
 from catalog.sigma.loading import Limits
 from catalog.sigma.problems import ERROR

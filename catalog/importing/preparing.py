@@ -14,10 +14,11 @@ import os
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from catalog.importing.checks import NUL_ESCAPE, matching_problems, nul_character_line
 from catalog.importing.pool import ParserPool
+from catalog.importing.rows import EventRow, IndicatorRow, PredicateRow, PreparedRule, ReferenceRow, StageRow
 from catalog.reference import attack
 from catalog.reference.events import events_for
 from catalog.sigma.loading import Limits
@@ -53,70 +54,6 @@ ENCODED_COLUMNS = (
     "filter_rules",
     "warnings",
 )
-
-
-class StageRow(NamedTuple):
-    index: int
-    name: str
-    text: str
-    combine: str
-
-
-class PredicateRow(NamedTuple):
-    stage_index: int
-    position: int
-    group: int
-    field: str
-    modifiers: str  # JSON
-    values: str  # JSON
-    combine: str
-    polarity: str  # looks_for, excludes or both (catalog.sigma.polarity)
-
-
-class IndicatorRow(NamedTuple):
-    key: str  # identity hash
-    field: str
-    kind: str
-    value: str
-    transforms: str
-    cased: bool
-    display: str
-    polarity: str  # in this rule (not part of the indicator's identity)
-
-
-class EventRow(NamedTuple):
-    provider: str
-    event_id: int | None
-    title: str
-
-
-class ReferenceRow(NamedTuple):
-    kind: str
-    relation: str
-    target: str
-
-
-@dataclass
-class PreparedRule:
-    """A rule ready to be written: column values and child rows as plain values and named tuples.
-
-    Plain values cross the process boundary several times faster than dataclass trees.
-    """
-
-    uuid: str
-    doc_line: int
-    warnings: list[tuple[int, str]]  # (line within the rule's document, message)
-    content_hash: str
-    columns: dict[str, Any]  # Rule's Sigma columns as Python values, but for ...
-    encoded: dict[str, str]  # ... the JSON ones, as JSON text (each value crosses processes once)
-    stages: list[StageRow]
-    predicates: list[PredicateRow]
-    indicators: list[IndicatorRow]
-    tactics: list[str]
-    techniques: list[str]
-    events: list[EventRow]
-    references: list[ReferenceRow]
-    matchable: bool = True  # False: event matching cannot compile it (a warning says why)
 
 
 @dataclass

@@ -12,9 +12,10 @@ from typing import NamedTuple
 
 from catalog.importing.bulk import chunks, insert_rows
 from catalog.importing.files import RuleFile
-from catalog.importing.preparing import ENCODED_COLUMNS, PreparedRule
+from catalog.importing.preparing import ENCODED_COLUMNS
 from catalog.importing.references import ReferenceData
 from catalog.importing.report import ImportReport
+from catalog.importing.rows import PreparedRule
 from catalog.models import (
     ImportRun,
     Predicate,

@@ -28,8 +28,8 @@ from catalog.importing.files import confined_to
 from catalog.importing.importer import import_paths
 from catalog.importing.reimport import source_roots
 from catalog.jobs import detached
-from catalog.jobs.models import ImportJob
 from catalog.jobs.roots import allowed_roots, check_roots
+from catalog.models.jobs import ImportJob
 
 HOST = detached.HOST
 COMMAND = "run_import_jobs"

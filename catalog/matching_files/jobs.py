@@ -34,8 +34,8 @@ from django.utils import timezone
 from catalog.jobs import detached
 from catalog.jobs.detached import HOST
 from catalog.matching_files.grouping import match_file
-from catalog.matching_files.models import MatchJob
 from catalog.matching_files.quotas import check_quota
+from catalog.models.matching_jobs import MatchJob
 from catalog.sigma.event_files import EventFileError
 
 log = logging.getLogger(__name__)

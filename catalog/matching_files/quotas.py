@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db.models import Sum
 from rest_framework.throttling import BaseThrottle
 
-from catalog.matching_files.models import MatchJob
+from catalog.models.matching_jobs import MatchJob
 
 LIVE = (MatchJob.Status.QUEUED, MatchJob.Status.RUNNING)
 RETRY_AFTER = 60  # seconds: about what one file at the head of the queue takes; a hint, not a promise

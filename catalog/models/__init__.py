@@ -3,12 +3,13 @@
 One module per group of tables; everything is importable from `catalog.models`, as Django expects.
 """
 
-# Two tables of this app live beside their code: admin-started imports (catalog/jobs/) and the
-# search documents (catalog/search/).
-from catalog.jobs.models import ImportJob
-from catalog.matching_files.models import MatchJob, RuleTestEvent
+# Every table of the app is defined here, including those of the feature packages (import jobs, match
+# jobs, search documents, telemetry needs): the features import their tables from catalog.models and
+# catalog.models imports no feature (docs/design.md, "Layers and contracts").
 from catalog.models.choices import LEVELS, RULE_TYPES, STATUSES, Level, Polarity, RuleType, Status
 from catalog.models.detection import Indicator, Predicate, RuleIndicator, RuleReference, RuleVersion, Stage
+from catalog.models.jobs import ImportJob
+from catalog.models.matching_jobs import MatchJob, RuleTestEvent
 from catalog.models.reference import EventType, Tactic, Technique
 from catalog.models.rules import (
     CURATION_FIELDS,
@@ -19,10 +20,10 @@ from catalog.models.rules import (
     public_rules_q,
     tag_text,
 )
+from catalog.models.search import RuleSearch
 from catalog.models.sources import CatalogVersion, ImportRun, Source
 from catalog.models.summaries import CountSummary, FieldSummary, LogsourceSummary
-from catalog.search.models import RuleSearch
-from catalog.telemetry.models import NeedSignature, RuleNeed, TelemetryProfile
+from catalog.models.telemetry import NeedSignature, RuleNeed, TelemetryProfile
 
 __all__ = [
     "CURATION_FIELDS",

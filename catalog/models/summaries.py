@@ -2,7 +2,7 @@
 whole catalog, stored so that a page reads a few hundred rows instead of aggregating every rule.
 
 They are derived data, rewritten by catalog.summaries.refresh in the same transaction as the change
-that makes them stale (an import, a visibility change, a curation save: see CatalogVersion.bump), so
+that makes them stale (an import, a visibility change, a curation save: see catalog.versioning.bump_version), so
 they are exact whenever a page can read them.
 """
 

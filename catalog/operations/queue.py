@@ -14,8 +14,8 @@ from django.conf import settings
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from catalog.jobs.models import ImportJob
-from catalog.matching_files.models import MatchJob
+from catalog.models.jobs import ImportJob
+from catalog.models.matching_jobs import MatchJob
 
 QUEUES = {"import": ImportJob, "match": MatchJob}
 STATES = ("queued", "running", "done", "failed")

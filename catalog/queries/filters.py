@@ -7,8 +7,10 @@ from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from catalog.models import Indicator, Level, Polarity, Rule, RuleIndicator, RuleTestEvent, RuleType, Status
-from catalog.search import ranking, substring
+from catalog.models import Level, Rule, RuleIndicator, RuleTestEvent, RuleType, Status
+from catalog.queries.indicator_search import IndicatorFilterSet
+from catalog.queries.indicators import indicator_filterset
+from catalog.search import ranking
 
 SORTS = {
     "title": ("title",),
@@ -20,29 +22,6 @@ SORTS = {
     "modified": ("modified", "title"),
     "-modified": ("-modified", "title"),
 }
-INDICATOR_KINDS = [
-    "eq",
-    "starts_with",
-    "ends_with",
-    "match",
-    "keyword",
-    "regex",
-    "cidr",
-    "exists",
-    "null",
-    "neq",
-    "fieldref",
-    "lt",
-    "lte",
-    "gt",
-    "gte",
-    "minute",
-    "hour",
-    "day",
-    "week",
-    "month",
-    "year",
-]
 
 
 class StrictBooleanField(forms.NullBooleanField):
@@ -128,8 +107,6 @@ class IndicatorSearchField(forms.CharField):
         value = super().clean(value)
         if not value:
             return None
-        from catalog.queries.indicators import indicator_filterset  # the /indicators/ search itself (a cycle)
-
         search = indicator_filterset(QueryDict(value))
         unknown = sorted(set(search.data) - set(IndicatorFilterSet.base_filters))
         if unknown:
@@ -202,40 +179,3 @@ class RuleFilterSet(django_filters.FilterSet):
         queryset = super().qs
         asked = self.is_bound and self.form.is_valid() and self.form.cleaned_data.get("retired") is not None
         return queryset if asked else queryset.live()
-
-
-INDICATOR_POLARITIES = [
-    (Polarity.LOOKS_FOR.value, "looked for"),
-    (Polarity.EXCLUDES.value, "excluded"),
-    (Polarity.BOTH.value, "both looked for and excluded"),
-]
-
-
-class IndicatorFilterSet(django_filters.FilterSet):
-    """Filters of /indicators/ and /api/indicators/: field, kind and a case-insensitive value substring."""
-
-    field = django_filters.CharFilter(field_name="field")
-    kind = django_filters.ChoiceFilter(choices=[(k, k) for k in INDICATOR_KINDS])
-    value = django_filters.CharFilter(method="filter_value", label="Value contains")
-    min_count = django_filters.NumberFilter(field_name="corpus_count", lookup_expr="gte", label="At least N rules")
-    polarity = django_filters.ChoiceFilter(
-        choices=INDICATOR_POLARITIES,
-        method="filter_polarity",
-        label="Polarity",
-        help_text="looks_for: some live rule looks for it; excludes: some live rule excludes it; both: both happen",
-    )
-
-    class Meta:
-        model = Indicator
-        fields = []
-
-    def filter_polarity(self, queryset, name, value):
-        if value == Polarity.LOOKS_FOR:
-            return queryset.filter(corpus_count__gt=0)
-        if value == Polarity.EXCLUDES:
-            return queryset.filter(exclude_count__gt=0)
-        return queryset.filter(corpus_count__gt=0, exclude_count__gt=0)
-
-    def filter_value(self, queryset, name, value):
-        # Indicator values are stored casefolded unless cased/regex: match both forms.
-        return queryset.filter(substring.value_contains(value))

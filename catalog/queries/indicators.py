@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from django.db.models import F, Q
 
-from catalog import summaries
 from catalog.models import FieldSummary, Indicator, Polarity, RuleIndicator, public_rules_q
-from catalog.queries.filters import IndicatorFilterSet
+from catalog.queries import stored_counts
+from catalog.queries.indicator_search import IndicatorFilterSet
 
 COMMON_INDICATOR = 10  # corpus count from which an indicator counts as widely used
 SAME_VALUE_LIMIT = 20
@@ -39,7 +39,7 @@ def searched_indicators(filterset: IndicatorFilterSet):
     if valid and not any(value not in (None, "", [], ()) for value in filterset.form.cleaned_data.values()):
         # Every listed indicator: their number is a summary total, so paginators need not count them
         # (a scan of every indicator: 250,000 at 20x SigmaHQ). Read by catalog.paging.
-        found.known_count = summaries.counts_of("total").get("indicators", 0)
+        found.known_count = stored_counts.counts_of("total").get("indicators", 0)
     return found
 
 

@@ -13,7 +13,7 @@ from collections import defaultdict
 from django.db import connection, transaction
 
 from catalog.models import Polarity, Rule, RuleIndicator, effective_tags
-from catalog.search.models import RuleSearch
+from catalog.models.search import RuleSearch
 from catalog.search.text import normalized
 
 CHUNK = 500  # rules per round trip (SQLite's variable limit, PostgreSQL's statement size)

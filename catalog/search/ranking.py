@@ -2,7 +2,7 @@
 
 Order: an exact hit first (the rule id, the exact title, the rule's name, or a technique id the rule
 is tagged with, sub-techniques included), then the database's relevance score over the weighted
-document (catalog.search.models: ident > title > looked-for values, tags, technique names >
+document (catalog.models.search: ident > title > looked-for values, tags, technique names >
 description, references, author). PostgreSQL scores with `ts_rank` over the stored weighted
 tsvector; SQLite with FTS5's `bm25` using column weights in the same proportions. Both annotate
 `search_rank` (higher is better) and `search_exact` (1 or 0).

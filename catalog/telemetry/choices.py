@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from catalog.models.telemetry import TelemetryProfile
 from catalog.reference.events import SYSMON_EVENTS
-from catalog.telemetry.models import TelemetryProfile
 from catalog.telemetry.profile import ProfileError, event_token, logsource_token, parse
 from catalog.telemetry.sources import category_sources, event_title, provider_name
 

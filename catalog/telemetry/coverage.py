@@ -1,7 +1,7 @@
 """What a telemetry profile runs: every rule runnable, runnable with missing fields, or not runnable.
 
 /coverage/ and /api/coverage/ both read `profile_coverage()`. It works on need signatures (rules
-with the same log source, events and looked-for fields; catalog.telemetry.models), so its cost
+with the same log source, events and looked-for fields; catalog.models.telemetry), so its cost
 follows the number of kinds of rules, not of rules: 2 queries, then Python over ~1,000 signatures.
 
 A rule's *ways in* are the events that can back its log source (catalog.telemetry.sources: Sysmon
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from catalog.models import Rule
-from catalog.telemetry.models import NeedSignature
+from catalog.models.telemetry import NeedSignature
 from catalog.telemetry.profile import Profile, event_token, logsource_token
 from catalog.telemetry.sources import category_sources, common_fields, event_title
 

@@ -1,4 +1,4 @@
-"""Keep the need summary (catalog.telemetry.models) exact: called by catalog.visibility.publish().
+"""Keep the need summary (catalog.models.telemetry) exact: called by catalog.visibility.publish().
 
 `refresh()` runs whenever an import, hide, unhide or retire is published. It reads the need of the
 rules whose content changed since it was last read (new rules, and rules whose content_hash moved),
@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 
 from catalog.models import Polarity, Predicate, Rule, RuleType, live_rules_q
-from catalog.telemetry.models import NeedSignature, RuleNeed
+from catalog.models.telemetry import NeedSignature, RuleNeed
 from catalog.telemetry.sources import provider_slug
 
 BATCH = 2000

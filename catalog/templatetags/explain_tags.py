@@ -40,6 +40,6 @@ def get_item(mapping, key):
 @register.simple_tag
 def test_event_count(rule) -> int:
     """Logged events that test the rule (its regression data), for the rule page."""
-    from catalog.queries.test_events import test_event_count as count
+    from catalog.matching_files.rule_events import test_event_count as count
 
     return count(rule)

@@ -27,7 +27,8 @@ CONVERSION = ("target", "pipeline")
 def page_parameters() -> dict[str, tuple[str, ...] | None]:
     """URL name -> the query parameters its page reads (derived from the FilterSets where it has one)."""
     from catalog.queries.fields import LOGSOURCE_KEYS
-    from catalog.queries.filters import IndicatorFilterSet, RuleFilterSet
+    from catalog.queries.filters import RuleFilterSet
+    from catalog.queries.indicator_search import IndicatorFilterSet
     from catalog.web.changes import CHANGES_PARAMETERS
     from catalog.web.rule_indicators import INDICATOR_PAGE_PARAMETERS
 

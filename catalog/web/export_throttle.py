@@ -4,7 +4,7 @@ downloads: SIEM files, CSV and the Navigator layer, per client (or user), in the
 from django.http import JsonResponse
 from rest_framework import throttling
 
-from catalog.web.throttling import SharedCacheMixin, throttle_wait
+from catalog.api.throttling import SharedCacheMixin, throttle_wait
 
 
 class ExportRateThrottle(SharedCacheMixin, throttling.UserRateThrottle):

@@ -7,7 +7,7 @@ characters per value (catalog.sigma.logged_events), and finally the evaluation t
 budget the answer is partial and says so (`complete: false`), never a timeout. The explanations in
 one answer are bounded in number and bytes (catalog.matching_files.budget; `truncated: true` and
 counts say what was left out). Posts are rate
-limited per client (catalog.web.throttling), and the API takes JSON only: a form or text/plain
+limited per client (catalog.api.throttling), and the API takes JSON only: a form or text/plain
 post, which any web page can make a visitor's browser send, gets a 415.
 """
 
@@ -25,13 +25,13 @@ from rest_framework.exceptions import APIException
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
+from catalog.api.throttling import AnonRateThrottle, MatchRateThrottle, match_wait
 from catalog.matching import LogSource, match_events, picked, uncompilable_rules
 from catalog.matching_files.budget import ExplanationBudget
 from catalog.matching_files.explaining import attach_explanations, chosen_rule
 from catalog.models import Rule
 from catalog.operations.metrics import count_match_events
 from catalog.sigma.logged_events import EventInputError, EventLimits, read_events
-from catalog.web.throttling import AnonRateThrottle, MatchRateThrottle, match_wait
 
 JSON_TYPES = ("application/json",)
 

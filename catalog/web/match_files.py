@@ -22,13 +22,13 @@ from rest_framework.decorators import api_view, parser_classes, throttle_classes
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from catalog.api.throttling import AnonRateThrottle, MatchRateThrottle, match_wait
 from catalog.matching import uncompilable_rules
 from catalog.matching_files.jobs import enqueue
 from catalog.matching_files.quotas import QuotaRefused, check_quota, client_key
-from catalog.queries.match_jobs import job_json, job_status
+from catalog.matching_files.status import job_json, job_status
 from catalog.sigma.event_files import EVTX_MAGIC
 from catalog.web.match import EventForm
-from catalog.web.throttling import AnonRateThrottle, MatchRateThrottle, match_wait
 
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and headers around the file in a multipart body
 

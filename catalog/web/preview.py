@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from catalog.api.conversion import ConvertRateThrottle
+from catalog.api.throttling import throttle_wait
 from catalog.conversion.budget import request_budget
 from catalog.conversion.converter import Conversion, choose, convert
 from catalog.conversion.sources import PASTED, read_rules, text_problem
@@ -34,7 +35,6 @@ from catalog.reference.events import events_for
 from catalog.sigma.model import IndicatorKey, ParsedRule
 from catalog.sigma.parsing import parse_file
 from catalog.sigma.problems import Problem, RuleFileError
-from catalog.web.throttling import throttle_wait
 
 
 class PreviewForm(forms.Form):

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from catalog.queries import test_events as queries
+from catalog.matching_files import rule_events as queries
 
 
 def test_events_page(request, rule_uuid):

@@ -10,11 +10,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from catalog.models import Indicator
 from catalog.paging import KnownCountPaginator
-from catalog.queries import attack, events, facets, fields, indicators, rule_page, rules
+from catalog.queries import answers, attack, events, facets, fields, indicators, rule_page, rules
 from catalog.queries import overview as overview_queries
-from catalog.queries.filters import INDICATOR_KINDS, INDICATOR_POLARITIES, SORTS
+from catalog.queries.filters import SORTS
 from catalog.queries.history import rule_history
-from catalog.search import answers
+from catalog.queries.indicator_search import INDICATOR_KINDS, INDICATOR_POLARITIES
 from catalog.telemetry import matrix as coverage_matrix
 
 RULES_PER_PAGE = 50

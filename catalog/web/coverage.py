@@ -1,6 +1,6 @@
 """/coverage/ pages: choose what you collect, see what it runs, where it is blind, and what to add next.
 
-The page and /api/coverage/ (catalog.telemetry.api) read the same `coverage.profile_coverage()`.
+The page and /api/coverage/ (catalog.api.coverage) read the same `coverage.profile_coverage()`.
 The profile lives in the URL (catalog.telemetry.profile), so every view here can be bookmarked.
 """
 
@@ -12,10 +12,10 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from catalog.models.telemetry import RuleNeed
 from catalog.queries import rules as rule_queries
 from catalog.telemetry import choices, coverage, matrix
 from catalog.telemetry import render as html
-from catalog.telemetry.models import RuleNeed
 from catalog.telemetry.profile import Profile, ProfileError, from_query
 from catalog.web import coverage_exports
 from catalog.web.views import RULES_PER_PAGE, paginate

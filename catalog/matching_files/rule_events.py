@@ -1,4 +1,4 @@
-"""A rule's logged test events (catalog/matching_files/test_events.py), each explained: the page
+"""A rule's logged test events (catalog/importing/test_events.py), each explained: the page
 /rules/<id>/test-events/ and its API twin read them here."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from django.db.models import Sum
 from django.shortcuts import get_object_or_404
 
 from catalog.matching_files.explaining import rule_parts
-from catalog.matching_files.models import RuleTestEvent
 from catalog.models import Rule
+from catalog.models.matching_jobs import RuleTestEvent
 from catalog.sigma.evaluate import EventView
 from catalog.sigma.explain import explain
 

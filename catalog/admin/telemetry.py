@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
-from catalog.telemetry.models import TelemetryProfile
+from catalog.models.telemetry import TelemetryProfile
 from catalog.telemetry.profile import ProfileError, parse
 
 

@@ -7,7 +7,7 @@ Answers the rule counts of the three classes, the rule ids of each (`rules=0` le
 with the events each runnable rule runs through and the fields a partial one misses, the covered
 and uncovered techniques, and the ranked "add this next" list. The POST takes JSON only (a form
 post, which any page can make a browser send, gets a 415) and changes nothing. POSTs are counted
-against the `coverage` rate (catalog.web.throttling.CoverageRateThrottle: each may parse a Sysmon
+against the `coverage` rate (catalog.api.throttling.CoverageRateThrottle: each may parse a Sysmon
 configuration and computes a coverage no cache keeps); GETs are cached pages, as /coverage/ is.
 """
 
@@ -20,10 +20,10 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from catalog.api.throttling import CoverageRateThrottle, throttle_wait
 from catalog.models import Rule
 from catalog.telemetry import coverage
 from catalog.telemetry.profile import ProfileError, from_json, from_query
-from catalog.web.throttling import CoverageRateThrottle, throttle_wait
 
 GET_PARAMS = {"events", "logsources", "rules"}
 

@@ -116,7 +116,7 @@ def _trigram_near(word: str) -> str | None:
 
 
 def _vocabulary_near(word: str) -> str | None:
-    from catalog.search.models import RuleSearch
+    from catalog.models.search import RuleSearch
 
     vocabulary = set()
     for title in RuleSearch.objects.filter(rule__in=Rule.objects.live()).values_list("title", flat=True):

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from catalog.matching_files.models import RuleTestEvent
 from catalog.models import Rule, Source
+from catalog.models.matching_jobs import RuleTestEvent
 from catalog.sigma.event_files import EventFileError, FileLimits, read_events
 from catalog.sigma.logged_events import EventLimits
 

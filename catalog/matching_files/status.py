@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import Http404
 
 from catalog.matching_files.jobs import reconcile
-from catalog.matching_files.models import MatchJob
+from catalog.models.matching_jobs import MatchJob
 
 
 def job_status(token) -> MatchJob:
