@@ -51,3 +51,24 @@ def test_migrations_match_the_models():
         call_command("makemigrations", "catalog", check=True, dry_run=True, stdout=out)
     except SystemExit as exc:  # --check exits non-zero when a migration is missing
         pytest.fail(f"models changed without a migration:\n{out.getvalue()} ({exc})")
+
+
+def test_the_lock_file_pins_every_dependency_pyproject_names():
+    """`make install` installs requirements.lock alone: a dependency added to pyproject.toml without `make lock`
+    would be missing on a new machine (and pip check would not notice an extra's absence)."""
+    import re
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    wanted = list(project["dependencies"]) + [d for extra in project["optional-dependencies"].values() for d in extra]
+    locked = {
+        (m.group(1).lower().replace("_", "-"), m.group(2))
+        for m in re.finditer(r"^([A-Za-z0-9_.-]+)==([^\s;\\]+)", (root / "requirements.lock").read_text(), re.M)
+    }
+    missing = []
+    for requirement in wanted:
+        name, version = re.match(r"([A-Za-z0-9_.-]+)(?:\[[^]]*\])?==(\S+)", requirement).groups()
+        if (name.lower().replace("_", "-"), version) not in locked:
+            missing.append(requirement)
+    assert not missing, f"run `make lock`: requirements.lock lacks {missing}"
