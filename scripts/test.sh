@@ -2,13 +2,19 @@
 # The whole suite, on SQLite and then on PostgreSQL (DATABASE_URL or the local server).
 # On a developer machine without PostgreSQL the second run is skipped, and we say so;
 # under CI (CI=true) an unreachable PostgreSQL is a failure, never a silent skip.
+#
+# Each pass runs on pytest-xdist workers (TEST_WORKERS, default 2: one per core), each worker with its
+# own test database, live-site databases and ports; `--dist loadgroup` keeps a module's live site on one
+# worker (tests/suite_layout.py). Tests that can reach no database run in the SQLite pass only.
+# Arguments go to both pytest runs, e.g. `bash scripts/test.sh -x tests/test_api.py`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 PG_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+PYTEST=("$PY" -m pytest -n "${TEST_WORKERS:-2}" --dist loadgroup --durations=15)
 
 echo "== test suite on SQLite =="
-env -u DATABASE_URL $PY -m pytest "$@"
+env -u DATABASE_URL "${PYTEST[@]}" "$@"
 
 if $PY - "$PG_URL" <<'PYEOF'
 import sys, psycopg
@@ -19,8 +25,14 @@ except Exception as exc:
     sys.exit(1)
 PYEOF
 then
-  echo "== test suite on PostgreSQL ($PG_URL) =="
-  DATABASE_URL="$PG_URL" $PY -m pytest "$@"
+  echo "== test suite on PostgreSQL ($PG_URL), less the database-free tests the SQLite pass ran =="
+  status=0
+  DATABASE_URL="$PG_URL" "${PYTEST[@]}" --skip-database-free "$@" || status=$?
+  if [ "$status" -eq 5 ] && [ "${CI:-}" != "true" ]; then
+    echo "Every selected test is database-free: they ran in the SQLite pass." >&2
+  elif [ "$status" -ne 0 ]; then
+    exit "$status"
+  fi
 elif [ "${CI:-}" = "true" ]; then
   echo "FAIL: CI must run the suite on PostgreSQL too, and it is unreachable." >&2
   exit 1

@@ -1,7 +1,7 @@
 """What the browser tests share: a catalog served by gunicorn, Debian's Chromium, axe-core, CSP errors.
 
-Not a test module: tests/test_e2e_accessibility.py, test_e2e_phone.py and test_rule_downloads.py
-build their own site from it (module-scoped), each on the database kind of the run.
+Not a test module. The `site` and `browser` fixtures of tests/conftest.py serve a module's catalog
+with `catalog_site` and open Chromium with `chromium`, each module-scoped, on the database kind of the run.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 from axe_playwright_python.base import AXE_FILE_PATH
 
 from benchmarks.site import _env, build_database, fresh_postgres_database, serve
+from tests.built_catalogs import database_name, drop_database, postgres_run, postgres_server
 from tests.constants import ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -36,22 +37,42 @@ BLOCKING_IMPACTS = ("serious", "critical")
 
 
 @contextmanager
-def catalog_site(tmp_dir: Path, name: str, paths: list[str], source: str, base_url: str = ""):
+def catalog_site(
+    tmp_dir: Path,
+    name: str,
+    paths: list[str],
+    source: str,
+    base_url: str = "",
+    production: bool = True,
+    database_url: str = "",
+):
     """Serve a catalog of `paths` (source `source`, optionally with an upstream base URL) on the run's database kind.
 
-    Production settings (DEBUG off): error pages are the catalog's own, as a visitor sees them, and
-    static files are the collected, hashed ones.
+    Production settings by default (DEBUG off): error pages are the catalog's own, as a visitor sees
+    them, and static files are the collected, hashed ones. `database_url`: serve this already built
+    catalog (e.g. a copy from tests/built_catalogs.py) instead of building one from `paths`. A PostgreSQL
+    database served here is dropped when the site stops.
     """
     assert Path(CHROMIUM).exists(), "Chromium is required for the browser tests: apt-get install chromium"
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        database_url = fresh_postgres_database(os.environ["DATABASE_URL"], name)
+    if not database_url:
+        database_url = site_database(tmp_dir, name, paths, source)
+    try:
+        if base_url:
+            set_base_url(database_url, source, base_url)
+        with serve(database_url, production=production) as base:
+            yield base
+    finally:
+        drop_database(database_url)
+
+
+def site_database(tmp_dir: Path, name: str, paths: list[str], source: str) -> str:
+    """A new catalog of `paths`, of this run and this test process only (see tests/built_catalogs.py)."""
+    if postgres_run():
+        database_url = fresh_postgres_database(postgres_server(), database_name(name))
     else:
         database_url = f"sqlite:///{tmp_dir / (name + '.sqlite3')}"
     build_database(database_url, paths, source=source)
-    if base_url:
-        set_base_url(database_url, source, base_url)
-    with serve(database_url, production=True) as base:
-        yield base
+    return database_url
 
 
 def set_base_url(database_url: str, source: str, base_url: str) -> None:

@@ -15,6 +15,14 @@ instead, because CI must run everything. `pytest -m "not corpus"` selects the fa
 
 Every test runs inside a transaction that is rolled back, so tests may import, curate or break
 things freely. Tests must not use `transaction=True` (it would flush the session's rules).
+
+SigmaHQ is imported once per run (tests/built_catalogs.py) and copied: into the session database of
+each process that runs corpus tests, and into the database of each live site that serves it. Under
+pytest-xdist (scripts/test.sh) every worker has its own test database, live-site databases and ports;
+how tests are spread over workers and database kinds is in tests/suite_layout.py.
+
+Browser modules get `site` (a catalog served by gunicorn, as the module's SITE says) and `browser`
+(headless Chromium) from here, both module-scoped.
 """
 
 import os
@@ -23,21 +31,24 @@ import shutil
 import pytest
 from django.core.management import call_command
 
+from tests.built_catalogs import catalog_copy, drop_built_catalogs, replace_test_database, run_folder
+
 # Re-exported for tests written before tests/constants.py existed; new code imports from there.
 from tests.constants import CORPUS, CORPUS_FOLDERS, EXAMPLES, REFERENCE_RULE_ID, ROOT, corpus_paths  # noqa: F401
+from tests.suite_layout import database_free, needs_corpus, reads_corpus, site_config, site_group
 
-CORPUS_FIXTURES = ("corpus", "corpus_dir")
 
-
-def needs_corpus(item) -> bool:
-    """Whether a collected test reads SigmaHQ: through a fixture (directly or via another) or the marker."""
-    return bool(set(CORPUS_FIXTURES) & set(getattr(item, "fixturenames", ()))) or bool(
-        item.get_closest_marker("corpus")
+def pytest_addoption(parser):
+    parser.addoption(
+        "--skip-database-free",
+        action="store_true",
+        help="leave out the tests that can reach no database (scripts/test.sh: the SQLite pass has run them)",
     )
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "corpus: the test reads the SigmaHQ snapshot in ../shared (slow to import)")
+    config.addinivalue_line("markers", "database_free: the test can reach no database (set by tests/conftest.py)")
 
 
 def pytest_itemcollected(item):
@@ -45,19 +56,37 @@ def pytest_itemcollected(item):
 
     `corpus` goes first among the test's fixtures, so its session-scoped import runs before the
     test's transaction opens (and is not rolled back with it). The marker lets `-m "not corpus"`
-    leave every corpus test out.
+    leave every corpus test out. Also marked here: database-free tests, and each module's live-site
+    tests as one xdist group (tests/suite_layout.py).
     """
-    uses_fixture = bool(set(CORPUS_FIXTURES) & set(getattr(item, "fixturenames", ())))
+    uses_fixture = reads_corpus(item)
     if uses_fixture and not item.get_closest_marker("corpus"):
         item.add_marker(pytest.mark.corpus)
     elif not uses_fixture and item.get_closest_marker("corpus"):
         item.fixturenames.insert(0, "corpus")
+    if database_free(item):
+        item.add_marker(pytest.mark.database_free)
+    if group := site_group(item):
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
     """Corpus tests last (stable otherwise): the tests before them run on the example rules alone."""
+    if config.getoption("--skip-database-free"):
+        left_out = [item for item in items if item.get_closest_marker("database_free")]
+        if left_out:
+            config.hook.pytest_deselected(items=left_out)
+            items[:] = [item for item in items if not item.get_closest_marker("database_free")]
     items[:] = sorted(items, key=needs_corpus)
+
+
+def pytest_sessionfinish(session):
+    """The run's built PostgreSQL catalogs go when the run ends (in the xdist controller, after every worker)."""
+    if hasattr(session.config, "workerinput"):
+        return
+    if any(run_folder(session.config._tmp_path_factory).glob("built-*.url")):
+        drop_built_catalogs()
 
 
 def missing_corpus():
@@ -87,19 +116,16 @@ def corpus_dir():
 
 
 @pytest.fixture(scope="session")
-def sigmahq_imported(corpus_dir, django_db_setup, django_db_blocker):
-    """SigmaHQ's five rule folders, imported (and committed) once, before the first test that reads them.
+def sigmahq_imported(corpus_dir, django_db_setup, django_db_blocker, tmp_path_factory):
+    """SigmaHQ's five rule folders in the session database (committed), before the first test that reads them.
 
-    The example rules leave first: corpus tests see a catalog of SigmaHQ alone, as a deployment
-    that imported only it (every test that reads the example rules has already run). Session-scoped
-    fixtures are set up before the test's own transaction opens, so none of this is rolled back.
+    The example rules leave: corpus tests see a catalog of SigmaHQ alone, as a deployment that
+    imported only it (every test that reads the example rules has already run). The database becomes
+    a copy of the run's one import of SigmaHQ (tests/built_catalogs.py). Session-scoped fixtures are
+    set up before the test's own transaction opens, so none of this is rolled back.
     """
-    from catalog.importing.importer import import_paths
-
     with django_db_blocker.unblock():
-        remove_source("examples")
-        report = import_paths(corpus_paths(), source="sigmahq")
-        assert not report.errors, [str(p) for p in report.errors[:5]]
+        replace_test_database(tmp_path_factory)
 
 
 @pytest.fixture
@@ -203,3 +229,46 @@ def no_page_cache(settings):
 def fast_password_hashing(settings):
     """Test users get MD5-hashed passwords: the production hasher spends ~0.5 s per user on purpose."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="module")
+def site(request, tmp_path_factory):
+    """A catalog served by gunicorn, in a database of its own on the run's kind, for one module's browser tests.
+
+    The module's SITE says what it holds (tests/suite_layout.py has the defaults):
+    "rules": "examples" or "sigmahq" (a copy of the run's built catalog, tests/built_catalogs.py), or a
+    list of rule folders to import as "source"; "production" (DEBUG off, collected static files; the
+    default) or not; "base_url": the source's upstream base URL; "name": names its database; "corpus":
+    True when its rule folders are SigmaHQ's (the module's tests then count as corpus tests).
+    """
+    from tests.browser import catalog_site
+
+    config = site_config(request.module)
+    if config["rules"] == "sigmahq" or config.get("corpus"):
+        request.getfixturevalue("corpus_dir")  # skips, or fails under CI, without the snapshot
+    name = config.get("name") or request.module.__name__.rsplit(".", 1)[-1]
+    tmp_dir = tmp_path_factory.mktemp(name)
+    if isinstance(config["rules"], str):
+        paths, source = [], config["rules"]
+        database_url = catalog_copy(tmp_path_factory, source, name, tmp_dir)
+    else:
+        paths, source, database_url = config["rules"], config["source"], ""
+    with catalog_site(
+        tmp_dir,
+        name,
+        paths,
+        source,
+        base_url=config["base_url"],
+        production=config["production"],
+        database_url=database_url,
+    ) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (tests/browser.py), one per module."""
+    from tests.browser import chromium
+
+    with chromium() as browser:
+        yield browser

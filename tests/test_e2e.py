@@ -5,34 +5,14 @@ separate process; Playwright drives Debian's Chromium. Screenshots of the main p
 test-artifacts/ for a human to look at.
 """
 
-import os
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
-from benchmarks.site import build_database, fresh_postgres_database, serve
-from tests.browser import ARTIFACTS, CHROMIUM, chromium
-from tests.constants import REFERENCE_RULE_ID, corpus_paths
+from tests.browser import ARTIFACTS
+from tests.constants import REFERENCE_RULE_ID
 
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory, corpus_dir):
-    """The site on the same kind of database as the rest of this test run (SQLite or PostgreSQL)."""
-    assert Path(CHROMIUM).exists(), "Chromium is required for the browser tests: apt-get install chromium"
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        database_url = fresh_postgres_database(os.environ["DATABASE_URL"], "catalog_e2e")
-    else:
-        database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'catalog.sqlite3'}"
-    build_database(database_url, corpus_paths())
-    with serve(database_url) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
+# The `site` fixture (tests/conftest.py): SigmaHQ, on the same kind of database as the rest of the run; DEBUG on.
+SITE = {"name": "catalog_e2e", "rules": "sigmahq", "production": False}
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ elements and axe's reason. A console error (a CSP violation, a broken asset) fai
 
 import pytest
 
-from tests.browser import DESKTOP, axe_violations, catalog_site, chromium, describe, shot, watch_console
-from tests.constants import REFERENCE_RULE_ID, corpus_paths
+from tests.browser import DESKTOP, axe_violations, describe, shot, watch_console
+from tests.constants import REFERENCE_RULE_ID
 
 EMPTY_VALUE_RULE_ID = "c187c075-bb3e-4c62-b4fa-beae0ffc211f"  # carries `eq ''` indicators (ApplicationPath: '')
 
@@ -39,22 +39,8 @@ PAGES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory, corpus_dir):
-    with catalog_site(
-        tmp_path_factory.mktemp("a11y"),
-        "catalog_e2e_a11y",
-        corpus_paths(),
-        source="sigmahq",
-        base_url="https://github.com/SigmaHQ/sigma/blob/master/",
-    ) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
+# The `site` fixture (tests/conftest.py): SigmaHQ with its upstream base URL, production settings.
+SITE = {"name": "catalog_e2e_a11y", "rules": "sigmahq", "base_url": "https://github.com/SigmaHQ/sigma/blob/master/"}
 
 
 def open_page(browser, site, name, path, scheme):

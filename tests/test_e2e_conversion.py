@@ -5,34 +5,14 @@ uses it) and served by gunicorn, as tests/test_e2e.py does; Playwright drives De
 A Content-Security-Policy violation shows as a console error and fails the test.
 """
 
-import os
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
-from benchmarks.site import build_database, fresh_postgres_database, serve
-from tests.browser import ARTIFACTS, CHROMIUM, chromium
+from tests.browser import ARTIFACTS
 from tests.constants import CERTUTIL, CERTUTIL_ID, EXAMPLES
 
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    assert Path(CHROMIUM).exists(), "Chromium is required for the browser tests: apt-get install chromium"
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        server = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"  # the run's own database may not exist
-        database_url = fresh_postgres_database(server, "catalog_e2e_conversion")
-    else:
-        database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e-conversion') / 'catalog.sqlite3'}"
-    build_database(database_url, [str(EXAMPLES)], source="examples")
-    with serve(database_url) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
+# The `site` fixture (tests/conftest.py): the example rules; DEBUG on.
+SITE = {"name": "catalog_e2e_conversion", "rules": "examples", "production": False}
 
 
 @pytest.fixture

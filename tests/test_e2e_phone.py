@@ -11,20 +11,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import DESKTOP, PHONE, catalog_site, chromium, shot, watch_console
-from tests.constants import EXAMPLES
+from tests.browser import DESKTOP, PHONE, shot, watch_console
 
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    with catalog_site(tmp_path_factory.mktemp("phone"), "catalog_e2e_phone", [str(EXAMPLES)], "examples") as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
+# The `site` fixture (tests/conftest.py): the example rules, production settings.
+SITE = {"name": "catalog_e2e_phone", "rules": "examples"}
 
 
 def new_page(browser, viewport):

@@ -10,14 +10,11 @@ import pytest
 import yaml
 from playwright.sync_api import expect
 
-from tests.browser import DESKTOP, axe_violations, catalog_site, chromium, describe, shot, watch_console
+from tests.browser import DESKTOP, axe_violations, chromium, describe, shot, watch_console
 from tests.constants import EXAMPLES
 
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    with catalog_site(tmp_path_factory.mktemp("h12"), "h12_e2e_coverage", [str(EXAMPLES)], "examples") as base:
-        yield base
+# The `site` fixture (tests/conftest.py): the example rules, production settings.
+SITE = {"name": "h12_e2e_coverage", "rules": "examples"}
 
 
 @pytest.fixture

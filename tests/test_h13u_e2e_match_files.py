@@ -7,21 +7,18 @@ regression folder's info.yml names, read here.
 
 import re
 
-import pytest
 import yaml
 from playwright.sync_api import expect
 
-from tests.browser import catalog_site, chromium, shot, watch_console
+from tests.browser import chromium, shot, watch_console
 from tests.constants import CORPUS
 
 RULES = CORPUS / "rules-emerging-threats/2026/Exploits/RedSun"
 CASE = CORPUS / "regression_data/rules-emerging-threats/2026/Exploits/RedSun/pipe_created_win_exploit_redsun_named_pipe"
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory, corpus_dir):
-    with catalog_site(tmp_path_factory.mktemp("h13u"), "h13u_e2e", [str(RULES)], source="sigmahq") as base:
-        yield base
+# The `site` fixture (tests/conftest.py): the RedSun rules of SigmaHQ, production settings.
+SITE = {"name": "h13u_e2e", "rules": [str(RULES)], "source": "sigmahq", "corpus": True}
 
 
 def test_upload_an_evtx_file_and_read_grouped_results_and_an_explanation(site):

@@ -17,7 +17,7 @@ from catalog.models import CatalogVersion, Rule, Source
 from catalog.templatetags.ui_tags import upstream_url
 from catalog.visibility import set_visibility
 from catalog.web.rule_downloads import download_name
-from tests.browser import DESKTOP, catalog_site, chromium, watch_console
+from tests.browser import DESKTOP, watch_console
 from tests.constants import CERTUTIL, CERTUTIL_ID, EXAMPLES
 
 UPSTREAM = "https://example.org/sigma-catalog/blob/main/"
@@ -161,18 +161,8 @@ def test_admin_sets_a_sources_base_url_and_pages_show_it_at_once(client, admin_u
 
 
 # -- in the browser: copy and download, CSP-clean ------------------------------------------------
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    with catalog_site(
-        tmp_path_factory.mktemp("downloads"), "catalog_e2e_downloads", [str(EXAMPLES)], "examples", base_url=UPSTREAM
-    ) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
+# The `site` fixture (tests/conftest.py) of the browser tests below: the example rules with their upstream base URL.
+SITE = {"name": "catalog_e2e_downloads", "rules": "examples", "base_url": UPSTREAM}
 
 
 @pytest.fixture
