@@ -193,7 +193,8 @@ def generated_rules(db, tmp_path):
 
 def remove_source(name: str) -> None:
     """Delete a source's rules, the indicators only they carried, and the source; recount the rest."""
-    from catalog.models import CatalogVersion, Indicator, Rule, Source
+    from catalog.models import Indicator, Rule, Source
+    from catalog.versioning import bump_version
     from catalog.visibility import recount_corpus
 
     rules = Rule.objects.filter(source__name=name)
@@ -203,7 +204,7 @@ def remove_source(name: str) -> None:
     Source.objects.filter(name=name).delete()
     if Indicator.objects.filter(pk__in=touched).exists():  # shared with another source: their counts change
         recount_corpus()
-    CatalogVersion.bump()
+    bump_version(fields=True)  # which rules are live changed: the field counts too
 
 
 @pytest.fixture
