@@ -42,11 +42,12 @@ if ! [ -x "$PY" ] || [ "$("$PY" -c 'import platform; print(platform.python_versi
     rm -rf "$VENV"
     "$PYTHON_NEWEST" -m venv "$VENV"
 fi
-# Reinstalled only when pyproject.toml changed since the last install into this venv.
+# Reinstalled only when pyproject.toml or requirements.lock changed since the last install into this venv.
 STAMP=$VENV/.installed
-if ! [ -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
+if ! [ -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ requirements.lock -nt "$STAMP" ]; then
     "$PY" -m pip install --quiet --upgrade pip
-    "$PY" -m pip install --quiet -e '.[test]'
+    "$PY" -m pip install --quiet --require-hashes -r requirements.lock  # the same lock as .venv: one environment
+    "$PY" -m pip install --quiet --no-deps -e .
     "$PY" -m pip check
     touch "$STAMP"
 fi
