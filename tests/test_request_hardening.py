@@ -256,7 +256,7 @@ def test_a_request_without_a_client_address_is_counted_not_a_500(db, clean_share
     # Some WSGI servers (and schemathesis's in-process transport) set no REMOTE_ADDR at all.
     from rest_framework.request import Request
 
-    from catalog.web.throttling import AnonRateThrottle
+    from catalog.api.throttling import AnonRateThrottle
 
     django_request = RequestFactory().get("/api/rules/")
     del django_request.META["REMOTE_ADDR"]
