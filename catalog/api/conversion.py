@@ -33,9 +33,11 @@ from catalog.conversion import requested, stored
 from catalog.conversion.budget import request_budget
 from catalog.conversion.converter import Choice, choose, convert
 from catalog.conversion.formats import FORMATS
+from catalog.conversion.requested import CONVERSION_PARAMETERS
 from catalog.conversion.sources import read_rules, text_problem
 from catalog.conversion.targets import UnknownChoice, registry
 from catalog.models import Rule
+from catalog.parameters import reads_parameters
 
 CHOICE_PARAMETERS = [
     OpenApiParameter("target", str, description="a target id from /api/targets/ (default splunk)"),
@@ -98,6 +100,7 @@ def request_choice(params) -> Choice:
         raise BadInput(str(exc)) from None
 
 
+@reads_parameters("format")
 @extend_schema(responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def targets_api(request):
@@ -115,6 +118,7 @@ def targets_api(request):
     )
 
 
+@reads_parameters(*CONVERSION_PARAMETERS, "format")
 @extend_schema(parameters=CHOICE_PARAMETERS, responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT})
 @negotiation
 @api_view(["GET"])

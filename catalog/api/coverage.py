@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from catalog.api.throttling import CoverageRateThrottle, throttle_wait
 from catalog.models import Rule
+from catalog.parameters import reads_parameters
 from catalog.telemetry import coverage
 from catalog.telemetry.profile import ProfileError, from_json, from_query
 
@@ -37,6 +38,7 @@ def _error(message: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"errors": {"profile": [message]}}, status=status)
 
 
+@reads_parameters(*GET_PARAMS, refuses_others=True)  # a 400 for any other
 @csrf_exempt  # JSON only (415 otherwise), and nothing is written: a cross-site post can learn nothing
 @require_http_methods(["GET", "POST"])
 def coverage_api(request):

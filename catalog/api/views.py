@@ -21,11 +21,16 @@ from catalog.api.filters import EventFilterSet, FieldFilterSet, TechniqueFilterS
 from catalog.api.pagination import Pagination
 from catalog.api.strict import StrictListAPIView
 from catalog.models import Indicator, Rule
+from catalog.parameters import declare, reads_parameters
 from catalog.queries import attack, events, fields, indicators, rule_page, rules
 from catalog.queries.filters import RuleFilterSet
 from catalog.queries.indicator_search import IndicatorFilterSet
 
+# What a single object's view reads: DRF's renderer choice (catalog.parameters).
+RENDERER_CHOICE = declare(["format"])
 
+
+@reads_parameters("format")
 @extend_schema(responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def api_root(request, format=None):
@@ -68,6 +73,8 @@ class RuleList(StrictListAPIView):
 class RuleDetail(generics.RetrieveAPIView):
     """One rule in the export shape (`export_catalog`), plus the link to its HTML page."""
 
+    query_parameters = RENDERER_CHOICE
+
     serializer_class = s.RuleDetailSerializer
     filter_backends = []
     lookup_field = "uuid"
@@ -99,6 +106,8 @@ class IndicatorList(StrictListAPIView):
 
 class IndicatorDetail(generics.RetrieveAPIView):
     """One indicator and the (non-hidden, non-retired) rules carrying it; 404 when only hidden rules do."""
+
+    query_parameters = RENDERER_CHOICE
 
     serializer_class = s.IndicatorDetailSerializer
     filter_backends = []
@@ -132,6 +141,8 @@ class FieldList(StrictListAPIView):
 class FieldDetail(generics.RetrieveAPIView):
     """One field: its totals and the log sources of the rules that test it."""
 
+    query_parameters = RENDERER_CHOICE
+
     serializer_class = s.FieldDetailSerializer
     filter_backends = []
 
@@ -157,6 +168,8 @@ class TechniqueList(StrictListAPIView):
 class TechniqueDetail(generics.RetrieveAPIView):
     """One technique and the rules tagged with it (sub-technique rules: follow `rules_url`)."""
 
+    query_parameters = RENDERER_CHOICE
+
     serializer_class = s.TechniqueDetailSerializer
     filter_backends = []
 
@@ -181,6 +194,8 @@ class TacticList(StrictListAPIView):
 
 class TacticDetail(generics.RetrieveAPIView):
     """One tactic and its techniques with their rule counts (`/api/attack/?tactic=` pages through the same)."""
+
+    query_parameters = RENDERER_CHOICE
 
     serializer_class = s.TacticDetailSerializer
     filter_backends = []
@@ -213,6 +228,8 @@ class EventList(StrictListAPIView):
 )
 class EventDetail(generics.RetrieveAPIView):
     """One event (`any` = the whole channel) and the rules covering it."""
+
+    query_parameters = RENDERER_CHOICE
 
     serializer_class = s.EventDetailSerializer
     filter_backends = []

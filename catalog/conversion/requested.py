@@ -13,6 +13,9 @@ from . import stored
 from .budget import request_budget
 from .converter import Choice, Conversion
 
+# The query parameters a page (the rule page, the SIEM exports) reads to choose its conversion.
+CONVERSION_PARAMETERS = ("target", "pipeline")
+
 
 def rule_query(rule: Rule, choice: Choice) -> Conversion:
     with request_budget() as spent:

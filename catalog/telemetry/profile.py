@@ -127,9 +127,13 @@ def parse(events=None, logsources=None) -> Profile:
     )
 
 
+# The query parameters a profile is read from (the /coverage/ pages declare them: catalog.parameters).
+PROFILE_PARAMETERS = ("events", "logsources")
+
+
 def from_query(query) -> Profile:
     """A profile from a request's GET (a QueryDict): repeated parameters are joined."""
-    return parse(query.getlist("events"), query.getlist("logsources"))
+    return parse(*(query.getlist(name) for name in PROFILE_PARAMETERS))
 
 
 def from_json(data) -> Profile:

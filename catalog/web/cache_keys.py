@@ -1,83 +1,29 @@
-"""Which query parameters each public page reads: the page cache's key is the path and those alone.
+"""The page cache's key: the path and the query parameters its view declares (catalog.parameters).
 
 Before, the key was the full URL, so `?utm=1`, `?utm=2`, ... each rendered and stored the same page
-again (2,000 such requests grew a worker by 300 MB). Now, for an anonymous GET, the parameters a page
-does not know are dropped before the view runs (the view never sees them, so the page is exactly
-what its key says). A page not listed here is cached
-only when it has no query string at all. The API's list endpoints answer unknown parameters with a
-400 (catalog.api.strict), which is never cached, so they keep every parameter.
+again (2,000 such requests grew a worker by 300 MB). Now, for an anonymous GET, the parameters the
+page's view does not declare are dropped before the view runs (the view never sees them, so the page
+is exactly what its key says). A view without a declaration is never cached. A view that answers
+unknown parameters with a 400 itself (the API's lists, catalog.api.strict; /api/changes/,
+/api/coverage/) keeps every parameter: the 400 is never cached.
 """
 
 from __future__ import annotations
 
 import hashlib
-from functools import cache
 
 from django.http import QueryDict
 from django.urls import Resolver404, resolve
 
-from catalog.api.strict import StrictListAPIView
-
-ALL = None  # the view rejects unknown parameters itself (400, never cached): keep them all
-PAGE = ("page",)
-CONVERSION = ("target", "pipeline")
+from catalog.parameters import Declaration, declaration_of
 
 
-@cache
-def page_parameters() -> dict[str, tuple[str, ...] | None]:
-    """URL name -> the query parameters its page reads (derived from the FilterSets where it has one)."""
-    from catalog.queries.fields import LOGSOURCE_KEYS
-    from catalog.queries.filters import RuleFilterSet
-    from catalog.queries.indicator_search import IndicatorFilterSet
-    from catalog.web.changes import CHANGES_PARAMETERS
-    from catalog.web.rule_indicators import INDICATOR_PAGE_PARAMETERS
-
-    rule_filters = tuple(RuleFilterSet.base_filters)
-    return {
-        "overview": (),
-        "rule-list": rule_filters + PAGE,
-        "rules-csv": rule_filters,
-        "attack-navigator": rule_filters,
-        "siem-export": rule_filters + CONVERSION,
-        "rule-detail": CONVERSION,
-        "rule-indicators": INDICATOR_PAGE_PARAMETERS,
-        "rule-yaml": (),
-        "rule-layer": (),
-        "rule-csv": (),
-        "indicator-list": tuple(IndicatorFilterSet.base_filters) + PAGE,
-        "indicator-detail": PAGE + ("excluded_page",),
-        "field-list": LOGSOURCE_KEYS,
-        "field-detail": PAGE + ("rules_page",),
-        "attack-matrix": ("uncovered",),
-        "tactic-detail": (*PAGE, "uncovered"),
-        "technique-detail": PAGE,
-        "event-list": (),
-        "event-detail": PAGE,
-        "logsource-list": (),
-        "changes": CHANGES_PARAMETERS,
-        "changes-feed": (),
-        "api-changes": ALL,
-        # The API's single objects and documents: DRF's renderer choice, and the conversion's own.
-        "api:root": ("format",),
-        "api:rule-detail": ("format",),
-        "api:rule-query": (*CONVERSION, "format"),
-        "api:targets": ("format",),
-        "api:indicator-detail": ("format",),
-        "api:field-detail": ("format",),
-        "api:technique-detail": ("format",),
-        "api:tactic-detail": ("format",),
-        "api:event-detail": ("format",),
-        "api:schema": ("format", "lang"),
-        "api:docs": ("script", "lang"),
-        # Telemetry coverage (catalog/telemetry): a profile is its events and log sources.
-        "coverage": ("events", "logsources", "uncovered"),
-        "coverage-rules": ("events", "logsources", "class", "page"),
-        "coverage-navigator": ("events", "logsources"),
-        "coverage-csv": ("events", "logsources"),
-        "api-coverage": ALL,  # refuses unknown parameters itself (a 400, never cached)
-        "rule-test-events": (),
-        "api-rule-test-events": (),
-    }
+def view_declaration(path: str) -> Declaration | None:
+    """The declaration of the view that answers `path`; None: no such view, or it declares nothing."""
+    try:
+        return declaration_of(resolve(path).func)
+    except Resolver404:
+        return None
 
 
 def normalised_query(request) -> str | None:
@@ -90,17 +36,10 @@ def normalised_query(request) -> str | None:
         match = resolve(request.path_info)
     except Resolver404:
         return "" if not raw else None
-    view_class = getattr(match.func, "cls", None) or getattr(match.func, "view_class", None)
-    known = (
-        ALL
-        if isinstance(view_class, type) and issubclass(view_class, StrictListAPIView)
-        else page_parameters().get(match.view_name, ())
-    )
-    if match.view_name not in page_parameters() and known is not ALL:
+    declaration = declaration_of(match.func)
+    if declaration is None:
         return None  # not a catalog page (e.g. a match job's status, which changes by itself): never cached
-    pairs = [(name, value) for name, values in request.GET.lists() for value in values]
-    if known is not ALL:
-        pairs = [(name, value) for name, value in pairs if name in known]
+    pairs = [(name, value) for name, values in request.GET.lists() for value in values if declaration.kept(name)]
     query = QueryDict(mutable=True)
     for name, value in pairs:
         query.appendlist(name, value)

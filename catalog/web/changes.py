@@ -9,10 +9,14 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import format_html, format_html_join
 
+from catalog.parameters import declare, reads_parameters
 from catalog.queries import changes
 from catalog.queries.changes import rule_url as rule_url  # the admin links rules with it
 
+CHANGES_PARAMETERS = ("run", "page", "format")
 
+
+@reads_parameters(*CHANGES_PARAMETERS)
 def changes_page(request):
     """/changes/: what each import added, changed and retired, newest first, paginated by run."""
     runs, page, single = changes.changes_page_data(request.GET.get("run"), request.GET.get("page"))
@@ -60,9 +64,7 @@ def run_json(request, item: changes.RunChanges) -> dict:
     return data
 
 
-CHANGES_PARAMETERS = ("run", "page", "format")
-
-
+@reads_parameters(*CHANGES_PARAMETERS, refuses_others=True)  # a 400 for any other
 def changes_json(request):
     """/api/changes/: the JSON twin of /changes/ (same pages, same `run` parameter)."""
     unknown = sorted(set(request.GET) - set(CHANGES_PARAMETERS))
@@ -92,6 +94,7 @@ def changes_json(request):
 class ChangesFeed(Feed):
     """/changes/feed/: one Atom entry per import run that changed rules."""
 
+    query_parameters = declare([])  # catalog.parameters: a cached page that reads none
     feed_type = Atom1Feed
     title = "Sigma rule catalog: changes"
     subtitle = "Rules added, changed and retired by each import."

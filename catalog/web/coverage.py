@@ -13,10 +13,11 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from catalog.models.telemetry import RuleNeed
+from catalog.parameters import reads_parameters
 from catalog.queries import rules as rule_queries
 from catalog.telemetry import choices, coverage, matrix
 from catalog.telemetry import render as html
-from catalog.telemetry.profile import Profile, ProfileError, from_query
+from catalog.telemetry.profile import PROFILE_PARAMETERS, Profile, ProfileError, from_query
 from catalog.web import coverage_exports
 from catalog.web.views import RULES_PER_PAGE, paginate
 
@@ -27,6 +28,7 @@ def profile_query(profile, **extra) -> str:
     return urlencode({**profile.params(), **extra})
 
 
+@reads_parameters(*PROFILE_PARAMETERS, "uncovered")
 def coverage_page(request):
     try:
         profile = from_query(request.GET)
@@ -78,6 +80,7 @@ def _runnable_rules(request, default_class=coverage.RUNNABLE):
     return profile, wanted, result, coverage.class_rules(result, wanted)
 
 
+@reads_parameters(*PROFILE_PARAMETERS, "class", "page")
 def coverage_rules(request):
     """/coverage/rules/?class=partial&events=...: the rules of one class, each with its way in and missing fields."""
     try:
@@ -100,6 +103,7 @@ def coverage_rules(request):
     return render(request, "catalog/coverage_rules.html", context)
 
 
+@reads_parameters(*PROFILE_PARAMETERS)
 def coverage_layer(request):
     """The profile's runnable rules as an ATT&CK Navigator layer (same format as /attack/navigator.json)."""
     try:
@@ -113,6 +117,7 @@ def coverage_layer(request):
     )
 
 
+@reads_parameters(*PROFILE_PARAMETERS)
 def coverage_csv(request):
     """The profile's runnable rules (or `class=`) as the rule list's CSV."""
     try:

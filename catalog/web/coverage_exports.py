@@ -22,7 +22,9 @@ from django.urls import reverse
 
 from catalog.models import Rule
 from catalog.models.rules import effective_tags
+from catalog.parameters import reads_parameters
 from catalog.queries import rules as rule_queries
+from catalog.queries.filters import RuleFilterSet
 from catalog.reference import attack
 from catalog.web.export_throttle import export_throttled
 from catalog.web.stream_failures import guarded
@@ -53,6 +55,7 @@ def _filtered(request):
     return filterset, (filterset.qs if filterset.is_valid() else None)
 
 
+@reads_parameters(*RuleFilterSet.base_filters)
 def navigator_layer(request):
     """ATT&CK Navigator layer (format 4.5): each technique scored by the number of matching rules."""
     filterset, rules = _filtered(request)
@@ -136,6 +139,7 @@ def technique_counts(rules) -> Counter:
     return counts
 
 
+@reads_parameters(*RuleFilterSet.base_filters)
 def rules_csv(request):
     """The filtered rule list as CSV, one row per rule."""
     filterset, rules = _filtered(request)

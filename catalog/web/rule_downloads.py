@@ -13,6 +13,7 @@ from django.http import Http404, HttpResponse
 from django.urls import reverse
 
 from catalog.models import Rule
+from catalog.parameters import reads_parameters
 from catalog.web.coverage_exports import csv_response, layer_response
 
 # Characters kept in a download's file name; anything else (quotes, control characters) is dropped.
@@ -32,6 +33,7 @@ def download_name(rule: Rule, suffix: str) -> str:
     return f"{stem or rule.uuid}{suffix}"
 
 
+@reads_parameters()
 def rule_yaml(request, rule_uuid):
     """The rule's YAML exactly as it was imported (its own document of a multi-document file)."""
     rule = _public_rule(rule_uuid, "yaml_text")
@@ -40,6 +42,7 @@ def rule_yaml(request, rule_uuid):
     return response
 
 
+@reads_parameters()
 def rule_layer(request, rule_uuid):
     """An ATT&CK Navigator layer of this one rule's techniques."""
     rule = _public_rule(rule_uuid, "title")
@@ -53,6 +56,7 @@ def rule_layer(request, rule_uuid):
     )
 
 
+@reads_parameters()
 def rule_csv(request, rule_uuid):
     """This rule's row of the rule list's CSV export, under the same header."""
     rule = _public_rule(rule_uuid)

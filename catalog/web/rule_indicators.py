@@ -8,12 +8,14 @@ the database: two pages of at most INDICATORS_PER_PAGE rows, 5 queries for any r
 from django.http import Http404
 from django.shortcuts import render
 
+from catalog.parameters import reads_parameters
 from catalog.queries import indicators, rule_page
 from catalog.web.views import paginate_read
 
 INDICATOR_PAGE_PARAMETERS = ("page", "excluded_page")
 
 
+@reads_parameters(*INDICATOR_PAGE_PARAMETERS)
 def rule_indicators(request, rule_uuid):
     rule = rule_page.indicator_page_rule(rule_uuid)
     if rule is None:

@@ -28,8 +28,11 @@ from catalog.conversion.built_exports import current_version, find_export, stora
 from catalog.conversion.converter import choose
 from catalog.conversion.exporting import canonical_choice, export_rules, ordered_ids, pipeline_spelling
 from catalog.conversion.formats import FORMATS
+from catalog.conversion.requested import CONVERSION_PARAMETERS
 from catalog.conversion.targets import UnknownChoice
+from catalog.parameters import reads_parameters
 from catalog.queries import rules as rule_queries
+from catalog.queries.filters import RuleFilterSet
 from catalog.web.export_throttle import client_id, export_throttled
 from catalog.web.stream_failures import guarded
 
@@ -42,6 +45,7 @@ EXPORTS = {
 STREAM_KIND = {"savedsearches": "lines", "ndjson": "lines", "arm": "json"}
 
 
+@reads_parameters(*RuleFilterSet.base_filters, *CONVERSION_PARAMETERS)
 def siem_export(request, filename):
     if filename not in EXPORTS:
         raise Http404(f"No export named {filename!r}: {', '.join(EXPORTS)}.")

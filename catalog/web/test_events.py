@@ -8,14 +8,17 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from catalog.matching_files import rule_events as queries
+from catalog.parameters import reads_parameters
 
 
+@reads_parameters()
 def test_events_page(request, rule_uuid):
     rule, files = queries.rule_test_events(rule_uuid)
     total = sum(f["event_count"] for f in files)
     return render(request, "catalog/match/test_events.html", {"rule": rule, "files": files, "total": total})
 
 
+@reads_parameters()
 @extend_schema(responses=OpenApiTypes.OBJECT, summary="A rule's logged test events, each with its explanation")
 @api_view(["GET"])
 def test_events_api(request, rule_uuid):

@@ -8,13 +8,15 @@ and calls the same query function (tests/test_read_path.py).
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
+from catalog.conversion.requested import CONVERSION_PARAMETERS
 from catalog.models import Indicator
 from catalog.paging import KnownCountPaginator
+from catalog.parameters import reads_parameters
 from catalog.queries import answers, attack, events, facets, fields, indicators, rule_page, rules
 from catalog.queries import overview as overview_queries
-from catalog.queries.filters import SORTS
+from catalog.queries.filters import SORTS, RuleFilterSet
 from catalog.queries.history import rule_history
-from catalog.queries.indicator_search import INDICATOR_KINDS, INDICATOR_POLARITIES
+from catalog.queries.indicator_search import INDICATOR_KINDS, INDICATOR_POLARITIES, IndicatorFilterSet
 from catalog.telemetry import matrix as coverage_matrix
 
 RULES_PER_PAGE = 50
@@ -43,10 +45,12 @@ def paginate_read(request, queryset, per_page, param="page"):
     return page
 
 
+@reads_parameters()
 def overview(request):
     return render(request, "catalog/overview.html", overview_queries.overview())
 
 
+@reads_parameters(*RuleFilterSet.base_filters, "page")
 def rule_list(request):
     filterset = rules.rule_filterset(request.GET)
     context = {
@@ -59,6 +63,7 @@ def rule_list(request):
     return render(request, "catalog/rule_list.html", context, status=400 if filterset.errors else 200)
 
 
+@reads_parameters(*CONVERSION_PARAMETERS)  # the "Query" section (catalog.templatetags.conversion_tags)
 def rule_detail(request, rule_uuid):
     page = rule_page.rule_page(rule_uuid)
     if page is None:
@@ -68,6 +73,7 @@ def rule_detail(request, rule_uuid):
     return render(request, "catalog/rule_detail.html", context)
 
 
+@reads_parameters(*IndicatorFilterSet.base_filters, "page")
 def indicator_list(request):
     filterset = indicators.indicator_filterset(request.GET)
     context = {
@@ -82,6 +88,7 @@ def indicator_list(request):
     return render(request, "catalog/indicator_list.html", context, status=400 if filterset.errors else 200)
 
 
+@reads_parameters("page", "excluded_page")
 def indicator_detail(request, pk):
     indicator = get_object_or_404(Indicator, pk=pk)
     looking = indicators.indicator_rules(indicator, indicators.LOOKED_FOR)
@@ -101,6 +108,7 @@ def indicator_detail(request, pk):
     return render(request, "catalog/indicator_detail.html", context)
 
 
+@reads_parameters(*fields.LOGSOURCE_KEYS)
 def field_list(request):
     logsource = {key: request.GET.get(key, "").strip() for key in fields.LOGSOURCE_KEYS}
     choices = fields.logsource_choices()
@@ -111,6 +119,7 @@ def field_list(request):
     return render(request, "catalog/field_list.html", context)
 
 
+@reads_parameters("page", "rules_page")
 def field_detail(request, name):
     field_name = fields.field_from_param(name)
     summary = fields.field_summary(field_name)  # its counts, from the summary table
@@ -133,6 +142,7 @@ def field_detail(request, name):
     return render(request, "catalog/field_detail.html", context)
 
 
+@reads_parameters("uncovered")
 def attack_matrix(request):
     detail = attack.attack_matrix()
     if request.GET.get("uncovered") == "1":  # techniques no rule covers (telemetry profiles: /coverage/)
@@ -140,6 +150,7 @@ def attack_matrix(request):
     return render(request, "catalog/attack_matrix.html", detail)
 
 
+@reads_parameters("page")
 def technique_detail(request, technique_id):
     detail = attack.technique_detail(technique_id)
     if detail is None:
@@ -151,6 +162,7 @@ def technique_detail(request, technique_id):
     return render(request, "catalog/technique_detail.html", detail)
 
 
+@reads_parameters("page", "uncovered")
 def tactic_detail(request, shortname):
     detail = attack.tactic_detail(shortname)
     if detail is None:
@@ -164,10 +176,12 @@ def tactic_detail(request, shortname):
     return render(request, "catalog/tactic_detail.html", detail)
 
 
+@reads_parameters()
 def event_list(request):
     return render(request, "catalog/event_list.html", {"events": events.event_table()})
 
 
+@reads_parameters("page")
 def event_detail(request, provider, event):
     event_type = events.event_type(provider, event)
     if event_type is None:
@@ -177,5 +191,6 @@ def event_detail(request, provider, event):
     return render(request, "catalog/event_detail.html", {"event": event_type, "page": page})
 
 
+@reads_parameters()
 def logsource_list(request):
     return render(request, "catalog/logsource_list.html", {"rows": list(events.logsource_counts())})
