@@ -7,6 +7,8 @@ from catalog.api import conversion, views
 from catalog.parameters import reads_parameters
 
 app_name = "api"
+# What drf-spectacular's views read (catalog.parameters): DRF's renderer choice, the API version, the language.
+SCHEMA_PARAMETERS = ("format", "version", "lang")
 
 urlpatterns = [
     path("", views.api_root, name="root"),
@@ -26,12 +28,12 @@ urlpatterns = [
     path("events/", views.EventList.as_view(), name="event-list"),
     path("events/<path:provider>/<str:event_id>/", views.EventDetail.as_view(), name="event-detail"),
     path("logsources/", views.LogsourceList.as_view(), name="logsource-list"),
-    path("schema/", reads_parameters("format", "lang")(SpectacularAPIView.as_view()), name="schema"),
+    path("schema/", reads_parameters(*SCHEMA_PARAMETERS)(SpectacularAPIView.as_view()), name="schema"),
     # Swagger UI from the pinned drf-spectacular-sidecar's static files (no CDN); its init script is
     # served by the same view (?script), so the page needs no inline script (CSP).
     path(
         "docs/",
-        reads_parameters("script", "lang")(SpectacularSwaggerSplitView.as_view(url_name="api:schema")),
+        reads_parameters(*SCHEMA_PARAMETERS, "script")(SpectacularSwaggerSplitView.as_view(url_name="api:schema")),
         name="docs",
     ),
 ]

@@ -103,7 +103,7 @@ def coverage_rules(request):
     return render(request, "catalog/coverage_rules.html", context)
 
 
-@reads_parameters(*PROFILE_PARAMETERS)
+@reads_parameters(*PROFILE_PARAMETERS, "class")
 def coverage_layer(request):
     """The profile's runnable rules as an ATT&CK Navigator layer (same format as /attack/navigator.json)."""
     try:
@@ -117,7 +117,7 @@ def coverage_layer(request):
     )
 
 
-@reads_parameters(*PROFILE_PARAMETERS)
+@reads_parameters(*PROFILE_PARAMETERS, "class")
 def coverage_csv(request):
     """The profile's runnable rules (or `class=`) as the rule list's CSV."""
     try:

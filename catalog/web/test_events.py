@@ -18,7 +18,7 @@ def test_events_page(request, rule_uuid):
     return render(request, "catalog/match/test_events.html", {"rule": rule, "files": files, "total": total})
 
 
-@reads_parameters()
+@reads_parameters("format")  # DRF's renderer choice
 @extend_schema(responses=OpenApiTypes.OBJECT, summary="A rule's logged test events, each with its explanation")
 @api_view(["GET"])
 def test_events_api(request, rule_uuid):
