@@ -11,10 +11,13 @@ tag, a streamed body read later.
 from __future__ import annotations
 
 from django.http import QueryDict
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
+from django.urls.resolvers import RoutePattern
 
 from catalog.parameters import declaration_of
+from tests.constants import CERTUTIL_ID
 
+PROBE = "undeclared_probe"  # a parameter no view declares
 MIDDLEWARE = "tests.parameter_reads.ParameterReadsMiddleware"
 AFTER = "catalog.web.page_cache.PageCacheMiddleware"
 
@@ -97,3 +100,42 @@ def with_recording(middleware: list[str]) -> list[str]:
     """The MIDDLEWARE setting with ParameterReadsMiddleware right after the page cache's."""
     middleware = [name for name in middleware if name != MIDDLEWARE]
     return [*middleware[: middleware.index(AFTER) + 1], MIDDLEWARE, *middleware[middleware.index(AFTER) + 1 :]]
+
+
+def declared_routes(patterns=None, prefix="", namespace=""):
+    """(URL name, route, view) for every view that declares its parameters."""
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from declared_routes(entry.url_patterns, prefix + str(entry.pattern), inner)
+        elif isinstance(entry, URLPattern) and declaration_of(entry.callback) is not None:
+            yield f"{namespace}{entry.name}", prefix + str(entry.pattern), entry.callback
+
+
+def sample_arguments() -> dict:
+    """A value for each URL argument, naming something the example rules (the test database) have."""
+    from catalog.models import Indicator
+
+    indicator = Indicator.objects.filter(corpus_count__gt=0).order_by("-corpus_count", "pk").first()
+    return {
+        "rule_uuid": CERTUTIL_ID,
+        "uuid": CERTUTIL_ID,
+        "pk": indicator.pk,
+        "name": "Image",
+        "technique_id": "T1059.001",
+        "shortname": "execution",
+        "provider": "Sysmon",
+        "event": "1",
+        "event_id": "1",
+        "filename": "splunk.conf",
+    }
+
+
+def sample_url(route: str, arguments: dict) -> str:
+    """The route's path with each argument filled in (a KeyError names a route that needs a sample)."""
+    path = route
+    for name in RoutePattern(route).converters:
+        for converter in ("uuid", "int", "str", "path", ""):
+            token = f"<{converter}:{name}>" if converter else f"<{name}>"
+            path = path.replace(token, str(arguments[name]))
+    return "/" + path

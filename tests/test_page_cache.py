@@ -69,3 +69,39 @@ def test_huge_pages_are_not_kept(page_cache, client, monkeypatch):
     response = client.get(URL)
     assert len(response.content) > small + 1  # a rule page is bigger than the list of log sources
     assert "X-Page-Cache" not in response
+
+
+def test_the_rule_pages_conversion_parameters_reach_it_under_the_cache(page_cache, client):
+    """?target= and ?pipeline= are read by the rule page's conversion section (a template tag): its view
+    declares them, so the cache keys the page by them and lets them through."""
+    plain = client.get(URL)
+    splunk = client.get(URL, {"target": "splunk"})
+    lucene = client.get(URL, {"target": "lucene", "pipeline": "none"})
+    assert [r["X-Page-Cache"] for r in (plain, splunk, lucene)] == ["miss"] * 3
+    assert len({plain.content, splunk.content, lucene.content}) == 3
+    assert b"lucene" in lucene.content
+
+
+def test_an_undeclared_parameter_is_dropped_and_the_page_shared(page_cache, client):
+    first = client.get(URL, {"target": "lucene"})
+    again = client.get(URL, {"target": "lucene", "utm_source": "mail"})
+    assert again["X-Page-Cache"] == "hit" and again.content == first.content
+
+
+def test_every_declared_parameter_reaches_its_view_under_the_cache(page_cache, client):
+    """The production configuration: each route that declares its parameters, requested with all of them
+    and an undeclared probe, is given exactly the declared ones (tests/test_parameter_declarations.py
+    checks that the view reads no others)."""
+    from catalog.parameters import declaration_of
+    from tests.parameter_reads import PROBE, declared_routes, sample_arguments, sample_url
+
+    arguments = sample_arguments()
+    routes = list(declared_routes())
+    for name, route, view in routes:
+        declaration = declaration_of(view)
+        parameters = dict.fromkeys(sorted(declaration.names), "1")
+        if not declaration.refuses_others:  # (those answer an unknown parameter with a 400)
+            parameters[PROBE] = "1"
+        response = client.get(sample_url(route, arguments), parameters)
+        assert set(response.wsgi_request.GET) == declaration.names, name  # what the view was given
+    assert len(routes) >= 40
