@@ -1,7 +1,8 @@
 """Every parameter a public page reads survives the page cache's key normalisation (catalog.web.cache_keys).
 
-Anonymous requests have unknown parameters stripped before the view runs, so a parameter a view reads but
-the list in cache_keys lacks is silently ignored in production (the tests run with the page cache off).
+Anonymous requests have undeclared parameters stripped before the view runs, so a parameter a view reads but
+does not declare (catalog.parameters) is silently ignored in production (most tests run with the page cache
+off; tests/test_parameter_declarations.py catches such reads).
 Here the cache is on, and each page must answer differently with and without its parameter.
 """
 
