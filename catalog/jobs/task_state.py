@@ -29,8 +29,10 @@ def task_problem(task_id: str, requested_at, give_up_after: timedelta) -> str:
     except TaskResultDoesNotExist:
         return f"its task {task_id} is gone from the queue"
     if result.status == TaskResultStatus.FAILED:
-        error = result.errors[-1].traceback.strip().splitlines()[-1] if result.errors else "no error recorded"
-        return f"its task failed (the worker was stopped or broke): {error}"
+        error = result.errors[-1] if result.errors else None
+        lines = (error.traceback or "").strip().splitlines() if error else []
+        detail = lines[-1] if lines else (error.exception_class_path if error else "no error recorded")
+        return f"its task failed (the worker was stopped or broke): {detail}"
     if result.status == TaskResultStatus.SUCCESSFUL:
         return "its task ended without recording the job's outcome"
     started = result.started_at

@@ -59,15 +59,16 @@ def enqueue(uploaded: UploadedFile, file_format: str, client: str = "") -> Match
         name = upload_storage().save(f"{job.token}.upload", uploaded)
         job.file_path = name
         job.save()
+    except BaseException:
+        delete_upload(name)  # a full disk or a failed save must not leave the file behind
+        raise
+    try:
         job.task_id = run_match_job.enqueue(job.pk).id
         job.save(update_fields=["task_id"])
-    except Exception as exc:
-        delete_upload(name)  # a full disk, a failed save or a refused task must not leave the file behind
-        if job.pk is not None:
-            MatchJob.objects.filter(pk=job.pk).delete()
-        if isinstance(exc, OSError) or job.pk is None:
-            raise
-        log.exception("cannot queue the match task")
+    except Exception as exc:  # the queue refused it: no job, no upload, and a 503 rather than a 500
+        MatchJob.objects.filter(pk=job.pk).delete()
+        delete_upload(name)
+        log.exception("cannot queue the match task of %s", job.token)
         raise QuotaRefused("The matching queue is unavailable: try again later.", 503) from exc
     return job
 
