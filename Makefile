@@ -41,7 +41,7 @@ import: migrate
 # One task worker (`manage.py db_worker`: re-imports, /match/ files, export builds) runs beside the server
 # and is stopped with it.
 run: import
-	$(PY) manage.py db_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py db_worker --no-reload & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $${BIND:-127.0.0.1:$${PORT:-8000}}
 
 test: install lint
