@@ -38,7 +38,10 @@ import: migrate
 	-@IFS=':'; for p in $$CATALOG_RULE_PATHS; do [ -n "$$p" ] && $(PY) manage.py import_rules "$$p"; done; true
 
 # BIND=host:port (or PORT=8001) chooses where it listens, as for `make serve`.
+# One task worker (`manage.py db_worker`: re-imports, /match/ files, export builds) runs beside the server
+# and is stopped with it.
 run: import
+	$(PY) manage.py db_worker --no-reload & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $${BIND:-127.0.0.1:$${PORT:-8000}}
 
 test: install lint

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
     "catalog",
 ]
 
@@ -206,7 +208,7 @@ CACHES = {
 }
 
 # Whole-catalog SIEM exports (catalog/conversion/built_exports.py): built by `manage.py build_exports`
-# outside web requests (started detached by the first request for one not built yet, which gets a 202),
+# outside web requests (or by a task the first request for one not built yet enqueues; it gets a 202),
 # stored in STORAGES["exports"] (a folder, CATALOG_EXPORT_DIR, by default) per target, pipelines and
 # catalog version. A build holds its (target, pipelines) claim at most CATALOG_EXPORT_BUILD_SECONDS; a
 # client may start CATALOG_EXPORT_BUILDS_PER_CLIENT builds an hour, everyone CATALOG_EXPORT_BUILDS_PER_HOUR.
@@ -251,7 +253,7 @@ CATALOG_MATCH_BUDGET_SECONDS = float(os.environ.get("CATALOG_MATCH_BUDGET_SECOND
 CATALOG_MATCH_REGEX_SECONDS = float(os.environ.get("CATALOG_MATCH_REGEX_SECONDS", "0.25"))
 
 # Event files uploaded to /match/ (catalog/matching_files): size and event count are checked before
-# parsing; matching runs in a background `run_match_jobs` process, within a time budget.
+# parsing; matching runs in a background task (`manage.py db_worker`), within a time budget.
 CATALOG_MATCH_MAX_UPLOAD_BYTES = int(os.environ.get("CATALOG_MATCH_MAX_UPLOAD_BYTES", str(64 * 1024 * 1024)))
 CATALOG_MATCH_MAX_FILE_EVENTS = int(os.environ.get("CATALOG_MATCH_MAX_FILE_EVENTS", "100000"))
 CATALOG_MATCH_MAX_JOBS = int(os.environ.get("CATALOG_MATCH_MAX_JOBS", "10"))  # queued or running, site-wide
@@ -260,6 +262,12 @@ CATALOG_MATCH_JOB_KEEP_HOURS = float(os.environ.get("CATALOG_MATCH_JOB_KEEP_HOUR
 CATALOG_MATCH_JOB_DIR = os.environ.get(
     "CATALOG_MATCH_JOB_DIR", str(Path(tempfile.gettempdir()) / "sigma-catalog-match-uploads")
 )
+# Uploads are stored and read through STORAGES["uploads"] (a folder, CATALOG_MATCH_JOB_DIR, by default), so a
+# worker on another machine reads them when the storage is shared (e.g. S3 through django-storages).
+STORAGES["uploads"] = {
+    "BACKEND": "catalog.matching_files.storage.UploadFolderStorage",  # FileSystemStorage in CATALOG_MATCH_JOB_DIR
+    "OPTIONS": {"directory_permissions_mode": 0o700, "file_permissions_mode": 0o600},
+}
 CATALOG_MATCH_SAMPLE_EVENTS = int(os.environ.get("CATALOG_MATCH_SAMPLE_EVENTS", "3"))  # explained, per rule
 CATALOG_MATCH_TIMELINE_EVENTS = int(os.environ.get("CATALOG_MATCH_TIMELINE_EVENTS", "1000"))
 # Match-job fairness and cleanup (catalog/matching_files/quotas.py, jobs.py): files one client may have
@@ -374,3 +382,25 @@ if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 # /health/ reports the job queue down when a job has been queued longer than this (0: never, the
 # default: a stuck queue should raise an alert from the metrics, not pull every node out of service).
 CATALOG_HEALTH_QUEUE_MAX_AGE_SECONDS = float(os.environ.get("CATALOG_HEALTH_QUEUE_MAX_AGE_SECONDS", "0"))
+
+# Background work (imports from the admin, /match/ files, whole-catalog exports) runs as Django tasks
+# (django-tasks backport; catalog/*/tasks.py) in `manage.py db_worker` processes. The default backend keeps
+# the queue in the catalog's database (no broker; SQLite or PostgreSQL). CATALOG_TASKS_BACKEND=rq queues on
+# Redis instead (CATALOG_TASKS_REDIS_URL, or CATALOG_CACHE_URL) for RQ workers (`manage.py rqworker default`).
+CATALOG_TASKS_BACKEND = os.environ.get("CATALOG_TASKS_BACKEND", "database")
+if CATALOG_TASKS_BACKEND == "database":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+elif CATALOG_TASKS_BACKEND == "rq":
+    _TASKS_REDIS_URL = os.environ.get("CATALOG_TASKS_REDIS_URL") or _REDIS_URL
+    if not _TASKS_REDIS_URL:
+        raise ImproperlyConfigured(
+            "CATALOG_TASKS_BACKEND=rq needs CATALOG_TASKS_REDIS_URL (or CATALOG_CACHE_URL)=redis://…"
+        )
+    INSTALLED_APPS.append("django_rq")
+    RQ_QUEUES = {"default": {"URL": _TASKS_REDIS_URL}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend"}}
+else:
+    raise ImproperlyConfigured(f"CATALOG_TASKS_BACKEND={CATALOG_TASKS_BACKEND!r}: use database or rq")
+# A running task of a worker that died (kill -9, a reboot) stays "running" in the database backend: an import
+# job is given up as failed this long after it started (a match job after twice CATALOG_MATCH_JOB_SECONDS).
+CATALOG_TASK_GIVE_UP_SECONDS = float(os.environ.get("CATALOG_TASK_GIVE_UP_SECONDS", str(6 * 3600)))

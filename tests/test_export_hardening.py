@@ -18,6 +18,7 @@ import pytest
 import yaml
 from django.core.files.storage import storages
 from django.core.management import call_command
+from django_tasks_db.models import DBTaskResult
 
 from catalog.conversion import export_queue, stored
 from catalog.conversion.built_exports import build_export, current_version, find_export
@@ -28,6 +29,7 @@ from catalog.models import Rule
 from catalog.versioning import bump_version
 from catalog.web import coverage_exports
 from tests.constants import CERTUTIL_ID
+from tests.task_worker import run_queued_tasks, task_result
 
 LEVEL_INJECTION = "0b9e1b52-8a40-4c55-9a1e-3c1c8a2d0001"
 DEFAULT_TITLE = "0b9e1b52-8a40-4c55-9a1e-3c1c8a2d0002"
@@ -55,7 +57,7 @@ def export_storage(settings, tmp_path):
 
 @pytest.fixture
 def starts(monkeypatch):
-    """The detached builder replaced by a record of what would have started (a test's data is uncommitted)."""
+    """The build task's enqueue replaced by a record of what would have been queued."""
     started = []
     monkeypatch.setattr(export_queue, "start_build", lambda choice, url: started.append((choice, url)) or 4242)
     return started
@@ -357,12 +359,18 @@ def test_streams_that_fail_midway_end_visibly_broken(example_rules, client, monk
     assert len(failures) == 5 and "/rules/export/splunk.conf?level=high" in failures[3].getMessage()
 
 
-def test_build_exports_command_builds_and_releases_the_claim(example_rules, client, starts, capsys):
-    assert client.get("/rules/export/sentinel.json").status_code == 202
-    choice = starts[0][0]
+def test_the_queued_build_task_builds_and_releases_the_claim(example_rules, client, capsys):
+    assert client.get("/rules/export/sentinel.json").status_code == 202  # enqueues the real task
+    choice = canonical_choice(choose("kusto"))
     assert export_queue.building(choice)
-    call_command("build_exports", target="kusto", from_queue=True, rules_url=starts[0][1])
-    assert not export_queue.building(choice)
-    assert re.search(r"kusto/microsoft_xdr/[0-9-]+\.json: \d+ bytes, \d+ rules", capsys.readouterr().out)
+    (queued,) = DBTaskResult.objects.filter(status="READY")
+    assert queued.task_path.endswith("build_export_task") and queued.args_kwargs["args"][0] == "kusto"
+    assert run_queued_tasks() == 1
+    assert not export_queue.building(choice) and task_result(str(queued.id)).status == "SUCCESSFUL"
+    assert re.match(
+        r"kusto/microsoft_xdr/[0-9-]+\.json: \d+ bytes, \d+ rules", task_result(str(queued.id)).return_value
+    )
     served = client.get("/rules/export/sentinel.json")
     assert served.status_code == 200 and strict_json(body(served))["resources"]
+    call_command("build_exports", target="kusto", rules_url="http://testserver/rules/")  # the operator's command
+    assert re.search(r"kusto/microsoft_xdr/[0-9-]+\.json: \d+ bytes, \d+ rules", capsys.readouterr().out)

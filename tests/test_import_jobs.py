@@ -2,17 +2,16 @@
 
 Issue 8 §6: an update-all re-import ran inside the request and hit the worker timeout (a 500, rolled
 back, no record); any server folder could be imported from the admin; a source's folders only ever
-grew. The background tests really start `manage.py run_import_jobs` in a child process, on a
-database of their own (a child process cannot see the test's uncommitted transaction, nor SQLite's
-in-memory test database), and poll the job's row until it records an outcome.
+grew. Re-imports run as django.tasks tasks: most tests run the queued tasks in this process with the real
+database backend (tests/task_worker.py); the background tests start a real `manage.py db_worker` in a
+child process, on a database of their own (a child process cannot see the test's uncommitted
+transaction, nor SQLite's in-memory test database), and poll the job's row until it records an outcome.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -24,11 +23,13 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from catalog.importing.importer import import_paths
 from catalog.jobs import runner
 from catalog.jobs.roots import RootNotAllowed, check_root
 from catalog.models import ImportJob, ImportRun, Rule, Source
+from tests.task_worker import run_queued_tasks, task_result
 
 ROOT = Path(__file__).resolve().parent.parent
 CERTUTIL_ID = "fb6ebed3-a7c3-43fe-bd17-93997d27921a"
@@ -190,14 +191,18 @@ def test_a_curator_sees_the_folders_but_cannot_change_them(client, django_user_m
 
 # -- a job's outcome, in this process ---------------------------------------------------------------------------
 def queue(source, roots, **fields) -> ImportJob:
-    return ImportJob.objects.create(source=source, roots=roots, **fields)
+    """A job and its task, as runner.enqueue makes them (without its checks of the folders)."""
+    job = ImportJob.objects.create(source=source, roots=roots, **fields)
+    job.task_id = runner.run_import_job.enqueue(job.pk).id
+    job.save(update_fields=["task_id"])
+    return job
 
 
 def test_a_job_records_a_failure_instead_of_raising(source, examples, settings):
     settings.CATALOG_IMPORT_ROOTS = [str(examples.parent)]
     job = queue(source, [str(examples)])
     settings.CATALOG_IMPORT_ROOTS = []  # changed since it was queued: checked again when it runs
-    call_command("run_import_jobs", stdout=StringIO())
+    assert run_queued_tasks() == 1
     job.refresh_from_db()
     assert job.status == "failed" and "CATALOG_IMPORT_ROOTS is empty" in job.message and job.finished_at
 
@@ -205,61 +210,55 @@ def test_a_job_records_a_failure_instead_of_raising(source, examples, settings):
 def test_jobs_run_oldest_first_and_each_records_its_run(source, examples, settings):
     settings.CATALOG_IMPORT_ROOTS = [str(examples.parent)]
     first, second = queue(source, [str(examples)]), queue(source, [str(examples)])
-    out = StringIO()
-    call_command("run_import_jobs", stdout=out)
-    assert out.getvalue().strip() == "2 import jobs run"
+    assert run_queued_tasks() == 2
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, second.status) == ("done", "done")
     assert first.started_at <= second.started_at and first.import_run_id < second.import_run_id
     assert ImportRun.objects.get(pk=second.import_run_id).unchanged == 35
+    assert task_result(first.task_id).status == task_result(second.task_id).status == "SUCCESSFUL"
 
 
 # -- dead jobs never show as running ------------------------------------------------------------------------------
-def finished_process_pid() -> int:
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
-
-
 @pytest.mark.parametrize("status", ["queued", "running"])
-def test_a_job_whose_process_is_gone_is_marked_failed(client, superuser, source, status):
-    job = queue(source, ["/x"], status=status, pid=finished_process_pid(), host=runner.HOST)
+@pytest.mark.parametrize("task", ["failed", "gone"])
+def test_a_job_whose_task_failed_or_is_gone_is_marked_failed(client, superuser, source, status, task):
+    job = queue(source, ["/x"], status=status)
+    if task == "failed":  # db_worker records a task failed when its worker is stopped in the middle
+        DBTaskResult.objects.filter(id=job.task_id).update(status="FAILED", exception_class_path="builtins.SystemExit")
+    else:
+        DBTaskResult.objects.filter(id=job.task_id).delete()
     page = client.get("/admin/catalog/importjob/")
     assert page.status_code == 200
     job.refresh_from_db()
-    assert job.status == "failed" and "ended without a result" in job.message and job.finished_at
+    expected = "its task failed" if task == "failed" else "is gone from the queue"
+    assert job.status == "failed" and expected in job.message and job.finished_at
+    assert expected in client.get(f"/admin/catalog/importjob/{job.pk}/change/").content.decode()
 
 
-def test_a_reused_pid_or_a_zombie_is_not_a_live_runner():
-    assert not runner.process_alive(os.getpid())  # alive, but not a run_import_jobs process
-    assert not runner.process_alive(finished_process_pid())
-
-
-def test_a_live_runner_keeps_its_job_running(source):
-    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", runner.COMMAND])
-    try:
-        job = queue(source, ["/x"], status="running", pid=stand_in.pid, host=runner.HOST)
-        assert runner.process_alive(stand_in.pid)
-        assert runner.reconcile() == 0
-        job.refresh_from_db()
-        assert job.status == "running"
-    finally:
-        stand_in.kill()
-        stand_in.wait()
+def test_a_running_task_keeps_its_job_running_until_it_runs_too_long(source, settings):
+    job = queue(source, ["/x"], status="running")
+    DBTaskResult.objects.filter(id=job.task_id).update(status="RUNNING", started_at=timezone.now())
+    assert runner.reconcile() == 0
+    job.refresh_from_db()
+    assert job.status == "running"
+    # kill -9 of the worker: its task stays "running"; past CATALOG_TASK_GIVE_UP_SECONDS the job is given up.
+    settings.CATALOG_TASK_GIVE_UP_SECONDS = 60
+    DBTaskResult.objects.filter(id=job.task_id).update(started_at=timezone.now() - timedelta(seconds=61))
     assert runner.reconcile() == 1
+    job.refresh_from_db()
+    assert job.status == "failed" and "worker probably died" in job.message
 
 
-def test_jobs_that_never_got_a_process_or_run_on_another_host_are_given_up(source):
+def test_a_queued_task_waits_for_a_worker_and_a_job_without_a_task_is_given_up(source):
     old = timezone.now() - timedelta(minutes=5)
-    never_started = queue(source, ["/x"], requested_at=old)
-    elsewhere = queue(source, ["/x"], status="running", pid=1, host="other-host", requested_at=old)
-    ancient = queue(
-        source, ["/x"], status="running", pid=1, host="other-host", requested_at=timezone.now() - timedelta(days=1)
-    )
-    assert runner.reconcile() == 2
+    waiting = queue(source, ["/x"], requested_at=old - timedelta(days=1))  # no worker yet: it stays queued
+    never_queued = ImportJob.objects.create(source=source, roots=["/x"], requested_at=old)
+    just_saved = ImportJob.objects.create(source=source, roots=["/x"])
+    assert runner.reconcile() == 1
     statuses = {job.pk: job.status for job in ImportJob.objects.all()}
-    assert statuses == {never_started.pk: "failed", elsewhere.pk: "running", ancient.pk: "failed"}
+    assert statuses == {waiting.pk: "queued", never_queued.pk: "failed", just_saved.pk: "queued"}
+    assert "no task was queued" in ImportJob.objects.get(pk=never_queued.pk).message
 
 
 # -- real background runs, on a database of their own ----------------------------------------------------------------
@@ -330,7 +329,19 @@ def wait_for(job: ImportJob, *statuses: str) -> ImportJob:
     raise AssertionError(f"job #{job.pk} still {job.status} after {WAIT_SECONDS} s, expected {statuses}")
 
 
-def test_an_admin_reimport_runs_in_the_background_to_completion(client, background, examples):
+def start_worker(own_database: str, *extra: str) -> subprocess.Popen:
+    """A real `manage.py db_worker` on the test's own database (a child reads its settings from the environment)."""
+    from django.db import connections
+
+    if connections["default"].vendor == "sqlite":
+        url = f"sqlite:///{own_database}"
+    else:
+        url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + own_database  # same server, its own database
+    argv = [sys.executable, str(ROOT / "manage.py"), "db_worker", "--no-reload", "--no-startup-delay", "-v0", *extra]
+    return subprocess.Popen(argv, cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, stdin=subprocess.DEVNULL)
+
+
+def test_an_admin_reimport_runs_in_the_background_to_completion(client, background, examples, own_database):
     path = examples / CERTUTIL
     path.write_text(path.read_text().replace("title: Certutil", "title: Changed Certutil"))
     started = time.monotonic()
@@ -338,58 +349,35 @@ def test_an_admin_reimport_runs_in_the_background_to_completion(client, backgrou
     answered = time.monotonic() - started
     assert response.status_code == 302
     job = ImportJob.objects.get()
-    assert job.pid and job.host == runner.HOST  # a process was started for it
+    assert job.task_id and task_result(job.task_id).status == "READY"  # a task was queued for it
     print(f"\nthe re-import request answered in {answered * 1000:.0f} ms; the job runs on its own")
     page = client.get(response["Location"]).content.decode()
-    if job.status in ("queued", "running"):
-        assert 'http-equiv="refresh"' in page  # the page follows the job until it finishes
+    assert job.status == "queued" and 'http-equiv="refresh"' in page  # the page follows the job until it finishes
 
-    wait_for(job, "done", "failed")
+    worker = start_worker(own_database, "--batch")
+    try:
+        wait_for(job, "done", "failed")
+    finally:
+        worker.wait(WAIT_SECONDS)
     assert job.status == "done", job.message
     assert job.summary.startswith("29 files read; rules: 0 created, 1 updated, 34 unchanged")
     assert job.started_at and job.finished_at and job.import_run_id
+    assert task_result(job.task_id).status == "SUCCESSFUL"
     assert Rule.objects.get(uuid=CERTUTIL_ID).title.startswith("Changed Certutil")
     page = client.get(response["Location"]).content.decode()
     assert "1 updated" in page and f"Import run #{job.import_run_id}" in page and 'http-equiv="refresh"' not in page
 
 
-@pytest.fixture
-def runner_lock(background):
-    """Holds the runners' lock, so a started runner waits (queued, its process alive); call it to release."""
-    handle = open(runner.lock_path(), "w")  # noqa: SIM115  (closed below)
-    fcntl.flock(handle, fcntl.LOCK_EX)
-
-    def release():
-        if not handle.closed:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            handle.close()
-
-    yield release
-    release()
-
-
-def test_a_killed_import_process_shows_as_failed(client, background, runner_lock):
-    response = client.post(f"/admin/catalog/source/{background.pk}/reimport/")
-    assert response.status_code == 302
-    job = ImportJob.objects.get()
-    assert runner.process_alive(job.pid) and job.status == "queued"
-    os.kill(job.pid, signal.SIGKILL)
-    deadline = time.monotonic() + WAIT_SECONDS
-    while runner.process_alive(job.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    page = client.get(response["Location"]).content.decode()
-    job.refresh_from_db()
-    assert job.status == "failed" and "ended without a result" in job.message
-    assert "ended without a result" in page
-
-
-def test_a_failure_in_the_background_is_recorded(client, background, examples, runner_lock):
+def test_a_failure_in_the_background_is_recorded(client, background, examples, own_database):
     response = client.post(f"/admin/catalog/source/{background.pk}/reimport/")
     assert response.status_code == 302
     job = ImportJob.objects.get()
     renamed = examples.parent / "moved-away"
     examples.rename(renamed)  # the folder is gone by the time the job runs
-    runner_lock()
-    wait_for(job, "done", "failed")
+    try:
+        worker = start_worker(own_database, "--batch")
+        wait_for(job, "done", "failed")
+        worker.wait(WAIT_SECONDS)
+    finally:
+        renamed.rename(examples)
     assert job.status == "failed" and "no such folder" in job.message and job.finished_at
-    renamed.rename(examples)

@@ -2,30 +2,33 @@
 
 8. One client cannot fill the match-job queue: jobs per client (429 + Retry-After) and queued bytes (503).
 9. A JSON-array upload is read one event at a time: memory stays bounded and the event limit stops it.
-10. Uploads left behind by a runner killed outright are deleted (outside a grace age for files being written).
+10. Uploads left behind by a worker killed outright are deleted (outside a grace age for files being written).
 11. Explanations in one answer are bounded in number and bytes, and the answer says what it left out.
 """
 
 import io
 import json
 import os
-import subprocess
 import time
 import tracemalloc
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.test import Client
+from django.utils import timezone
+from django_tasks_db import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
 
 from catalog.importing.importer import import_paths
-from catalog.jobs.detached import HOST
 from catalog.matching import forget_compiled
 from catalog.matching_files import jobs
 from catalog.models.matching_jobs import MatchJob
 from catalog.sigma.event_files import EventFileError, FileLimits, read_events
 from catalog.sigma.json_stream import JSONStreamError, json_objects
 from catalog.sigma.logged_events import EventLimits
+from tests.task_worker import run_queued_tasks, task_result
 
 ONE_EVENT = b'{"EventID": 1, "Image": "C:\\\\Windows\\\\a.exe"}\n'
 
@@ -60,7 +63,7 @@ def test_a_client_over_its_share_gets_429_and_others_still_get_in(settings):
     assert page.status_code == 429 and int(page["Retry-After"]) > 0 and "at most 2 per client" in page.content.decode()
     assert upload(other).status_code == 202
     assert MatchJob.objects.filter(client="addr:203.0.113.5").count() == 2
-    jobs.run_queued_jobs()  # finished jobs no longer count
+    run_queued_tasks()  # finished jobs no longer count
     assert upload(greedy).status_code == 202
 
 
@@ -135,7 +138,7 @@ def test_a_json_array_past_the_event_limit_fails_its_job_naming_the_limit(settin
     settings.CATALOG_MATCH_MAX_FILE_EVENTS = 5
     data = json.dumps([{"EventID": number} for number in range(50)]).encode()
     assert upload(Client(), "many.json", data).status_code == 202
-    jobs.run_queued_jobs()
+    run_queued_tasks()
     job = MatchJob.objects.get()
     assert job.status == "failed" and job.message.startswith("many.json: more than 5 events (at most 5 per file)")
 
@@ -168,12 +171,6 @@ def test_bad_json_files_are_named_clearly(data, problem):
 # --- 10. uploads orphaned by a crash are deleted ---------------------------------------------------------
 
 
-def dead_pid() -> int:
-    process = subprocess.Popen(["true"])
-    process.wait()
-    return process.pid
-
-
 def age(path: Path, seconds: float) -> None:
     then = time.time() - seconds
     os.utime(path, (then, then))
@@ -189,16 +186,48 @@ def test_a_crashed_jobs_upload_and_stray_files_are_deleted(settings):
     stray, young = folder / f"{uuid.uuid4()}.upload", folder / f"{uuid.uuid4()}.upload"
     stray.write_bytes(b"{}")
     young.write_bytes(b"{}")  # a file being written for a job not saved yet
-    for path in (Path(crashed.file_path), Path(waiting.file_path), stray):
+    for path in (folder / crashed.file_path, folder / waiting.file_path, stray):
         age(path, 3600)
-    # kill -9 of the runner: the row says running, with a pid that no longer exists.
-    MatchJob.objects.filter(pk=crashed.pk).update(status="running", pid=dead_pid(), host=HOST)
+    # kill -9 of the worker mid-match: the job and its task say running, since longer than any match may take.
+    MatchJob.objects.filter(pk=crashed.pk).update(status="running")
+    started = timezone.now() - timedelta(seconds=2 * settings.CATALOG_MATCH_JOB_SECONDS + 61)
+    DBTaskResult.objects.filter(id=crashed.task_id).update(status="RUNNING", started_at=started)
     assert client.get(f"/api/match/jobs/{crashed.token}/").json()["status"] == "failed"  # reconcile, then purge
-    assert not Path(crashed.file_path).exists() and not stray.exists()
-    assert young.exists() and Path(waiting.file_path).exists()  # young, or owned by a live job: kept
+    assert not (folder / crashed.file_path).exists() and not stray.exists()
+    assert young.exists() and (folder / waiting.file_path).exists()  # young, or owned by a live job: kept
     assert (
         MatchJob.objects.get(pk=crashed.pk).file_path == "" and MatchJob.objects.get(pk=waiting.pk).status == "queued"
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("how", ["failed", "gone"])
+def test_a_job_whose_task_failed_or_is_gone_shows_failed_and_loses_its_upload(settings, how):
+    """The worker died under the task (db_worker records it failed when stopped) or the task is gone."""
+    client = Client()
+    job = MatchJob.objects.get(token=upload(client).json()["job"])
+    stored = Path(settings.CATALOG_MATCH_JOB_DIR) / job.file_path
+    assert stored.exists() and task_result(job.task_id).status == "READY"
+    if how == "failed":
+        DBTaskResult.objects.filter(id=job.task_id).update(status="FAILED", exception_class_path="builtins.SystemExit")
+    else:
+        DBTaskResult.objects.filter(id=job.task_id).delete()
+    answer = client.get(f"/api/match/jobs/{job.token}/").json()
+    assert answer["status"] == "failed" and ("failed" if how == "failed" else "gone") in answer["message"]
+    assert not stored.exists() and MatchJob.objects.get(pk=job.pk).file_path == ""
+    assert run_queued_tasks() == 0  # nothing left to run: the job stays failed
+    assert MatchJob.objects.get(pk=job.pk).status == "failed"
+
+
+@pytest.mark.django_db
+def test_a_queued_job_whose_task_waits_for_a_worker_stays_queued(settings):
+    job = MatchJob.objects.get(token=upload(Client()).json()["job"])
+    MatchJob.objects.filter(pk=job.pk).update(requested_at=timezone.now() - timedelta(hours=1))
+    assert jobs.reconcile() == 0 and MatchJob.objects.get(pk=job.pk).status == "queued"
+    assert (Path(settings.CATALOG_MATCH_JOB_DIR) / job.file_path).exists()
+    assert run_queued_tasks() == 1 and MatchJob.objects.get(pk=job.pk).status == "done"
+    assert task_result(job.task_id).status == "SUCCESSFUL"
+    assert not (Path(settings.CATALOG_MATCH_JOB_DIR) / job.file_path).exists()  # deleted once the task ended
 
 
 @pytest.mark.django_db
@@ -212,18 +241,16 @@ def test_purging_old_jobs_deletes_orphans_too(settings):
 
 
 @pytest.mark.django_db
-def test_a_runner_that_cannot_start_leaves_no_upload(settings, monkeypatch):
+def test_a_queue_that_refuses_the_task_leaves_no_job_and_no_upload(settings, monkeypatch):
     settings.CATALOG_MATCH_ORPHAN_GRACE_SECONDS = 0
-    job = MatchJob.objects.get(token=upload(Client()).json()["job"])
-    assert Path(job.file_path).exists()
 
-    def no_process(*args, **kwargs):
-        raise OSError("no more processes")
+    def refuse(*args, **kwargs):
+        raise ConnectionError("the task queue is down")
 
-    monkeypatch.setattr("catalog.jobs.detached.subprocess.Popen", no_process)
-    assert jobs.start_runner() is None
-    job.refresh_from_db()
-    assert job.status == "failed" and not os.listdir(settings.CATALOG_MATCH_JOB_DIR)
+    monkeypatch.setattr(DatabaseBackend, "enqueue", refuse)
+    answer = upload(Client())
+    assert answer.status_code == 503 and "queue is unavailable" in answer.json()["error"]
+    assert not MatchJob.objects.exists() and not os.listdir(settings.CATALOG_MATCH_JOB_DIR)
 
 
 # --- 11. explanations are bounded per answer --------------------------------------------------------------
@@ -305,7 +332,7 @@ def test_job_results_are_bounded_and_say_so(client, settings, many_rules):
     settings.CATALOG_MATCH_MAX_EXPLANATIONS, settings.CATALOG_MATCH_SAMPLE_EVENTS = 10, 3
     data = "\n".join(json.dumps(EVENT) for _ in range(5)).encode()
     assert upload(client, data=data).status_code == 202
-    jobs.run_queued_jobs()
+    run_queued_tasks()
     results = MatchJob.objects.get().results
     mine = [group for group in results["rules"] if group["title"].startswith("Hardening ")]
     assert len(mine) == 30 and all(group["count"] == 5 for group in mine)  # every hit still counted
@@ -319,7 +346,7 @@ def test_job_results_are_bounded_and_say_so(client, settings, many_rules):
 def test_timeline_entries_name_a_bounded_number_of_rules(client, settings, many_rules):
     settings.CATALOG_MATCH_TIMELINE_RULES = 4
     upload(client, data=json.dumps(EVENT).encode())
-    jobs.run_queued_jobs()
+    run_queued_tasks()
     job = MatchJob.objects.get()
     (entry,) = job.results["timeline"]
     assert len(entry["rules"]) == 4 and entry["rules_left_out"] == len(job.results["rules"]) - 4 >= 26

@@ -1,7 +1,8 @@
 """Import jobs: re-imports queued from the admin, with their status while they run and their outcome after.
 
-Listing or opening jobs first marks failed any job whose process is gone (catalog.jobs.runner.reconcile),
-so a killed import never shows as running forever. An unfinished job's page refreshes itself.
+Listing or opening jobs first marks failed any job whose task will never finish it
+(catalog.jobs.runner.reconcile), so a killed import never shows as running forever. An unfinished
+job's page refreshes itself.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class ImportJobAdmin(ViewOnlyAdmin):
         "requested_at",
         "started_at",
         "finished_at",
-        "process",
+        "task",
         "summary",
         "message_text",
         "run_link",
@@ -72,9 +73,9 @@ class ImportJobAdmin(ViewOnlyAdmin):
     def folder_list(self, obj):
         return format_html_join("", "<div><code>{}</code></div>", ((root,) for root in obj.roots)) or "—"
 
-    @admin.display(description="process")
-    def process(self, obj):
-        return f"pid {obj.pid} on {obj.host}" if obj.pid else "—"
+    @admin.display(description="task")
+    def task(self, obj):
+        return obj.task_id or "—"
 
     @admin.display(description="why it failed")
     def message_text(self, obj):

@@ -1,6 +1,6 @@
 """Sources: the folders each one is imported from (editable, inside CATALOG_IMPORT_ROOTS) and re-imports.
 
-A re-import is queued as an ImportJob and runs in a background process (catalog/jobs/runner.py);
+A re-import is queued as an ImportJob and runs as a background task (catalog/jobs/runner.py);
 the request returns at once and the job's page shows its progress and outcome. Re-importing and
 editing a source's folders are for superusers and holders of `catalog.reimport_source`: the
 folders decide what the server reads.

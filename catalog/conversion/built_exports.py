@@ -2,8 +2,8 @@
 
 Converting every rule takes 12-22 s (3,800 rules; more with more rules): too long for a web worker,
 which got killed mid-stream and left clients a truncated 200. So /rules/export/<file> without filters
-serves a file built here, by `build_export` (run by `manage.py build_exports`, which the web request
-starts detached: catalog.conversion.export_queue), stored through Django's storage API
+serves a file built here, by `build_export` (run by `manage.py build_exports`, or by the task a web request
+enqueues: catalog.conversion.export_queue), stored through Django's storage API
 (STORAGES["exports"]) under the target, the canonical pipeline set and the catalog version:
 
     <target>/<pipelines>/<version>.<ext>    the export, as convert_rules writes it

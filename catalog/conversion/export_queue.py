@@ -1,42 +1,38 @@
 """Starting the build of a whole-catalog export from a web request, at most once per export at a time.
 
 A request for an export that is not built yet (catalog.conversion.built_exports) gets a 202 and, unless
-a build of the same target and pipelines is already under way, starts one: a detached
-`manage.py build_exports --target T --pipeline P --from-queue` process, which outlives the request and
-a worker timeout, waits for the host's export lock (one build at a time per database and host, like
-catalog.jobs.detached's runners) and releases this build's claim when it ends, done or failed.
+a build of the same target and pipelines is already under way, enqueues one: the `build_export_task`
+task (django.tasks), which a worker (`manage.py db_worker`) runs outside any request and which releases
+this build's claim when it ends, done or failed. Each worker runs one task at a time.
 
 The claims and the caps live in the shared cache (every worker and node sees them):
 - one claim per (target, pipelines), taken with cache.add (atomic on Redis; on the database cache the
   losing insert fails), kept at most CATALOG_EXPORT_BUILD_SECONDS in case the builder dies;
 - CATALOG_EXPORT_BUILDS_PER_CLIENT builds started per client and hour, and CATALOG_EXPORT_BUILDS_PER_HOUR
   for everyone (each build may use a CPU for minutes; the keys, target x pipeline sets, are many).
-A later change moves the build to django.tasks: `start_build` then enqueues build_export instead.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import threading
+import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connection
+from django_tasks import task
 
-from .converter import Choice
-from .exporting import pipeline_spelling
+from .built_exports import StoredExport, build_export
+from .converter import Choice, choose
+from .exporting import canonical_choice, pipeline_spelling
 
-COMMAND = "build_exports"
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class Enqueued:
     started: bool  # this request started a build
-    refused: str = ""  # why no build could start (a cap reached, the process could not start)
+    refused: str = ""  # why no build could start (a cap reached, the task queue refused it)
     status: int = 202
 
 
@@ -88,21 +84,25 @@ def enqueue(choice: Choice, rules_url: str, client: str) -> Enqueued:
     return Enqueued(started=True)
 
 
-def start_build(choice: Choice, rules_url: str) -> int | None:
-    """Start the detached builder of one export; its pid (None: it could not start)."""
-    argv = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), COMMAND, "--from-queue"]
-    argv += ["--target", choice.target.id, "--pipeline", pipeline_spelling(choice), "--rules-url", rules_url]
-    argv += ["--database-name", str(connection.settings_dict["NAME"])]
+def start_build(choice: Choice, rules_url: str) -> str | None:
+    """Enqueue the build of one export; its task id (None: the queue refused it)."""
     try:
-        process = subprocess.Popen(
-            argv,
-            cwd=settings.BASE_DIR,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,  # not killed with the web worker
-            close_fds=True,
-        )
-    except OSError:
+        return build_export_task.enqueue(choice.target.id, pipeline_spelling(choice), rules_url).id
+    except Exception:  # noqa: BLE001 - the request answers 503 and releases the claim
+        log.exception("cannot enqueue the build of %s (%s)", choice.target.id, pipeline_spelling(choice))
         return None
-    threading.Thread(target=process.wait, name=f"reap-{COMMAND}-{process.pid}", daemon=True).start()
-    return process.pid
+
+
+def build_and_release(choice: Choice, rules_url: str) -> StoredExport:
+    """Build one export for the current catalog version, then release its claim (done or failed)."""
+    try:
+        return build_export(choice.target.id, choice.pipelines, rules_url)
+    finally:
+        release(choice)
+
+
+@task()
+def build_export_task(target: str, pipeline: str, rules_url: str) -> str:
+    """The task a request enqueues: build one export (target and pipelines as the request chose them)."""
+    built = build_and_release(canonical_choice(choose(target, pipeline)), rules_url)
+    return f"{built.name}: {built.size} bytes, {built.exported} rules, {built.failed} not converted"

@@ -2,5 +2,6 @@
 
 - roots: the CATALOG_IMPORT_ROOTS allow-list (the command line is not restricted);
 - models: ImportJob, one queued re-import of a source, with its status;
-- runner: starting a detached `manage.py run_import_jobs` process, running jobs, spotting dead ones.
+- runner: the `run_import_job` task (django.tasks) that runs a job, and spotting dead ones;
+- task_state: what a job's task result says about the job (shared with the match-file jobs).
 """

@@ -1,73 +1,75 @@
 """Uploaded event files matched outside the request/response cycle.
 
-The mechanism, and why: the upload request stores the file under CATALOG_MATCH_JOB_DIR, queues a
-MatchJob row and, once it is committed, starts a detached `manage.py run_match_jobs` process (its
-own session, so it outlives the web worker and its timeout); the browser is sent to the job's
-status page, which reloads itself until the job is done, showing events done of total. This is
-the pattern the admin's re-imports already use (catalog/jobs/runner.py), chosen for the same
-reasons: no broker and no daemon to deploy, the same code on SQLite and PostgreSQL (the job row is
-the only channel between request and process), and a job cannot die with a web worker. A thread
-in the web worker would be smaller but is killed with it (gunicorn restarts workers on timeouts
-and after deploys), leaving jobs "running" forever.
+The mechanism: the upload request saves the file through STORAGES["uploads"] (catalog/matching_files/
+storage.py), saves a MatchJob row and enqueues the `run_match_job` task (django.tasks; with the default
+database backend, in the same transaction); the browser is sent to the job's status page, which reloads
+itself until the job is done, showing events done of total. A worker (`manage.py db_worker`, on any
+machine that shares the database and the upload storage) runs the task: it reads the upload through the
+same storage, reports progress on the row and deletes the upload when it ends, done or failed.
 
-Runners take a per-database lock, so files are matched one at a time per host: matching is CPU
-bound and a second runner would only halve both. A job whose process died is marked failed when
-a status page or runner next looks (`reconcile`). Uploads are deleted once read; finished jobs are
-deleted after CATALOG_MATCH_JOB_KEEP_HOURS. A runner killed outright (kill -9, a reboot) cannot
-delete its upload, so whenever jobs are purged or marked failed, every file of the job folder that
-no live job owns, and that is older than CATALOG_MATCH_ORPHAN_GRACE_SECONDS (a file being written
-for a job not yet saved is young), is deleted too (`purge_orphans`).
+A job whose task will never finish (failed, gone, or running far past CATALOG_MATCH_JOB_SECONDS: its
+worker died) is marked failed and its upload deleted when a status page or a task next looks
+(`reconcile`, from the task's result: catalog/jobs/task_state.py). Finished jobs are deleted after
+CATALOG_MATCH_JOB_KEEP_HOURS. Whenever jobs are purged or given up, every stored upload that no live job
+owns, and that is older than CATALOG_MATCH_ORPHAN_GRACE_SECONDS (a file being saved for a job not yet
+saved is young), is deleted too (`purge_orphans`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import time
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
+from django_tasks import task
 
-from catalog.jobs import detached
-from catalog.jobs.detached import HOST
+from catalog.jobs.task_state import task_problem
 from catalog.matching_files.grouping import match_file
-from catalog.matching_files.quotas import check_quota
+from catalog.matching_files.quotas import QuotaRefused, check_quota
+from catalog.matching_files.storage import delete_upload, local_copy, upload_storage
 from catalog.models.matching_jobs import MatchJob
 from catalog.sigma.event_files import EventFileError
 
 log = logging.getLogger(__name__)
-COMMAND = "run_match_jobs"
 ACTIVE = (MatchJob.Status.QUEUED, MatchJob.Status.RUNNING)
 
 
 def job_dir() -> Path:
+    """The local folder of the default upload storage (CATALOG_MATCH_JOB_DIR), created if missing."""
     folder = Path(settings.CATALOG_MATCH_JOB_DIR)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     return folder
 
 
-def enqueue(uploaded, file_format: str, client: str = "") -> MatchJob:
-    """Store an uploaded file (Django UploadedFile) and queue its job; the runner starts on commit.
+def enqueue(uploaded: UploadedFile, file_format: str, client: str = "") -> MatchJob:
+    """Store an uploaded file and queue its task.
 
-    The client's and the site's caps are checked again with the stored size (QuotaRefused)."""
+    The client's and the site's caps are checked again with the stored size (QuotaRefused); a queue that
+    refuses the task is a 503 (QuotaRefused too), leaving neither the job nor the upload behind."""
     check_quota(client, uploaded.size)
     job = MatchJob(
         file_name=_safe_name(uploaded.name), file_format=file_format, size_bytes=uploaded.size, client=client
     )
-    path = job_dir() / f"{job.token}.upload"
+    name = ""
     try:
-        with open(path, "wb") as handle:
-            for piece in uploaded.chunks():
-                handle.write(piece)
-        job.file_path = str(path)
+        name = upload_storage().save(f"{job.token}.upload", uploaded)
+        job.file_path = name
         job.save()
     except BaseException:
-        path.unlink(missing_ok=True)  # a full disk or a failed save must not leave the file behind
+        delete_upload(name)  # a full disk or a failed save must not leave the file behind
         raise
-    transaction.on_commit(start_runner)
+    try:
+        job.task_id = run_match_job.enqueue(job.pk).id
+        job.save(update_fields=["task_id"])
+    except Exception as exc:  # the queue refused it: no job, no upload, and a 503 rather than a 500
+        MatchJob.objects.filter(pk=job.pk).delete()
+        delete_upload(name)
+        log.exception("cannot queue the match task of %s", job.token)
+        raise QuotaRefused("The matching queue is unavailable: try again later.", 503) from exc
     return job
 
 
@@ -80,58 +82,42 @@ def active_jobs() -> int:
     return MatchJob.objects.filter(status__in=ACTIVE).count()
 
 
-def start_runner() -> int | None:
-    """A detached runner for the queued jobs, on the database this process uses; its pid."""
-    queued = MatchJob.objects.filter(status=MatchJob.Status.QUEUED, pid__isnull=True)
-    pid = detached.start_runner(COMMAND, queued, MatchJob.Status.FAILED)
-    if pid is None:  # the queued jobs were just marked failed: their uploads will never be read
-        purge_orphans()
-    return pid
-
-
-def run_queued_jobs() -> int:
-    """Run queued jobs one at a time until none is left; returns how many ran."""
+@task()
+def run_match_job(job_id: int) -> str:
+    """The task: match one queued job's file (a job already given up, or run, is left alone)."""
     reconcile()
     purge_old()
-    ran = 0
-    with detached.runner_lock("match"):
-        while (job := _claim_next()) is not None:
-            run_job(job)
-            ran += 1
-    return ran
-
-
-def _claim_next() -> MatchJob | None:
-    while True:
-        pk = MatchJob.objects.filter(status=MatchJob.Status.QUEUED).order_by("pk").values_list("pk", flat=True).first()
-        if pk is None:
-            return None
-        if MatchJob.objects.filter(pk=pk, status=MatchJob.Status.QUEUED).update(
-            status=MatchJob.Status.RUNNING, started_at=timezone.now(), pid=os.getpid(), host=HOST
-        ):
-            return MatchJob.objects.get(pk=pk)
+    claimed = MatchJob.objects.filter(pk=job_id, status=MatchJob.Status.QUEUED).update(
+        status=MatchJob.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return "not queued"
+    run_job(MatchJob.objects.get(pk=job_id))
+    return MatchJob.objects.values_list("status", flat=True).get(pk=job_id)
 
 
 def run_job(job: MatchJob) -> None:
     """Match the job's file, recording progress and then the grouped results (or the failure)."""
-    path = Path(job.file_path)
 
     def progress(done: int, total: int | None) -> None:
         MatchJob.objects.filter(pk=job.pk).update(events_done=done, total_events=total)
 
     try:
         budget = settings.CATALOG_MATCH_JOB_SECONDS
-        results = match_file(path, job.file_name, progress=progress, budget_seconds=budget, kind=job.file_format)
+        with local_copy(job.file_path) as path:
+            results = match_file(path, job.file_name, progress=progress, budget_seconds=budget, kind=job.file_format)
     except EventFileError as exc:
         _finish(job, MatchJob.Status.FAILED, message=str(exc))
-    except Exception as exc:  # noqa: BLE001 - recorded on the row, which the uploader sees
+    except BaseException as exc:  # recorded on the row, which the uploader sees; a stopped worker re-raises
         _finish(job, MatchJob.Status.FAILED, message=f"{type(exc).__name__}: {exc}")
+        if not isinstance(exc, Exception):
+            raise
     else:
         _finish(
             job, MatchJob.Status.DONE, results=results, events_done=results["events"], total_events=results["events"]
         )
     finally:
-        path.unlink(missing_ok=True)
+        delete_upload(job.file_path)
 
 
 def _finish(job: MatchJob, status: str, **fields) -> None:
@@ -139,18 +125,17 @@ def _finish(job: MatchJob, status: str, **fields) -> None:
 
 
 def reconcile() -> int:
-    """Mark failed every active job of this host whose process is gone; returns how many."""
-    now = timezone.now()
+    """Mark failed every active job whose task will never finish it, deleting its upload; returns how many."""
+    give_up = timedelta(seconds=2 * settings.CATALOG_MATCH_JOB_SECONDS + 60)
     dead = []
-    for job in MatchJob.objects.filter(status__in=ACTIVE).only("pk", "pid", "host", "requested_at"):
-        if job.host == HOST and job.pid is not None and not detached.process_alive(job.pid, COMMAND):
-            dead.append((job.pk, "the matching process ended without a result"))
-        elif job.pid is None and now - job.requested_at > timedelta(minutes=2):
-            dead.append((job.pk, "no matching process was started for this job"))
-    for pk, message in dead:
-        MatchJob.objects.filter(pk=pk, status__in=ACTIVE).update(
-            status=MatchJob.Status.FAILED, finished_at=now, message=message, file_path=""
-        )
+    for job in MatchJob.objects.filter(status__in=ACTIVE).only("pk", "task_id", "requested_at", "file_path"):
+        if problem := task_problem(job.task_id, job.requested_at, give_up):
+            dead.append((job, problem))
+    for job, message in dead:
+        if MatchJob.objects.filter(pk=job.pk, status__in=ACTIVE).update(
+            status=MatchJob.Status.FAILED, finished_at=timezone.now(), message=message, file_path=""
+        ):
+            delete_upload(job.file_path)
     if dead:
         purge_orphans()
     return len(dead)
@@ -166,30 +151,27 @@ def purge_old() -> int:
 
 
 def purge_orphans() -> int:
-    """Delete every file of the job folder that no queued or running job owns and that nobody has written
-    for CATALOG_MATCH_ORPHAN_GRACE_SECONDS; returns how many.
+    """Delete every stored upload that no queued or running job owns and that nobody has written for
+    CATALOG_MATCH_ORPHAN_GRACE_SECONDS; returns how many.
 
-    The live jobs are read before the folder is listed: a job saved in between has a file younger than the
-    grace age (it is written just before its row is saved), so it is never taken for an orphan."""
-    owned = {
-        os.path.realpath(path)
-        for path in MatchJob.objects.filter(status__in=ACTIVE).exclude(file_path="").values_list("file_path", flat=True)
-    }
-    folder = Path(settings.CATALOG_MATCH_JOB_DIR)
-    if not folder.is_dir():
+    The live jobs are read before the storage is listed: a job saved in between has a file younger than the
+    grace age (it is stored just before its row is saved), so it is never taken for an orphan."""
+    owned = set(MatchJob.objects.filter(status__in=ACTIVE).exclude(file_path="").values_list("file_path", flat=True))
+    storage = upload_storage()
+    try:
+        _folders, names = storage.listdir("")
+    except FileNotFoundError:
         return 0
-    oldest = time.time() - settings.CATALOG_MATCH_ORPHAN_GRACE_SECONDS
+    oldest = timezone.now() - timedelta(seconds=settings.CATALOG_MATCH_ORPHAN_GRACE_SECONDS)
     removed = 0
-    for entry in os.scandir(folder):
+    for name in names:
         try:
-            if not entry.is_file(follow_symlinks=False) and not entry.is_symlink():
+            if name in owned or storage.get_modified_time(name) > oldest:
                 continue
-            if os.path.realpath(entry.path) in owned or entry.stat(follow_symlinks=False).st_mtime > oldest:
-                continue
-            os.unlink(entry.path)
+            storage.delete(name)
             removed += 1
         except FileNotFoundError:
-            continue  # deleted meanwhile by its runner or another purge
+            continue  # deleted meanwhile by its task or another purge
         except OSError as exc:
-            log.warning("cannot remove the orphaned upload %s: %s", entry.path, exc)
+            log.warning("cannot remove the orphaned upload %s: %s", name, exc)
     return removed

@@ -1,4 +1,4 @@
-"""ImportJob: a re-import asked for in the admin, run by a background process, with its outcome.
+"""ImportJob: a re-import asked for in the admin, run by a background task, with its outcome.
 
 Imported by catalog.models, so it is one of the `catalog` app's tables.
 """
@@ -14,7 +14,7 @@ class ImportJob(models.Model):
     """One source re-imported in the background; the web request only queues it.
 
     A request that ran the import itself hit the worker timeout on large sources (a 500, the
-    import rolled back, nothing recorded). The job row outlives both the request and the process.
+    import rolled back, nothing recorded). The job row outlives both the request and the task.
     """
 
     class Status(models.TextChoices):
@@ -32,9 +32,8 @@ class ImportJob(models.Model):
     requested_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # The process that will run (queued) or runs (running) the job, to tell a dead one from a slow one.
-    pid = models.PositiveIntegerField(null=True, blank=True)
-    host = models.CharField(max_length=255, blank=True)
+    # The django.tasks result that runs it (catalog/jobs/tasks.py), to tell a dead job from a slow one.
+    task_id = models.CharField(max_length=64, blank=True)
     import_run = models.ForeignKey(
         "catalog.ImportRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

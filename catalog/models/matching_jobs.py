@@ -11,10 +11,10 @@ from django.utils import timezone
 
 
 class MatchJob(models.Model):
-    """One uploaded file, matched outside the request by a `run_match_jobs` process (see jobs.py).
+    """One uploaded file, matched outside the request by a background task (see jobs.py).
 
-    The row is the whole interface between the web request and the process: the request stores the
-    file and queues the row; the process reports progress (events done of total) and the grouped
+    The row is the whole interface between the web request and the task: the request stores the
+    file and queues the row; the task reports progress (events done of total) and the grouped
     results on it; the status page polls it. Its token, not its pk, is in the URL: the results hold
     the uploaded events, which only the uploader's link shows.
     """
@@ -28,7 +28,7 @@ class MatchJob(models.Model):
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     file_name = models.CharField(max_length=255)
-    file_path = models.CharField(max_length=1000, blank=True)  # the stored upload, removed once read
+    file_path = models.CharField(max_length=1000, blank=True)  # the upload's name in STORAGES["uploads"]
     file_format = models.CharField(max_length=8, blank=True)  # evtx, json, jsonl
     size_bytes = models.PositiveBigIntegerField(default=0)
     # Who queued it (catalog.matching_files.quotas.client_key): per-client caps count a client's live jobs.
@@ -38,8 +38,7 @@ class MatchJob(models.Model):
     requested_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    pid = models.PositiveIntegerField(null=True, blank=True)
-    host = models.CharField(max_length=255, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)  # the django.tasks result that matches it
     results = models.JSONField(default=dict, blank=True)  # see catalog.matching_files.grouping
     message = models.TextField(blank=True)  # why it failed
 

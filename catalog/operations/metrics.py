@@ -3,7 +3,7 @@ middlewares, under their usual names), page and conversion cache hits and misses
 processed, and jobs by state.
 
 Gunicorn runs several worker processes, each with its own counters: set PROMETHEUS_MULTIPROC_DIR to
-an empty folder writable by every worker (and by the `run_match_jobs` processes, which count the
+an empty folder writable by every worker (and by the `db_worker` processes, which count the
 events of uploaded files) and prometheus_client keeps every value in files there, which /metrics
 adds up (catalog.operations.metrics_view). `make serve` empties the folder before starting gunicorn.
 Without it each worker reports only its own requests.

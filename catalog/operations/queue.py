@@ -1,9 +1,8 @@
 """The background job queue as operations see it: how many jobs are in each state, and how long the
 oldest queued one has waited.
 
-Today the queue is two tables (ImportJob, MatchJob) that detached `run_*_jobs` processes work through.
-Health (readiness) and metrics ask only `queue_state()` and `queue_problem()`, so moving the jobs to
-another queue (django.tasks) means replacing these two functions and nothing else.
+The jobs users see are two tables (ImportJob, MatchJob), each run by a django.tasks task in a worker
+(`manage.py db_worker`). Health (readiness) and metrics ask only `queue_state()` and `queue_problem()`.
 """
 
 from __future__ import annotations
