@@ -92,9 +92,17 @@ def listening_socket() -> socket.socket:
 
 @contextmanager
 def serve(
-    database_url: str, production: bool = False, workers: int = 2, page_cache: bool = True, env: dict | None = None
+    database_url: str,
+    production: bool = False,
+    workers: int = 2,
+    page_cache: bool = True,
+    env: dict | None = None,
+    task_worker: bool = True,
 ):
-    """Yield the base URL of gunicorn serving the catalog; stop it afterwards. `env`: more settings."""
+    """Yield the base URL of gunicorn serving the catalog; stop it afterwards. `env`: more settings.
+
+    `task_worker`: one `manage.py db_worker` runs beside it, as in a deployment, for the background
+    tasks (match files, re-imports, export builds)."""
     sock = listening_socket()
     port = sock.getsockname()[1]
     extra = {"DEBUG": "0", "CATALOG_PAGE_CACHE_SECONDS": "600" if page_cache else "0", **(env or {})}
@@ -129,6 +137,14 @@ def serve(
         pass_fds=(sock.fileno(),),
     )
     sock.close()  # gunicorn holds it now
+    worker = None
+    if task_worker:
+        worker = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "db_worker", "--no-reload", "--interval", "0.2"],
+            env=_env(database_url, **extra),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
     base = f"http://127.0.0.1:{port}"
     serve.last_pid = process.pid  # the gunicorn master, for benchmarks that measure its workers
     try:
@@ -144,5 +160,9 @@ def serve(
             raise RuntimeError("gunicorn did not answer within 20 s")
         yield base
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        for child in (process, worker):
+            if child is not None:
+                child.terminate()
+        for child in (process, worker):
+            if child is not None:
+                child.wait(timeout=10)
