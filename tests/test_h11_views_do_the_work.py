@@ -1,4 +1,7 @@
-"""/api/changes/ and /api/coverage/ in the OpenAPI schema (issue: JSON endpoints missing from /api/schema/).
+"""Architecture issue, views do the work: /api/changes/ and /api/coverage/ in the OpenAPI schema, and
+/coverage/'s long parts as templates. (The rule page's query count: tests/test_pages.py.)
+
+/api/changes/ and /api/coverage/ were missing from /api/schema/.
 
 Both are DRF views now (catalog.api.json_views) only so drf-spectacular can describe them: the
 documented shapes are checked against real answers here, and what the plain Django views did
@@ -116,3 +119,41 @@ def test_the_json_views_answer_as_the_plain_views_did(client, example_rules):
     assert client.post("/api/coverage/", {"events": "sysmon:1"}).status_code == 415
     assert client.post("/api/coverage/", "{", content_type="application/json").status_code == 400
     assert client.put("/api/coverage/", "{}", content_type="application/json").status_code == 405
+
+
+# -- /coverage/'s long parts are templates now (they were HTML written in catalog/telemetry/render.py) ------
+def test_the_coverage_parts_escape_every_value():
+    from django.template.loader import render_to_string
+
+    from catalog.telemetry.matrix import Cell
+
+    evil = '<b a="1">&\''
+    escaped = "&lt;b a=&quot;1&quot;&gt;&amp;&#x27;"
+    cell = Cell(evil, evil, count=0, total=1, suggestions=[{"token": evil, "label": "x", "rules": 2}], subs_total=1)
+    matrix = render_to_string("catalog/_coverage_matrix_cells.html", {"cells": [cell]})
+    assert matrix.count(escaped) == 3 and "<b " not in matrix  # the link, the id, the name
+    assert matrix.startswith('<li class="cell heat-0"><a href="/attack/&lt;b') and "0/1 sub-techniques" in matrix
+    blind = render_to_string("catalog/_coverage_blind_cells.html", {"cells": [cell, Cell("T1", "", 0, 2)]})
+    assert blind.count(escaped) == 4 and "<b " not in blind
+    assert "(1 rule in the catalog)</span>: collect <code>" in blind and "to run 2 more rules</li>" in blind
+    assert blind.endswith('"tid">T1</span> unknown</a> <span class="muted">(2 rules in the catalog)</span></li>')
+    box = {"token": evil, "checked": True, "rules": 1}
+    boxes = render_to_string("catalog/_coverage_logsource_boxes.html", {"sources": [box, {**box, "checked": False}]})
+    assert boxes.split("\n") == [
+        f'<label class="check"><input type="checkbox" name="logsources" value="{escaped}" checked> '
+        f'<code>{escaped}</code> <span class="muted">1 rule</span></label>',
+        f'<label class="check"><input type="checkbox" name="logsources" value="{escaped}"> '
+        f'<code>{escaped}</code> <span class="muted">1 rule</span></label>',
+    ]
+    provider = {
+        "name": evil,
+        "whole": {"token": "p:*", "checked": False},
+        "events": [{"token": "p:1", "checked": True, "event_id": 1, "title": evil}],
+    }
+    boxes = render_to_string("catalog/_coverage_provider_boxes.html", {"provider": provider})
+    assert boxes.split("\n") == [
+        f'<label class="check"><input type="checkbox" name="events" value="p:*"> every {escaped} event <code>p:*</code>'
+        "</label>",
+        f'<label class="check"><input type="checkbox" name="events" value="p:1" checked> <code>1</code> {escaped}'
+        "</label>",
+    ]
