@@ -8,6 +8,7 @@ a channel-wide event row (no event id) at /events/<provider>/any/.
 from django.contrib import admin
 from django.urls import include, path
 
+from catalog.api import changes as changes_api
 from catalog.api import coverage as coverage_api
 from catalog.operations import health, metrics_view
 from catalog.web import (
@@ -26,12 +27,12 @@ from catalog.web import (
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/changes/", changes.changes_json, name="api-changes"),
+    path("api/changes/", changes_api.ChangesAPI.as_view(), name="api-changes"),
     path("api/match/", match.match_api, name="api-match"),
     path("api/match/files/", match_files.match_upload_api, name="api-match-files"),
     path("api/match/jobs/<uuid:token>/", match_files.match_job_api, name="api-match-job"),
     path("api/rules/<uuid:rule_uuid>/test-events/", test_events.test_events_api, name="api-rule-test-events"),
-    path("api/coverage/", coverage_api.coverage_api, name="api-coverage"),
+    path("api/coverage/", coverage_api.CoverageAPI.as_view(), name="api-coverage"),
     path("api/", include("catalog.api.urls")),
     path("changes/", changes.changes_page, name="changes"),
     path("changes/feed/", changes.ChangesFeed(), name="changes-feed"),

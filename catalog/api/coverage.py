@@ -9,6 +9,7 @@ and uncovered techniques, and the ranked "add this next" list. The POST takes JS
 post, which any page can make a browser send, gets a 415) and changes nothing. POSTs are counted
 against the `coverage` rate (catalog.api.throttling.CoverageRateThrottle: each may parse a Sysmon
 configuration and computes a coverage no cache keeps); GETs are cached pages, as /coverage/ is.
+CoverageAPI (catalog.api.json_views) documents both in the OpenAPI schema and hands them to coverage_api.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
 
+from catalog.api.json_views import DjangoJsonView
 from catalog.api.throttling import CoverageRateThrottle, throttle_wait
 from catalog.models import Rule
-from catalog.parameters import reads_parameters
+from catalog.parameters import declare, reads_parameters
 from catalog.telemetry import coverage
 from catalog.telemetry.profile import ProfileError, from_json, from_query
 
@@ -121,3 +125,117 @@ def _rule_ids(result: coverage.Coverage) -> dict[str, list]:
             entry["missing_on"] = {token: list(missing) for token, missing in signature.gaps.items()}
         rules[signature.status].append(entry)
     return rules
+
+
+# -- the answer's shape, for the OpenAPI schema only ---------------------------------------------------
+class CoverageProfileSerializer(serializers.Serializer):
+    events = serializers.ListField(child=serializers.CharField(), help_text="provider:event_id tokens, e.g. sysmon:1")
+    logsources = serializers.ListField(
+        child=serializers.CharField(), help_text="product:category:service tokens, e.g. linux::auditd"
+    )
+
+
+class CoverageCountsSerializer(serializers.Serializer):
+    runnable = serializers.IntegerField()
+    partial = serializers.IntegerField()
+    not_runnable = serializers.IntegerField()
+
+
+class CoveredTechniqueSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="ATT&CK technique id")
+    rules = serializers.IntegerField(help_text="runnable rules")
+
+
+class CoverageStepSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="an event (provider:id) or logsource=product:category:service")
+    label = serializers.CharField()
+    rules = serializers.IntegerField(help_text="rules it would make runnable")
+
+
+class NextStepSerializer(CoverageStepSerializer):
+    techniques = serializers.ListField(child=serializers.CharField(), help_text="uncovered techniques it would cover")
+
+
+class UncoveredTechniqueSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="ATT&CK technique id")
+    rules_in_catalog = serializers.IntegerField()
+    would_cover = CoverageStepSerializer(many=True)
+
+
+class CoverageTechniquesSerializer(serializers.Serializer):
+    covered = CoveredTechniqueSerializer(many=True)
+    uncovered = UncoveredTechniqueSerializer(many=True)
+
+
+class CoverageRuleSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    via = serializers.ListField(child=serializers.CharField(), help_text="the collected events it runs through")
+    missing = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="partial rules: fields the events lack"
+    )
+    missing_on = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False, help_text="fields missing per event"
+    )
+
+
+class CoverageRulesSerializer(serializers.Serializer):
+    runnable = CoverageRuleSerializer(many=True)
+    partial = CoverageRuleSerializer(many=True)
+    not_runnable = serializers.ListField(child=serializers.UUIDField())
+
+
+class CoverageSerializer(serializers.Serializer):
+    profile = CoverageProfileSerializer()
+    counts = CoverageCountsSerializer(help_text="live rules per class")
+    techniques = CoverageTechniquesSerializer()
+    add_next = NextStepSerializer(many=True, help_text='"add this next", best first')
+    rules = CoverageRulesSerializer(required=False, help_text="left out with rules=0")
+
+
+class PostedProfileSerializer(serializers.Serializer):
+    events = serializers.ListField(child=serializers.CharField(), required=False, help_text="e.g. sysmon:1")
+    logsources = serializers.ListField(child=serializers.CharField(), required=False, help_text="e.g. linux::auditd")
+    sysmon_config = serializers.CharField(
+        required=False, help_text="a Sysmon configuration's XML: the events it logs are added to `events`"
+    )
+
+
+PROFILE_ERRORS = inline_serializer("CoverageErrors", {"profile": serializers.ListField(child=serializers.CharField())})
+ERROR = inline_serializer("CoverageError", {"errors": PROFILE_ERRORS})
+COMMON = {
+    200: CoverageSerializer,
+    400: OpenApiResponse(ERROR, description="an invalid profile or an unknown parameter, with what is wrong"),
+}
+
+
+class CoverageAPI(DjangoJsonView):
+    query_parameters = declare(GET_PARAMS, refuses_others=True)  # a 400 for any other
+
+    @extend_schema(
+        operation_id="coverage",
+        summary="A telemetry profile's rule coverage",
+        parameters=[
+            OpenApiParameter("events", str, description="collected events, comma-separated: sysmon:1,security:4688"),
+            OpenApiParameter("logsources", str, description="collected log sources, comma-separated: linux::auditd"),
+            OpenApiParameter("rules", str, enum=["0", "1"], description="0: leave the rule ids out"),
+        ],
+        responses=COMMON,
+    )
+    def get(self, request):
+        return coverage_api(request._request)
+
+    @extend_schema(
+        operation_id="coverage_posted",
+        summary="The coverage of a posted telemetry profile (changes nothing)",
+        description="The profile as a JSON object (a form post is a 415); rate limited per client (scope `coverage`).",
+        parameters=[OpenApiParameter("rules", str, enum=["0", "1"], description="0: leave the rule ids out")],
+        request={"application/json": PostedProfileSerializer},
+        responses={
+            **COMMON,
+            413: OpenApiResponse(ERROR, description="the body is too large"),
+            415: OpenApiResponse(ERROR, description="not application/json"),
+            429: OpenApiResponse(ERROR, description="too many coverage requests: see Retry-After"),
+        },
+    )
+    def post(self, request):
+        return coverage_api(request._request)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from django.db.models import Sum
 from django.shortcuts import get_object_or_404
 
 from catalog.matching_files.explaining import rule_parts
@@ -11,10 +10,6 @@ from catalog.models import Rule
 from catalog.models.matching_jobs import RuleTestEvent
 from catalog.sigma.evaluate import EventView
 from catalog.sigma.explain import explain
-
-
-def test_event_count(rule: Rule) -> int:
-    return RuleTestEvent.objects.filter(rule=rule).aggregate(n=Sum("event_count"))["n"] or 0
 
 
 def rule_test_events(rule_uuid) -> tuple[Rule, list[dict]]:

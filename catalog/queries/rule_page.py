@@ -14,10 +14,15 @@ from django.db.models import Count, F, FloatField, Q, Sum, Value, Window
 from django.db.models.functions import Cast, Greatest, Ln, Lower, RowNumber
 
 from catalog.models import Polarity, Rule, RuleIndicator, RuleReference, live_rules_q, public_rules_q
+from catalog.models.matching_jobs import RuleTestEvent
 from catalog.queries.records import attack_table, matching_skip_reason, rules_for_export
 from catalog.reference import attack
 
 SIMILAR_LIMIT = 10
+# What rule_page() costs for any rule: the record (public_rule, 7), the linked rules (1), the
+# correlations and filters naming it (1), similar rules and their rarest shared indicators (2), the
+# test events (1). tests/test_pages.py counts them with the whole rendered page.
+QUERIES = 12
 # Values shown in each of the rule page's two indicator tables; the rest are one link away, paginated
 # (/rules/<id>/indicators/). A driver block list with 4,400 hashes made a 2.1 MB page before.
 INDICATORS_SHOWN = 200
@@ -78,6 +83,7 @@ class RulePage:
     involved_in: list[RuleLink]  # correlations and filters that name this rule
     similar: list[dict]
     matching_skipped: str = ""  # why event matching leaves the rule out ('' when it runs it)
+    test_events: int = 0  # logged events that test the rule ("Tested by N logged events")
 
 
 def public_rule(rule_uuid) -> Rule | None:
@@ -86,7 +92,11 @@ def public_rule(rule_uuid) -> Rule | None:
 
 
 def rule_page(rule_uuid) -> RulePage | None:
-    """Everything the rule page shows, in 11 queries for any rule; None for unknown or hidden."""
+    """Everything the rule page shows from the catalog, in QUERIES (12) queries for any rule; None if unknown or hidden.
+
+    The page's view adds the rule's history (catalog.queries.history) and its converted query
+    (catalog.conversion.query_section); the templates only format what they are given.
+    """
     rule = public_rule(rule_uuid)
     if rule is None:
         return None
@@ -114,7 +124,13 @@ def rule_page(rule_uuid) -> RulePage | None:
         involved_in=involved_in(rule),
         similar=similar_rules(rule),
         matching_skipped=matching_skip_reason(rule),
+        test_events=test_event_count(rule),
     )
+
+
+def test_event_count(rule: Rule) -> int:
+    """Logged events that test the rule, its regression data (catalog.importing.test_events): 1 query."""
+    return RuleTestEvent.objects.filter(rule=rule).aggregate(n=Sum("event_count"))["n"] or 0
 
 
 def indicator_rows(rule_indicators) -> list[IndicatorRow]:

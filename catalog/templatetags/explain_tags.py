@@ -35,11 +35,3 @@ def upload_limits() -> dict:
 @register.filter
 def get_item(mapping, key):
     return (mapping or {}).get(key)
-
-
-@register.simple_tag
-def test_event_count(rule) -> int:
-    """Logged events that test the rule (its regression data), for the rule page."""
-    from catalog.matching_files.rule_events import test_event_count as count
-
-    return count(rule)

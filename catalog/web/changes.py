@@ -1,19 +1,18 @@
-"""/changes/, its Atom feed and /api/changes/: one set of data (catalog.queries.changes), three renderings."""
+"""/changes/ and its Atom feed; /api/changes/ (catalog.api.changes) is their JSON twin: one set of data
+(catalog.queries.changes), three renderings."""
 
 from __future__ import annotations
 
 from django.contrib.syndication.views import Feed
-from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import format_html, format_html_join
 
+from catalog.api.changes import CHANGES_PARAMETERS
 from catalog.parameters import declare, reads_parameters
 from catalog.queries import changes
 from catalog.queries.changes import rule_url as rule_url  # the admin links rules with it
-
-CHANGES_PARAMETERS = ("run", "page", "format")
 
 
 @reads_parameters(*CHANGES_PARAMETERS)
@@ -29,65 +28,6 @@ def changes_page(request):
             "single_run": single,
             "per_list": changes.RULES_PER_LIST,
         },
-    )
-
-
-def _link_json(request, link: changes.RuleLink) -> dict:
-    return {
-        "id": link.id,
-        "title": link.title or None,
-        "level": link.level or None,
-        "source": link.source or None,
-        "url": request.build_absolute_uri(link.url) if link.url else None,
-    }
-
-
-def run_json(request, item: changes.RunChanges) -> dict:
-    run = item.run
-    data = {
-        "run": run.pk,
-        "started_at": run.started_at.isoformat(),
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        "sources": run.sources,
-        "files_read": run.files_read,
-        "unchanged": run.unchanged,
-        "warnings": run.warning_count,
-        "errors": run.error_count,
-        "url": request.build_absolute_uri(f"{reverse('changes')}?run={run.pk}"),
-    }
-    for change in item.lists:
-        data[change.kind] = {
-            "count": change.count,
-            "rules": [_link_json(request, link) for link in change.rules],
-            "more": change.more,
-        }
-    return data
-
-
-@reads_parameters(*CHANGES_PARAMETERS, refuses_others=True)  # a 400 for any other
-def changes_json(request):
-    """/api/changes/: the JSON twin of /changes/ (same pages, same `run` parameter)."""
-    unknown = sorted(set(request.GET) - set(CHANGES_PARAMETERS))
-    if unknown:  # like the DRF list endpoints (catalog.api.strict): a misspelled parameter is an error
-        return JsonResponse({"unknown parameters": unknown, "valid parameters": sorted(CHANGES_PARAMETERS)}, status=400)
-    runs, page, single = changes.changes_page_data(request.GET.get("run"), request.GET.get("page"))
-    if single is not None:
-        return JsonResponse(run_json(request, runs[0]))
-
-    def page_link(number):
-        params = request.GET.copy()
-        params["page"] = number
-        return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
-
-    return JsonResponse(
-        {
-            "count": page.paginator.count,
-            "page": page.number,
-            "num_pages": page.paginator.num_pages,
-            "next": page_link(page.next_page_number()) if page.has_next() else None,
-            "previous": page_link(page.previous_page_number()) if page.has_previous() else None,
-            "results": [run_json(request, item) for item in runs],
-        }
     )
 
 

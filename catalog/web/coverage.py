@@ -16,7 +16,6 @@ from catalog.models.telemetry import RuleNeed
 from catalog.parameters import reads_parameters
 from catalog.queries import rules as rule_queries
 from catalog.telemetry import choices, coverage, matrix
-from catalog.telemetry import render as html
 from catalog.telemetry.profile import PROFILE_PARAMETERS, Profile, ProfileError, from_query
 from catalog.web import coverage_exports
 from catalog.web.views import RULES_PER_PAGE, paginate
@@ -53,21 +52,15 @@ def coverage_page(request):
             runnable_groups=coverage.groups(result, coverage.RUNNABLE),
             partial_groups=coverage.groups(result, coverage.PARTIAL),
             steps=steps,
-            columns=[
-                {**c, "html": html.matrix_cells(c["cells"])} for c in matrix.coverage_matrix(result, uncovered_only)
-            ],
-            blind=[{**g, "html": html.blind_cells(g["cells"])} for g in matrix.blind_spots(result)],
+            columns=matrix.coverage_matrix(result, uncovered_only),
+            blind=matrix.blind_spots(result),
             uncovered_only=uncovered_only,
         )
     return render(request, "catalog/coverage.html", context)
 
 
 def _form(profile, signatures) -> dict:
-    form = choices.form_choices(profile, signatures)
-    for provider in form["providers"]:
-        provider["html"] = html.provider_boxes(provider)
-    form["logsource_html"] = html.logsource_boxes(form["logsource_choices"])
-    return form
+    return choices.form_choices(profile, signatures)
 
 
 def _runnable_rules(request, default_class=coverage.RUNNABLE):

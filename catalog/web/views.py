@@ -8,6 +8,7 @@ and calls the same query function (tests/test_read_path.py).
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
+from catalog.conversion.query_section import query_section
 from catalog.conversion.requested import CONVERSION_PARAMETERS
 from catalog.models import Indicator
 from catalog.paging import KnownCountPaginator
@@ -63,13 +64,20 @@ def rule_list(request):
     return render(request, "catalog/rule_list.html", context, status=400 if filterset.errors else 200)
 
 
-@reads_parameters(*CONVERSION_PARAMETERS)  # the "Query" section (catalog.templatetags.conversion_tags)
+# The rule page's queries, all made here (its templates make none): rule_page.QUERIES, the history's
+# versions (1; a rule an import changed adds its current indicators and, past HISTORY_LIMIT versions,
+# their count) and the Query section's cached conversion (1; a first view converts and stores it).
+RULE_PAGE_QUERIES = rule_page.QUERIES + 1 + 1
+
+
+@reads_parameters(*CONVERSION_PARAMETERS)  # the "Query" section (catalog.conversion.query_section)
 def rule_detail(request, rule_uuid):
     page = rule_page.rule_page(rule_uuid)
     if page is None:
         raise Http404("No such rule in the catalog.")
     context = {"page": page, "rule": page.rule, "common": indicators.COMMON_INDICATOR}
     context.update(rule_history(page.rule))  # the "History" section (catalog/_history.html)
+    context["query_section"] = query_section(page.rule, request.GET)  # the "Query" section (catalog/_query.html)
     return render(request, "catalog/rule_detail.html", context)
 
 

@@ -1,27 +1,29 @@
 """The rule page's "Query" section (templates/catalog/_query.html): the rule converted for a target.
 
-A tag rather than view code, so the section is one include line in the rule page and its
-conversion is done (or read from the cache: one read) only where the section is rendered, under the
-request's conversion budget. A
-target, pipeline or format the URL names but that is not installed is shown as the section's
-error, like a rule the backend cannot convert: the page itself still renders.
+The rule page's view (catalog.web.views.rule_detail) builds it and passes it to the template as
+`query_section`, so the conversion (or its cache read: one query) is counted with the view's
+queries and done under the request's conversion budget. A target, pipeline or format the URL
+names but that is not installed is shown as the section's error, like a rule the backend cannot
+convert: the page itself still renders.
 """
 
-from django import template
+from __future__ import annotations
+
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from catalog.conversion import requested
-from catalog.conversion.converter import choose
-from catalog.conversion.targets import UnknownChoice, registry
+from catalog.models import Rule
 
-register = template.Library()
+from . import requested
+from .converter import choose
+from .targets import UnknownChoice, registry
 
 
-@register.simple_tag(takes_context=True)
-def rule_conversion(context, rule):
-    """What _query.html shows: targets (as links), the chosen target's pipelines, and the conversion."""
-    params = context["request"].GET
+def query_section(rule: Rule, params) -> dict:
+    """What _query.html shows: targets (as links), the chosen target's pipelines, and the conversion.
+
+    `params` are the request's query parameters (`target`, `pipeline`).
+    """
     reg = registry()
     section = {"targets": reg.ordered(), "error": "", "conversion": None, "choice": None}
     try:
