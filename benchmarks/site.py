@@ -164,5 +164,10 @@ def serve(
             if child is not None:
                 child.terminate()
         for child in (process, worker):
-            if child is not None:
+            if child is None:
+                continue
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # a worker finishes its task before it stops: an export build is 30 s
+                child.kill()
                 child.wait(timeout=10)
