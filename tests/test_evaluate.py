@@ -7,6 +7,9 @@ trigger. Each rule is rebuilt from its stored condition tree and predicates, not
 import pytest
 import yaml
 
+from catalog.matching import match_events
+from catalog.matching_files.explaining import explain_rules
+from catalog.models import Rule
 from catalog.sigma.evaluate import compile_rule, flatten_event, load_events, matches
 from tests.constants import CORPUS
 from tests.sigma_helpers import parse_one
@@ -33,17 +36,40 @@ def compiled_from_parse(rule):
 
 def rule_from_db(uuid):
     from catalog.matching import compiled_rule
-    from catalog.models import Rule
 
     return compiled_rule(Rule.objects.get(uuid=uuid))
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("rule_id, event_file", regression_cases())
-def test_every_regression_event_triggers_its_rule(corpus, rule_id, event_file):
+def test_every_regression_event_fires_its_rule_with_an_explanation(corpus, rule_id, event_file):
+    """Each SigmaHQ regression case, once: its rule as stored fires on its events, so does the catalog's matching
+    (index, log sources), and the explanations agree with the matcher and name the predicates that matched."""
     events = [flatten_event(e) for e in load_events(event_file.read_text(encoding="utf-8"))]
-    rule = rule_from_db(rule_id)
-    assert events and any(matches(rule, event) for event in events), f"{event_file.name} should trigger {rule_id}"
+    assert events and any(matches(rule_from_db(rule_id), event) for event in events), (
+        f"{event_file.name} should trigger {rule_id}"
+    )
+    rule = Rule.objects.get(uuid=rule_id)
+    results = match_events(events, None)
+    fired = [event for event, result in zip(events, results, strict=True) if rule in result.rules]
+    assert fired, f"the catalog's matching should find {rule_id} in {event_file.name}"
+    for event, result in zip(events, results, strict=True):
+        explained = explain_rules(list(result.rules) + [rule], event)
+        for hit in result.rules:  # every fired rule's explanation says it fired
+            assert explained[hit.pk]["fired"] is True, hit.title
+        assert explained[rule.pk]["fired"] is (rule in result.rules)  # and the chosen rule agrees either way
+    explanation = explain_rules([rule], fired[0])[rule.pk]
+    matched = [
+        p
+        for block in explanation["blocks"]
+        if block["result"] is True
+        for group in block["groups"]
+        for p in group["predicates"]
+        if p["result"] is True
+    ]
+    assert matched, "the explanation names the predicates that matched"
+    for predicate in matched:  # each names a field of the event (or a keyword found in one), or checks absence
+        assert predicate["event_field"] in fired[0] or predicate["missing"] or predicate["field"] == ""
 
 
 def test_there_are_regression_cases(corpus_dir):
