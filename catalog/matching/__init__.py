@@ -10,7 +10,7 @@ values, an Aho-Corasick automaton of contains / startswith / endswith literals) 
 whose literals the event holds, plus the few that require none (a regex-only or negation-only
 rule); the full three-valued evaluator (catalog.sigma.evaluate) then decides each. The index only
 leaves out rules that cannot fire, so the result is the one of evaluating every rule of the log
-source (`indexed=False`, the reference the benchmark and tests/test_h13e_index.py compare with).
+source (`indexed=False`, the reference the benchmark and tests/test_match_index.py compare with).
 
 Compiling the ~3,800 rules takes a few seconds, so the compiled catalog is kept per process and
 rebuilt when the catalog version changes (an import or a curation); see compiled.py on sharing.

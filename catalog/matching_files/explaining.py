@@ -2,7 +2,7 @@
 
 The compiled form is built by `catalog.sigma.evaluate.compile_rule` from the same stored rows
 (block, map, field, modifiers, values) `catalog.matching` uses, so an explanation's verdict is the
-matcher's (tests/test_h13u_explain_corpus.py checks it on every SigmaHQ regression event). Compiled
+matcher's (tests/test_evaluate.py checks it on every SigmaHQ regression event). Compiled
 rules are kept per catalog version, for the few hundred rules that fire in practice.
 """
 

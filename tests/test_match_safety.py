@@ -12,7 +12,7 @@ from catalog.matching.logsources import LogSource, infer, picked
 RULE = """title: {title}
 id: {id}
 status: test
-description: written for tests/test_h13e_safety.py
+description: written for tests/test_match_safety.py
 author: tests
 date: 2025-01-01
 logsource:
