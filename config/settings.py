@@ -404,3 +404,7 @@ else:
 # A running task of a worker that died (kill -9, a reboot) stays "running" in the database backend: an import
 # job is given up as failed this long after it started (a match job after twice CATALOG_MATCH_JOB_SECONDS).
 CATALOG_TASK_GIVE_UP_SECONDS = float(os.environ.get("CATALOG_TASK_GIVE_UP_SECONDS", str(6 * 3600)))
+if CATALOG_TASKS_BACKEND == "rq":
+    # RQ kills a task's work-horse after its queue's timeout, 180 s unless set: shorter than a match job's
+    # budget or a big import. The give-up time instead, so a task is never cut before the catalog gives it up.
+    RQ_QUEUES["default"]["DEFAULT_TIMEOUT"] = int(CATALOG_TASK_GIVE_UP_SECONDS)
