@@ -12,11 +12,13 @@ is a failure (like tests/test_h10_two_nodes.py).
 
 import json
 import os
+import signal
 import socket
 import time
 import urllib.error
 import urllib.request
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
@@ -164,8 +166,8 @@ def test_an_upload_to_one_node_is_matched_by_another_nodes_worker(nodes):
     assert list(shared.iterdir()) == []  # the upload was deleted by the worker on the other node
 
 
-def rq_worker_pids(database_url: str, token: str) -> list[int]:
-    """The pids of the (live) RQ workers that ran the job's task, as Redis records them."""
+def rq_worker_pids(database_url: str, token: str, running: bool = False) -> list[int]:
+    """The pids of the (live) RQ workers that ran the job's task (`running`: that runs it), as Redis records them."""
     import psycopg
     import redis
     from rq.job import Job
@@ -174,7 +176,41 @@ def rq_worker_pids(database_url: str, token: str) -> list[int]:
     with psycopg.connect(database_url) as conn:
         task_id = conn.execute("SELECT task_id FROM catalog_matchjob WHERE token = %s", (token,)).fetchone()[0]
     connection = redis.Redis.from_url(REDIS_URL)
-    names = [result.worker_name for result in Job.fetch(task_id, connection=connection).results()]
+    rq_job = Job.fetch(task_id, connection=connection)
+    names = [rq_job.worker_name] if running else [result.worker_name for result in rq_job.results()]
     return [
         Worker.find_by_key(Worker.redis_worker_namespace_prefix + name, connection=connection).pid for name in names
     ]
+
+
+def running_job(database_url: str, token: str):
+    """The RQ worker (its pid) running the job's task, and the pid of its work-horse (the forked process that
+    runs the job)."""
+    pid = rq_worker_pids(database_url, token, running=True)[0]
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    assert len(children) == 1, children
+    return pid, int(children[0])
+
+
+def test_a_job_whose_worker_is_killed_ends_failed_and_its_upload_is_removed(nodes):
+    database_url, shared, node_env = nodes
+    with ExitStack() as stack:
+        node_a = stack.enter_context(serve(database_url, workers=1, env=node_env("a")))
+        workers = {serve.last_worker_pid: "a"}
+        node_b = stack.enter_context(serve(database_url, workers=1, env=node_env("b")))
+        workers[serve.last_worker_pid] = "b"
+
+        # 1. The work-horse dies (kill -9 of the process running the job): its worker sees it at once.
+        token = upload(node_a, "slow.jsonl", slow_file())["job"]
+        wait_for(node_b, token, lambda a: a["status"] == "running" and a["events_done"] > 0)
+        assert [p.name for p in shared.iterdir()] == [f"{token}.upload"]
+        worker, horse = running_job(database_url, token)
+        assert worker in workers
+        os.kill(horse, signal.SIGKILL)
+        killed = time.monotonic()
+        answer = wait_for(node_b, token, lambda a: a["status"] != "running")
+        print(
+            f"\nwork-horse killed: the API reports the job {answer['status']} after {time.monotonic() - killed:.2f} s"
+        )
+        assert answer["status"] == "failed" and "Work-horse terminated unexpectedly" in answer["message"], answer
+        assert list(shared.iterdir()) == []
