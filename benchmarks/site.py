@@ -155,8 +155,6 @@ def serve(
             env=_env(database_url, **extra),
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-            # An RQ worker forks a work-horse per job: in its own process group, a test can kill both at once.
-            start_new_session=command[0] == "rqworker",
         )
     serve.last_worker_pid = worker.pid if worker else None
     base = f"http://127.0.0.1:{port}"

@@ -214,3 +214,19 @@ def test_a_job_whose_worker_is_killed_ends_failed_and_its_upload_is_removed(node
         )
         assert answer["status"] == "failed" and "Work-horse terminated unexpectedly" in answer["message"], answer
         assert list(shared.iterdir()) == []
+
+        # 2. A whole worker dies (kill -9 of it and its work-horse, as when its machine is lost): RQ's heartbeat
+        # on the job expires and the job pages fail it from RQ's abandoned-job cleanup (catalog/jobs/rq_abandoned.py).
+        token = upload(node_b, "slow.jsonl", slow_file())["job"]
+        wait_for(node_a, token, lambda a: a["status"] == "running" and a["events_done"] > 0)
+        worker, horse = running_job(database_url, token)
+        os.kill(worker, signal.SIGKILL)  # first, so that it cannot see its work-horse die
+        os.kill(horse, signal.SIGKILL)  # (RQ puts it in a process group of its own)
+        killed = time.monotonic()
+        answer = wait_for(node_a, token, lambda a: a["status"] != "running")
+        print(
+            f"whole worker killed: the API reports the job {answer['status']} after {time.monotonic() - killed:.2f} s"
+        )
+        assert answer["status"] == "failed" and "AbandonedJobError" in answer["message"], answer
+        assert list(shared.iterdir()) == []
+        assert job(node_b, token)["status"] == "failed"  # both nodes say so
