@@ -386,7 +386,8 @@ CATALOG_HEALTH_QUEUE_MAX_AGE_SECONDS = float(os.environ.get("CATALOG_HEALTH_QUEU
 # Background work (imports from the admin, /match/ files, whole-catalog exports) runs as Django tasks
 # (django-tasks backport; catalog/*/tasks.py) in `manage.py db_worker` processes. The default backend keeps
 # the queue in the catalog's database (no broker; SQLite or PostgreSQL). CATALOG_TASKS_BACKEND=rq queues on
-# Redis instead (CATALOG_TASKS_REDIS_URL, or CATALOG_CACHE_URL) for RQ workers (`manage.py rqworker default`).
+# Redis instead (CATALOG_TASKS_REDIS_URL, or CATALOG_CACHE_URL) for RQ workers
+# (`manage.py rqworker --job-class django_tasks_rq.Job default`).
 CATALOG_TASKS_BACKEND = os.environ.get("CATALOG_TASKS_BACKEND", "database")
 if CATALOG_TASKS_BACKEND == "database":
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
