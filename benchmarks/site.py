@@ -90,6 +90,14 @@ def listening_socket() -> socket.socket:
     return sock
 
 
+def _worker_command(env: dict) -> list[str]:
+    """The task worker's manage.py command for the backend these settings select."""
+    if env.get("CATALOG_TASKS_BACKEND") == "rq":
+        # django-tasks-rq needs its own Job class in the worker (its README); queue "default" as in TASKS.
+        return ["rqworker", "--job-class", "django_tasks_rq.Job", "default"]
+    return ["db_worker", "--no-reload", "--interval", "0.2"]
+
+
 @contextmanager
 def serve(
     database_url: str,
@@ -101,8 +109,10 @@ def serve(
 ):
     """Yield the base URL of gunicorn serving the catalog; stop it afterwards. `env`: more settings.
 
-    `task_worker`: one `manage.py db_worker` runs beside it, as in a deployment, for the background
-    tasks (match files, re-imports, export builds)."""
+    `task_worker`: one task worker runs beside it, as in a deployment, for the background tasks (match
+    files, re-imports, export builds): `manage.py db_worker`, or `manage.py rqworker` when the settings
+    select the RQ backend (CATALOG_TASKS_BACKEND=rq in `env` or the environment). Its pid is
+    `serve.last_worker_pid` (None without one)."""
     sock = listening_socket()
     port = sock.getsockname()[1]
     extra = {"DEBUG": "0", "CATALOG_PAGE_CACHE_SECONDS": "600" if page_cache else "0", **(env or {})}
@@ -139,12 +149,14 @@ def serve(
     sock.close()  # gunicorn holds it now
     worker = None
     if task_worker:
+        command = _worker_command(_env(database_url, **extra))
         worker = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "db_worker", "--no-reload", "--interval", "0.2"],
+            [sys.executable, str(ROOT / "manage.py"), *command],
             env=_env(database_url, **extra),
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
         )
+    serve.last_worker_pid = worker.pid if worker else None
     base = f"http://127.0.0.1:{port}"
     serve.last_pid = process.pid  # the gunicorn master, for benchmarks that measure its workers
     try:

@@ -386,7 +386,8 @@ CATALOG_HEALTH_QUEUE_MAX_AGE_SECONDS = float(os.environ.get("CATALOG_HEALTH_QUEU
 # Background work (imports from the admin, /match/ files, whole-catalog exports) runs as Django tasks
 # (django-tasks backport; catalog/*/tasks.py) in `manage.py db_worker` processes. The default backend keeps
 # the queue in the catalog's database (no broker; SQLite or PostgreSQL). CATALOG_TASKS_BACKEND=rq queues on
-# Redis instead (CATALOG_TASKS_REDIS_URL, or CATALOG_CACHE_URL) for RQ workers (`manage.py rqworker default`).
+# Redis instead (CATALOG_TASKS_REDIS_URL, or CATALOG_CACHE_URL) for RQ workers
+# (`manage.py rqworker --job-class django_tasks_rq.Job default`).
 CATALOG_TASKS_BACKEND = os.environ.get("CATALOG_TASKS_BACKEND", "database")
 if CATALOG_TASKS_BACKEND == "database":
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -404,3 +405,7 @@ else:
 # A running task of a worker that died (kill -9, a reboot) stays "running" in the database backend: an import
 # job is given up as failed this long after it started (a match job after twice CATALOG_MATCH_JOB_SECONDS).
 CATALOG_TASK_GIVE_UP_SECONDS = float(os.environ.get("CATALOG_TASK_GIVE_UP_SECONDS", str(6 * 3600)))
+if CATALOG_TASKS_BACKEND == "rq":
+    # RQ kills a task's work-horse after its queue's timeout, 180 s unless set: shorter than a match job's
+    # budget or a big import. The give-up time instead, so a task is never cut before the catalog gives it up.
+    RQ_QUEUES["default"]["DEFAULT_TIMEOUT"] = int(CATALOG_TASK_GIVE_UP_SECONDS)

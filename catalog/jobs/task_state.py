@@ -15,6 +15,8 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus, default_task_backend
 from django_tasks.exceptions import TaskResultDoesNotExist
 
+from catalog.jobs.rq_abandoned import fail_abandoned_rq_tasks
+
 # A job saved without a task id (the enqueue failed after the row was saved) is given up after this long.
 NO_TASK_GRACE = timedelta(minutes=2)
 
@@ -26,6 +28,9 @@ def task_problem(task_id: str, requested_at, give_up_after: timedelta) -> str:
         return "no task was queued for this job" if now - requested_at > NO_TASK_GRACE else ""
     try:
         result = default_task_backend.get_result(task_id)
+        if result.status == TaskResultStatus.RUNNING:  # perhaps on an RQ worker that died: RQ's record says
+            fail_abandoned_rq_tasks()
+            result = default_task_backend.get_result(task_id)
     except TaskResultDoesNotExist:
         return f"its task {task_id} is gone from the queue"
     if result.status == TaskResultStatus.FAILED:
