@@ -44,11 +44,20 @@ def pytest_addoption(parser):
         action="store_true",
         help="leave out the tests that can reach no database (scripts/test.sh: the SQLite pass has run them)",
     )
+    parser.addoption(
+        "--skip-postgresql-only",
+        action="store_true",
+        help="leave out the tests that use PostgreSQL whatever the run's database (scripts/test.sh: the PostgreSQL "
+        "pass runs them)",
+    )
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "corpus: the test reads the SigmaHQ snapshot in ../shared (slow to import)")
     config.addinivalue_line("markers", "database_free: the test can reach no database (set by tests/conftest.py)")
+    config.addinivalue_line(
+        "markers", "postgresql_only: the test builds its own PostgreSQL database whatever the run's database"
+    )
 
 
 def pytest_itemcollected(item):
@@ -73,11 +82,12 @@ def pytest_itemcollected(item):
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Corpus tests last (stable otherwise): the tests before them run on the example rules alone."""
-    if config.getoption("--skip-database-free"):
-        left_out = [item for item in items if item.get_closest_marker("database_free")]
-        if left_out:
-            config.hook.pytest_deselected(items=left_out)
-            items[:] = [item for item in items if not item.get_closest_marker("database_free")]
+    for option, marker in (("--skip-database-free", "database_free"), ("--skip-postgresql-only", "postgresql_only")):
+        if config.getoption(option):
+            left_out = [item for item in items if item.get_closest_marker(marker)]
+            if left_out:
+                config.hook.pytest_deselected(items=left_out)
+                items[:] = [item for item in items if not item.get_closest_marker(marker)]
     items[:] = sorted(items, key=needs_corpus)
 
 

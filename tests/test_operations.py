@@ -340,6 +340,7 @@ def fetch(url: str) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
+@pytest.mark.postgresql_only  # its own PostgreSQL database whatever the run's: run in the PostgreSQL pass
 def test_health_is_503_while_postgresql_refuses_the_database_and_200_again_after(tmp_path):
     """gunicorn serving a throwaway database; the database (never the shared server) is closed to
     connections and its sessions ended, then reopened."""

@@ -23,6 +23,9 @@ import pytest
 from benchmarks.site import ROOT, build_database, fresh_postgres_database, serve
 from tests.constants import CERTUTIL_ID, EXAMPLES
 
+# It uses PostgreSQL and Redis whatever the run's database: scripts/test.sh runs it in the PostgreSQL pass.
+pytestmark = pytest.mark.postgresql_only
+
 PG_SERVER = os.environ.get("TEST_DATABASE_URL") or (
     os.environ["DATABASE_URL"]
     if os.environ.get("DATABASE_URL", "").startswith("postgres")

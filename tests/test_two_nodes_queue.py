@@ -25,6 +25,9 @@ import pytest
 from benchmarks.site import build_database, fresh_postgres_database, serve
 from tests.constants import CORPUS, EXAMPLES
 
+# It uses PostgreSQL and Redis whatever the run's database: scripts/test.sh runs it in the PostgreSQL pass.
+pytestmark = pytest.mark.postgresql_only
+
 PG_SERVER = os.environ.get("TEST_DATABASE_URL") or (
     os.environ["DATABASE_URL"]
     if os.environ.get("DATABASE_URL", "").startswith("postgres")
