@@ -3,7 +3,8 @@
 # On a developer machine without PostgreSQL the second run is skipped, and we say so;
 # under CI (CI=true) an unreachable PostgreSQL is a failure, never a silent skip.
 #
-# Each pass runs on pytest-xdist workers (TEST_WORKERS, default 2: one per core), each worker with its
+# Each pass runs on pytest-xdist workers (TEST_WORKERS, default 3: one more than the 2 cores, since browser, two-node
+# and queue tests spend much of their time waiting on other processes), each worker with its
 # own test database, live-site databases and ports; `--dist loadgroup` keeps a module's live site on one
 # worker (tests/suite_layout.py). Tests that can reach no database run in the SQLite pass only.
 # Arguments go to both pytest runs, e.g. `bash scripts/test.sh -x tests/test_api.py`.
@@ -11,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 PG_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-PYTEST=("$PY" -m pytest -n "${TEST_WORKERS:-2}" --dist loadgroup --durations=15)
+PYTEST=("$PY" -m pytest -n "${TEST_WORKERS:-3}" --dist loadgroup --durations=15)
 
 echo "== test suite on SQLite =="
 env -u DATABASE_URL "${PYTEST[@]}" --skip-postgresql-only "$@"
