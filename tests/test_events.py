@@ -5,13 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog.reference.events import (
-    EVENT_TITLES,
-    WINDOWS_CATEGORIES,
-    WINDOWS_SERVICES,
-    EventRef,
-    events_for,
-)
+from catalog.reference.event_tables import EVENT_TITLES, WINDOWS_CATEGORIES, WINDOWS_SERVICES
+from catalog.reference.events import EventRef, events_for
 
 
 def test_windows_process_creation_is_sysmon_1():

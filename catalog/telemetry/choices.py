@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from catalog.models.telemetry import TelemetryProfile
-from catalog.reference.events import SYSMON_EVENTS
+from catalog.reference.event_tables import SYSMON_EVENTS
 from catalog.telemetry.profile import ProfileError, event_token, logsource_token, parse
 from catalog.telemetry.sources import category_sources, event_title, provider_name
 

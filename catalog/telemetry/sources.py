@@ -28,6 +28,7 @@ from functools import cache
 from pathlib import Path
 
 from catalog.conversion.targets import registry
+from catalog.reference import event_tables
 from catalog.reference import events as reference
 
 FIELDS_FILE = Path(__file__).with_name("logsource_fields.json")
@@ -158,7 +159,7 @@ def _names() -> dict[str, str]:
 
 @cache
 def _slugs() -> dict[str, str]:
-    return {provider: service for service, provider in reference.WINDOWS_SERVICES.items()}
+    return {provider: service for service, provider in event_tables.WINDOWS_SERVICES.items()}
 
 
 @cache
@@ -237,7 +238,7 @@ def category_sources() -> dict[str, tuple[Source, ...]]:
 
     _, sysmon_module, windows = _pysigma()
     sysmon = {c: _ids(v) for c, v in sysmon_module.sysmon_generic_logsource_eventid_mapping.items()}
-    for category, (provider, ids) in reference.WINDOWS_CATEGORIES.items():
+    for category, (provider, ids) in event_tables.WINDOWS_CATEGORIES.items():
         if provider == "Sysmon":
             sysmon[category] = tuple(dict.fromkeys(sysmon.get(category, ()) + ids))
     for category, ids in sysmon.items():
