@@ -11,7 +11,6 @@ under CI=true that is a failure (like the corpus tests, tests/conftest.py).
 import http.cookiejar
 import os
 import re
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -20,48 +19,22 @@ import urllib.request
 
 import pytest
 
-from benchmarks.site import ROOT, build_database, fresh_postgres_database, serve
+from benchmarks.site import ROOT, build_database, serve
 from tests.constants import CERTUTIL_ID, EXAMPLES
+from tests.two_nodes import fresh_database, redis_answers, unreachable
 
 # It uses PostgreSQL and Redis whatever the run's database: scripts/test.sh runs it in the PostgreSQL pass.
 pytestmark = pytest.mark.postgresql_only
 
-PG_SERVER = os.environ.get("TEST_DATABASE_URL") or (
-    os.environ["DATABASE_URL"]
-    if os.environ.get("DATABASE_URL", "").startswith("postgres")
-    else "postgres://postgres@127.0.0.1:5432/postgres"
-)
 REDIS_DB = int(os.environ.get("CATALOG_TWO_NODE_REDIS_DB", "11"))
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 PASSWORD = "two-nodes-" + os.urandom(8).hex()
 
 
-def unreachable(reason: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI runs every test, but this one {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-def redis_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=2) as sock:
-            sock.sendall(f"SELECT {REDIS_DB}\r\nFLUSHDB\r\n".encode())  # this test's own db only
-            return sock.recv(100).startswith(b"+OK")
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def database_url():
-    import psycopg
-
-    server, database = PG_SERVER.rsplit("/", 1)
-    name = database.split("?")[0] + "_two_nodes"  # beside the run's own database
-    try:
-        url = fresh_postgres_database(server + "/postgres", name)
-    except psycopg.OperationalError as exc:
-        unreachable(f"needs PostgreSQL at {PG_SERVER} ({exc})")
-    if not redis_answers():
+    url = fresh_database("_two_nodes")  # beside the run's own database
+    if not redis_answers(REDIS_DB):
         unreachable("needs Redis at 127.0.0.1:6379")
     build_database(url, [str(EXAMPLES)], source="examples")
     env = dict(os.environ, DATABASE_URL=url, DJANGO_SUPERUSER_PASSWORD=PASSWORD)
