@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .blocks import key_line
 from .collection import pysigma_rules
-from .converting import convert, derived_id
+from .converting import KNOWN_KEYS, convert, derived_id
 from .loading import Limits, RawDocument, load_file
 from .model import ParsedRule
 from .problems import WARNING, Problem, RuleFileError
@@ -18,28 +18,8 @@ from .problems import WARNING, Problem, RuleFileError
 # Keys that make a YAML document (part of) a Sigma rule, correlation, filter or legacy collection. A
 # document with none of them is something else that lives beside rules (a repository's tool
 # configuration such as `sigma-mapping.yaml`): it is skipped with a warning, never an error. Generic
-# words that tool configurations also use (`name`, `fields`, `license`) do not count.
-RULE_KEYS = frozenset(
-    {
-        "title",
-        "id",
-        "status",
-        "description",
-        "references",
-        "author",
-        "date",
-        "modified",
-        "tags",
-        "logsource",
-        "detection",
-        "falsepositives",
-        "level",
-        "related",
-        "correlation",
-        "filter",
-        "action",
-    }
-)
+# words that tool configurations also use (`name`, `fields`, `license`, `scope`, `taxonomy`) do not count.
+RULE_KEYS = frozenset(KNOWN_KEYS - {"name", "fields", "license", "scope", "taxonomy"})
 
 __all__ = ["Limits", "derived_id", "key_line", "parse_file"]
 
