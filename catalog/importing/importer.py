@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from catalog.conversion.stored import limits as limits_from_settings
 from catalog.importing import test_events
 from catalog.importing.existing import CatalogState, FileKey
 from catalog.importing.files import FileScan, RejectedFile, RuleFile, UnreadableFile, find_rule_files, read_rule_file
@@ -29,7 +30,6 @@ from catalog.importing.preparing import file_hash as hash_of_file
 from catalog.importing.report import ImportFailed, ImportReport
 from catalog.importing.writer import RuleToCreate, RuleToUpdate, RuleWriter
 from catalog.models import ImportRun, Indicator, Predicate, Rule, RuleIndicator, RuleReference, Source, Stage
-from catalog.sigma.loading import Limits
 from catalog.sigma.problems import ERROR
 from catalog.visibility import deferred, publish, set_visibility
 
@@ -115,13 +115,6 @@ def _vacuum_rules() -> None:
             cursor.execute("VACUUM (ANALYZE) " + ", ".join(connection.ops.quote_name(t) for t in tables))
 
 
-def _limits() -> Limits:
-    s = settings
-    return Limits(
-        s.CATALOG_MAX_FILE_BYTES, s.CATALOG_MAX_YAML_DEPTH, s.CATALOG_MAX_YAML_NODES, s.CATALOG_MAX_VALUE_VARIANTS
-    )
-
-
 class PendingFile(NamedTuple):
     """A file that changed since the last import: read, hashed, waiting for its parse."""
 
@@ -156,7 +149,7 @@ class _ImportRun:
         self.touch_file_hash: list[tuple[str, str]] = []  # (uuid, file hash): same rule, file bytes differ
 
         pending = [read for read in map(self._read, self.files) if read is not None]
-        limits = _limits()
+        limits = limits_from_settings()  # the same limits pasted rules are read with
         items = [PrepareItem(p.data, p.file.display_path, limits) for p in pending]
         changed = False
         with prepare_files(items, settings.CATALOG_IMPORT_FILE_SECONDS) as prepared:
