@@ -30,7 +30,7 @@ def main(argv: list[str]) -> None:
     from catalog.conversion.budget import request_budget
     from catalog.conversion.converter import choose, convert, new_backend
     from catalog.conversion.sources import read_rules
-    from catalog.sigma.loading import Limits
+    from catalog.core.sigma.loading import Limits
 
     corpus = Path(argv[0] if argv else "../shared/corpus/sigmahq").resolve()
     files = sorted((corpus / "rules" / "windows" / "process_creation").glob("*.yml"))[:RULES]

@@ -33,7 +33,7 @@ TARGET_RATE = 3_000  # events/s on one core (the issue: ahead of Zircolite's pub
 
 
 def regression_events(corpus: Path) -> list[dict]:
-    from catalog.sigma.logged_events import flatten_event, load_events
+    from catalog.core.sigma.logged_events import flatten_event, load_events
 
     events = []
     for path in sorted((corpus / "regression_data").rglob("*.json")):
@@ -44,7 +44,7 @@ def regression_events(corpus: Path) -> list[dict]:
 def timed(events: list[dict], indexed: bool) -> tuple[float, float, list]:
     """(CPU seconds of this process, wall seconds, results): the process runs on one core, so its CPU
     time is what one core spends, whatever else the machine is running; the wall time is shown too."""
-    from catalog.matching import match_events
+    from catalog.matching.engine import match_events
 
     gc.collect()
     wall, cpu = time.perf_counter(), time.process_time()

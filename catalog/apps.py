@@ -9,7 +9,7 @@ class CatalogConfig(AppConfig):
         from django.db.models.signals import post_delete, post_migrate, post_save
 
         from catalog.models import Rule
-        from catalog.versioning import bump_version
+        from catalog.publishing.versioning import bump_version
 
         def catalog_changed(sender, **kwargs):
             bump_version()
@@ -25,8 +25,8 @@ class CatalogConfig(AppConfig):
 def _refresh_summaries(sender, using="default", **kwargs):
     from django.db import connections, transaction
 
-    from catalog import summaries
     from catalog.models import CountSummary, Rule
+    from catalog.publishing import summaries
 
     tables = set(connections[using].introspection.table_names())
     if {CountSummary._meta.db_table, Rule._meta.db_table} <= tables:  # not when migrated back before them

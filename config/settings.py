@@ -66,17 +66,17 @@ MIDDLEWARE = [
     "catalog.operations.metrics.PrometheusAfterMiddleware",
     "catalog.operations.endpoints.OperationsEndpointsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "catalog.web.middleware.SecurityHeadersMiddleware",
-    "catalog.web.middleware.RequestSanityMiddleware",
+    "catalog.platform.middleware.SecurityHeadersMiddleware",
+    "catalog.platform.middleware.RequestSanityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "catalog.web.page_cache.PageCacheMiddleware",
+    "catalog.platform.page_cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "catalog.web.login_throttle.LoginThrottleMiddleware",
+    "catalog.platform.login_throttle.LoginThrottleMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -147,7 +147,7 @@ STORAGES = {
 }
 
 # Public pages and API answers for anonymous visitors are cached under the catalog version
-# (catalog/web/page_cache.py). Embedded default: each worker keeps them in its own memory, at most
+# (catalog/platform/page_cache.py). Embedded default: each worker keeps them in its own memory, at most
 # CATALOG_PAGE_CACHE_BYTES of gzipped pages (least recently used out first; a page over 1 MiB is not
 # kept), so a worker's cache never holds more than that whatever the corpus or the URLs asked for.
 # CATALOG_PAGE_CACHE=shared keeps them in Redis (CATALOG_CACHE_URL) for every worker and node instead.
@@ -171,7 +171,7 @@ CACHES = {
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _REDIS_URL, "KEY_PREFIX": "page"}
         if CATALOG_PAGE_CACHE == "shared"
         else {
-            "BACKEND": "catalog.web.byte_cache.ByteBoundedCache",
+            "BACKEND": "catalog.platform.byte_cache.ByteBoundedCache",
             "OPTIONS": {"MAX_BYTES": CATALOG_PAGE_CACHE_BYTES, "MAX_ENTRY_BYTES": 1024 * 1024},
         }
     ),
@@ -207,7 +207,7 @@ CACHES = {
     ),
 }
 
-# Whole-catalog SIEM exports (catalog/conversion/built_exports.py): built by `manage.py build_exports`
+# Whole-catalog SIEM exports (catalog/exports/built_exports.py): built by `manage.py build_exports`
 # outside web requests (or by a task the first request for one not built yet enqueues; it gets a 202),
 # stored in STORAGES["exports"] (a folder, CATALOG_EXPORT_DIR, by default) per target, pipelines and
 # catalog version. A build holds its (target, pipelines) claim at most CATALOG_EXPORT_BUILD_SECONDS; a
@@ -225,22 +225,22 @@ CATALOG_EXPORT_BUILDS_PER_HOUR = int(os.environ.get("CATALOG_EXPORT_BUILDS_PER_H
 CATALOG_EXPORT_RETRY_SECONDS = int(os.environ.get("CATALOG_EXPORT_RETRY_SECONDS", "30"))
 CATALOG_EXPORT_MAX_FILTERED_RULES = int(os.environ.get("CATALOG_EXPORT_MAX_FILTERED_RULES", "500"))
 
-# Login throttling (catalog/web/login_throttle.py): this many wrong passwords for one username from
+# Login throttling (catalog/platform/login_throttle.py): this many wrong passwords for one username from
 # one client lock that pair out for the rest of the window.
-AUTHENTICATION_BACKENDS = ["catalog.web.login_throttle.ThrottledModelBackend"]
+AUTHENTICATION_BACKENDS = ["catalog.platform.login_throttle.ThrottledModelBackend"]
 CATALOG_LOGIN_FAILURE_LIMIT = int(os.environ.get("CATALOG_LOGIN_FAILURE_LIMIT", "5"))
 CATALOG_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("CATALOG_LOGIN_LOCKOUT_SECONDS", "900"))
 
-# Query values longer than this get a 400 (catalog/web/middleware.py): no filter needs more, and
+# Query values longer than this get a 400 (catalog/platform/middleware.py): no filter needs more, and
 # SQLite's LIKE refuses patterns over 50,000 bytes.
 CATALOG_MAX_QUERY_VALUE_CHARS = int(os.environ.get("CATALOG_MAX_QUERY_VALUE_CHARS", "1000"))
 
-# Sysmon XML configurations posted to /api/coverage/ (catalog/telemetry/sysmon_config.py), parsed by
+# Sysmon XML configurations posted to /api/coverage/ (catalog/coverage/sysmon_config.py), parsed by
 # defusedxml: at most this many characters, elements at most this deep (a real config is 6 deep).
 CATALOG_MAX_SYSMON_CONFIG_CHARS = int(os.environ.get("CATALOG_MAX_SYSMON_CONFIG_CHARS", "2000000"))
 CATALOG_MAX_SYSMON_CONFIG_DEPTH = int(os.environ.get("CATALOG_MAX_SYSMON_CONFIG_DEPTH", "32"))
 
-# /match/ and /api/match/ limits (catalog/web/match.py): checked before parsing where possible.
+# /match/ and /api/match/ limits (catalog/matching/views.py): checked before parsing where possible.
 CATALOG_MATCH_MAX_BYTES = int(os.environ.get("CATALOG_MATCH_MAX_BYTES", str(1024 * 1024)))
 CATALOG_MATCH_MAX_EVENTS = int(os.environ.get("CATALOG_MATCH_MAX_EVENTS", "100"))
 CATALOG_MATCH_MAX_FIELDS = int(os.environ.get("CATALOG_MATCH_MAX_FIELDS", "1000"))
@@ -265,18 +265,18 @@ CATALOG_MATCH_JOB_DIR = os.environ.get(
 # Uploads are stored and read through STORAGES["uploads"] (a folder, CATALOG_MATCH_JOB_DIR, by default), so a
 # worker on another machine reads them when the storage is shared (e.g. S3 through django-storages).
 STORAGES["uploads"] = {
-    "BACKEND": "catalog.matching_files.storage.UploadFolderStorage",  # FileSystemStorage in CATALOG_MATCH_JOB_DIR
+    "BACKEND": "catalog.matching.storage.UploadFolderStorage",  # FileSystemStorage in CATALOG_MATCH_JOB_DIR
     "OPTIONS": {"directory_permissions_mode": 0o700, "file_permissions_mode": 0o600},
 }
 CATALOG_MATCH_SAMPLE_EVENTS = int(os.environ.get("CATALOG_MATCH_SAMPLE_EVENTS", "3"))  # explained, per rule
 CATALOG_MATCH_TIMELINE_EVENTS = int(os.environ.get("CATALOG_MATCH_TIMELINE_EVENTS", "1000"))
-# Match-job fairness and cleanup (catalog/matching_files/quotas.py, jobs.py): files one client may have
+# Match-job fairness and cleanup (catalog/matching/quotas.py, jobs.py): files one client may have
 # queued or running (429 past it), bytes of uploads waiting on disk site-wide (503), and how old a file
 # of CATALOG_MATCH_JOB_DIR that no live job owns must be before it is deleted (younger: still being written).
 CATALOG_MATCH_MAX_JOBS_PER_CLIENT = int(os.environ.get("CATALOG_MATCH_MAX_JOBS_PER_CLIENT", "2"))
 CATALOG_MATCH_MAX_QUEUED_BYTES = int(os.environ.get("CATALOG_MATCH_MAX_QUEUED_BYTES", str(256 * 1024 * 1024)))
 CATALOG_MATCH_ORPHAN_GRACE_SECONDS = float(os.environ.get("CATALOG_MATCH_ORPHAN_GRACE_SECONDS", "600"))
-# Explanations in one answer of /api/match/, /match/ or one job's results (catalog/matching_files/budget.py):
+# Explanations in one answer of /api/match/, /match/ or one job's results (catalog/matching/budget.py):
 # at most this many, and this many bytes of them as JSON; the rest are left out and counted ("truncated").
 CATALOG_MATCH_MAX_EXPLANATIONS = int(os.environ.get("CATALOG_MATCH_MAX_EXPLANATIONS", "200"))
 CATALOG_MATCH_MAX_EXPLANATION_BYTES = int(os.environ.get("CATALOG_MATCH_MAX_EXPLANATION_BYTES", str(2 * 1024 * 1024)))
@@ -292,23 +292,23 @@ REST_FRAMEWORK = {
     # Anonymous requests never touch the session (so their answers carry no `Vary: Cookie` and are
     # cached like the pages); a request with a session cookie is authenticated as before.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "catalog.api.auth.SessionCookieAuthentication",
+        "catalog.platform.api_auth.SessionCookieAuthentication",
         "rest_framework.authentication.BasicAuthentication",
     ],
-    # Anonymous API requests per client, in the shared cache (catalog/api/throttling.py); matching
+    # Anonymous API requests per client, in the shared cache (catalog/platform/throttling.py); matching
     # has its own stricter rate, for everyone, applied to /api/match/ and the /match/ form.
-    "DEFAULT_THROTTLE_CLASSES": ["catalog.api.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["catalog.platform.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("CATALOG_RATE_ANON", "300/minute"),
         # each match may use up to CATALOG_MATCH_BUDGET_SECONDS of a worker: 10 x 5 s = at most
         # 50 worker-seconds a minute per client
         "match": os.environ.get("CATALOG_RATE_MATCH", "10/minute"),
-        # POST /api/convert/ and the /preview/ form (catalog/api/conversion.py): each parses and converts a rule.
+        # POST /api/convert/ and the /preview/ form (catalog/conversion/api.py): each parses and converts a rule.
         "convert": os.environ.get("CATALOG_RATE_CONVERT", "60/minute"),
         # /rules/export/* (SIEM files), /rules/export.csv and /attack/navigator.json, per client: each reads
         # every rule it lists, a filtered SIEM export converts up to CATALOG_EXPORT_MAX_FILTERED_RULES.
         "export": os.environ.get("CATALOG_RATE_EXPORT", "20/minute"),
-        # POST /api/coverage/ (catalog/api/coverage.py): a posted profile, perhaps with a Sysmon XML config.
+        # POST /api/coverage/ (catalog/coverage/api.py): a posted profile, perhaps with a Sysmon XML config.
         "coverage": os.environ.get("CATALOG_RATE_COVERAGE", "30/minute"),
     },
     # Clients are told apart by REMOTE_ADDR; behind N reverse proxies set CATALOG_NUM_PROXIES=N so the

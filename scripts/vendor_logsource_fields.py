@@ -1,4 +1,4 @@
-"""Refresh catalog/telemetry/logsource_fields.json from a SigmaHQ checkout's tests/logsource.json.
+"""Refresh catalog/coverage/logsource_fields.json from a SigmaHQ checkout's tests/logsource.json.
 
 SigmaHQ maintains `tests/logsource.json` ("Field name by logsource"): the fields each Windows log
 category and service carries, checked against every rule by SigmaHQ's own test suite. The catalog

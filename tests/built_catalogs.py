@@ -125,7 +125,7 @@ def replace_test_database(tmp_path_factory) -> None:
     from django.contrib.contenttypes.models import ContentType
     from django.db import connection
 
-    from catalog.matching import forget_compiled
+    from catalog.matching.engine import forget_compiled
     from catalog.models import CatalogVersion
 
     template = built_catalog(tmp_path_factory, "sigmahq")

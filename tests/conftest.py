@@ -204,8 +204,8 @@ def generated_rules(db, tmp_path):
 def remove_source(name: str) -> None:
     """Delete a source's rules, the indicators only they carried, and the source; recount the rest."""
     from catalog.models import Indicator, Rule, Source
-    from catalog.versioning import bump_version
-    from catalog.visibility import recount_corpus
+    from catalog.publishing.versioning import bump_version
+    from catalog.publishing.visibility import recount_corpus
 
     rules = Rule.objects.filter(source__name=name)
     touched = set(Indicator.objects.filter(rule_indicators__rule__in=rules).values_list("pk", flat=True))

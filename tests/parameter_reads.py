@@ -1,6 +1,6 @@
 """Test support: record which query parameters a request reads, to hold each view to its declaration.
 
-The page cache lets only a view's declared parameters through (catalog.parameters); a parameter a
+The page cache lets only a view's declared parameters through (catalog.platform.parameters); a parameter a
 view reads without declaring it works while the cache is off and is dropped silently in production.
 ParameterReadsMiddleware (added after the page cache's middleware by the `parameter_reads` fixture)
 gives the request a QueryDict that records every name asked for (`get`, `getlist`, `[...]`, `in`),
@@ -14,12 +14,12 @@ from django.http import QueryDict
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RoutePattern
 
-from catalog.parameters import declaration_of
+from catalog.platform.parameters import declaration_of
 from tests.constants import CERTUTIL_ID
 
 PROBE = "undeclared_probe"  # a parameter no view declares
 MIDDLEWARE = "tests.parameter_reads.ParameterReadsMiddleware"
-AFTER = "catalog.web.page_cache.PageCacheMiddleware"
+AFTER = "catalog.platform.page_cache.PageCacheMiddleware"
 
 
 class RecordingQueryDict(QueryDict):

@@ -2,7 +2,7 @@
 
 import textwrap
 
-from catalog.sigma.parsing import parse_file
+from catalog.core.sigma.parsing import parse_file
 
 
 def parse_one(

@@ -12,9 +12,9 @@ import pytest
 import yaml
 from django.http import QueryDict
 
+from catalog.browse.queries.filtersets import SORTS, RuleFilterSet
 from catalog.models import EventType, Indicator, Rule, RuleIndicator, Technique
-from catalog.queries.filters import SORTS, RuleFilterSet
-from catalog.visibility import set_visibility
+from catalog.publishing.visibility import set_visibility
 from tests.constants import (
     BIG_RULE_ID,
     CERTUTIL_ID,
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.django_db
 
 LARGE_RULE_ID = BIG_RULE_ID  # Vulnerable Driver Load: 4,400+ indicators
 # Every anonymous API request reads and then writes its client's rate-limit counter in the shared
-# DatabaseCache (catalog/api/throttling.py): get, then set = count + savepoint + select + write + release.
+# DatabaseCache (catalog/platform/throttling.py): get, then set = count + savepoint + select + write + release.
 THROTTLE_QUERIES = 6
 
 

@@ -1,7 +1,7 @@
-"""Every parameter a public page reads survives the page cache's key normalisation (catalog.web.cache_keys).
+"""Every parameter a public page reads survives the page cache's key normalisation (catalog.platform.cache_keys).
 
 Anonymous requests have undeclared parameters stripped before the view runs, so a parameter a view reads but
-does not declare (catalog.parameters) is silently ignored in production (most tests run with the page cache
+does not declare (catalog.platform.parameters) is silently ignored in production (most tests run with the page cache
 off; tests/test_parameter_declarations.py catches such reads).
 Here the cache is on, and each page must answer differently with and without its parameter.
 """

@@ -22,8 +22,8 @@ from catalog.conversion import stored, targets
 from catalog.conversion.converter import choose, convert
 from catalog.conversion.sources import read_rules
 from catalog.conversion.targets import DEFAULT_TARGETS, UnknownChoice, registry
+from catalog.core.sigma.loading import Limits
 from catalog.models import Indicator, Rule
-from catalog.sigma.loading import Limits
 from tests.constants import CERTUTIL, CERTUTIL_ID, FILTER_RULE_ID, REFERENCE_RULE_ID, TEMPORAL_CORRELATION_ID
 
 REFERENCE_SPLUNK = (
@@ -260,7 +260,7 @@ def test_api_rule_query(client, example_rules):
 
 
 def test_api_hidden_rules_have_no_query(client, example_rules):
-    from catalog.visibility import set_visibility
+    from catalog.publishing.visibility import set_visibility
 
     set_visibility(Rule.objects.filter(uuid=CERTUTIL_ID), hidden=True)
     assert client.get(f"/api/rules/{CERTUTIL_ID}/query/").status_code == 404

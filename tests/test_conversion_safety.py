@@ -18,12 +18,12 @@ from catalog.conversion import budget, converter, stored
 from catalog.conversion.converter import choose, convert, new_backend
 from catalog.conversion.sources import read_rules
 from catalog.conversion.targets import DEFAULT_TARGETS, registry
+from catalog.core.sigma import expansion
+from catalog.core.sigma.evaluate import compile_rule, matches
+from catalog.core.sigma.loading import Limits
+from catalog.core.sigma.parsing import parse_file
 from catalog.importing.importer import import_paths
 from catalog.models import Rule
-from catalog.sigma import expansion
-from catalog.sigma.evaluate import compile_rule, matches
-from catalog.sigma.loading import Limits
-from catalog.sigma.parsing import parse_file
 from tests.constants import CERTUTIL_ID
 
 EIGHT_DASHES = "-p0 -p1 -p2 -p3 -p4 -p5 -p6 -p7"
@@ -92,7 +92,7 @@ def test_the_limit_counts_every_rule_of_a_file_and_follows_the_setting():
 
 def test_sigmahq_rules_stay_far_below_the_limit(corpus_dir):
     """The default leaves room: SigmaHQ's most expanding file makes 165 values."""
-    from catalog.sigma.loading import load_file
+    from catalog.core.sigma.loading import load_file
 
     most = 0
     for path in corpus_dir.rglob("*.yml"):

@@ -11,7 +11,7 @@ import pytest
 
 from catalog.importing.importer import import_paths
 from catalog.models import Rule, TelemetryProfile
-from catalog.visibility import set_visibility
+from catalog.publishing.visibility import set_visibility
 
 IDS = {
     "plain": "0d6c9a10-0000-4000-8000-000000000001",  # Image + CommandLine: runs on Sysmon 1 and on 4688

@@ -1,4 +1,4 @@
-"""Telemetry profiles (catalog.telemetry.profile) and the event/field mapping (catalog.telemetry.sources).
+"""Telemetry profiles (catalog.coverage.profile) and the event/field mapping (catalog.coverage.sources).
 
 No database. The field sets expected of Security events are written here from Microsoft's event
 schemas, independently of the pySigma pipelines the app reads them from.
@@ -9,8 +9,8 @@ import json
 import pytest
 from django.http import QueryDict
 
-from catalog.telemetry import sources
-from catalog.telemetry.profile import ProfileError, from_json, from_query, from_sysmon_config, parse
+from catalog.coverage import sources
+from catalog.coverage.profile import ProfileError, from_json, from_query, from_sysmon_config, parse
 from tests.constants import CORPUS, ROOT
 
 # Sigma process_creation fields with a counterpart in Security 4688 (Microsoft's 4688 schema:
@@ -128,7 +128,7 @@ def test_reading_the_mapping_leaves_pysigma_plugin_discovery_intact():
     import sys
 
     code = (
-        "from catalog.telemetry import sources; sources.category_sources()\n"
+        "from catalog.coverage import sources; sources.category_sources()\n"
         "from catalog.conversion.targets import registry\n"
         "print(registry().pipelines['sysmon'].name)"
     )

@@ -15,12 +15,12 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 
+from catalog.changes.history import rule_history
 from catalog.curation.edits import Edit, apply_edit
 from catalog.curation.fields import CurationError, curated_rules, curation_of
 from catalog.curation.tags import add_local_tag, remove_local_tag
 from catalog.importing.importer import import_paths
 from catalog.models import CURATION_FIELDS, Rule, RuleVersion
-from catalog.queries.history import rule_history
 from tests.constants import CERTUTIL, CERTUTIL_ID, EXAMPLE_RULES, SSH, SSH_ID
 
 pytestmark = pytest.mark.django_db
@@ -130,11 +130,11 @@ def test_curation_survives_a_reimport_that_changes_the_sigma_content(examples, c
     assert curation_of(ssh) == before[SSH_ID]
     assert ssh.hidden
     try:
-        url = reverse("rule-detail", kwargs={"rule_uuid": SSH_ID})
+        url = reverse("browse:rule-detail", kwargs={"rule_uuid": SSH_ID})
     except NoReverseMatch:  # the public rule page is another module's; when it is routed, it must 404
         return
     assert client.get(url).status_code == 404
-    assert client.get(reverse("rule-detail", kwargs={"rule_uuid": CERTUTIL_ID})).status_code == 200
+    assert client.get(reverse("browse:rule-detail", kwargs={"rule_uuid": CERTUTIL_ID})).status_code == 200
 
 
 def test_export_catalog_carries_the_curation(examples, carol, export_catalog):

@@ -7,10 +7,10 @@ trigger. Each rule is rebuilt from its stored condition tree and predicates, not
 import pytest
 import yaml
 
-from catalog.matching import match_events
-from catalog.matching_files.explaining import explain_rules
+from catalog.core.sigma.evaluate import compile_rule, flatten_event, load_events, matches
+from catalog.matching.engine import match_events
+from catalog.matching.explaining import explain_rules
 from catalog.models import Rule
-from catalog.sigma.evaluate import compile_rule, flatten_event, load_events, matches
 from tests.constants import CORPUS
 from tests.sigma_helpers import parse_one
 
@@ -35,7 +35,7 @@ def compiled_from_parse(rule):
 
 
 def rule_from_db(uuid):
-    from catalog.matching import compiled_rule
+    from catalog.matching.engine import compiled_rule
 
     return compiled_rule(Rule.objects.get(uuid=uuid))
 
@@ -155,7 +155,7 @@ SYSMON_RULE = "8a2f4b1c-3d5e-4f7a-9b2c-1e4f6d8a9c2b"
 
 @pytest.mark.django_db
 def test_catalog_matching_finds_the_rule_and_respects_log_sources(corpus):
-    from catalog.matching import matching_rules
+    from catalog.matching.engine import matching_rules
 
     event = flatten_event(load_events(SYSMON_EVENT.read_text(encoding="utf-8"))[0])
     found = {str(rule.uuid) for rule in matching_rules(event)}

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog.reference.event_tables import EVENT_TITLES, WINDOWS_CATEGORIES, WINDOWS_SERVICES
-from catalog.reference.events import EventRef, events_for
+from catalog.core.reference.event_tables import EVENT_TITLES, WINDOWS_CATEGORIES, WINDOWS_SERVICES
+from catalog.core.reference.events import EventRef, events_for
 
 
 def test_windows_process_creation_is_sysmon_1():
@@ -138,7 +138,9 @@ def test_every_windows_service_has_a_channel_row():
 
 
 def test_module_does_not_import_django():
-    source = (Path(__file__).resolve().parents[1] / "catalog" / "reference" / "events.py").read_text(encoding="utf-8")
+    source = (Path(__file__).resolve().parents[1] / "catalog" / "core" / "reference" / "events.py").read_text(
+        encoding="utf-8"
+    )
     imported = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):

@@ -20,14 +20,15 @@ from django.core.files.storage import storages
 from django.core.management import call_command
 from django_tasks_db.models import DBTaskResult
 
-from catalog.conversion import export_queue, stored
-from catalog.conversion.built_exports import build_export, current_version, find_export
+from catalog.conversion import stored
 from catalog.conversion.converter import choose
-from catalog.conversion.exporting import canonical_choice
+from catalog.exports import export_queue
+from catalog.exports import files as coverage_exports
+from catalog.exports.built_exports import build_export, current_version, find_export
+from catalog.exports.exporting import canonical_choice
 from catalog.importing.importer import import_paths
 from catalog.models import Rule
-from catalog.versioning import bump_version
-from catalog.web import coverage_exports
+from catalog.publishing.versioning import bump_version
 from tests.constants import CERTUTIL_ID
 from tests.task_worker import run_queued_tasks, task_result
 
@@ -347,7 +348,7 @@ def test_streams_that_fail_midway_end_visibly_broken(example_rules, client, monk
     assert text.startswith("id,title,")
     with pytest.raises(csv.Error):
         list(csv.reader(io.StringIO(text), strict=True))
-    monkeypatch.setattr("catalog.conversion.exporting.ExportRecord.from_rule", broken)
+    monkeypatch.setattr("catalog.exports.exporting.ExportRecord.from_rule", broken)
     ndjson = body(client.get("/rules/export/elastic.ndjson?level=high"))
     with pytest.raises(json.JSONDecodeError):
         [json.loads(line) for line in ndjson.strip().split("\n")]

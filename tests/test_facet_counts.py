@@ -1,4 +1,4 @@
-"""Facet counts from SQL (catalog.queries.facet_counts) equal a straightforward count of the matching rules.
+"""Facet counts from SQL (catalog.browse.queries.facet_counts) equal a straightforward count of the matching rules.
 
 The reference reads every matching rule in Python, the way the facets were counted before the
 database did it: for each facet, the rules the list matches (without that facet's own filter when
@@ -12,9 +12,9 @@ from collections import Counter
 import pytest
 from django.http import QueryDict
 
+from catalog.browse.queries import facet_counts, facets
+from catalog.browse.queries.rules import cleaned, rule_filterset
 from catalog.models import LEVELS, Rule
-from catalog.queries import facet_counts, facets
-from catalog.queries.rules import cleaned, rule_filterset
 
 QUERIES = [
     "",

@@ -8,7 +8,7 @@ from django.core.cache import caches
 from django.utils.http import http_date
 
 from catalog.models import CatalogVersion, Rule
-from catalog.versioning import bump_version
+from catalog.publishing.versioning import bump_version
 from tests.constants import CERTUTIL_ID
 
 pytestmark = pytest.mark.django_db
@@ -62,11 +62,11 @@ def test_unknown_parameters_neither_reach_the_page_nor_make_new_entries(client, 
 
 
 def test_a_page_not_listed_is_never_cached(client, page_cache, monkeypatch):
-    """Only the catalog's own pages are cached: a view that declares no parameters (catalog.parameters) may
+    """Only the catalog's own pages are cached: a view that declares no parameters (catalog.platform.parameters) may
     change by itself (a match job's status page did, and its self-reloading page showed "queued" forever
     from the cache)."""
-    from catalog.parameters import ATTRIBUTE
-    from catalog.web import views
+    from catalog.browse import views
+    from catalog.platform.parameters import ATTRIBUTE
 
     monkeypatch.delattr(views.logsource_list, ATTRIBUTE)
     client.get("/logsources/")

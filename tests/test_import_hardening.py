@@ -333,7 +333,7 @@ def test_two_checkouts_of_one_repository_are_not_duplicates_of_themselves(exampl
 
 # -- section 6 / issue 7: rules event matching cannot compile are named, not dropped -----------------
 def test_a_rule_matching_cannot_compile_is_a_warning_with_its_file_and_line(tmp_path, monkeypatch):
-    """catalog.matching leaves out a rule it cannot compile: the import names it (here, one compile refuses).
+    """catalog.matching.engine leaves out a rule it cannot compile: the import names it (here, one compile refuses).
 
     The rule uses a non-text modifier (windash): rules of plain text values compile as they parsed, unchecked.
     """

@@ -25,9 +25,9 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from catalog.importing import jobs as runner
 from catalog.importing.importer import import_paths
-from catalog.jobs import runner
-from catalog.jobs.roots import RootNotAllowed, check_root
+from catalog.importing.roots import RootNotAllowed, check_root
 from catalog.models import ImportJob, ImportRun, Rule, Source
 from tests.task_worker import run_queued_tasks, task_result
 

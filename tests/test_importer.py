@@ -6,9 +6,9 @@ import pytest
 import yaml
 from django.core.management import CommandError, call_command
 
+from catalog.browse.queries.filtersets import RuleFilterSet
 from catalog.importing.importer import import_paths
 from catalog.models import ImportRun, Indicator, Rule, RuleIndicator, RuleVersion
-from catalog.queries.filters import RuleFilterSet
 from tests.constants import (
     CERTUTIL,
     CERTUTIL_ID,
@@ -232,7 +232,7 @@ def test_correlation_and_filter_references_are_stored(examples):
 
 
 def test_the_reference_rule_matches_the_reference_page(corpus):
-    from catalog.queries.records import rule_to_dict, rules_for_export
+    from catalog.browse.queries.records import rule_to_dict, rules_for_export
 
     record = rule_to_dict(rules_for_export().get(uuid=REFERENCE_RULE_ID))
     assert [(a["tactic"], a["technique_id"], a["technique_name"]) for a in record["attack"]] == [

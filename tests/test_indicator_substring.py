@@ -4,8 +4,8 @@ substring scan finds: the same indicators for short, long, quoted, upper-case an
 import pytest
 from django.db.models import Q
 
+from catalog.browse.queries.indicators import indicator_filterset, searched_indicators
 from catalog.models import Indicator
-from catalog.queries.indicators import indicator_filterset, searched_indicators
 
 
 def plain_scan(value: str) -> set[int]:

@@ -191,7 +191,7 @@ def test_eventid_values_feed_event_coverage():
 
 
 def test_correlation_stage_is_the_block_as_written():
-    from catalog.sigma.parsing import parse_file
+    from catalog.core.sigma.parsing import parse_file
 
     text = (
         "title: Burst\nid: 0d0a1b7e-7d7d-4c4c-9a9a-0000000000dd\ncorrelation:\n    type: event_count\n"

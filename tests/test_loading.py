@@ -4,9 +4,9 @@ import tracemalloc
 
 import pytest
 
-from catalog.sigma.loading import Limits, load_documents
-from catalog.sigma.parsing import parse_file
-from catalog.sigma.problems import RuleFileError
+from catalog.core.sigma.loading import Limits, load_documents
+from catalog.core.sigma.parsing import parse_file
+from catalog.core.sigma.problems import RuleFileError
 
 RULE = """title: Good
 id: 0d0a1b7e-7d7d-4c4c-9a9a-000000000002

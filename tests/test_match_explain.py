@@ -1,12 +1,12 @@
-"""Explanations of the pure core (catalog.sigma.explain): what matched, where, and why not.
+"""Explanations of the pure core (catalog.core.sigma.explain): what matched, where, and why not.
 
 Every expectation is read from the rule text and event written here, not from the explainer's output.
 """
 
 import pytest
 
-from catalog.sigma.evaluate import compile_rule, matches
-from catalog.sigma.explain import explain, highlight
+from catalog.core.sigma.evaluate import compile_rule, matches
+from catalog.core.sigma.explain import explain, highlight
 from tests import test_evaluate
 from tests.sigma_helpers import parse_one
 

@@ -9,7 +9,7 @@ import json
 import pytest
 from django.core.management import call_command
 
-from catalog.matching import forget_compiled
+from catalog.matching.engine import forget_compiled
 from catalog.models import Rule
 from catalog.models.matching_jobs import MatchJob, RuleTestEvent
 from tests.constants import CERTUTIL_ID, CORPUS

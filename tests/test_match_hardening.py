@@ -21,13 +21,13 @@ from django.utils import timezone
 from django_tasks_db import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
+from catalog.core.sigma.event_files import EventFileError, FileLimits, read_events
+from catalog.core.sigma.json_stream import JSONStreamError, json_objects
+from catalog.core.sigma.logged_events import EventLimits
 from catalog.importing.importer import import_paths
-from catalog.matching import forget_compiled
-from catalog.matching_files import jobs
+from catalog.matching import jobs
+from catalog.matching.engine import forget_compiled
 from catalog.models.matching_jobs import MatchJob
-from catalog.sigma.event_files import EventFileError, FileLimits, read_events
-from catalog.sigma.json_stream import JSONStreamError, json_objects
-from catalog.sigma.logged_events import EventLimits
 from tests.task_worker import run_queued_tasks, task_result
 
 ONE_EVENT = b'{"EventID": 1, "Image": "C:\\\\Windows\\\\a.exe"}\n'

@@ -1,6 +1,6 @@
 """Issue 13 (speed): the literal index never changes what matches.
 
-`match_events` picks candidate rules with an index of required literals (catalog.sigma.index) and
+`match_events` picks candidate rules with an index of required literals (catalog.core.sigma.index) and
 reads plain strings with str operations; the reference (`indexed=False`) is today's evaluator: every
 rule of the event's log source, every string through RE2. They must agree on every regression
 event and on perturbed copies of them (case, non-ASCII case variants, no channel, other values).
@@ -13,9 +13,9 @@ import pytest
 import re2
 import yaml
 
-from catalog.sigma.index import LiteralIndex
-from catalog.sigma.logged_events import flatten_event, load_events
-from catalog.sigma.requirements import ALWAYS, compiled_need, resolve
+from catalog.core.sigma.index import LiteralIndex
+from catalog.core.sigma.logged_events import flatten_event, load_events
+from catalog.core.sigma.requirements import ALWAYS, compiled_need, resolve
 from tests.sigma_helpers import parse_one
 from tests.test_evaluate import REGRESSION, compiled_from_parse
 
@@ -55,7 +55,7 @@ def rule_lists(results) -> list[list[str]]:
 
 @pytest.mark.django_db
 def test_indexed_matching_equals_todays_evaluator_on_every_regression_event(corpus, corpus_dir):
-    from catalog.matching import forget_compiled, match_events
+    from catalog.matching.engine import forget_compiled, match_events
 
     forget_compiled()
     cases = regression_events()
@@ -73,7 +73,7 @@ def test_indexed_matching_equals_todays_evaluator_on_every_regression_event(corp
 
 @pytest.mark.django_db
 def test_indexed_matching_equals_todays_evaluator_on_perturbed_events(corpus, corpus_dir):
-    from catalog.matching import forget_compiled, match_events
+    from catalog.matching.engine import forget_compiled, match_events
 
     forget_compiled()
     events = perturbed([event for _, event in regression_events()])

@@ -35,7 +35,7 @@ level: high
 @pytest.fixture
 def fresh_matching():
     """Compiled rules are kept per catalog version; rolled-back tests can reuse a version number."""
-    from catalog.matching import forget_compiled
+    from catalog.matching.engine import forget_compiled
 
     forget_compiled()
     yield
@@ -85,7 +85,7 @@ def timed(call, label: str, budget: float):
 @pytest.mark.django_db
 def test_stock_corpus_repro_finishes_within_the_budget(corpus, client, settings, fresh_matching):
     """The issue's repro: a stock SigmaHQ regex ("Invoke-Obfuscation Via Stdin") backtracked for >30 s."""
-    from catalog.matching import matching_rules
+    from catalog.matching.engine import matching_rules
 
     started = time.perf_counter()
     matching_rules({})  # compiling the catalog is per version, not per request: done before timing
@@ -152,8 +152,8 @@ def found_titles(data) -> list[set[str]]:
 
 @pytest.mark.django_db
 def test_a_regex_re2_cannot_run_is_reported_never_silently_dropped(client, rules, caplog):
-    from catalog.matching import uncompilable_rules
-    from catalog.sigma import patterns
+    from catalog.core.sigma import patterns
+    from catalog.matching.engine import uncompilable_rules
 
     rules(
         Backreference="    selection:\n        CommandLine|re: '(a)\\1'\n    condition: selection",
@@ -224,7 +224,7 @@ def test_deeply_nested_json_is_a_400_not_a_500(client, body):
 
 
 def test_nesting_depth_ignores_brackets_inside_strings():
-    from catalog.sigma.logged_events import nesting_depth
+    from catalog.core.sigma.logged_events import nesting_depth
 
     assert nesting_depth('{"a": "[[[[{{{", "b": ["\\"[[", {"c": "\\\\"}]}') == 3
     assert nesting_depth("[]") == 1 and nesting_depth("") == 0
@@ -367,7 +367,7 @@ def test_match_event_command_names_the_regexes_it_cannot_evaluate(rules, tmp_pat
     ],
 )
 def test_three_valued_evaluation(detection, event, expected):
-    from catalog.sigma.evaluate import matches
+    from catalog.core.sigma.evaluate import matches
     from tests.sigma_helpers import parse_one
     from tests.test_evaluate import compiled_from_parse
 
@@ -391,7 +391,7 @@ def test_three_valued_evaluation(detection, event, expected):
     ],
 )
 def test_strings_and_regexes_on_re2_keep_sigma_semantics(detection, event, expected):
-    from catalog.sigma.evaluate import matches
+    from catalog.core.sigma.evaluate import matches
     from tests.sigma_helpers import parse_one
     from tests.test_evaluate import compiled_from_parse
 

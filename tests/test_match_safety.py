@@ -27,7 +27,7 @@ LINUX = "    product: linux\n    category: process_creation"
 @pytest.fixture
 def rules(db, tmp_path):
     """Import small rules: title -> (logsource YAML, detection YAML), both indented by 4; title -> uuid."""
-    from catalog.matching import forget_compiled
+    from catalog.matching.engine import forget_compiled
 
     def make(**rules: tuple[str, str]) -> dict[str, str]:
         folder = tmp_path / "safety"
@@ -86,8 +86,8 @@ def test_lookaround_runs_on_the_fallback(client, rules):
 
 
 def test_a_fallback_search_past_the_budget_is_unknown_not_false():
-    from catalog.sigma.evaluate import matches
-    from catalog.sigma.values import EventView, RegexBudget
+    from catalog.core.sigma.evaluate import matches
+    from catalog.core.sigma.values import EventView, RegexBudget
     from tests.sigma_helpers import parse_one
     from tests.test_evaluate import compiled_from_parse
 

@@ -18,13 +18,13 @@ import pytest
 from django.core.management import call_command
 from django.db.models import JSONField, Value
 
+from catalog.core.sigma.decidable import NO_CONDITION
+from catalog.core.sigma.logged_events import flatten_event
+from catalog.core.sigma.parsing import parse_file
 from catalog.importing.importer import import_paths
-from catalog.matching import forget_compiled, match_events, skipped_rules
-from catalog.matching_files import explaining
+from catalog.matching import explaining
+from catalog.matching.engine import forget_compiled, match_events, skipped_rules
 from catalog.models import Indicator, Rule
-from catalog.sigma.decidable import NO_CONDITION
-from catalog.sigma.logged_events import flatten_event
-from catalog.sigma.parsing import parse_file
 from tests.constants import CORPUS
 
 GOOD_ID = "0d0a1b7e-7d7d-4c4c-9a9a-0000000c0001"

@@ -204,11 +204,11 @@ def test_metrics_count_requests_cache_hits_match_events_and_jobs(client, setting
     ImportJob.objects.create(source=rule.source, status=ImportJob.Status.FAILED)
 
     found = families(scrape(client))
-    assert sample(found, "django_http_requests_latency_seconds_by_view_method", "_count", view="overview") >= 2
+    assert sample(found, "django_http_requests_latency_seconds_by_view_method", "_count", view="browse:overview") >= 2
     responses = "django_http_responses_total_by_status_view_method"
-    assert sample(found, responses, "_total", view="overview", status="200", method="GET") >= 2
+    assert sample(found, responses, "_total", view="browse:overview", status="200", method="GET") >= 2
     assert sample(found, responses, "_total", view="<unresolved>", status="404", method="GET") >= 1
-    assert sample(found, responses, "_total", view="api-match", status="200", method="POST") >= 1
+    assert sample(found, responses, "_total", view="matching:api-match", status="200", method="POST") >= 1
     assert sample(found, "catalog_page_cache_requests", "_total", result="hit") == before["hit"] + 1
     assert sample(found, "catalog_match_events", "_total", via="request") == before["events"] + 3
     assert sample(found, "catalog_conversion_cache_requests", "_total", result="miss") == before["conversion_miss"] + 1
@@ -263,7 +263,7 @@ def test_multiprocess_mode_adds_up_every_workers_metrics(tmp_path):
     assert result.returncode == 0, result.stderr
     found = {f.name: f for f in text_string_to_metric_families(result.stdout)}
     responses = "django_http_responses_total_by_status_view_method"
-    assert sample(found, responses, "_total", view="health-live", status="200") == 5
+    assert sample(found, responses, "_total", view="operations:health-live", status="200") == 5
     assert sample(found, "catalog_jobs_queue_up") == 0  # this throwaway database has no tables: said, not a 500
 
 
@@ -294,11 +294,11 @@ def test_json_request_log_has_one_strict_json_object_per_request(client, setting
     assert len(lines) == 3
     first, odd, live = lines
     assert first["method"] == "GET" and first["path"] == "/" and first["status"] == 200
-    assert first["view"] == "overview" and first["client"] == "203.0.113.7"
+    assert first["view"] == "browse:overview" and first["client"] == "203.0.113.7"
     assert isinstance(first["duration_ms"], float) and first["duration_ms"] >= 0
     assert first["logger"] == "catalog.requests" and first["level"] == "INFO" and first["time"].endswith("+00:00")
     assert odd["path"] == '/rules/"quoted"\n\u00e9/' and odd["status"] == 404 and odd["view"] is None
-    assert live["view"] == "health-live" and live["client"] == "10.0.0.1"
+    assert live["view"] == "operations:health-live" and live["client"] == "10.0.0.1"
 
 
 def test_log_format_json_setting_writes_json_lines_to_the_console(tmp_path):

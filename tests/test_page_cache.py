@@ -60,7 +60,7 @@ def test_errors_are_not_cached(page_cache, client):
 
 
 def test_huge_pages_are_not_kept(page_cache, client, monkeypatch):
-    from catalog.web import page_cache as module
+    from catalog.platform import page_cache as module
 
     small = len(client.get("/logsources/").content)
     monkeypatch.setattr(module, "MAX_CACHED_BYTES", small + 1)
@@ -92,7 +92,7 @@ def test_every_declared_parameter_reaches_its_view_under_the_cache(page_cache, c
     """The production configuration: each route that declares its parameters, requested with all of them
     and an undeclared probe, is given exactly the declared ones (tests/test_parameter_declarations.py
     checks that the view reads no others)."""
-    from catalog.parameters import declaration_of
+    from catalog.platform.parameters import declaration_of
     from tests.parameter_reads import PROBE, declared_routes, sample_arguments, sample_url
 
     arguments = sample_arguments()

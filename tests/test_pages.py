@@ -16,8 +16,8 @@ from django.db import connection
 from django.test.signals import template_rendered
 from django.test.utils import CaptureQueriesContext
 
+from catalog.browse.views import RULE_PAGE_QUERIES
 from catalog.models import Indicator, Rule, RuleSearch
-from catalog.web.views import RULE_PAGE_QUERIES
 from tests.constants import (
     BIG_RULE_ID,
     CERTUTIL,
@@ -492,7 +492,7 @@ def test_attack_pages(client):
     text = get(client, "/attack/")
     check_page(text, "/api/attack/")
     heads = re.findall(r'<h2 class="matrix-head"><a href="/attack/tactics/([\w-]+)/">', text)
-    from catalog.reference.attack import TACTIC_ORDER
+    from catalog.core.reference.attack import TACTIC_ORDER
 
     assert heads[: len(TACTIC_ORDER)] == list(TACTIC_ORDER) and heads[-1] == "defense-evasion"
     assert re.search(r'class="cell heat-[1-4]">\s*<a href="/attack/T1105/">', text)
@@ -542,7 +542,7 @@ PAGES = [
     ("overview", ["/"], 4),
     # 4 + 1 per facet in use (its choices counted without its own filter: values of a facet are OR-ed).
     # 6 + 1 before: the facets' tactic and technique counts are now part of the one facet query
-    # (catalog.queries.facet_counts: GROUP BY in SQL) instead of two reads of the through tables.
+    # (catalog.browse.queries.facet_counts: GROUP BY in SQL) instead of two reads of the through tables.
     (
         "rule list",
         [
@@ -551,7 +551,7 @@ PAGES = [
         ],
         6,
     ),
-    # The count the view documents (catalog.web.views.RULE_PAGE_QUERIES, 14): rule_page()'s 12 (similar
+    # The count the view documents (catalog.browse.views.RULE_PAGE_QUERIES, 14): rule_page()'s 12 (similar
     # rules' rarest shared indicators, issue 9; "Tested by N logged events", issue 13), the history's 1 and
     # the Query section's cached conversion (warmed first). Its templates make none (checked below).
     (
@@ -562,7 +562,7 @@ PAGES = [
     ("indicator search", ["/indicators/", "/indicators/?field=CommandLine&kind=match&value=use"], 3),
     ("indicator page", ["IND:\\net.exe", "IND: sessions"], 6),  # 4 before two lists (looks for / excludes)
     ("fields", ["/fields/", "/fields/?product=windows"], 3),
-    # 6 before: both lists' counts come with the field's summary row (catalog.summaries), one query.
+    # 6 before: both lists' counts come with the field's summary row (catalog.publishing.summaries), one query.
     ("field page", ["/fields/Image/", "/fields/AccountName/"], 5),
     ("ATT&CK matrix", ["/attack/"], 3),  # 5 before the shared techniques_with_counts()
     ("technique page", ["/attack/T1049/", "/attack/T1059/"], 4),  # 8, then 5 before (the list's count: summary)

@@ -1,4 +1,4 @@
-"""Every view reads only the query parameters it declares (catalog.parameters).
+"""Every view reads only the query parameters it declares (catalog.platform.parameters).
 
 The page cache drops an anonymous GET's undeclared parameters before the view runs; a view that reads
 one anyway works in every test with the cache off and ignores the parameter in production. Here each
@@ -9,7 +9,7 @@ its query functions', its template tags', a streamed body's.
 
 import pytest
 
-from catalog.parameters import declaration_of
+from catalog.platform.parameters import declaration_of
 from tests.constants import CERTUTIL_ID
 from tests.parameter_reads import (
     PROBE,
@@ -48,7 +48,7 @@ VALUES = {
     "q": "certutil",
 }
 # Where a name means something else: the conversion API's `format` is the backend's output format.
-ROUTE_VALUES = {"api:rule-query": {"format": "default"}}
+ROUTE_VALUES = {"conversion:api-rule-query": {"format": "default"}}
 
 
 @pytest.fixture
@@ -67,7 +67,14 @@ def test_every_declared_route_is_requested(arguments):
     from django.urls import resolve
 
     routes = {name: (route, view) for name, route, view in declared_routes()}
-    assert {"rule-detail", "rule-list", "siem-export", "api:rule-list", "api:rule-query", "api-coverage"} <= set(routes)
+    assert {
+        "browse:rule-detail",
+        "browse:rule-list",
+        "exports:siem-export",
+        "browse:api-rule-list",
+        "conversion:api-rule-query",
+        "coverage:api",
+    } <= set(routes)
     for name, (route, view) in routes.items():
         assert resolve(sample_url(route, arguments)).func is view, name
 
@@ -95,8 +102,8 @@ def test_no_view_reads_a_parameter_it_does_not_declare(client, arguments, record
 def test_an_undeclared_read_is_caught(client, arguments, recording, monkeypatch):
     """The rule page's conversion section (a template tag) reads ?target= and ?pipeline=: without them in the
     rule page's declaration the check above fails."""
-    from catalog.parameters import ATTRIBUTE, declare
-    from catalog.web import views
+    from catalog.browse import views
+    from catalog.platform.parameters import ATTRIBUTE, declare
 
     monkeypatch.setattr(views.rule_detail, ATTRIBUTE, declare(["pipeline"]))
     response = client.get(f"/rules/{CERTUTIL_ID}/", {"target": "splunk"})

@@ -16,8 +16,8 @@ import time
 import pytest
 from sigma.exceptions import SigmaError, SigmaRuleLocation
 
-from catalog.sigma.parsing import parse_file
-from catalog.sigma.problems import Problem, RuleFileError, error_message, source_line
+from catalog.core.sigma.parsing import parse_file
+from catalog.core.sigma.problems import Problem, RuleFileError, error_message, source_line
 
 RULE = """title: Hardening
 id: 0d0a1b7e-7d7d-4c4c-9a9a-00000000b001
@@ -45,8 +45,8 @@ def parse_in_child(data: bytes, tmp_path) -> dict:
         f"""
         import json, sys, time
         sys.path.insert(0, {str(sys.path[0])!r})
-        from catalog.sigma.parsing import parse_file
-        from catalog.sigma.problems import RuleFileError
+        from catalog.core.sigma.parsing import parse_file
+        from catalog.core.sigma.problems import RuleFileError
         data = open({str(source)!r}, "rb").read()
         started = time.perf_counter()
         try:

@@ -4,8 +4,8 @@ import textwrap
 
 import pytest
 
-from catalog.sigma.parsing import parse_file
-from catalog.sigma.polarity import BOTH, EXCLUDES, LOOKS_FOR, block_polarities, combined
+from catalog.core.sigma.parsing import parse_file
+from catalog.core.sigma.polarity import BOTH, EXCLUDES, LOOKS_FOR, block_polarities, combined
 
 
 def ref(name):

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from catalog.models import Indicator, Polarity, Rule, RuleIndicator
-from catalog.visibility import set_visibility
+from catalog.publishing.visibility import set_visibility
 from tests.constants import CORPUS, CORPUS_FOLDERS
 
 LSASS_RULE_ID = "5ef9853e-4d0e-4a70-846f-a9ca37d876da"  # Potential Credential Dumping Activity Via LSASS

@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
+from catalog.browse.queries.rule_page import similar_rules
 from catalog.importing.importer import import_paths
 from catalog.models import Indicator, Rule
-from catalog.queries.rule_page import similar_rules
 from tests.test_polarity_corpus import ADSI_RULE_ID, LSASS_RULE_ID
 
 

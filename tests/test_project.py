@@ -10,7 +10,7 @@ from django.core.management import call_command
 ROOT = Path(__file__).resolve().parent.parent
 MAX_MODULE_LINES = 300
 # Pure data tables may be longer: they hold facts, not logic.
-DATA_TABLES = {"catalog/reference/event_tables.py"}  # hand-written tables: event titles, log sources
+DATA_TABLES = {"catalog/core/reference/event_tables.py"}  # hand-written tables: event titles, log sources
 
 
 def _modules():

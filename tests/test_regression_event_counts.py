@@ -8,8 +8,8 @@ import json
 
 import yaml
 
+from catalog.core.sigma.evaluate import load_events
 from catalog.models import Rule, RuleTestEvent
-from catalog.sigma.evaluate import load_events
 from tests.constants import CORPUS
 
 REGRESSION = CORPUS / "regression_data"

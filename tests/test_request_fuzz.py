@@ -1,6 +1,6 @@
 """Query-string fuzzing over every public route: no request may end in a 5xx (issue 8, section 6).
 
-The routes are read from the URL configuration (config.urls with catalog.api.urls; the admin, which
+The routes are read from the URL configuration (config.urls with catalog.browse.urls; the admin, which
 is Django's own and only redirects anonymous visitors, is left out), so a new route is fuzzed
 without editing this file. Path parameters get real values from the example rules and hostile ones;
 each route then gets a few mutated query strings (NUL bytes, lone surrogates, huge values, unknown

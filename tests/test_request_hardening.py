@@ -22,7 +22,7 @@ from django.test import Client, RequestFactory
 
 from catalog.models import Rule, Source
 from catalog.models.jobs import ImportJob
-from catalog.web import login_throttle
+from catalog.platform import login_throttle
 from tests.task_worker import run_queued_tasks
 
 SYSMON_OK = """<Sysmon schemaversion="4.90"><EventFiltering>
@@ -257,7 +257,7 @@ def test_a_request_without_a_client_address_is_counted_not_a_500(db, clean_share
     # Some WSGI servers (and schemathesis's in-process transport) set no REMOTE_ADDR at all.
     from rest_framework.request import Request
 
-    from catalog.api.throttling import AnonRateThrottle
+    from catalog.platform.throttling import AnonRateThrottle
 
     django_request = RequestFactory().get("/api/rules/")
     del django_request.META["REMOTE_ADDR"]

@@ -13,10 +13,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from catalog.exports.rule_downloads import download_name
 from catalog.models import CatalogVersion, Rule, Source
+from catalog.publishing.visibility import set_visibility
 from catalog.templatetags.ui_tags import upstream_url
-from catalog.visibility import set_visibility
-from catalog.web.rule_downloads import download_name
 from tests.browser import DESKTOP, watch_console
 from tests.constants import CERTUTIL, CERTUTIL_ID, EXAMPLES
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog.sigma.parsing import parse_file
-from catalog.sigma.problems import RuleFileError
+from catalog.core.sigma.parsing import parse_file
+from catalog.core.sigma.problems import RuleFileError
 from tests.constants import EXAMPLES
 
 SEED = 20240608

@@ -14,7 +14,7 @@ from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Rule
-from catalog.web.byte_cache import ENTRY_OVERHEAD, ByteBoundedCache
+from catalog.platform.byte_cache import ENTRY_OVERHEAD, ByteBoundedCache
 
 LONG_RULE_ID = "5b0c3a1e-0000-4c4e-9a57-3f0c2a7d1e99"
 LOOKED = [f"looked-{n:03d}.exe" for n in range(30)]
@@ -69,7 +69,7 @@ def values_shown(html: str, css_class: str) -> list[str]:
 
 @pytest.mark.django_db
 def test_long_indicator_tables_are_cut_with_a_link_to_every_value_page_by_page(client, long_rule, monkeypatch):
-    from catalog.queries import rule_page
+    from catalog.browse.queries import rule_page
 
     monkeypatch.setattr(rule_page, "INDICATORS_SHOWN", 10)
     monkeypatch.setattr(rule_page, "INDICATORS_PER_PAGE", 7)

@@ -8,11 +8,11 @@ from urllib.parse import quote
 
 import pytest
 
+from catalog.browse.queries import rules as rule_queries
 from catalog.curation.edits import Edit, apply_edit_many
 from catalog.importing.importer import import_paths
 from catalog.models import Rule, RuleIndicator
-from catalog.queries import rules as rule_queries
-from catalog.visibility import set_visibility
+from catalog.publishing.visibility import set_visibility
 
 
 def searched(q: str, **filters) -> list[Rule]:
@@ -240,7 +240,7 @@ def test_rules_carrying_any_indicator_of_an_indicator_search(client, corpus):
 def indicators_of(search: str) -> list:
     from django.http import QueryDict
 
-    from catalog.queries.indicators import indicator_filterset, searched_indicators
+    from catalog.browse.queries.indicators import indicator_filterset, searched_indicators
 
     return list(searched_indicators(indicator_filterset(QueryDict(search))))
 

@@ -1,4 +1,4 @@
-"""Bulk exports for SIEMs (catalog.conversion.exporting/formats, /rules/export/…, manage.py convert_rules).
+"""Bulk exports for SIEMs (catalog.exports.exporting/formats, /rules/export/…, manage.py convert_rules).
 
 Each file is read back by a parser of its format, not by string matching: Splunk's .conf rules
 (stanzas, `key = value`, backslash continuation, # comments), Elastic's detection-rule fields and
@@ -17,11 +17,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.conversion import stored
-from catalog.conversion.built_exports import build_export
 from catalog.conversion.converter import choose
 from catalog.conversion.formats import SENTINEL_TACTICS
+from catalog.exports.built_exports import build_export
 from catalog.models import Rule
-from catalog.visibility import set_visibility
+from catalog.publishing.visibility import set_visibility
 from tests.constants import CERTUTIL_ID, FILTER_RULE_ID, SSH_ID, TEMPORAL_CORRELATION_ID
 
 ELASTIC_SEVERITIES = {"low", "medium", "high", "critical"}

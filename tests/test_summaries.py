@@ -1,7 +1,8 @@
-"""The summary tables (catalog.summaries) equal a count made from the rules themselves, after every kind of change.
+"""The summary tables (catalog.publishing.summaries) equal a count made from the rules themselves, after every
+kind of change.
 
 The reference counts here read the rules, their tags and indicators directly (Python over ORM rows), not
-through the aggregates catalog.summaries stores, and are compared with what the pages and the API show:
+through the aggregates catalog.publishing.summaries stores, and are compared with what the pages and the API show:
 facets of the unfiltered rule list, the ATT&CK matrix and technique pages, events, log sources, fields and
 the overview totals. Each check runs again after a hide, an unhide, a curator's level override, a retirement
 and a re-import that changes a rule.
@@ -11,13 +12,13 @@ from collections import Counter, defaultdict
 
 from django.http import QueryDict
 
+from catalog.browse.queries import attack, events, facets, fields, overview
+from catalog.browse.queries.indicators import listed_indicators
+from catalog.browse.queries.rules import rule_filterset
 from catalog.curation.edits import Edit, apply_edit
 from catalog.importing.importer import import_paths
 from catalog.models import EventType, Rule, RuleIndicator
-from catalog.queries import attack, events, facets, fields, overview
-from catalog.queries.indicators import listed_indicators
-from catalog.queries.rules import rule_filterset
-from catalog.visibility import set_visibility
+from catalog.publishing.visibility import set_visibility
 from tests.constants import CRADLE_ID
 
 LOOKED_FOR = ("looks_for", "both")

@@ -6,8 +6,8 @@ collections); the files are small ones written for the test, not copies of those
 
 import pytest
 
-from catalog.sigma.parsing import parse_file
-from catalog.sigma.problems import RuleFileError
+from catalog.core.sigma.parsing import parse_file
+from catalog.core.sigma.problems import RuleFileError
 
 RULE = """title: Quirk test
 id: 0d0a1b7e-7d7d-4c4c-9a9a-00000000a001

@@ -192,7 +192,8 @@ def test_a_job_whose_worker_is_killed_ends_failed_and_its_upload_is_removed(node
         assert list(shared.iterdir()) == []
 
         # 2. A whole worker dies (kill -9 of it and its work-horse, as when its machine is lost): RQ's heartbeat
-        # on the job expires and the job pages fail it from RQ's abandoned-job cleanup (catalog/jobs/rq_abandoned.py).
+        # on the job expires and the job pages fail it from RQ's abandoned-job cleanup
+        # (catalog/platform/rq_abandoned.py).
         token = upload(node_b, "slow.jsonl", slow_file())["job"]
         wait_for(node_a, token, lambda a: a["status"] == "running" and a["events_done"] > 0)
         worker, horse = running_job(database_url, token)

@@ -3,7 +3,7 @@
 
 /api/changes/ and /api/coverage/ were missing from /api/schema/.
 
-Both are DRF views now (catalog.api.json_views) only so drf-spectacular can describe them: the
+Both are DRF views now (catalog.platform.json_views) only so drf-spectacular can describe them: the
 documented shapes are checked against real answers here, and what the plain Django views did
 (no session read, JSON whatever the Accept header, Django's 404, their own 400/415 answers) is
 checked to be unchanged. tests/test_api_schema_fuzz.py fuzzes both operations.
@@ -121,11 +121,11 @@ def test_the_json_views_answer_as_the_plain_views_did(client, example_rules):
     assert client.put("/api/coverage/", "{}", content_type="application/json").status_code == 405
 
 
-# -- /coverage/'s long parts are templates now (they were HTML written in catalog/telemetry/render.py) ------
+# -- /coverage/'s long parts are templates now (they were HTML written in catalog/coverage/render.py) ------
 def test_the_coverage_parts_escape_every_value():
     from django.template.loader import render_to_string
 
-    from catalog.telemetry.matrix import Cell
+    from catalog.coverage.matrix import Cell
 
     evil = '<b a="1">&\''
     escaped = "&lt;b a=&quot;1&quot;&gt;&amp;&#x27;"

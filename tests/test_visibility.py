@@ -1,6 +1,6 @@
-"""`hidden` and `retired` change only through catalog.visibility, and every change recounts and bumps.
+"""`hidden` and `retired` change only through catalog.publishing.visibility, and every change recounts and bumps.
 
-The first half reads the code: any module under catalog/ other than catalog/visibility.py that
+The first half reads the code: any module under catalog/ other than catalog/publishing/visibility.py that
 writes either column fails the test, whatever the way (an attribute assignment, an UPDATE, a
 create, an `update_fields` or `bulk_update` list, raw SQL). The second half proves the promise the
 one writer keeps: hiding a rule through the admin (form and bulk action), `curate`,
@@ -21,7 +21,7 @@ from django.core.management import call_command
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "catalog"
-ONE_WRITER = CATALOG / "visibility.py"
+ONE_WRITER = CATALOG / "publishing" / "visibility.py"
 COLUMNS = frozenset({"hidden", "retired"})
 # Objects with a *count* called `retired` (an import run's row, an import report), not the Rule column.
 # This is the whole allow-list: nothing under catalog/ needs to write the columns themselves.
@@ -158,11 +158,13 @@ def test_no_module_but_visibility_writes_hidden_or_retired():
     modules = sorted(p for p in CATALOG.rglob("*.py") if p != ONE_WRITER)
     assert len(modules) > 40  # the whole package is read, not an empty glob
     found = [write for path in modules for write in writes_in(path)]
-    assert found == [], "write hidden/retired only through catalog.visibility.set_visibility:\n" + "\n".join(found)
+    assert found == [], "write hidden/retired only through catalog.publishing.visibility.set_visibility:\n" + "\n".join(
+        found
+    )
 
 
 def test_the_checker_sees_the_one_writer_write():
-    """Run over catalog/visibility.py, the checker flags its UPDATE: it reads real code, not nothing."""
+    """Run over catalog/publishing/visibility.py, the checker flags its UPDATE: it reads real code, not nothing."""
     assert [w for w in writes_in(ONE_WRITER) if "update(**target" in w]
 
 
@@ -294,7 +296,7 @@ def test_import_curation_recounts_and_bumps(watched, tmp_path):
 
 def test_set_visibility_recounts_bumps_and_reports_what_changed(watched):
     from catalog.models import CatalogVersion, Rule
-    from catalog.visibility import set_visibility
+    from catalog.publishing.visibility import set_visibility
 
     rules = Rule.objects.filter(pk=watched.rule.pk)
     assert set_visibility(rules, hidden=True) == 1
@@ -307,7 +309,7 @@ def test_set_visibility_recounts_bumps_and_reports_what_changed(watched):
 
 def test_changes_inside_deferred_are_published_once_at_the_end(watched):
     from catalog.models import CatalogVersion, Rule
-    from catalog.visibility import deferred, set_visibility
+    from catalog.publishing.visibility import deferred, set_visibility
 
     rules = Rule.objects.filter(pk=watched.rule.pk)
     with deferred():

@@ -28,7 +28,7 @@ from sigma.exceptions import SigmaError
 from sigma.filters import SigmaFilter
 from sigma.processing.pipeline import ProcessingPipeline
 
-from catalog.sigma.problems import error_message
+from catalog.core.sigma.problems import error_message
 
 from . import budget
 from .targets import Registry, Target, registry

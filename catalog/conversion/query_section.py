@@ -1,6 +1,6 @@
 """The rule page's "Query" section (templates/catalog/_query.html): the rule converted for a target.
 
-The rule page's view (catalog.web.views.rule_detail) builds it and passes it to the template as
+The rule page's view (catalog.browse.views.rule_detail) builds it and passes it to the template as
 `query_section`, so the conversion (or its cache read: one query) is counted with the view's
 queries and done under the request's conversion budget. A target, pipeline or format the URL
 names but that is not installed is shown as the section's error, like a rule the backend cannot
@@ -36,5 +36,5 @@ def query_section(rule: Rule, params) -> dict:
     section["choice"] = choice
     section["pipelines"] = [reg.pipelines[p] for p in choice.target.pipelines]
     query = {"target": choice.target.id, "pipeline": choice.pipeline}
-    section["api_url"] = reverse("api:rule-query", args=[rule.uuid]) + "?" + urlencode(query)
+    section["api_url"] = reverse("conversion:api-rule-query", args=[rule.uuid]) + "?" + urlencode(query)
     return section

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from catalog.queries.records import attack_table
-from catalog.reference.attack import AttackEntry, Technique, load
+from catalog.core.reference.attack import AttackEntry, Technique, load
 
 # Rule fields a bulk export reads (besides tactics and techniques, prefetched).
 EXPORT_FIELDS = (
@@ -71,7 +70,7 @@ class ExportRecord:
 
     @classmethod
     def from_rule(cls, rule, url: str) -> ExportRecord:
-        entries = attack_table(rule)
+        entries = rule.attack_table()
         return cls(
             uuid=str(rule.uuid),
             title=rule.title,

@@ -1,4 +1,4 @@
-"""Sigma YAML -> fresh pySigma rule objects, through the same catalog.sigma code the importer uses.
+"""Sigma YAML -> fresh pySigma rule objects, through the same catalog.core/sigma code the importer uses.
 
 Pasted rules (POST /api/convert/, /preview/) and stored rules are read alike: the importer's size,
 depth and node limits before libyaml parses, its quirk repairs, pySigma's validation. A problem is
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from catalog.sigma.collection import pysigma_rules
-from catalog.sigma.loading import Limits, load_file
-from catalog.sigma.problems import Problem, RuleFileError
+from catalog.core.sigma.collection import pysigma_rules
+from catalog.core.sigma.loading import Limits, load_file
+from catalog.core.sigma.problems import Problem, RuleFileError
 
 PASTED = "<pasted rule>"
 

@@ -23,11 +23,11 @@ import yaml
 from django.core.cache import caches
 from django.db.models import Q
 
+from catalog.core.sigma.loading import Limits
+from catalog.core.sigma.parsing import parse_file
+from catalog.core.sigma.problems import RuleFileError
 from catalog.models import Predicate, Rule
 from catalog.operations.metrics import count_conversion_cache
-from catalog.sigma.loading import Limits
-from catalog.sigma.parsing import parse_file
-from catalog.sigma.problems import RuleFileError
 
 from .converter import Choice, Conversion, convert
 from .sources import read_rules

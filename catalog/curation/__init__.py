@@ -4,7 +4,7 @@ The admin, the `curate` command and `import_curation` all go through this packag
 are the same everywhere: verifying stamps who and when, local tags keep the tag filter column
 (`Rule.tag_text`) in step, only curation columns are ever saved (an import running at the same
 time can never be overwritten with stale Sigma content), `hidden` changes only through
-catalog.visibility (which recounts corpus counts and bumps the catalog version), and every change
+catalog.publishing.visibility (which recounts corpus counts and bumps the catalog version), and every change
 leaves an admin history entry (LogEntry) naming the user and the fields.
 
 Modules:

@@ -1,7 +1,7 @@
 """Changing curation: one edit applied to one rule or many, saved as curation only, and logged.
 
 `hidden` is never assigned here: the rules whose visibility changes are handed to
-catalog.visibility.set_visibility, which writes the column, recounts corpus counts and bumps
+catalog.publishing.visibility.set_visibility, which writes the column, recounts corpus counts and bumps
 the catalog version. The other curation columns are saved with a curation-only UPDATE.
 """
 
@@ -13,13 +13,13 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from catalog import visibility
 from catalog.curation.audit import log_changes
 from catalog.curation.fields import STORED_FIELDS, changed_fields, clean_level, curation_of
 from catalog.curation.tags import add_local_tag, clean_tag, remove_local_tag
 from catalog.models import CURATION_FIELDS, Rule
+from catalog.publishing import visibility
+from catalog.publishing.versioning import bump_version
 from catalog.search import index as search_index
-from catalog.versioning import bump_version
 
 
 @dataclass
@@ -111,7 +111,7 @@ def apply_edit(rule: Rule, edit: Edit, user) -> list[str]:
     """Apply an edit to one rule, save and log it; return the changed field names (empty: nothing to do)."""
     changes = apply_edit_many([rule], edit, user)
     if changes and "hidden" in changes[0].fields:
-        rule.refresh_from_db(fields=["hidden"])  # written by catalog.visibility, not on this object
+        rule.refresh_from_db(fields=["hidden"])  # written by catalog.publishing.visibility, not on this object
     return changes[0].fields if changes else []
 
 

@@ -24,7 +24,7 @@ def _model_default(name: str):
 # this dict is read, never mutated.
 CURATION_DEFAULTS = {name: _model_default(name) for name in CURATION_FIELDS}
 
-# Every curation column except `hidden`, which only catalog.visibility writes.
+# Every curation column except `hidden`, which only catalog.publishing.visibility writes.
 STORED_FIELDS = [name for name in CURATION_FIELDS if name != "hidden"]
 
 # Labels where the model's default verbose name reads badly.

@@ -13,9 +13,9 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
-from catalog.sigma.conditions import aggregation
-from catalog.sigma.evaluate import compile_rule
-from catalog.sigma.model import ParsedRule
+from catalog.core.sigma.conditions import aggregation
+from catalog.core.sigma.evaluate import compile_rule
+from catalog.core.sigma.model import ParsedRule
 
 if TYPE_CHECKING:
     from catalog.importing.rows import PredicateRow, PreparedRule, StageRow
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 def matching_problems(
     parsed: ParsedRule, stages: list[StageRow], predicates: list[PredicateRow]
 ) -> tuple[bool, list[str]]:
-    """(compiles, warnings): can event matching (catalog.matching) use this rule, as it will be stored?
+    """(compiles, warnings): can event matching (catalog.matching.engine) use this rule, as it will be stored?
 
     The same call on the same values that matching makes later (JSON columns as they come back
     from the database), so a rule it would leave out, or could only partly decide (a regex the
@@ -81,7 +81,7 @@ def _compiles_as_parsed(parsed: ParsedRule) -> bool:
     return True
 
 
-_PATTERNS_LOG = logging.getLogger("catalog.sigma.patterns")
+_PATTERNS_LOG = logging.getLogger("catalog.core.sigma.patterns")
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ Two kinds of failure are kept apart, because they decide whether rules may be re
 Symlinks: folders reached through a link are not walked (os.walk does not follow them). A file link
 is followed, wherever it points, on the command line (`import_rules PATH`: the operator chose PATH and
 has a shell anyway). An import started from the admin runs `confined_to(CATALOG_IMPORT_ROOTS)`
-(catalog/jobs/runner.py): there, the file actually opened must lie inside those roots, or it is
+(catalog/importing/jobs.py): there, the file actually opened must lie inside those roots, or it is
 rejected unread, so a link in an allowed folder cannot publish a file from outside it. The check is
 on the opened descriptor's path (/proc/self/fd), so a link swapped in after the walk is caught too.
 """

@@ -3,7 +3,7 @@
 An import runs in this order: find the files (files.py), read the changed ones, parse them in
 worker processes (preparing.py, pool.py), decide per rule whether it is new, changed, unchanged
 or a duplicate (here), write (writer.py) while parsing goes on, retire the rules whose files are
-gone, and publish the changes once (catalog.visibility.deferred: one recount, one version bump).
+gone, and publish the changes once (catalog.publishing.visibility.deferred: one recount, one version bump).
 
 Unchanged files are skipped by their hash, so a re-import of the same tree writes nothing.
 Everything happens inside one transaction: if anything fails midway, the catalog is exactly as
@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.conversion.stored import limits as limits_from_settings
+from catalog.core.sigma.problems import ERROR
 from catalog.importing import test_events
 from catalog.importing.existing import CatalogState, FileKey
 from catalog.importing.files import FileScan, RejectedFile, RuleFile, UnreadableFile, find_rule_files, read_rule_file
@@ -30,8 +31,7 @@ from catalog.importing.preparing import file_hash as hash_of_file
 from catalog.importing.report import ImportFailed, ImportReport
 from catalog.importing.writer import RuleToCreate, RuleToUpdate, RuleWriter
 from catalog.models import ImportRun, Indicator, Predicate, Rule, RuleIndicator, RuleReference, Source, Stage
-from catalog.sigma.problems import ERROR
-from catalog.visibility import deferred, publish, set_visibility
+from catalog.publishing.visibility import deferred, publish, set_visibility
 
 WRITE_BATCH = 500  # rules per write while parsing goes on
 ANALYZE_AFTER = 500  # rules written, from which the planner's statistics are refreshed

@@ -16,15 +16,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from catalog.core.reference import attack
+from catalog.core.reference.events import events_for
+from catalog.core.sigma.loading import Limits
+from catalog.core.sigma.model import IndicatorKey, ParsedRule
+from catalog.core.sigma.parsing import key_line, parse_file
+from catalog.core.sigma.problems import Problem, RuleFileError
 from catalog.importing.checks import NUL_ESCAPE, matching_problems, nul_character_line
 from catalog.importing.pool import ParserPool
 from catalog.importing.rows import EventRow, IndicatorRow, PredicateRow, PreparedRule, ReferenceRow, StageRow
-from catalog.reference import attack
-from catalog.reference.events import events_for
-from catalog.sigma.loading import Limits
-from catalog.sigma.model import IndicatorKey, ParsedRule
-from catalog.sigma.parsing import key_line, parse_file
-from catalog.sigma.problems import Problem, RuleFileError
 
 # Bump when parsing or normalization changes, so the next import re-derives every rule.
 PARSER_VERSION = "5"  # 5: unparseable conditions are errors, detection.timeframe is no block

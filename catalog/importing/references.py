@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from catalog.core.reference import attack
 from catalog.importing.bulk import chunks, insert_rows
 from catalog.importing.preparing import all_indicators
 from catalog.importing.rows import PreparedRule
 from catalog.models import EventType, Indicator, Tactic, Technique
-from catalog.reference import attack
 
 
 class ReferenceData:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from catalog.sigma.problems import ERROR, WARNING, Problem
+from catalog.core.sigma.problems import ERROR, WARNING, Problem
 
 
 @dataclass

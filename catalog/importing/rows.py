@@ -25,7 +25,7 @@ class PredicateRow(NamedTuple):
     modifiers: str  # JSON
     values: str  # JSON
     combine: str
-    polarity: str  # looks_for, excludes or both (catalog.sigma.polarity)
+    polarity: str  # looks_for, excludes or both (catalog.core.sigma.polarity)
 
 
 class IndicatorRow(NamedTuple):

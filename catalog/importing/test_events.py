@@ -16,10 +16,10 @@ from pathlib import Path
 
 import yaml
 
+from catalog.core.sigma.event_files import EventFileError, FileLimits, read_events
+from catalog.core.sigma.logged_events import EventLimits
 from catalog.models import Rule, Source
 from catalog.models.matching_jobs import RuleTestEvent
-from catalog.sigma.event_files import EventFileError, FileLimits, read_events
-from catalog.sigma.logged_events import EventLimits
 
 log = logging.getLogger(__name__)
 FOLDER = "regression_data"
@@ -33,7 +33,7 @@ def repositories(source: Source) -> list[Path]:
 
 def refresh(source: Source) -> bool:
     """Re-read the source's regression data and replace its rows; True when they changed (the rule list's
-    "has test events" counts, in catalog.summaries, must then be rewritten)."""
+    "has test events" counts, in catalog.publishing.summaries, must then be rewritten)."""
     rows = []
     for repository in repositories(source):
         for info in sorted((repository / FOLDER).rglob("info.yml")):

@@ -2,7 +2,7 @@
 
 Only the Sigma columns are written (SIGMA_FIELDS). Curation columns are never listed, and neither
 are `hidden` and `retired`: a new row takes the model's defaults for every column not listed, and a
-retired rule that comes back is un-retired through catalog.visibility, the one writer of both.
+retired rule that comes back is un-retired through catalog.publishing.visibility, the one writer of both.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from catalog.models import (
     Stage,
     tag_text,
 )
+from catalog.publishing.visibility import set_visibility
 from catalog.search import index as search_index
-from catalog.visibility import set_visibility
 
 # The Sigma columns an import writes; curation columns (models.CURATION_FIELDS) are never listed.
 SIGMA_FIELDS = [

@@ -1,8 +1,8 @@
 """The catalog compiled for matching: every live detection rule, its log source, and the index.
 
-Compiled once per catalog version and kept per process (catalog.matching). Building it reads the
-rules' stored conditions and predicates, has pySigma prepare their values (catalog.sigma.evaluate)
-and works out each rule's required literals (catalog.sigma.requirements). Each *pool* (the rules of
+Compiled once per catalog version and kept per process (catalog.matching.engine). Building it reads the
+rules' stored conditions and predicates, has pySigma prepare their values (catalog.core.sigma.evaluate)
+and works out each rule's required literals (catalog.core.sigma.requirements). Each *pool* (the rules of
 one log source: a Windows channel and event id, or a product / category / service) gets its own
 LiteralIndex when first met, so an event is only read for the literals of its own rules.
 
@@ -12,7 +12,7 @@ CPU against 2.4 s to compile it from the rows (SigmaHQ, measured): too little ga
 entry per version in the shared cache, which every worker would fetch and could find stale. So
 each worker builds it lazily, on its first match after a version change (a request then waits for
 it once), and a `gunicorn --preload` master can build it before forking by calling
-`catalog.matching.warm()` (then `django.db.connections.close_all()`): the workers then share its
+`catalog.matching.engine.warm()` (then `django.db.connections.close_all()`): the workers then share its
 memory copy-on-write until the version changes.
 """
 
@@ -22,10 +22,10 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from catalog.core.sigma import decidable, requirements
+from catalog.core.sigma.evaluate import CompiledRule, compile_rule
+from catalog.core.sigma.index import LiteralIndex
 from catalog.models import Predicate, Rule
-from catalog.sigma import decidable, requirements
-from catalog.sigma.evaluate import CompiledRule, compile_rule
-from catalog.sigma.index import LiteralIndex
 
 from .logsources import LogSource
 
@@ -76,7 +76,7 @@ class Pool:
 class CompiledCatalog:
     def __init__(self, candidates: list[Candidate], skipped: dict[int, str] | None = None):
         self.candidates = candidates
-        self.skipped = skipped or {}  # rule pk -> why matching leaves it out (catalog.sigma.decidable)
+        self.skipped = skipped or {}  # rule pk -> why matching leaves it out (catalog.core.sigma.decidable)
         self.requirements = requirements.resolve([requirements.compiled_need(c.compiled) for c in candidates])
         self.windows_anywhere = [i for i, c in enumerate(candidates) if c.rule.product == "windows" and not c.coverage]
         self.by_provider: dict[str, list[tuple[int, set]]] = defaultdict(list)

@@ -6,7 +6,7 @@ unknown source runs against no rule at all, and the answer says so: a rule made 
 
 Inference, first that applies:
 1. a Windows event names its channel (`Channel` / `Provider_Name`): product windows, and the
-   category or service the Sigma taxonomy gives that channel and event id (catalog.reference.event_tables);
+   category or service the Sigma taxonomy gives that channel and event id (catalog.core.reference.event_tables);
    the rules then chosen are those whose event coverage fits channel and event id;
 2. otherwise the field set: `eventSource` + `eventName` is AWS CloudTrail, `CommandLine` / `Image`
    a process creation (Windows, Linux or macOS by the paths), `cs-method` a web server log, ...
@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from catalog.reference import event_tables as reference
+from catalog.core.reference import event_tables as reference
 
 DIMENSIONS = ("product", "category", "service")
 
@@ -77,7 +77,7 @@ def _squeeze(text: str) -> str:
     return text.lower().replace(" ", "")
 
 
-# Windows channels: provider (as catalog.reference names it) -> (service, {event id: category}).
+# Windows channels: provider (as catalog.core/reference names it) -> (service, {event id: category}).
 _CATEGORIES_OF: dict[str, dict[int, str]] = {}
 for _category, (_provider, _ids) in reference.WINDOWS_CATEGORIES.items():
     for _id in _ids:  # the first category listed for an id is the one shown (registry_add for 12, ...)

@@ -1,4 +1,4 @@
-"""Persistence only: the catalog's tables. Parsing lives in catalog.sigma, writing in catalog.importing.
+"""Persistence only: the catalog's tables. Parsing lives in catalog.core/sigma, writing in catalog.importing.
 
 One module per group of tables; everything is importable from `catalog.models`, as Django expects.
 """

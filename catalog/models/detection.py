@@ -37,7 +37,7 @@ class Indicator(models.Model):
 
     class Meta:
         ordering = ["-corpus_count", "field", "value"]
-        # The indicator list's order (catalog.queries.indicators.ORDER): its first pages read from an index.
+        # The indicator list's order (catalog.browse.queries.indicators.ORDER): its first pages read from an index.
         indexes = [
             models.Index(
                 models.F("corpus_count").desc(),

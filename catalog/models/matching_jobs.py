@@ -31,7 +31,7 @@ class MatchJob(models.Model):
     file_path = models.CharField(max_length=1000, blank=True)  # the upload's name in STORAGES["uploads"]
     file_format = models.CharField(max_length=8, blank=True)  # evtx, json, jsonl
     size_bytes = models.PositiveBigIntegerField(default=0)
-    # Who queued it (catalog.matching_files.quotas.client_key): per-client caps count a client's live jobs.
+    # Who queued it (catalog.matching.quotas.client_key): per-client caps count a client's live jobs.
     client = models.CharField(max_length=200, blank=True, db_index=True)
     total_events = models.PositiveIntegerField(null=True, blank=True)  # None until known
     events_done = models.PositiveIntegerField(default=0)
@@ -39,7 +39,7 @@ class MatchJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     task_id = models.CharField(max_length=64, blank=True)  # the django.tasks result that matches it
-    results = models.JSONField(default=dict, blank=True)  # see catalog.matching_files.grouping
+    results = models.JSONField(default=dict, blank=True)  # see catalog.matching.grouping
     message = models.TextField(blank=True)  # why it failed
 
     class Meta:

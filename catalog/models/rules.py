@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce, NullIf
 
+from catalog.core.reference import attack
 from catalog.models.choices import Level
 from catalog.models.reference import EventType, Tactic, Technique
 from catalog.models.sources import ImportRun, Source
@@ -185,6 +186,13 @@ class Rule(models.Model):
     @property
     def effective_tags(self):
         return effective_tags(self.tags, self.local_tags_added, self.local_tags_removed)
+
+    def attack_table(self) -> list[attack.AttackEntry]:
+        """The rule's ATT&CK table from its stored tactics and techniques (prefetch them): the rule page,
+        the API record and the bulk exports share it."""
+        return attack.rule_attack_table(
+            [t.shortname for t in self.tactics.all()], [t.technique_id for t in self.techniques.all()]
+        )
 
     def refresh_tag_text(self):
         """Recompute the tag filter column after Sigma tags or local tags changed."""

@@ -62,7 +62,7 @@ class CatalogVersion(models.Model):
     """A counter bumped whenever what the public pages show may have changed (imports, curation).
 
     Cached pages are keyed by it, so every gunicorn worker drops stale pages on its next request;
-    HTTP responses carry it as their ETag and `changed_at` as their Last-Modified (catalog/web/page_cache.py).
+    HTTP responses carry it as their ETag and `changed_at` as their Last-Modified (catalog/platform/page_cache.py).
     """
 
     number = models.PositiveBigIntegerField(default=0)
@@ -80,7 +80,7 @@ class CatalogVersion(models.Model):
     def state(cls) -> tuple[int, object]:
         """(number, changed_at) in one query; (0, None) before the first change.
 
-        Read on every anonymous request (catalog/web/page_cache.py), so in plain SQL: compiling the
+        Read on every anonymous request (catalog/platform/page_cache.py), so in plain SQL: compiling the
         ORM query cost more than running it.
         """
         with connection.cursor() as cursor:
@@ -98,7 +98,7 @@ class CatalogVersion(models.Model):
     @classmethod
     def bump(cls) -> None:
         """The next version number, and now as its time. The counter only: write paths call
-        catalog.versioning.bump_version, which also rewrites the summary tables in the same transaction
+        catalog.publishing.versioning.bump_version, which also rewrites the summary tables in the same transaction
         (no savepoint of its own here: the same queries as when the method did both)."""
         if not cls.objects.filter(pk=1).update(number=models.F("number") + 1, changed_at=timezone.now()):
             cls.objects.get_or_create(pk=1, defaults={"number": 1})

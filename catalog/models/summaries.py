@@ -1,8 +1,9 @@
 """Summary tables: the counts that list pages, facets, the ATT&CK matrix and the field list show for the
 whole catalog, stored so that a page reads a few hundred rows instead of aggregating every rule.
 
-They are derived data, rewritten by catalog.summaries.refresh in the same transaction as the change
-that makes them stale (an import, a visibility change, a curation save: see catalog.versioning.bump_version), so
+They are derived data, rewritten by catalog.publishing.summaries.refresh in the same transaction as the change
+that makes them stale (an import, a visibility change, a curation save: see
+catalog.publishing.versioning.bump_version), so
 they are exact whenever a page can read them.
 """
 

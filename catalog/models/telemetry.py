@@ -5,7 +5,8 @@ events the catalog maps it to, and the fields it looks for (polarity looks_for o
 only excludes are not needed). Rules with the same need share one `NeedSignature`; SigmaHQ's ~3,800
 rules have about a thousand, and a corpus 20 times bigger of the same kinds of rules barely more,
 so a profile's coverage is computed over signatures, not rules. `rule_count` and
-`technique_counts` are of live, public rules, recounted whenever visibility is published (catalog.visibility).
+`technique_counts` are of live, public rules, recounted whenever visibility is
+published (catalog.publishing.visibility).
 """
 
 from django.db import models

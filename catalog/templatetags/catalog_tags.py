@@ -5,7 +5,6 @@ else goes through Django's autoescaping.
 """
 
 from functools import lru_cache
-from urllib.parse import urlsplit
 
 import yaml
 from django import template
@@ -14,9 +13,10 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import YamlLexer
 
-from catalog.queries import events, fields, indicators
-from catalog.queries.attack import heat
-from catalog.reference import attack
+from catalog.browse.queries import events, fields, indicators
+from catalog.browse.queries.attack import heat
+from catalog.core.reference import attack
+from catalog.platform import links
 
 register = template.Library()
 
@@ -135,13 +135,7 @@ def heat_class(count):
 
 @register.filter
 def web_url(url):
-    """The URL when it is http(s), else '' so the template shows it as plain text (no javascript: links)."""
-    text = str(url or "").strip()
-    try:
-        scheme = urlsplit(text).scheme.lower()
-    except ValueError:
-        return ""
-    return text if scheme in ("http", "https") else ""
+    return links.web_url(url)
 
 
 @register.simple_tag

@@ -6,7 +6,7 @@ The value is escaped piece by piece (format_html), and only the <mark> elements 
 from django import template
 from django.utils.html import format_html, format_html_join
 
-from catalog.sigma.explain import highlight
+from catalog.core.sigma.explain import highlight
 
 register = template.Library()
 

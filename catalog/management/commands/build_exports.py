@@ -1,7 +1,7 @@
 """`manage.py build_exports [--target T --pipeline P]`: build whole-catalog SIEM exports for the current version.
 
-/rules/export/<file> without filters serves these files (catalog.conversion.built_exports); a request
-for one not built yet enqueues a task for that one export (catalog.conversion.export_queue). Run this
+/rules/export/<file> without filters serves these files (catalog.exports.built_exports); a request
+for one not built yet enqueues a task for that one export (catalog.exports.export_queue). Run this
 with no target after an import (or from cron) to have the default exports ready before anyone asks:
 Splunk (splunk_windows), Elastic Lucene (ecs_windows) and Sentinel (microsoft_xdr). Older versions'
 files are deleted once the new one is stored.
@@ -13,11 +13,11 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
-from catalog.conversion.built_exports import build_export
 from catalog.conversion.converter import choose
-from catalog.conversion.exporting import canonical_choice
 from catalog.conversion.formats import FORMATS
 from catalog.conversion.targets import UnknownChoice
+from catalog.exports.built_exports import build_export
+from catalog.exports.exporting import canonical_choice
 
 # Each SIEM export's default target, with its default pipelines.
 DEFAULT_TARGETS = [f.default_target for f in FORMATS.values() if f.default_target]
@@ -37,7 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--rules-url", default="", help="the rule list's address (default: from --base-url)")
 
     def handle(self, *args, **options):
-        rules_url = options["rules_url"] or options["base_url"].rstrip("/") + reverse("rule-list")
+        rules_url = options["rules_url"] or options["base_url"].rstrip("/") + reverse("browse:rule-list")
         try:
             if options["target"]:
                 choices = [canonical_choice(choose(options["target"], options["pipeline"]))]

@@ -12,11 +12,11 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
 
+from catalog.browse.queries import rules as rule_queries
 from catalog.conversion.converter import choose
-from catalog.conversion.exporting import ExportReport, export_rules, ordered_ids
 from catalog.conversion.formats import FORMATS, bulk_format
 from catalog.conversion.targets import UnknownChoice
-from catalog.queries import rules as rule_queries
+from catalog.exports.exporting import ExportReport, export_rules, ordered_ids
 
 # The /rules/ filters offered as options (name, repeatable).
 FILTERS = [

@@ -6,8 +6,8 @@ import sys
 
 from django.core.management.base import BaseCommand
 
+from catalog.browse.queries.records import rule_to_dict, rules_for_export
 from catalog.models import Rule
-from catalog.queries.records import rule_to_dict, rules_for_export
 
 BATCH = 500
 

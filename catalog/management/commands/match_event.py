@@ -13,13 +13,13 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.matching import skipped_rules, uncompilable_rules
+from catalog.core.sigma.event_files import EventFileError, FileLimits
+from catalog.core.sigma.explain import matched_predicates
+from catalog.core.sigma.logged_events import NO_LIMITS
+from catalog.matching.budget import ExplanationBudget
+from catalog.matching.engine import skipped_rules, uncompilable_rules
+from catalog.matching.grouping import match_file
 from catalog.matching.logsources import picked
-from catalog.matching_files.budget import ExplanationBudget
-from catalog.matching_files.grouping import match_file
-from catalog.sigma.event_files import EventFileError, FileLimits
-from catalog.sigma.explain import matched_predicates
-from catalog.sigma.logged_events import NO_LIMITS
 
 TRUSTED = FileLimits(max_bytes=1 << 62, max_events=1 << 62, per_event=NO_LIMITS)
 

@@ -1,0 +1,157 @@
+"""What the rule search says besides its list: a direct answer at the top, a suggestion when nothing matched.
+
+A query that *is* a technique id, a rule id or a field name gets one link to that thing's page
+("Go to T1003.001 OS Credential Dumping: LSASS Memory — 79 rules"). A query that matched nothing
+gets a near spelling: on PostgreSQL from pg_trgm's word similarity against rule titles, on SQLite
+from the title vocabulary (difflib); both then keep only spellings that do find rules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import functools
+import uuid
+from dataclasses import dataclass
+
+from django.db import connection
+from django.urls import reverse
+
+from catalog.browse.queries.attack import techniques_with_counts
+from catalog.models import CatalogVersion, FieldSummary, Indicator, Rule, Technique
+from catalog.search import ranking
+from catalog.search.text import is_technique_id, tokens
+
+SUGGESTION_CUTOFF = 0.75  # difflib ratio (SQLite) / a similar bar for trigram word similarity (PostgreSQL)
+TRIGRAM_CUTOFF = 0.5
+
+
+@dataclass
+class DirectAnswer:
+    kind: str  # "technique", "rule" or "field"
+    label: str
+    href: str
+    count: int  # live rules behind the link
+
+
+def direct_answer(text: str) -> DirectAnswer | None:
+    """The page a query names exactly, if any (2 queries at most)."""
+    wanted = (text or "").strip()
+    if not wanted:
+        return None
+    if is_technique_id(wanted):
+        technique = techniques_with_counts().filter(technique_id=wanted.upper()).first()
+        if technique is not None:  # its rules and its sub-techniques' (the summary table's rolled count)
+            label = f"{technique.technique_id} {_technique_name(technique)}".strip()
+            href = reverse("browse:technique-detail", args=[technique.technique_id])
+            return DirectAnswer("technique", label, href, technique.rolled_count)
+    with contextlib.suppress(ValueError):
+        rule = Rule.objects.public().filter(uuid=uuid.UUID(wanted)).first()
+        if rule is not None:
+            return DirectAnswer("rule", rule.title, reverse("browse:rule-detail", args=[rule.uuid]), 1)
+    if " " not in wanted:
+        field = _field_names(CatalogVersion.current()).get(wanted.casefold())
+        if field is not None:
+            summary = FieldSummary.objects.filter(whole=True, field=field).values_list("rules", flat=True).first()
+            return DirectAnswer("field", field, reverse("browse:field-detail", args=[field]), summary or 0)
+    return None
+
+
+@functools.lru_cache(maxsize=2)
+def _field_names(catalog_version: int) -> dict[str, str]:
+    """Casefolded field name -> field name, of fields live rules test; read once per catalog version
+    (a case-insensitive match over every indicator row costs more than the whole search)."""
+    fields = Indicator.objects.filter(corpus_count__gt=0).exclude(field="").values_list("field", flat=True)
+    return {field.casefold(): field for field in fields.order_by().distinct()}
+
+
+def _technique_name(technique: Technique) -> str:
+    """A sub-technique's name with its parent's ("OS Credential Dumping: LSASS Memory")."""
+    parent_id = technique.technique_id.partition(".")[0]
+    if parent_id == technique.technique_id:
+        return technique.name
+    parent = Technique.objects.filter(technique_id=parent_id).values_list("name", flat=True).first()
+    return f"{parent}: {technique.name}" if parent else technique.name
+
+
+def suggestion(text: str, queryset) -> str | None:
+    """A near spelling of `text` that finds rules in `queryset` (the current filters), or None."""
+    words = (text or "").split()
+    if not words or len(words) > 6:
+        return None
+    corrected, changed = [], False
+    for word in words:
+        near = _near_spelling(word)
+        corrected.append(near or word)
+        changed |= near is not None
+    if not changed:
+        return None
+    candidate = " ".join(corrected)
+    return candidate if ranking.search(queryset, candidate).exists() else None
+
+
+def _near_spelling(word: str) -> str | None:
+    """The closest title word to `word` when `word` itself is no title word (None: keep it)."""
+    parts = tokens(word)
+    if len(parts) != 1 or len(parts[0]) < 4:
+        return None  # punctuation-joined words and short ones are left as typed
+    word = parts[0]
+    if connection.vendor == "postgresql":
+        return _trigram_near(word)
+    return _vocabulary_near(word)
+
+
+def _trigram_near(word: str) -> str | None:
+    from django.contrib.postgres.search import TrigramWordSimilarity
+
+    titles = (
+        Rule.objects.live()
+        .annotate(similarity=TrigramWordSimilarity(word, "title"))
+        .filter(similarity__gte=TRIGRAM_CUTOFF)
+        .order_by("-similarity")
+        .values_list("title", flat=True)[:20]
+    )
+    vocabulary = {token for title in titles for token in tokens(title)}
+    return _closest(word, vocabulary)
+
+
+def _vocabulary_near(word: str) -> str | None:
+    from catalog.models.search import RuleSearch
+
+    vocabulary = set()
+    for title in RuleSearch.objects.filter(rule__in=Rule.objects.live()).values_list("title", flat=True):
+        vocabulary.update(title.split())
+    return _closest(word, vocabulary)
+
+
+def _closest(word: str, vocabulary: set[str]) -> str | None:
+    if word in vocabulary:
+        return None
+    near = difflib.get_close_matches(word, sorted(vocabulary), n=1, cutoff=SUGGESTION_CUTOFF)
+    return near[0] if near else None
+
+
+RELEVANCE_EXPLAINED = (
+    "Sorted by relevance: an exact rule id, title or technique first, then matches in titles, then in the values "
+    "rules look for, tags and technique names, then in descriptions, references and authors."
+)
+
+
+def search_context(filterset, page) -> dict:
+    """The rule list page's search extras: the order it shows, a direct answer (on the first page, above
+    the results), a suggestion when nothing matched."""
+    from catalog.browse.queries.rules import cleaned, rule_filterset
+
+    data = cleaned(filterset)
+    text = (data.get("q") or "").strip()
+    if not text:
+        return {}
+    extras = {"answer": direct_answer(text) if page.number == 1 else None}
+    if not data.get("sort"):
+        extras["order_note"] = RELEVANCE_EXPLAINED
+    if not page.paginator.count:
+        others = filterset.data.copy()
+        others.pop("q", None)
+        others.pop("page", None)
+        extras["suggestion"] = suggestion(text, rule_filterset(others).qs)
+    return extras

@@ -1,0 +1,181 @@
+"""HTML pages. Thin on purpose: each view asks catalog.browse/queries and renders one template.
+
+A page with an invalid filter still renders (status 400) with the error beside the form and the
+valid filters applied; an unknown id is a 404. Every page's JSON twin is the same path under /api/
+and calls the same query function (tests/test_read_path.py).
+"""
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+
+from catalog.browse.queries import answers, attack, events, facets, fields, indicators, rule_page, rules
+from catalog.browse.queries import overview as overview_queries
+from catalog.browse.queries.filtersets import SORTS, RuleFilterSet
+from catalog.browse.queries.indicator_search import INDICATOR_KINDS, INDICATOR_POLARITIES, IndicatorFilterSet
+from catalog.changes.history import rule_history
+from catalog.conversion.query_section import query_section
+from catalog.conversion.requested import CONVERSION_PARAMETERS
+from catalog.models import Indicator
+from catalog.platform.paging import paginate, paginate_read
+from catalog.platform.parameters import reads_parameters
+
+INDICATORS_PER_PAGE = 50
+RULES_OF_INDICATOR_PER_PAGE = 100
+
+
+@reads_parameters()
+def overview(request):
+    return render(request, "catalog/overview.html", overview_queries.overview())
+
+
+@reads_parameters(*RuleFilterSet.base_filters, "page")
+def rule_list(request):
+    filterset = rules.rule_filterset(request.GET)
+    context = {
+        "filterset": filterset,
+        "page": paginate(request, rules.listing(rules.filtered_rules(filterset)), rules.PER_PAGE),
+        "facets": facets.rule_facets(filterset),
+        "sorts": list(SORTS),
+    }
+    context.update(answers.search_context(filterset, context["page"]))
+    return render(request, "catalog/rule_list.html", context, status=400 if filterset.errors else 200)
+
+
+# The rule page's queries, all made here (its templates make none): rule_page.QUERIES, the history's
+# versions (1; a rule an import changed adds its current indicators and, past HISTORY_LIMIT versions,
+# their count) and the Query section's cached conversion (1; a first view converts and stores it).
+RULE_PAGE_QUERIES = rule_page.QUERIES + 1 + 1
+
+
+@reads_parameters(*CONVERSION_PARAMETERS)  # the "Query" section (catalog.conversion.query_section)
+def rule_detail(request, rule_uuid):
+    page = rule_page.rule_page(rule_uuid)
+    if page is None:
+        raise Http404("No such rule in the catalog.")
+    context = {"page": page, "rule": page.rule, "common": indicators.COMMON_INDICATOR}
+    context.update(rule_history(page.rule))  # the "History" section (catalog/_history.html)
+    context["query_section"] = query_section(page.rule, request.GET)  # the "Query" section (catalog/_query.html)
+    return render(request, "catalog/rule_detail.html", context)
+
+
+@reads_parameters(*IndicatorFilterSet.base_filters, "page")
+def indicator_list(request):
+    filterset = indicators.indicator_filterset(request.GET)
+    context = {
+        "filterset": filterset,
+        "page": paginate(request, indicators.searched_indicators(filterset), INDICATORS_PER_PAGE),
+        "fields": indicators.indicator_fields(),
+        "kinds": INDICATOR_KINDS,
+        "polarities": INDICATOR_POLARITIES,
+        "keywords_slug": fields.KEYWORDS_SLUG,
+        "common": indicators.COMMON_INDICATOR,
+    }
+    return render(request, "catalog/indicator_list.html", context, status=400 if filterset.errors else 200)
+
+
+@reads_parameters("page", "excluded_page")
+def indicator_detail(request, pk):
+    indicator = get_object_or_404(Indicator, pk=pk)
+    looking = indicators.indicator_rules(indicator, indicators.LOOKED_FOR)
+    page = paginate_read(request, looking, RULES_OF_INDICATOR_PER_PAGE)
+    excluding = indicators.indicator_rules(indicator, indicators.EXCLUDED)
+    excluded_page = paginate_read(request, excluding, RULES_OF_INDICATOR_PER_PAGE, param="excluded_page")
+    if not page.paginator.count and not excluded_page.paginator.count:  # only hidden rules carry it
+        raise Http404("No public rule carries this indicator.")
+    context = {
+        "indicator": indicator,
+        "page": page,
+        "excluded_page": excluded_page,
+        "same_value": indicators.same_value_indicators(indicator),
+        "field_param": fields.field_param(indicator.field),
+        "common": indicators.COMMON_INDICATOR,
+    }
+    return render(request, "catalog/indicator_detail.html", context)
+
+
+@reads_parameters(*fields.LOGSOURCE_KEYS)
+def field_list(request):
+    logsource = {key: request.GET.get(key, "").strip() for key in fields.LOGSOURCE_KEYS}
+    choices = fields.logsource_choices()
+    context = {
+        "rows": fields.field_table(logsource),
+        "selects": [(key, choices[key], value) for key, value in logsource.items()],
+    }
+    return render(request, "catalog/field_list.html", context)
+
+
+@reads_parameters("page", "rules_page")
+def field_detail(request, name):
+    field_name = fields.field_from_param(name)
+    summary = fields.field_summary(field_name)  # its counts, from the summary table
+    if summary is None:
+        raise Http404("No live rule tests this field.")
+    field_indicators = paginate(
+        request, fields.field_indicators(field_name), INDICATORS_PER_PAGE, count=summary["indicators"]
+    )
+    context = {
+        "field": field_name,
+        "indicators": field_indicators,
+        "rules": paginate(
+            request, fields.field_rules(field_name), rules.PER_PAGE, param="rules_page", count=summary["rules"]
+        ),
+        "logsources": fields.field_logsources(field_name),
+        "common": indicators.COMMON_INDICATOR,
+    }
+    context["rules_looking"] = sum(ls["rules_looking"] for ls in context["logsources"])
+    context["rules_excluding"] = sum(ls["rules_excluding"] for ls in context["logsources"])
+    return render(request, "catalog/field_detail.html", context)
+
+
+@reads_parameters("uncovered")
+def attack_matrix(request):
+    detail = attack.attack_matrix()
+    if request.GET.get("uncovered") == "1":  # techniques no rule covers (telemetry profiles: /coverage/)
+        detail = attack.uncovered_only(detail)
+    return render(request, "catalog/attack_matrix.html", detail)
+
+
+@reads_parameters("page")
+def technique_detail(request, technique_id):
+    detail = attack.technique_detail(technique_id)
+    if detail is None:
+        raise Http404("No such ATT&CK technique.")
+    if technique_id != detail["technique"].technique_id:
+        return redirect("browse:technique-detail", detail["technique"].technique_id, permanent=True)
+    tagged = rules.rule_filterset({"technique": detail["technique"].technique_id}).qs
+    detail["page"] = paginate(request, rules.listing(tagged), rules.PER_PAGE, count=detail["count"])
+    return render(request, "catalog/technique_detail.html", detail)
+
+
+@reads_parameters("page", "uncovered")
+def tactic_detail(request, shortname):
+    detail = attack.tactic_detail(shortname)
+    if detail is None:
+        raise Http404("No such ATT&CK tactic.")
+    if shortname != detail["tactic"].shortname:
+        return redirect("browse:tactic-detail", detail["tactic"].shortname, permanent=True)
+    if request.GET.get("uncovered") == "1":
+        detail = attack.uncovered_only(detail)
+    tagged = rules.rule_filterset({"tactic": detail["tactic"].shortname}).qs
+    detail["page"] = paginate(request, rules.listing(tagged), rules.PER_PAGE, count=detail["tactic"].rule_count)
+    return render(request, "catalog/tactic_detail.html", detail)
+
+
+@reads_parameters()
+def event_list(request):
+    return render(request, "catalog/event_list.html", {"events": events.event_table()})
+
+
+@reads_parameters("page")
+def event_detail(request, provider, event):
+    event_type = events.event_type(provider, event)
+    if event_type is None:
+        raise Http404("No such event in the catalog.")
+    rules_page = rules.listing(events.event_rules(event_type))
+    page = paginate(request, rules_page, rules.PER_PAGE, count=event_type.rule_count)
+    return render(request, "catalog/event_detail.html", {"event": event_type, "page": page})
+
+
+@reads_parameters()
+def logsource_list(request):
+    return render(request, "catalog/logsource_list.html", {"rows": list(events.logsource_counts())})

@@ -1,0 +1,15 @@
+"""Coverage: what a telemetry profile runs, where it is blind, its rules and its exports (`coverage:*`)."""
+
+from django.urls import path
+
+from catalog.coverage import api, views
+
+app_name = "coverage"
+
+urlpatterns = [
+    path("coverage/", views.coverage_page, name="page"),
+    path("coverage/rules/", views.coverage_rules, name="rules"),
+    path("coverage/navigator.json", views.coverage_layer, name="navigator"),
+    path("coverage/export.csv", views.coverage_csv, name="csv"),
+    path("api/coverage/", api.CoverageAPI.as_view(), name="api"),
+]

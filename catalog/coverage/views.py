@@ -1,0 +1,121 @@
+"""/coverage/ pages: choose what you collect, see what it runs, where it is blind, and what to add next.
+
+The page and /api/coverage/ (catalog.coverage.api) read the same `coverage.profile_coverage()`.
+The profile lives in the URL (catalog.coverage.profile), so every view here can be bookmarked.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from catalog.browse.queries import rules as rule_queries
+from catalog.coverage import choices, matrix
+from catalog.coverage import runnable as coverage
+from catalog.coverage.profile import PROFILE_PARAMETERS, Profile, ProfileError, from_query
+from catalog.exports import files as coverage_exports
+from catalog.models.telemetry import RuleNeed
+from catalog.platform.paging import paginate
+from catalog.platform.parameters import reads_parameters
+
+NEXT_SHOWN = 25
+
+
+def profile_query(profile, **extra) -> str:
+    return urlencode({**profile.params(), **extra})
+
+
+@reads_parameters(*PROFILE_PARAMETERS, "uncovered")
+def coverage_page(request):
+    try:
+        profile = from_query(request.GET)
+    except ProfileError as exc:
+        context = {"error": str(exc), **_form(None, coverage.profile_coverage(Profile()).signatures)}
+        return render(request, "catalog/coverage.html", context, status=400)
+    result = coverage.profile_coverage(profile)
+    query = profile_query(profile)
+    context = {"profile": profile, "query": query, "api_url": reverse("coverage:api") + "?" + query}
+    context.update(_form(profile, result.signatures))
+    if profile:
+        uncovered_only = request.GET.get("uncovered") == "1"
+        steps = result.next_steps[:NEXT_SHOWN]
+        for step in steps:
+            key, value = coverage.add_param(step["token"])
+            params = profile.params()
+            params[key] = ",".join(filter(None, [params.get(key, ""), value]))
+            step["url"] = reverse("coverage:page") + "?" + urlencode(params)
+        context.update(
+            result=result,
+            total_rules=sum(result.counts.values()),
+            runnable_groups=coverage.groups(result, coverage.RUNNABLE),
+            partial_groups=coverage.groups(result, coverage.PARTIAL),
+            steps=steps,
+            columns=matrix.coverage_matrix(result, uncovered_only),
+            blind=matrix.blind_spots(result),
+            uncovered_only=uncovered_only,
+        )
+    return render(request, "catalog/coverage.html", context)
+
+
+def _form(profile, signatures) -> dict:
+    return choices.form_choices(profile, signatures)
+
+
+def _runnable_rules(request, default_class=coverage.RUNNABLE):
+    """The live rules of one class (`class=`) for the profile in the URL, and the coverage."""
+    profile = from_query(request.GET)
+    wanted = request.GET.get("class", default_class)
+    if wanted not in coverage.CLASSES:
+        raise ProfileError(f"class={wanted!r}: use one of {', '.join(coverage.CLASSES)}.")
+    result = coverage.profile_coverage(profile)
+    return profile, wanted, result, coverage.class_rules(result, wanted)
+
+
+@reads_parameters(*PROFILE_PARAMETERS, "class", "page")
+def coverage_rules(request):
+    """/coverage/rules/?class=partial&events=...: the rules of one class, each with its way in and missing fields."""
+    try:
+        profile, wanted, result, rules = _runnable_rules(request)
+    except ProfileError as exc:
+        return render(request, "catalog/coverage_rules.html", {"error": str(exc)}, status=400)
+    page = paginate(request, rule_queries.listing(rules.order_by("title", "pk")), rule_queries.PER_PAGE)
+    by_pk = {s.pk: s for s in result.signatures}
+    needs = dict(RuleNeed.objects.filter(rule__in=page.object_list).values_list("rule_id", "signature_id"))
+    rows = [(rule, by_pk.get(needs.get(rule.pk))) for rule in page.object_list]
+    context = {
+        "profile": profile,
+        "query": profile_query(profile),
+        "wanted": wanted,
+        "classes": coverage.CLASSES,
+        "page": page,
+        "rows": rows,
+        "counts": result.counts,
+    }
+    return render(request, "catalog/coverage_rules.html", context)
+
+
+@reads_parameters(*PROFILE_PARAMETERS, "class")
+def coverage_layer(request):
+    """The profile's runnable rules as an ATT&CK Navigator layer (same format as /attack/navigator.json)."""
+    try:
+        profile, wanted, _, rules = _runnable_rules(request)
+    except ProfileError as exc:
+        return JsonResponse({"errors": {"profile": [str(exc)]}}, status=400)
+    description = f"{wanted.replace('_', ' ')} rules for the telemetry profile {profile_query(profile)}"
+    source = reverse("coverage:page") + "?" + profile_query(profile)
+    return coverage_exports.layer_response(
+        request, rules, "Sigma rule catalog: telemetry coverage", description, source, "sigma-coverage-layer.json"
+    )
+
+
+@reads_parameters(*PROFILE_PARAMETERS, "class")
+def coverage_csv(request):
+    """The profile's runnable rules (or `class=`) as the rule list's CSV."""
+    try:
+        _, _, _, rules = _runnable_rules(request)
+    except ProfileError as exc:
+        return JsonResponse({"errors": {"profile": [str(exc)]}}, status=400)
+    return coverage_exports.csv_response(request, rules, "sigma-coverage.csv")

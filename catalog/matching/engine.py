@@ -1,0 +1,162 @@
+"""Which rules of the catalog does a logged event trigger? Rules rebuilt from stored data.
+
+Every event has a log source, picked by the caller (`source=`) or inferred from its fields
+(catalog.matching.logsources), and returned with the result. Only the rules of that log source
+run (catalog.matching.compiled): a Windows event against the Windows rules whose event coverage
+fits its channel and event id; an event of unknown source against none.
+
+Among those, an index of every rule's required literals (catalog.core.sigma.index: a hash of exact
+values, an Aho-Corasick automaton of contains / startswith / endswith literals) picks the rules
+whose literals the event holds, plus the few that require none (a regex-only or negation-only
+rule); the full three-valued evaluator (catalog.core.sigma.evaluate) then decides each. The index only
+leaves out rules that cannot fire, so the result is the one of evaluating every rule of the log
+source (`indexed=False`, the reference the benchmark and tests/test_match_index.py compare with).
+
+Compiling the ~3,800 rules takes a few seconds, so the compiled catalog is kept per process and
+rebuilt when the catalog version changes (an import or a curation); see compiled.py on sharing.
+
+Matching is bounded: `match_events` takes a time budget, checked between rules (and between items
+of a rule), and says which events were not fully evaluated when it ran out. A rule regex RE2 cannot
+run (backreference, lookaround) runs on the backtracking `regex` module within its own budget
+(`regex_seconds`, shared by the events of one call): a search that runs out is undecided and its
+pattern is reported in `cut_off`. Such regexes are listed by `uncompilable_rules()`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from catalog.core.sigma import patterns
+from catalog.core.sigma.evaluate import BudgetExceeded, CompiledRule, compile_rule, matches
+from catalog.core.sigma.values import DEFAULT_FALLBACK_SECONDS, EventView, RegexBudget
+from catalog.models import CatalogVersion, Predicate, Rule, live_rules_q
+
+from . import compiled as compiled_catalog
+from .compiled import CompiledCatalog, EventFacts
+from .logsources import LogSource, infer, picked
+
+__all__ = [
+    "EventResult",
+    "LogSource",
+    "match_events",
+    "matching_rules",
+    "picked",
+    "skipped_rules",
+    "uncompilable_rules",
+    "warm",
+]
+
+_compiled: dict[int, CompiledCatalog] = {}
+_uncompilable: dict[int, list[tuple[Rule, str]]] = {}
+
+
+@dataclass
+class EventResult:
+    fields: int
+    rules: list[Rule]
+    complete: bool  # False: the time budget ran out before every candidate rule was evaluated
+    source: LogSource = field(default_factory=LogSource)  # the log source the rules were chosen by
+    cut_off: list[str] = field(default_factory=list)  # fallback regexes that ran out of time on it
+
+
+def compiled_rule(rule: Rule) -> CompiledRule:
+    predicates = Predicate.objects.filter(rule=rule).select_related("stage").order_by("stage__index", "position")
+    return compile_rule(
+        rule.condition_tree, [(p.stage.name, p.group, p.field, p.modifiers, p.values) for p in predicates]
+    )
+
+
+def _catalog() -> CompiledCatalog:
+    version = CatalogVersion.current()
+    if version not in _compiled:
+        built = compiled_catalog.build()
+        _compiled.clear()
+        _compiled[version] = built
+    return _compiled[version]
+
+
+def warm() -> CompiledCatalog:
+    """Compile the catalog now (e.g. in a `gunicorn --preload` master, before the workers fork)."""
+    return _catalog()
+
+
+def forget_compiled() -> None:
+    """Drop the compiled rules: the next match compiles them again. For tests, whose rolled-back
+    transactions can give the same catalog version number to different contents."""
+    _compiled.clear()
+    _uncompilable.clear()
+
+
+def uncompilable_rules() -> list[tuple[Rule, str]]:
+    """(rule, reason) for every regex of a live rule that RE2 cannot run (backreference, lookaround):
+    matching runs it on the backtracking fallback within a time budget. Read from the stored
+    predicates (cheap, once per catalog version), without compiling the catalog."""
+    version = CatalogVersion.current()
+    if version not in _uncompilable:
+        problems = []
+        rows = Predicate.objects.filter(
+            live_rules_q("rule"), rule__rule_type="rule", modifiers__icontains='"re"'
+        ).values_list("rule_id", "modifiers", "values")
+        for rule_id, modifiers, values in rows:
+            if "re" in modifiers:
+                problems.extend(
+                    (rule_id, str(source))
+                    for source in map(patterns.regex_source, map(str, values))
+                    if isinstance(source, patterns.Uncompilable)
+                )
+        rules = Rule.objects.in_bulk({rule_id for rule_id, _ in problems})
+        _uncompilable.clear()
+        _uncompilable[version] = sorted(((rules[r], reason) for r, reason in problems), key=lambda p: p[0].title)
+    return _uncompilable[version]
+
+
+def skipped_rules() -> list[tuple[Rule, str]]:
+    """(rule, reason) for every live detection rule matching leaves out, by title: one whose condition
+    aggregates events (not decidable on single events), or that cannot be rebuilt (catalog.core.sigma.decidable)."""
+    skipped = _catalog().skipped
+    rules = Rule.objects.in_bulk(list(skipped))
+    return sorted(((rules[pk], reason) for pk, reason in skipped.items() if pk in rules), key=lambda p: p[0].title)
+
+
+def matching_rules(event: dict, source: LogSource | None = None) -> list[Rule]:
+    """The live, visible detection rules the (flattened) event triggers, by title. No time budget."""
+    return match_events([event], None, source=source)[0].rules
+
+
+def match_events(
+    events: list[dict],
+    budget_seconds: float | None,
+    source: LogSource | None = None,
+    regex_seconds: float | None = None,
+    indexed: bool = True,
+) -> list[EventResult]:
+    """The rules each (flattened) event triggers, all within one time budget. Events the budget did
+    not reach, or reached only partly, come back with complete=False (and the rules found so far).
+
+    source: the log source of every event, as picked by the user (catalog.matching.engine.picked); None:
+    inferred per event. regex_seconds: the time the backtracking fallback may take over all the
+    events (None: DEFAULT_FALLBACK_SECONDS per event). indexed=False is today's evaluator, the
+    reference: every rule of the event's log source evaluated, every string compared by RE2."""
+    catalog = _catalog()  # compiling (once per catalog version) is the catalog's cost, not the request's
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    shared_budget = None if regex_seconds is None else RegexBudget(regex_seconds)
+    results = []
+    for event in events:
+        regexes = shared_budget or RegexBudget(DEFAULT_FALLBACK_SECONDS)
+        already_cut = len(regexes.cut_off)
+        view = EventView(event, deadline, regexes, plain=indexed)  # the reference reads every string with RE2
+        facts = EventFacts.of(event)
+        event_source = source or infer(event, view.lowered)
+        hits, complete = [], True
+        try:
+            view.check_deadline()
+            for candidate in catalog.candidates_for(event, facts, catalog.pool(facts, event_source), indexed):
+                if matches(candidate.compiled, view):
+                    hits.append(candidate.rule)
+        except BudgetExceeded:
+            complete = False
+        cut_off = list(dict.fromkeys(regexes.cut_off[already_cut:]))
+        hits.sort(key=lambda rule: rule.title)
+        results.append(EventResult(len(event), hits, complete and not cut_off, event_source, cut_off))
+    return results

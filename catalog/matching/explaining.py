@@ -1,0 +1,111 @@
+"""Explanations of stored rules: each rule's predicates read once, compiled as the matcher compiles them.
+
+The compiled form is built by `catalog.core.sigma.evaluate.compile_rule` from the same stored rows
+(block, map, field, modifiers, values) `catalog.matching.engine` uses, so an explanation's verdict is the
+matcher's (tests/test_evaluate.py checks it on every SigmaHQ regression event). Compiled
+rules are kept per catalog version, for the few hundred rules that fire in practice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from catalog.core.sigma import decidable
+from catalog.core.sigma.evaluate import CompiledRule, EventView, compile_rule
+from catalog.core.sigma.explain import explain
+from catalog.matching.budget import ExplanationBudget
+from catalog.models import CatalogVersion, Predicate, Rule
+
+MAX_KEPT = 2000  # compiled rules kept per process
+_kept: dict[tuple[int, int], tuple[CompiledRule, list[tuple]]] = {}
+
+
+def rule_parts(rules: list[Rule]) -> dict[int, tuple[CompiledRule, list[tuple]]]:
+    """(compiled rule, stored predicate rows) per rule pk, with one query for those not yet kept."""
+    version = CatalogVersion.current()
+    missing = [rule for rule in rules if (version, rule.pk) not in _kept and _decidable(rule)]
+    if missing:
+        rows = defaultdict(list)
+        for rule_id, block, group, field_name, modifiers, values in (
+            Predicate.objects.filter(rule_id__in=[rule.pk for rule in missing])
+            .order_by("rule_id", "stage__index", "position")
+            .values_list("rule_id", "stage__name", "group", "field", "modifiers", "values")
+        ):
+            rows[rule_id].append((block, group, field_name, modifiers, values))
+        if len(_kept) + len(missing) > MAX_KEPT:
+            _kept.clear()
+        for rule in missing:
+            try:
+                _kept[(version, rule.pk)] = (compile_rule(rule.condition_tree, rows[rule.pk]), rows[rule.pk])
+            except Exception:  # noqa: BLE001 - the matcher leaves such a rule out too (and logs it)
+                continue
+    return {rule.pk: _kept[(version, rule.pk)] for rule in rules if (version, rule.pk) in _kept}
+
+
+def _decidable(rule: Rule) -> bool:
+    """Whether matching runs the rule at all (catalog.core.sigma.decidable): one it skips is not explained."""
+    return rule.rule_type == "rule" and not decidable.stored_problem(rule.conditions, rule.condition_tree)
+
+
+def explain_rules(rules: list[Rule], event: dict[str, Any]) -> dict[int, dict]:
+    """The explanation of each rule on one flattened event, by rule pk (rules that cannot be
+    rebuilt are left out, as the matcher leaves them out)."""
+    parts = rule_parts(rules)
+    view = EventView(event)
+    return {pk: explain(compiled, predicates, view) for pk, (compiled, predicates) in parts.items()}
+
+
+def forget() -> None:
+    _kept.clear()
+
+
+def chosen_rule(rule_id) -> Rule | None:
+    """A live, visible rule picked for "why not" by its id (None: no such rule, or not a detection)."""
+    try:
+        return Rule.objects.live().filter(uuid=rule_id, rule_type="rule").first()
+    except (ValueError, TypeError, Exception):  # noqa: BLE001 - a malformed id is simply no rule
+        return None
+
+
+def attach_explanations(
+    events: list[dict], results: list[dict], why_not: Rule | None = None, budget: ExplanationBudget | None = None
+) -> ExplanationBudget:
+    """Give each match result (dicts with "rules") the explanations of its fired rules, by pk, and,
+    for a chosen rule, its explanation on every event ("why_not"; its `fired` says whether it did).
+
+    Within `budget` (catalog.matching.budget; from settings when None): past it an explanation is
+    None and counted in the result's "explanations_left_out"; the chosen rule is explained first."""
+    budget = budget or ExplanationBudget()
+    for event, result in zip(events, results, strict=True):
+        wanted = ([why_not] if why_not is not None else []) + [r for r in result["rules"] if r != why_not]
+        explained, left_out = explain_within(wanted, event, budget)
+        result["explanations"] = {rule.pk: explained.get(rule.pk) for rule in result["rules"]}
+        result["explanations_left_out"] = len(left_out)
+        if why_not is not None:
+            explanation = explained.get(why_not.pk)
+            result["why_not"] = {"rule": why_not, "explanation": explanation, "left_out": why_not.pk in left_out}
+        else:
+            result["why_not"] = None
+    return budget
+
+
+def explain_within(
+    rules: list[Rule], event: dict[str, Any], budget: ExplanationBudget, shown_with_event: bool = False
+) -> tuple[dict[int, dict], set[int]]:
+    """The rules' explanations on one event, in order, while `budget` has room: (explanation by pk, the
+    pks left out, also counted in the budget). Rules that cannot be rebuilt are neither. `shown_with_event`:
+    each explanation is stored with a copy of the event, which then counts towards the bytes too."""
+    parts = rule_parts(rules) if rules else {}
+    explained: dict[int, dict] = {}
+    view = EventView(event)
+    for pk, (compiled, predicates) in parts.items():
+        if not budget.room:
+            break
+        explanation = explain(compiled, predicates, view)
+        if not budget.admit(explanation, event if shown_with_event else None):
+            break
+        explained[pk] = explanation
+    left_out = set(parts) - set(explained)
+    budget.leave_out(len(left_out))
+    return explained, left_out

@@ -1,0 +1,169 @@
+"""Matching a file of events: hits grouped by rule and by event, with explanations of sample events.
+
+By rule: count, level, first and last timestamp, and the first few events that fired it, each with
+its explanation. By event: a timeline of the events that fired anything, in time order. Both are
+plain JSON (stored on a MatchJob, returned by the API, written by `match_event --format jsonl`).
+Matching itself is `catalog.matching.engine.match_events`, on chunks of events, so progress can be
+reported between chunks and a time budget can stop a job with partial results.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from catalog.core.sigma.event_files import FileLimits, LoggedEvent, count_events, file_format, read_events
+from catalog.core.sigma.logged_events import EventLimits
+from catalog.matching.budget import ExplanationBudget
+from catalog.matching.engine import match_events
+from catalog.matching.explaining import explain_within
+from catalog.operations.metrics import count_match_events
+
+CHUNK = 500  # events matched between two progress reports
+
+
+def file_limits() -> FileLimits:
+    return FileLimits(
+        max_bytes=settings.CATALOG_MATCH_MAX_UPLOAD_BYTES,
+        max_events=settings.CATALOG_MATCH_MAX_FILE_EVENTS,
+        per_event=EventLimits(
+            max_events=settings.CATALOG_MATCH_MAX_FILE_EVENTS,
+            max_fields=settings.CATALOG_MATCH_MAX_FIELDS,
+            max_value_chars=settings.CATALOG_MATCH_MAX_VALUE_CHARS,
+            max_depth=settings.CATALOG_MATCH_MAX_DEPTH,
+        ),
+    )
+
+
+class Grouper:
+    """Collects hits event by event; `result()` is the grouped JSON."""
+
+    def __init__(
+        self, samples: int | None = None, timeline: int | None = None, budget: ExplanationBudget | None = None
+    ):
+        self.samples = settings.CATALOG_MATCH_SAMPLE_EVENTS if samples is None else samples
+        # Sample explanations (each stored with its event) within one budget: the results are one answer.
+        self.budget = budget or ExplanationBudget()
+        self.timeline_cap = settings.CATALOG_MATCH_TIMELINE_EVENTS if timeline is None else timeline
+        self.rules: dict[int, dict] = {}
+        self.offered: dict[int, int] = {}  # hits offered for a sample explanation, per rule pk
+        self.timeline: list[dict] = []
+        self.events = self.hit_events = self.left_out = 0
+        self.complete = True
+
+    def add(self, event: LoggedEvent, rules: list) -> list[dict]:
+        """Record one event's hits; returns the hits (rule, explanation when it is a sample) in order."""
+        self.events += 1
+        if not rules:
+            return []
+        self.hit_events += 1
+        # A rule's first `samples` hits are offered for explanation, explained or (past the budget) left out.
+        sampled = [rule for rule in rules if self.offered.get(rule.pk, 0) < self.samples]
+        for rule in sampled:
+            self.offered[rule.pk] = self.offered.get(rule.pk, 0) + 1
+        explanations, _ = explain_within(sampled, event.flat, self.budget, shown_with_event=True)
+        hits = []
+        for rule in rules:
+            group = self._group(rule)
+            group["count"] += 1
+            if event.timestamp:
+                group["first"] = min(filter(None, [group["first"], event.timestamp]))
+                group["last"] = max(filter(None, [group["last"], event.timestamp]))
+            explanation = explanations.get(rule.pk)
+            if rule.pk in explanations:
+                sample = {"number": event.number, "timestamp": event.timestamp, "event": event.flat}
+                group["samples"].append({**sample, "explanation": explanation})
+            hits.append({"rule": _rule(rule), "explanation": explanation})
+        if len(self.timeline) < self.timeline_cap:
+            # Each entry names at most CATALOG_MATCH_TIMELINE_RULES rules (the rest are counted): an event
+            # crafted to fire hundreds of rules must not make every one of a thousand entries that long.
+            shown = settings.CATALOG_MATCH_TIMELINE_RULES
+            self.timeline.append(
+                {
+                    "number": event.number,
+                    "timestamp": event.timestamp,
+                    "rules": [_rule(rule) for rule in rules[:shown]],
+                    "rules_left_out": max(0, len(rules) - shown),
+                }
+            )
+        else:
+            self.left_out += 1
+        return hits
+
+    def _group(self, rule) -> dict:
+        if rule.pk not in self.rules:
+            self.rules[rule.pk] = {**_rule(rule), "count": 0, "first": "", "last": "", "samples": []}
+        return self.rules[rule.pk]
+
+    def result(self) -> dict[str, Any]:
+        by_rule = sorted(self.rules.values(), key=lambda g: (-g["count"], g["title"]))
+        timeline = sorted(self.timeline, key=lambda e: (e["timestamp"] or "\uffff", e["number"]))
+        return {
+            "events": self.events,
+            "hit_events": self.hit_events,
+            "complete": self.complete,
+            "rules": by_rule,
+            "timeline": timeline,
+            "timeline_left_out": self.left_out,
+            **self.budget.summary(),
+        }
+
+
+def _rule(rule) -> dict:
+    return {"id": str(rule.uuid), "title": rule.title, "level": rule.effective_level or ""}
+
+
+def chunks(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def match_file(
+    path: Path,
+    name: str,
+    limits: FileLimits | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+    on_hits: Callable[[LoggedEvent, list[dict]], None] | None = None,
+    budget_seconds: float | None = None,
+    kind: str | None = None,
+    source=None,
+    budget: ExplanationBudget | None = None,
+) -> dict[str, Any]:
+    """Match every event of a file; raises EventFileError (file and place) on bad input.
+
+    `progress(done, total)` is called after each chunk; `on_hits(event, hits)` for each event that
+    fired something. Past `budget_seconds` the result is partial (`complete: false`).
+    `kind`: evtx, json or jsonl (default: from the file's signature and name). `source`: the log source of
+    every event (catalog.matching.engine.picked), None to infer it per event. `budget`: the sample explanations'
+    (catalog.matching.budget; from settings when None)."""
+    limits = limits or file_limits()
+    kind = kind or file_format(path)
+    total = count_events(path, name, kind)
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    grouper = Grouper(budget=budget)
+    done = 0
+    for chunk in chunks(read_events(path, name, limits, kind), CHUNK):
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        results = match_events([event.flat for event in chunk], remaining, source=source)
+        for event, result in zip(chunk, results, strict=True):
+            if not result.complete:
+                grouper.complete = False
+                break
+            hits = grouper.add(event, result.rules)
+            if hits and on_hits is not None:
+                on_hits(event, hits)
+        done += len(chunk)
+        count_match_events(len(chunk), "file")
+        if progress is not None:
+            progress(done, total)
+        if not grouper.complete:
+            break
+    summary = grouper.result()
+    summary.update(file=name, format=kind)
+    return summary

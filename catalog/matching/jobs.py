@@ -1,0 +1,177 @@
+"""Uploaded event files matched outside the request/response cycle.
+
+The mechanism: the upload request saves the file through STORAGES["uploads"] (catalog/matching_files/
+storage.py), saves a MatchJob row and enqueues the `run_match_job` task (django.tasks; with the default
+database backend, in the same transaction); the browser is sent to the job's status page, which reloads
+itself until the job is done, showing events done of total. A worker (`manage.py db_worker`, on any
+machine that shares the database and the upload storage) runs the task: it reads the upload through the
+same storage, reports progress on the row and deletes the upload when it ends, done or failed.
+
+A job whose task will never finish (failed, gone, or running far past CATALOG_MATCH_JOB_SECONDS: its
+worker died) is marked failed and its upload deleted when a status page or a task next looks
+(`reconcile`, from the task's result: catalog/platform/task_state.py). Finished jobs are deleted after
+CATALOG_MATCH_JOB_KEEP_HOURS. Whenever jobs are purged or given up, every stored upload that no live job
+owns, and that is older than CATALOG_MATCH_ORPHAN_GRACE_SECONDS (a file being saved for a job not yet
+saved is young), is deleted too (`purge_orphans`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.utils import timezone
+from django_tasks import task
+
+from catalog.core.sigma.event_files import EventFileError
+from catalog.matching.grouping import match_file
+from catalog.matching.quotas import QuotaRefused, check_quota
+from catalog.matching.storage import delete_upload, local_copy, upload_storage
+from catalog.models.matching_jobs import MatchJob
+from catalog.platform.task_state import task_problem
+
+log = logging.getLogger(__name__)
+ACTIVE = (MatchJob.Status.QUEUED, MatchJob.Status.RUNNING)
+
+
+def job_dir() -> Path:
+    """The local folder of the default upload storage (CATALOG_MATCH_JOB_DIR), created if missing."""
+    folder = Path(settings.CATALOG_MATCH_JOB_DIR)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+def enqueue(uploaded: UploadedFile, file_format: str, client: str = "") -> MatchJob:
+    """Store an uploaded file and queue its task.
+
+    The client's and the site's caps are checked again with the stored size (QuotaRefused); a queue that
+    refuses the task is a 503 (QuotaRefused too), leaving neither the job nor the upload behind."""
+    check_quota(client, uploaded.size)
+    job = MatchJob(
+        file_name=_safe_name(uploaded.name), file_format=file_format, size_bytes=uploaded.size, client=client
+    )
+    name = ""
+    try:
+        name = upload_storage().save(f"{job.token}.upload", uploaded)
+        job.file_path = name
+        job.save()
+    except BaseException:
+        delete_upload(name)  # a full disk or a failed save must not leave the file behind
+        raise
+    try:
+        job.task_id = run_match_job.enqueue(job.pk).id
+        job.save(update_fields=["task_id"])
+    except Exception as exc:  # the queue refused it: no job, no upload, and a 503 rather than a 500
+        MatchJob.objects.filter(pk=job.pk).delete()
+        delete_upload(name)
+        log.exception("cannot queue the match task of %s", job.token)
+        raise QuotaRefused("The matching queue is unavailable: try again later.", 503) from exc
+    return job
+
+
+def _safe_name(name: str) -> str:
+    name = os.path.basename(name or "upload").replace("\x00", "")
+    return name[:200] or "upload"
+
+
+def active_jobs() -> int:
+    return MatchJob.objects.filter(status__in=ACTIVE).count()
+
+
+@task()
+def run_match_job(job_id: int) -> str:
+    """The task: match one queued job's file (a job already given up, or run, is left alone)."""
+    reconcile()
+    purge_old()
+    claimed = MatchJob.objects.filter(pk=job_id, status=MatchJob.Status.QUEUED).update(
+        status=MatchJob.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return "not queued"
+    run_job(MatchJob.objects.get(pk=job_id))
+    return MatchJob.objects.values_list("status", flat=True).get(pk=job_id)
+
+
+def run_job(job: MatchJob) -> None:
+    """Match the job's file, recording progress and then the grouped results (or the failure)."""
+
+    def progress(done: int, total: int | None) -> None:
+        MatchJob.objects.filter(pk=job.pk).update(events_done=done, total_events=total)
+
+    try:
+        budget = settings.CATALOG_MATCH_JOB_SECONDS
+        with local_copy(job.file_path) as path:
+            results = match_file(path, job.file_name, progress=progress, budget_seconds=budget, kind=job.file_format)
+    except EventFileError as exc:
+        _finish(job, MatchJob.Status.FAILED, message=str(exc))
+    except BaseException as exc:  # recorded on the row, which the uploader sees; a stopped worker re-raises
+        _finish(job, MatchJob.Status.FAILED, message=f"{type(exc).__name__}: {exc}")
+        if not isinstance(exc, Exception):
+            raise
+    else:
+        _finish(
+            job, MatchJob.Status.DONE, results=results, events_done=results["events"], total_events=results["events"]
+        )
+    finally:
+        delete_upload(job.file_path)
+
+
+def _finish(job: MatchJob, status: str, **fields) -> None:
+    MatchJob.objects.filter(pk=job.pk).update(status=status, finished_at=timezone.now(), file_path="", **fields)
+
+
+def reconcile() -> int:
+    """Mark failed every active job whose task will never finish it, deleting its upload; returns how many."""
+    give_up = timedelta(seconds=2 * settings.CATALOG_MATCH_JOB_SECONDS + 60)
+    dead = []
+    for job in MatchJob.objects.filter(status__in=ACTIVE).only("pk", "task_id", "requested_at", "file_path"):
+        if problem := task_problem(job.task_id, job.requested_at, give_up):
+            dead.append((job, problem))
+    for job, message in dead:
+        if MatchJob.objects.filter(pk=job.pk, status__in=ACTIVE).update(
+            status=MatchJob.Status.FAILED, finished_at=timezone.now(), message=message, file_path=""
+        ):
+            delete_upload(job.file_path)
+    if dead:
+        purge_orphans()
+    return len(dead)
+
+
+def purge_old() -> int:
+    """Delete finished jobs older than CATALOG_MATCH_JOB_KEEP_HOURS (their results hold uploaded events),
+    and the uploads no live job owns."""
+    cutoff = timezone.now() - timedelta(hours=settings.CATALOG_MATCH_JOB_KEEP_HOURS)
+    deleted, _ = MatchJob.objects.filter(requested_at__lt=cutoff).exclude(status__in=ACTIVE).delete()
+    purge_orphans()
+    return deleted
+
+
+def purge_orphans() -> int:
+    """Delete every stored upload that no queued or running job owns and that nobody has written for
+    CATALOG_MATCH_ORPHAN_GRACE_SECONDS; returns how many.
+
+    The live jobs are read before the storage is listed: a job saved in between has a file younger than the
+    grace age (it is stored just before its row is saved), so it is never taken for an orphan."""
+    owned = set(MatchJob.objects.filter(status__in=ACTIVE).exclude(file_path="").values_list("file_path", flat=True))
+    storage = upload_storage()
+    try:
+        _folders, names = storage.listdir("")
+    except FileNotFoundError:
+        return 0
+    oldest = timezone.now() - timedelta(seconds=settings.CATALOG_MATCH_ORPHAN_GRACE_SECONDS)
+    removed = 0
+    for name in names:
+        try:
+            if name in owned or storage.get_modified_time(name) > oldest:
+                continue
+            storage.delete(name)
+            removed += 1
+        except FileNotFoundError:
+            continue  # deleted meanwhile by its task or another purge
+        except OSError as exc:
+            log.warning("cannot remove the orphaned upload %s: %s", name, exc)
+    return removed
