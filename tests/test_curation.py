@@ -345,7 +345,7 @@ def test_a_reimport_with_changes_keeps_the_previous_version_and_shows_a_diff(exa
     assert [(i.field, i.kind, i.value) for i in change.indicators_added] == [("CommandLine", "match", "ftps://")]
     assert [(i.field, i.kind, i.value) for i in change.indicators_removed] == [("CommandLine", "match", "ftp://")]
 
-    html = render_to_string("catalog/_history.html", context)
+    html = render_to_string("changes/_history.html", context)
     assert '<span class="diff-added">+            - &#x27;ftps://&#x27;</span>' in html
     assert '<span class="diff-removed">-            - &#x27;ftp://&#x27;</span>' in html
     assert "&lt;b&gt;payloads&lt;/b&gt;" in html and "<b>payloads" not in html
@@ -370,7 +370,7 @@ def test_an_unchanged_rule_has_an_empty_history(examples):
     import_examples(examples)
     context = rule_history(rule(CERTUTIL_ID))
     assert context["history"] == []
-    assert "No import has changed this rule" in render_to_string("catalog/_history.html", context)
+    assert "No import has changed this rule" in render_to_string("changes/_history.html", context)
 
 
 # -- /changes/ ------------------------------------------------------------------------------------------

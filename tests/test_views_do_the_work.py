@@ -130,15 +130,15 @@ def test_the_coverage_parts_escape_every_value():
     evil = '<b a="1">&\''
     escaped = "&lt;b a=&quot;1&quot;&gt;&amp;&#x27;"
     cell = Cell(evil, evil, count=0, total=1, suggestions=[{"token": evil, "label": "x", "rules": 2}], subs_total=1)
-    matrix = render_to_string("catalog/_coverage_matrix_cells.html", {"cells": [cell]})
+    matrix = render_to_string("coverage/_matrix_cells.html", {"cells": [cell]})
     assert matrix.count(escaped) == 3 and "<b " not in matrix  # the link, the id, the name
     assert matrix.startswith('<li class="cell heat-0"><a href="/attack/&lt;b') and "0/1 sub-techniques" in matrix
-    blind = render_to_string("catalog/_coverage_blind_cells.html", {"cells": [cell, Cell("T1", "", 0, 2)]})
+    blind = render_to_string("coverage/_blind_cells.html", {"cells": [cell, Cell("T1", "", 0, 2)]})
     assert blind.count(escaped) == 4 and "<b " not in blind
     assert "(1 rule in the catalog)</span>: collect <code>" in blind and "to run 2 more rules</li>" in blind
     assert blind.endswith('"tid">T1</span> unknown</a> <span class="muted">(2 rules in the catalog)</span></li>')
     box = {"token": evil, "checked": True, "rules": 1}
-    boxes = render_to_string("catalog/_coverage_logsource_boxes.html", {"sources": [box, {**box, "checked": False}]})
+    boxes = render_to_string("coverage/_logsource_boxes.html", {"sources": [box, {**box, "checked": False}]})
     assert boxes.split("\n") == [
         f'<label class="check"><input type="checkbox" name="logsources" value="{escaped}" checked> '
         f'<code>{escaped}</code> <span class="muted">1 rule</span></label>',
@@ -150,7 +150,7 @@ def test_the_coverage_parts_escape_every_value():
         "whole": {"token": "p:*", "checked": False},
         "events": [{"token": "p:1", "checked": True, "event_id": 1, "title": evil}],
     }
-    boxes = render_to_string("catalog/_coverage_provider_boxes.html", {"provider": provider})
+    boxes = render_to_string("coverage/_provider_boxes.html", {"provider": provider})
     assert boxes.split("\n") == [
         f'<label class="check"><input type="checkbox" name="events" value="p:*"> every {escaped} event <code>p:*</code>'
         "</label>",

@@ -33,4 +33,4 @@ def rule_indicators(request, rule_uuid):
         "excluded_rows": rule_page.indicator_rows(excluded.object_list),
         "common": indicators.COMMON_INDICATOR,
     }
-    return render(request, "catalog/rule_indicators.html", context)
+    return render(request, "browse/rule_indicators.html", context)

@@ -25,7 +25,7 @@ RULES_OF_INDICATOR_PER_PAGE = 100
 
 @reads_parameters()
 def overview(request):
-    return render(request, "catalog/overview.html", overview_queries.overview())
+    return render(request, "browse/overview.html", overview_queries.overview())
 
 
 @reads_parameters(*RuleFilterSet.base_filters, "page")
@@ -38,7 +38,7 @@ def rule_list(request):
         "sorts": list(SORTS),
     }
     context.update(answers.search_context(filterset, context["page"]))
-    return render(request, "catalog/rule_list.html", context, status=400 if filterset.errors else 200)
+    return render(request, "browse/rule_list.html", context, status=400 if filterset.errors else 200)
 
 
 # The rule page's queries, all made here (its templates make none): rule_page.QUERIES, the history's
@@ -53,9 +53,9 @@ def rule_detail(request, rule_uuid):
     if page is None:
         raise Http404("No such rule in the catalog.")
     context = {"page": page, "rule": page.rule, "common": indicators.COMMON_INDICATOR}
-    context.update(rule_history(page.rule))  # the "History" section (catalog/_history.html)
-    context["query_section"] = query_section(page.rule, request.GET)  # the "Query" section (catalog/_query.html)
-    return render(request, "catalog/rule_detail.html", context)
+    context.update(rule_history(page.rule))  # the "History" section (changes/_history.html)
+    context["query_section"] = query_section(page.rule, request.GET)  # the "Query" section (conversion/_query.html)
+    return render(request, "browse/rule_detail.html", context)
 
 
 @reads_parameters(*IndicatorFilterSet.base_filters, "page")
@@ -70,7 +70,7 @@ def indicator_list(request):
         "keywords_slug": fields.KEYWORDS_SLUG,
         "common": indicators.COMMON_INDICATOR,
     }
-    return render(request, "catalog/indicator_list.html", context, status=400 if filterset.errors else 200)
+    return render(request, "browse/indicator_list.html", context, status=400 if filterset.errors else 200)
 
 
 @reads_parameters("page", "excluded_page")
@@ -90,7 +90,7 @@ def indicator_detail(request, pk):
         "field_param": fields.field_param(indicator.field),
         "common": indicators.COMMON_INDICATOR,
     }
-    return render(request, "catalog/indicator_detail.html", context)
+    return render(request, "browse/indicator_detail.html", context)
 
 
 @reads_parameters(*fields.LOGSOURCE_KEYS)
@@ -101,7 +101,7 @@ def field_list(request):
         "rows": fields.field_table(logsource),
         "selects": [(key, choices[key], value) for key, value in logsource.items()],
     }
-    return render(request, "catalog/field_list.html", context)
+    return render(request, "browse/field_list.html", context)
 
 
 @reads_parameters("page", "rules_page")
@@ -124,7 +124,7 @@ def field_detail(request, name):
     }
     context["rules_looking"] = sum(ls["rules_looking"] for ls in context["logsources"])
     context["rules_excluding"] = sum(ls["rules_excluding"] for ls in context["logsources"])
-    return render(request, "catalog/field_detail.html", context)
+    return render(request, "browse/field_detail.html", context)
 
 
 @reads_parameters("uncovered")
@@ -132,7 +132,7 @@ def attack_matrix(request):
     detail = attack.attack_matrix()
     if request.GET.get("uncovered") == "1":  # techniques no rule covers (telemetry profiles: /coverage/)
         detail = attack.uncovered_only(detail)
-    return render(request, "catalog/attack_matrix.html", detail)
+    return render(request, "browse/attack_matrix.html", detail)
 
 
 @reads_parameters("page")
@@ -144,7 +144,7 @@ def technique_detail(request, technique_id):
         return redirect("browse:technique-detail", detail["technique"].technique_id, permanent=True)
     tagged = rules.rule_filterset({"technique": detail["technique"].technique_id}).qs
     detail["page"] = paginate(request, rules.listing(tagged), rules.PER_PAGE, count=detail["count"])
-    return render(request, "catalog/technique_detail.html", detail)
+    return render(request, "browse/technique_detail.html", detail)
 
 
 @reads_parameters("page", "uncovered")
@@ -158,12 +158,12 @@ def tactic_detail(request, shortname):
         detail = attack.uncovered_only(detail)
     tagged = rules.rule_filterset({"tactic": detail["tactic"].shortname}).qs
     detail["page"] = paginate(request, rules.listing(tagged), rules.PER_PAGE, count=detail["tactic"].rule_count)
-    return render(request, "catalog/tactic_detail.html", detail)
+    return render(request, "browse/tactic_detail.html", detail)
 
 
 @reads_parameters()
 def event_list(request):
-    return render(request, "catalog/event_list.html", {"events": events.event_table()})
+    return render(request, "browse/event_list.html", {"events": events.event_table()})
 
 
 @reads_parameters("page")
@@ -173,9 +173,9 @@ def event_detail(request, provider, event):
         raise Http404("No such event in the catalog.")
     rules_page = rules.listing(events.event_rules(event_type))
     page = paginate(request, rules_page, rules.PER_PAGE, count=event_type.rule_count)
-    return render(request, "catalog/event_detail.html", {"event": event_type, "page": page})
+    return render(request, "browse/event_detail.html", {"event": event_type, "page": page})
 
 
 @reads_parameters()
 def logsource_list(request):
-    return render(request, "catalog/logsource_list.html", {"rows": list(events.logsource_counts())})
+    return render(request, "browse/logsource_list.html", {"rows": list(events.logsource_counts())})

@@ -3,7 +3,7 @@
 The importer keeps the previous content of a rule (RuleVersion) whenever it changes it. Each
 version is "the rule before run N", so the change made by run N is the diff from that version to
 the next newer one (or to the current rule for the newest). `rule_history` builds the context of
-templates/catalog/_history.html in two queries, however long the history.
+templates/changes/_history.html in two queries, however long the history.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def current_indicators(rule: Rule) -> list[str]:
 
 
 def rule_history(rule: Rule, limit: int = HISTORY_LIMIT) -> dict:
-    """Context for templates/catalog/_history.html: newest change first, in two queries.
+    """Context for templates/changes/_history.html: newest change first, in two queries.
 
     Keys: history_rule, history (list of Change), history_more (older changes not shown),
     history_first_imported (when the rule first came into the catalog).

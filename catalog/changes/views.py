@@ -20,7 +20,7 @@ def changes_page(request):
     runs, page, single = changes.changes_page_data(request.GET.get("run"), request.GET.get("page"))
     return render(
         request,
-        "catalog/changes.html",
+        "changes/changes.html",
         {
             "runs": runs,
             "page": page,

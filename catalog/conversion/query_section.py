@@ -1,4 +1,4 @@
-"""The rule page's "Query" section (templates/catalog/_query.html): the rule converted for a target.
+"""The rule page's "Query" section (templates/conversion/_query.html): the rule converted for a target.
 
 The rule page's view (catalog.browse.views.rule_detail) builds it and passes it to the template as
 `query_section`, so the conversion (or its cache read: one query) is counted with the view's

@@ -34,7 +34,7 @@ def coverage_page(request):
         profile = from_query(request.GET)
     except ProfileError as exc:
         context = {"error": str(exc), **_form(None, coverage.profile_coverage(Profile()).signatures)}
-        return render(request, "catalog/coverage.html", context, status=400)
+        return render(request, "coverage/coverage.html", context, status=400)
     result = coverage.profile_coverage(profile)
     query = profile_query(profile)
     context = {"profile": profile, "query": query, "api_url": reverse("coverage:api") + "?" + query}
@@ -57,7 +57,7 @@ def coverage_page(request):
             blind=matrix.blind_spots(result),
             uncovered_only=uncovered_only,
         )
-    return render(request, "catalog/coverage.html", context)
+    return render(request, "coverage/coverage.html", context)
 
 
 def _form(profile, signatures) -> dict:
@@ -80,7 +80,7 @@ def coverage_rules(request):
     try:
         profile, wanted, result, rules = _runnable_rules(request)
     except ProfileError as exc:
-        return render(request, "catalog/coverage_rules.html", {"error": str(exc)}, status=400)
+        return render(request, "coverage/coverage_rules.html", {"error": str(exc)}, status=400)
     page = paginate(request, rule_queries.listing(rules.order_by("title", "pk")), rule_queries.PER_PAGE)
     by_pk = {s.pk: s for s in result.signatures}
     needs = dict(RuleNeed.objects.filter(rule__in=page.object_list).values_list("rule_id", "signature_id"))
@@ -94,7 +94,7 @@ def coverage_rules(request):
         "rows": rows,
         "counts": result.counts,
     }
-    return render(request, "catalog/coverage_rules.html", context)
+    return render(request, "coverage/coverage_rules.html", context)
 
 
 @reads_parameters(*PROFILE_PARAMETERS, "class")

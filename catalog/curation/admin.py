@@ -201,7 +201,7 @@ class RuleAdmin(admin.ModelAdmin):
 
     @admin.display(description="history")
     def history_display(self, obj):
-        return render_to_string("catalog/_history.html", rule_history(obj))
+        return render_to_string("changes/_history.html", rule_history(obj))
 
     # -- bulk actions --------------------------------------------------------------------------------
     def _bulk(self, request, queryset, edit, done):

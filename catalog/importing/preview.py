@@ -146,20 +146,20 @@ def preview_page(request):
         "limit": settings.CATALOG_MAX_FILE_BYTES,
     }
     if request.method != "POST":
-        return render(request, "catalog/preview.html", context)
+        return render(request, "importing/preview.html", context)
     wait = preview_wait(request)
     if wait is not None:
         context["refusal"] = f"Too many previews from your address: try again in {wait} s."
-        response = render(request, "catalog/preview.html", context, status=429)
+        response = render(request, "importing/preview.html", context, status=429)
         response["Retry-After"] = str(wait)
         return response
     refusal = length_problem(request)
     if refusal:
         context["refusal"] = refusal
-        return render(request, "catalog/preview.html", context, status=413)
+        return render(request, "importing/preview.html", context, status=413)
     form = context["form"] = PreviewForm(request.POST)
     if not form.is_valid():
-        return render(request, "catalog/preview.html", context, status=400)
+        return render(request, "importing/preview.html", context, status=400)
     text = form.cleaned_data["yaml"]
     try:
         parsed, problems = parse_file(text.encode("utf-8"), PASTED, limits())
@@ -171,4 +171,4 @@ def preview_page(request):
         conversions=conversions(text) if parsed else [],
         submitted=True,
     )
-    return render(request, "catalog/preview.html", context, status=200 if parsed else 400)
+    return render(request, "importing/preview.html", context, status=200 if parsed else 400)

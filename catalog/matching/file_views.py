@@ -97,7 +97,7 @@ def match_upload(request):
         job = queue_file(form.cleaned_data["file"], client_key(request))
     except Refused as exc:
         context["upload_refusal"] = exc.message
-        response = render(request, "catalog/match.html", context, status=exc.status)
+        response = render(request, "matching/match.html", context, status=exc.status)
         if exc.retry_after is not None:
             response["Retry-After"] = str(exc.retry_after)
         return response
@@ -107,7 +107,7 @@ def match_upload(request):
 @require_http_methods(["GET"])
 def job_page(request, token):
     job = job_status(token)
-    return render(request, "catalog/match/job.html", {"job": job, "results": job.results or {}})
+    return render(request, "matching/job.html", {"job": job, "results": job.results or {}})
 
 
 @extend_schema(

@@ -15,7 +15,7 @@ from catalog.platform.parameters import reads_parameters
 def test_events_page(request, rule_uuid):
     rule, files = queries.rule_test_events(rule_uuid)
     total = sum(f["event_count"] for f in files)
-    return render(request, "catalog/match/test_events.html", {"rule": rule, "files": files, "total": total})
+    return render(request, "matching/test_events.html", {"rule": rule, "files": files, "total": total})
 
 
 @reads_parameters("format")  # DRF's renderer choice

@@ -185,21 +185,21 @@ def budget_note(results: list[dict]) -> str:
 def match_page(request):
     context = {"form": EventForm(), "results": None, "unevaluable": uncompilable_rules()}
     if request.method != "POST":
-        return render(request, "catalog/match.html", context)
+        return render(request, "matching/match.html", context)
     wait = match_wait(request)
     if wait is not None:
         context["refusal"] = f"Too many matches from your address: try again in {wait} s."
-        response = render(request, "catalog/match.html", context, status=429)
+        response = render(request, "matching/match.html", context, status=429)
         response["Retry-After"] = str(wait)
         return response
     try:
         check_length(request, factor=3)  # percent-encoding at most triples the text
     except InputRejected as exc:
         context["refusal"] = exc.message
-        return render(request, "catalog/match.html", context, status=exc.status)
+        return render(request, "matching/match.html", context, status=exc.status)
     form = context["form"] = EventForm(request.POST)
     if not form.is_valid():
-        return render(request, "catalog/match.html", context, status=400)
+        return render(request, "matching/match.html", context, status=400)
     why_not = chosen_rule(form.cleaned_data["why_not"]) if form.cleaned_data.get("why_not") else None
     explained = ExplanationBudget()
     results = evaluate(
@@ -211,7 +211,7 @@ def match_page(request):
         explanations_note=explained.note(),
         why_not_missing=form.cleaned_data.get("why_not") and not why_not,
     )
-    return render(request, "catalog/match.html", context)
+    return render(request, "matching/match.html", context)
 
 
 @extend_schema(
