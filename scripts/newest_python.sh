@@ -59,9 +59,9 @@ unset CATALOG_PRODUCTION
 
 # The fast unit tests: no SigmaHQ corpus, no browser, no live gunicorn, no two-node or production runs.
 IGNORED=(
-    tests/test_e2e.py tests/test_e2e_accessibility.py tests/test_e2e_conversion.py tests/test_e2e_phone.py
-    tests/test_e2e_coverage.py tests/test_e2e_match_files.py tests/test_two_nodes.py tests/test_production.py
-    tests/test_coverage_profile.py tests/test_api_schema_fuzz.py tests/test_rule_downloads.py
+    tests/browse/test_e2e.py tests/browse/test_e2e_accessibility.py tests/conversion/test_e2e_conversion.py tests/browse/test_e2e_phone.py
+    tests/coverage/test_e2e_coverage.py tests/matching/test_e2e_match_files.py tests/platform/test_two_nodes.py tests/platform/test_production.py
+    tests/coverage/test_coverage_profile.py tests/platform/test_api_schema_fuzz.py tests/exports/test_rule_downloads.py
 )
 status=0
 "$PY" -m pytest -q -m "not corpus" "${IGNORED[@]/#/--ignore=}" "$@" || status=$?

@@ -7,7 +7,7 @@
 # and queue tests spend much of their time waiting on other processes), each worker with its
 # own test database, live-site databases and ports; `--dist loadgroup` keeps a module's live site on one
 # worker (tests/suite_layout.py). Tests that can reach no database run in the SQLite pass only.
-# Arguments go to both pytest runs, e.g. `bash scripts/test.sh -x tests/test_api.py`.
+# Arguments go to both pytest runs, e.g. `bash scripts/test.sh -x tests/browse/test_api.py`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python

@@ -55,6 +55,7 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "corpus: the test reads the SigmaHQ snapshot in ../shared (slow to import)")
     config.addinivalue_line("markers", "database_free: the test can reach no database (set by tests/conftest.py)")
+    config.addinivalue_line("markers", "server_error_expected: the test means to see a 500 from the test client")
     config.addinivalue_line(
         "markers", "postgresql_only: the test builds its own PostgreSQL database whatever the run's database"
     )
@@ -232,8 +233,27 @@ def export_catalog(db, tmp_path):
 
 @pytest.fixture(autouse=True)
 def no_page_cache(settings):
-    """Tests see every page rendered afresh; tests/test_page_cache.py turns the cache on itself."""
+    """Tests see every page rendered afresh; tests/platform/test_page_cache.py turns the cache on itself."""
     settings.CATALOG_PAGE_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def no_answer_is_a_server_error(request, monkeypatch):
+    """A test-client request answered with a 500 fails its test, whatever the test goes on to check: no test
+    passes on a server error by reading only the body or a count. A test that means to see one is marked
+    `server_error_expected`."""
+    if request.node.get_closest_marker("server_error_expected"):
+        return
+    from django.test.client import Client
+
+    real_request = Client.request
+
+    def checked(self, **kwargs):
+        response = real_request(self, **kwargs)
+        assert response.status_code != 500, f"{kwargs.get('PATH_INFO')}: the server answered 500"
+        return response
+
+    monkeypatch.setattr(Client, "request", checked)
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,7 @@
 """The project's own shape: module sizes, migrations in step with the models, lint configured."""
 
 import ast
+import re
 from io import StringIO
 from pathlib import Path
 
@@ -72,3 +73,32 @@ def test_the_lock_file_pins_every_dependency_pyproject_names():
         if (name.lower().replace("_", "-"), version) not in locked:
             missing.append(requirement)
     assert not missing, f"run `make lock`: requirements.lock lacks {missing}"
+
+
+def test_tests_mirror_the_feature_packages():
+    """tests/<package>/ holds the tests of catalog/<package>/: a reader finds a feature's tests by its name."""
+    packages = {p.parent.name for p in (ROOT / "catalog").glob("*/__init__.py")}
+    folders = {p.parent.name for p in (ROOT / "tests").glob("*/test_*.py")}
+    assert folders and folders <= packages, f"test folders without a package: {sorted(folders - packages)}"
+    at_top = sorted(p.name for p in (ROOT / "tests").glob("test_*.py"))
+    assert at_top == ["test_project.py"], f"put these in tests/<feature>/: {at_top}"
+    milestone = [p.name for p in (ROOT / "tests").rglob("test_*.py") if re.match(r"test_h\d", p.name)]
+    assert not milestone, f"name tests after what they test, not a milestone: {milestone}"
+
+
+def test_every_module_a_migration_imports_exists():
+    """Data migrations import catalog code inside their functions, which only run on a catalog with rules:
+    a module moved away would break `migrate` on an existing database and nowhere else."""
+    import importlib.util
+
+    missing = []
+    for path in sorted((ROOT / "catalog" / "migrations").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("catalog"):
+                for alias in node.names:
+                    module = f"{node.module}.{alias.name}"
+                    if importlib.util.find_spec(node.module) is None or not (
+                        importlib.util.find_spec(module) or hasattr(importlib.import_module(node.module), alias.name)
+                    ):
+                        missing.append(f"{path.name}: from {node.module} import {alias.name}")
+    assert not missing, missing

@@ -2,8 +2,8 @@
 shapes the result.
 
 "Build the data once, render it twice": a fix in catalog.browse/queries reaches the page and its JSON
-twin together (tests/test_read_path.py lists the pairs). Each view runs a constant number of SQL
-queries (pinned in tests/test_api.py).
+twin together (tests/browse/test_read_path.py lists the pairs). Each view runs a constant number of SQL
+queries (pinned in tests/browse/test_api.py).
 """
 
 from django.db.models import Prefetch

@@ -2,7 +2,7 @@
 
 A page with an invalid filter still renders (status 400) with the error beside the form and the
 valid filters applied; an unknown id is a 404. Every page's JSON twin is the same path under /api/
-and calls the same query function (tests/test_read_path.py).
+and calls the same query function (tests/browse/test_read_path.py).
 """
 
 from django.http import Http404

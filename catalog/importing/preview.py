@@ -33,7 +33,7 @@ from catalog.core.sigma.parsing import parse_file
 from catalog.core.sigma.problems import Problem, RuleFileError
 from catalog.importing.preparing import indicator_sha
 from catalog.models import Indicator
-from catalog.platform.throttling import ConvertRateThrottle, throttle_wait
+from catalog.platform.throttling import ConvertRateThrottle, refused_page, throttle_wait
 
 
 class PreviewForm(forms.Form):
@@ -147,12 +147,8 @@ def preview_page(request):
     }
     if request.method != "POST":
         return render(request, "importing/preview.html", context)
-    wait = preview_wait(request)
-    if wait is not None:
-        context["refusal"] = f"Too many previews from your address: try again in {wait} s."
-        response = render(request, "importing/preview.html", context, status=429)
-        response["Retry-After"] = str(wait)
-        return response
+    if (wait := preview_wait(request)) is not None:
+        return refused_page(request, "importing/preview.html", context, wait, "previews")
     refusal = length_problem(request)
     if refusal:
         context["refusal"] = refusal

@@ -10,7 +10,7 @@ values, an Aho-Corasick automaton of contains / startswith / endswith literals) 
 whose literals the event holds, plus the few that require none (a regex-only or negation-only
 rule); the full three-valued evaluator (catalog.core.sigma.evaluate) then decides each. The index only
 leaves out rules that cannot fire, so the result is the one of evaluating every rule of the log
-source (`indexed=False`, the reference the benchmark and tests/test_match_index.py compare with).
+source (`indexed=False`, the reference the benchmark and tests/matching/test_match_index.py compare with).
 
 Compiling the ~3,800 rules takes a few seconds, so the compiled catalog is kept per process and
 rebuilt when the catalog version changes (an import or a curation); see compiled.py on sharing.
@@ -33,6 +33,7 @@ from catalog.core.sigma.values import DEFAULT_FALLBACK_SECONDS, EventView, Regex
 from catalog.models import CatalogVersion, Predicate, Rule, live_rules_q
 
 from . import compiled as compiled_catalog
+from . import kept
 from .compiled import CompiledCatalog, EventFacts
 from .logsources import LogSource, infer, picked
 
@@ -46,9 +47,6 @@ __all__ = [
     "uncompilable_rules",
     "warm",
 ]
-
-_compiled: dict[int, CompiledCatalog] = {}
-_uncompilable: dict[int, list[tuple[Rule, str]]] = {}
 
 
 @dataclass
@@ -68,12 +66,10 @@ def compiled_rule(rule: Rule) -> CompiledRule:
 
 
 def _catalog() -> CompiledCatalog:
-    version = CatalogVersion.current()
-    if version not in _compiled:
-        built = compiled_catalog.build()
-        _compiled.clear()
-        _compiled[version] = built
-    return _compiled[version]
+    kept_now = kept.for_version(CatalogVersion.current())
+    if kept_now.catalog is None:
+        kept_now.catalog = compiled_catalog.build()
+    return kept_now.catalog
 
 
 def warm() -> CompiledCatalog:
@@ -84,16 +80,15 @@ def warm() -> CompiledCatalog:
 def forget_compiled() -> None:
     """Drop the compiled rules: the next match compiles them again. For tests, whose rolled-back
     transactions can give the same catalog version number to different contents."""
-    _compiled.clear()
-    _uncompilable.clear()
+    kept.forget()
 
 
 def uncompilable_rules() -> list[tuple[Rule, str]]:
     """(rule, reason) for every regex of a live rule that RE2 cannot run (backreference, lookaround):
     matching runs it on the backtracking fallback within a time budget. Read from the stored
     predicates (cheap, once per catalog version), without compiling the catalog."""
-    version = CatalogVersion.current()
-    if version not in _uncompilable:
+    kept_now = kept.for_version(CatalogVersion.current())
+    if kept_now.uncompilable is None:
         problems = []
         rows = Predicate.objects.filter(
             live_rules_q("rule"), rule__rule_type="rule", modifiers__icontains='"re"'
@@ -106,9 +101,8 @@ def uncompilable_rules() -> list[tuple[Rule, str]]:
                     if isinstance(source, patterns.Uncompilable)
                 )
         rules = Rule.objects.in_bulk({rule_id for rule_id, _ in problems})
-        _uncompilable.clear()
-        _uncompilable[version] = sorted(((rules[r], reason) for r, reason in problems), key=lambda p: p[0].title)
-    return _uncompilable[version]
+        kept_now.uncompilable = sorted(((rules[r], reason) for r, reason in problems), key=lambda p: p[0].title)
+    return kept_now.uncompilable
 
 
 def skipped_rules() -> list[tuple[Rule, str]]:

@@ -2,8 +2,9 @@
 
 The compiled form is built by `catalog.core.sigma.evaluate.compile_rule` from the same stored rows
 (block, map, field, modifiers, values) `catalog.matching.engine` uses, so an explanation's verdict is the
-matcher's (tests/test_evaluate.py checks it on every SigmaHQ regression event). Compiled
-rules are kept per catalog version, for the few hundred rules that fire in practice.
+matcher's (tests/matching/test_evaluate.py checks it on every SigmaHQ regression event). Compiled
+rules are kept per catalog version (catalog.matching.kept, the matcher's own cache), for the few hundred
+rules that fire in practice.
 """
 
 from __future__ import annotations
@@ -14,17 +15,17 @@ from typing import Any
 from catalog.core.sigma import decidable
 from catalog.core.sigma.evaluate import CompiledRule, EventView, compile_rule
 from catalog.core.sigma.explain import explain
+from catalog.matching import kept
 from catalog.matching.budget import ExplanationBudget
 from catalog.models import CatalogVersion, Predicate, Rule
 
-MAX_KEPT = 2000  # compiled rules kept per process
-_kept: dict[tuple[int, int], tuple[CompiledRule, list[tuple]]] = {}
+MAX_KEPT = 2000  # rules compiled for explanations, kept per process
 
 
 def rule_parts(rules: list[Rule]) -> dict[int, tuple[CompiledRule, list[tuple]]]:
     """(compiled rule, stored predicate rows) per rule pk, with one query for those not yet kept."""
-    version = CatalogVersion.current()
-    missing = [rule for rule in rules if (version, rule.pk) not in _kept and _decidable(rule)]
+    explained = kept.for_version(CatalogVersion.current()).explained
+    missing = [rule for rule in rules if rule.pk not in explained and _decidable(rule)]
     if missing:
         rows = defaultdict(list)
         for rule_id, block, group, field_name, modifiers, values in (
@@ -33,14 +34,14 @@ def rule_parts(rules: list[Rule]) -> dict[int, tuple[CompiledRule, list[tuple]]]
             .values_list("rule_id", "stage__name", "group", "field", "modifiers", "values")
         ):
             rows[rule_id].append((block, group, field_name, modifiers, values))
-        if len(_kept) + len(missing) > MAX_KEPT:
-            _kept.clear()
+        if len(explained) + len(missing) > MAX_KEPT:
+            explained.clear()
         for rule in missing:
             try:
-                _kept[(version, rule.pk)] = (compile_rule(rule.condition_tree, rows[rule.pk]), rows[rule.pk])
+                explained[rule.pk] = (compile_rule(rule.condition_tree, rows[rule.pk]), rows[rule.pk])
             except Exception:  # noqa: BLE001 - the matcher leaves such a rule out too (and logs it)
                 continue
-    return {rule.pk: _kept[(version, rule.pk)] for rule in rules if (version, rule.pk) in _kept}
+    return {rule.pk: explained[rule.pk] for rule in rules if rule.pk in explained}
 
 
 def _decidable(rule: Rule) -> bool:
@@ -54,10 +55,6 @@ def explain_rules(rules: list[Rule], event: dict[str, Any]) -> dict[int, dict]:
     parts = rule_parts(rules)
     view = EventView(event)
     return {pk: explain(compiled, predicates, view) for pk, (compiled, predicates) in parts.items()}
-
-
-def forget() -> None:
-    _kept.clear()
 
 
 def chosen_rule(rule_id) -> Rule | None:

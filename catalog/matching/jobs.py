@@ -1,6 +1,6 @@
 """Uploaded event files matched outside the request/response cycle.
 
-The mechanism: the upload request saves the file through STORAGES["uploads"] (catalog/matching_files/
+The mechanism: the upload request saves the file through STORAGES["uploads"] (catalog/matching/
 storage.py), saves a MatchJob row and enqueues the `run_match_job` task (django.tasks; with the default
 database backend, in the same transaction); the browser is sent to the job's status page, which reloads
 itself until the job is done, showing events done of total. A worker (`manage.py db_worker`, on any

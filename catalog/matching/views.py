@@ -31,7 +31,7 @@ from catalog.matching.engine import LogSource, match_events, picked, uncompilabl
 from catalog.matching.explaining import attach_explanations, chosen_rule
 from catalog.models import Rule
 from catalog.operations.metrics import count_match_events
-from catalog.platform.throttling import AnonRateThrottle, MatchRateThrottle, match_wait
+from catalog.platform.throttling import AnonRateThrottle, MatchRateThrottle, match_wait, refused_page
 
 JSON_TYPES = ("application/json",)
 
@@ -186,12 +186,8 @@ def match_page(request):
     context = {"form": EventForm(), "results": None, "unevaluable": uncompilable_rules()}
     if request.method != "POST":
         return render(request, "matching/match.html", context)
-    wait = match_wait(request)
-    if wait is not None:
-        context["refusal"] = f"Too many matches from your address: try again in {wait} s."
-        response = render(request, "matching/match.html", context, status=429)
-        response["Retry-After"] = str(wait)
-        return response
+    if (wait := match_wait(request)) is not None:
+        return refused_page(request, "matching/match.html", context, wait, "matches")
     try:
         check_length(request, factor=3)  # percent-encoding at most triples the text
     except InputRejected as exc:

@@ -27,7 +27,7 @@ def read_needs(apps, schema_editor):
     """Fill the need summary of an existing catalog (later imports keep it exact through publish())."""
     Rule = apps.get_model("catalog", "Rule")
     if Rule.objects.exists():
-        from catalog.telemetry import summary
+        from catalog.coverage import summary  # catalog.telemetry until the feature packages (docs/design.md)
 
         summary.refresh()
 

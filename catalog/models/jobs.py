@@ -32,7 +32,7 @@ class ImportJob(models.Model):
     requested_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # The django.tasks result that runs it (catalog/jobs/tasks.py), to tell a dead job from a slow one.
+    # The django.tasks result that runs it (catalog/importing/jobs.py), to tell a dead job from a slow one.
     task_id = models.CharField(max_length=64, blank=True)
     import_run = models.ForeignKey(
         "catalog.ImportRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -1,7 +1,8 @@
 """What a job's task says about the job: the one place the job pages ask the task backend.
 
 The job rows (ImportJob, MatchJob) stay the user-facing records; the task result (django.tasks, see
-catalog/jobs/tasks.py) is the source of truth for whether a worker still has the job. A job is given up as
+catalog/importing/jobs.py,
+catalog/matching/jobs.py) is the source of truth for whether a worker still has the job. A job is given up as
 failed when its task is gone (pruned, or the queue was emptied), failed (the worker was stopped in the
 middle, or the task itself broke), ended without writing the job's outcome, or has been running longer
 than it ever may (the database backend cannot tell a worker killed outright from a slow one).

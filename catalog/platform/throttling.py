@@ -19,6 +19,7 @@ import hashlib
 import ipaddress
 
 from django.core.cache import caches
+from django.shortcuts import render
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
@@ -69,3 +70,11 @@ def throttle_wait(throttle_class, request) -> int | None:
 def match_wait(request) -> int | None:
     """The /match/ form's wait, on the counter /api/match/ uses."""
     return throttle_wait(MatchRateThrottle, request)
+
+
+def refused_page(request, template: str, context: dict, wait: int, what: str):
+    """A form page's answer past its rate: the page again, saying when to retry, as a 429 with Retry-After."""
+    context["refusal"] = f"Too many {what} from your address: try again in {wait} s."
+    response = render(request, template, context, status=429)
+    response["Retry-After"] = str(wait)
+    return response

@@ -4,7 +4,7 @@ A rule is *public* unless a curator hid it, and *live* unless its file left its 
 (retired). Listings, facets and corpus counts are about public, live rules, so whenever `hidden`
 or `retired` changes, two things must follow in the same transaction: the indicators' corpus
 counts (looked for and excluded) are recounted and the catalog version is bumped (it keys every worker's page cache).
-`set_visibility` is the only code that writes those two columns; tests/test_visibility.py
+`set_visibility` is the only code that writes those two columns; tests/publishing/test_visibility.py
 proves it by reading the code base for any other write.
 """
 

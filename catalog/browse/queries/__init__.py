@@ -1,7 +1,7 @@
 """The read path: what every public page and its /api/ twin show, one module per subject.
 
 Each page and its JSON twin call the same function here and only shape the result
-(tests/test_read_path.py lists the pairs). Every function answers with a fixed number of SQL
+(tests/browse/test_read_path.py lists the pairs). Every function answers with a fixed number of SQL
 queries, whatever the size of the rule or of the catalog: aggregates are computed by the
 database, related rows come through select_related / prefetch_related, long lists are sliced or
 paginated by the caller. Which rules a reader sees is decided by Rule.objects (catalog.models):

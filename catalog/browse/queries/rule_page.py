@@ -21,7 +21,7 @@ from catalog.models.matching_jobs import RuleTestEvent
 SIMILAR_LIMIT = 10
 # What rule_page() costs for any rule: the record (public_rule, 7), the linked rules (1), the
 # correlations and filters naming it (1), similar rules and their rarest shared indicators (2), the
-# test events (1). tests/test_pages.py counts them with the whole rendered page.
+# test events (1). tests/browse/test_pages.py counts them with the whole rendered page.
 QUERIES = 12
 # Values shown in each of the rule page's two indicator tables; the rest are one link away, paginated
 # (/rules/<id>/indicators/). A driver block list with 4,400 hashes made a 2.1 MB page before.

@@ -17,7 +17,7 @@ then does not fire, never leave out one that would.
 Case: RE2 compares case-insensitively by Unicode simple case folding, where every character of a
 folding orbit (k, K, KELVIN SIGN) has the same full case folding (`str.casefold`). So if RE2 finds a
 literal in a value, the case-folded literal is in the case-folded value; the converse need not
-hold (`ß` folds to `ss`), which only admits an extra candidate. tests/test_match_index.py checks
+hold (`ß` folds to `ss`), which only admits an extra candidate. tests/matching/test_match_index.py checks
 this property over every cased character.
 """
 

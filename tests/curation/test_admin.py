@@ -317,7 +317,7 @@ def test_the_rule_page_shows_the_history(client, admin_user, examples):
     assert '<span class="diff-added">+            - &#x27;ftps://&#x27;</span>' in html
 
 
-# -- re-import from the admin (queued as a background job; tests/test_import_jobs.py runs real ones) ----------------
+# -- re-import from the admin (queued as a background job; tests/importing/test_import_jobs.py runs real ones) ------
 @pytest.fixture
 def import_roots(settings, examples):
     """Admin imports may read the test's private copy of rules/."""
@@ -415,7 +415,8 @@ def test_reimport_needs_post(client, admin_user, examples, import_roots):
     source = Source.objects.get(name="examples")
     client.force_login(admin_user)
     runs = ImportRun.objects.count()
-    client.get(f"/admin/catalog/source/{source.pk}/reimport/")
+    response = client.get(f"/admin/catalog/source/{source.pk}/reimport/")
+    assert response.status_code == 200 and b'method="post"' in response.content  # the confirmation form
     assert ImportRun.objects.count() == runs and not ImportJob.objects.exists()
 
 

@@ -20,7 +20,7 @@ SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
 RULE = """title: {title}
 id: {id}
 status: test
-description: written for tests/test_match_limits.py
+description: written for tests/matching/test_match_limits.py
 author: tests
 date: 2025-01-01
 logsource:
@@ -368,8 +368,8 @@ def test_match_event_command_names_the_regexes_it_cannot_evaluate(rules, tmp_pat
 )
 def test_three_valued_evaluation(detection, event, expected):
     from catalog.core.sigma.evaluate import matches
+    from tests.matching.test_evaluate import compiled_from_parse
     from tests.sigma_helpers import parse_one
-    from tests.test_evaluate import compiled_from_parse
 
     assert matches(compiled_from_parse(parse_one(detection)), event) is expected
 
@@ -392,7 +392,7 @@ def test_three_valued_evaluation(detection, event, expected):
 )
 def test_strings_and_regexes_on_re2_keep_sigma_semantics(detection, event, expected):
     from catalog.core.sigma.evaluate import matches
+    from tests.matching.test_evaluate import compiled_from_parse
     from tests.sigma_helpers import parse_one
-    from tests.test_evaluate import compiled_from_parse
 
     assert matches(compiled_from_parse(parse_one(detection)), event) is expected

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 CATALOG = ROOT / "catalog"
 ONE_WRITER = CATALOG / "publishing" / "visibility.py"
 COLUMNS = frozenset({"hidden", "retired"})
@@ -271,7 +271,7 @@ def test_the_admin_bulk_actions_recount_and_bump(client, superuser, watched):
 
 
 def test_the_admin_form_recounts_and_bumps(client, superuser, watched):
-    from tests.test_admin import form_data
+    from tests.curation.test_admin import form_data
 
     url = f"/admin/catalog/rule/{watched.rule.pk}/change/"
     for hidden in (True, False):

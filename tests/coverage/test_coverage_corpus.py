@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.constants import CORPUS, CORPUS_FOLDERS
-from tests.test_coverage_profile import ON_4688
+from tests.coverage.test_coverage_profile import ON_4688
 
 EXAMPLE = "events=sysmon:1,sysmon:3,sysmon:11,security:4624,security:4688"
 TAG = re.compile(r"^attack\.(t\d{4}(?:\.\d{3})?)$")

@@ -9,7 +9,7 @@ import pytest
 from catalog.browse.queries.rule_page import similar_rules
 from catalog.importing.importer import import_paths
 from catalog.models import Indicator, Rule
-from tests.test_polarity_corpus import ADSI_RULE_ID, LSASS_RULE_ID
+from tests.browse.test_polarity_corpus import ADSI_RULE_ID, LSASS_RULE_ID
 
 
 def get(client, url, status=200):

@@ -27,7 +27,7 @@ from catalog.matching import rule_events as rule_test_events
 from catalog.models import Indicator, Rule
 from catalog.publishing.visibility import set_visibility
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 LIVE_ID = "6f0e7a8c-1b2d-4c3e-9f4a-5b6c7d8e9f01"
 HIDDEN_ID = "6f0e7a8c-1b2d-4c3e-9f4a-5b6c7d8e9f02"
 RETIRED_ID = "6f0e7a8c-1b2d-4c3e-9f4a-5b6c7d8e9f03"
@@ -37,7 +37,7 @@ title: Read path probe {name}
 id: {id}
 status: test
 level: high
-description: A rule written by tests/test_read_path.py.
+description: A rule written by tests/browse/test_read_path.py.
 author: test_read_path
 date: 2026-01-01
 modified: 2026-01-02

@@ -7,7 +7,7 @@ this run uses. The number of examples per operation is bounded (SCHEMA_FUZZ_EXAM
 so the whole module takes seconds; raise it locally for a deeper run.
 
 Throttle counters are cleared before each request: the point is to reach the views, not to
-measure the rate limits (tests/test_request_limits.py does that).
+measure the rate limits (tests/platform/test_request_limits.py does that).
 """
 
 import os

@@ -16,8 +16,8 @@ import yaml
 from catalog.core.sigma.index import LiteralIndex
 from catalog.core.sigma.logged_events import flatten_event, load_events
 from catalog.core.sigma.requirements import ALWAYS, compiled_need, resolve
+from tests.matching.test_evaluate import REGRESSION, compiled_from_parse
 from tests.sigma_helpers import parse_one
-from tests.test_evaluate import REGRESSION, compiled_from_parse
 
 
 def regression_events() -> list[tuple[list[str], dict]]:

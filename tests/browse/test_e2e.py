@@ -87,7 +87,7 @@ def test_dark_mode_renders(site, browser):
 
 
 def test_paste_an_event_and_see_the_rule_it_triggers(site, page):
-    from tests.test_evaluate import SYSMON_EVENT
+    from tests.matching.test_evaluate import SYSMON_EVENT
 
     page.goto(site + "/match/")
     page.get_by_label("Event (JSON)").fill(SYSMON_EVENT.read_text(encoding="utf-8"))

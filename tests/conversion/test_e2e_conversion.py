@@ -1,7 +1,7 @@
 """In real headless Chromium: a rule's Query section (switch target and pipeline, copy) and /preview/.
 
 The catalog is built from the example rules in its own database (SQLite, or PostgreSQL when the run
-uses it) and served by gunicorn, as tests/test_e2e.py does; Playwright drives Debian's Chromium.
+uses it) and served by gunicorn, as tests/browse/test_e2e.py does; Playwright drives Debian's Chromium.
 A Content-Security-Policy violation shows as a console error and fails the test.
 """
 

@@ -1,7 +1,7 @@
 """Telemetry coverage on a handful of rules written here: classes, missing fields, polarity, upkeep, API.
 
 Each rule's expected class is decided by what the test wrote into it (its log source and the
-fields it looks for), against the event schemas stated in tests/test_coverage_profile.py.
+fields it looks for), against the event schemas stated in tests/coverage/test_coverage_profile.py.
 """
 
 import json

@@ -138,7 +138,7 @@ def test_every_windows_service_has_a_channel_row():
 
 
 def test_module_does_not_import_django():
-    source = (Path(__file__).resolve().parents[1] / "catalog" / "core" / "reference" / "events.py").read_text(
+    source = (Path(__file__).resolve().parents[2] / "catalog" / "core" / "reference" / "events.py").read_text(
         encoding="utf-8"
     )
     imported = set()

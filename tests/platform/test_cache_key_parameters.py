@@ -2,7 +2,7 @@
 
 Anonymous requests have undeclared parameters stripped before the view runs, so a parameter a view reads but
 does not declare (catalog.platform.parameters) is silently ignored in production (most tests run with the page cache
-off; tests/test_parameter_declarations.py catches such reads).
+off; tests/platform/test_parameter_declarations.py catches such reads).
 Here the cache is on, and each page must answer differently with and without its parameter.
 """
 

@@ -96,11 +96,9 @@ def imported(db, messy, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": None, "match": None}}
     settings.CATALOG_MATCH_JOB_DIR = str(messy.parent / "jobs")
     forget_compiled()
-    explaining.forget()
     report = import_paths([str(messy)], source="messy")
     yield report
     forget_compiled()
-    explaining.forget()
 
 
 def skip_reasons() -> dict[str, str]:
@@ -159,7 +157,6 @@ def store_no_condition(rule_id: str, json_null: bool) -> None:
     stored_as_sql_null = Rule.objects.filter(uuid=rule_id, condition_tree__isnull=True).exists()
     assert stored_as_sql_null is not json_null  # the two ways a missing tree can be stored
     forget_compiled()
-    explaining.forget()
 
 
 @pytest.mark.parametrize("json_null", [True, False], ids=["json-null", "sql-null"])

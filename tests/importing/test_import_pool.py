@@ -18,7 +18,7 @@ import pytest
 
 from catalog.importing.pool import ParserPool
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 
 
 def children_of(pid: int) -> list[int]:

@@ -118,7 +118,7 @@ def test_wildcard_selector_is_matched_in_linear_time(tmp_path):
     name = "a" * 60
     text = RULE.replace("    sel:", f"    {name}:").replace("condition: sel", "condition: 1 of " + "a*" * 14 + "b")
     result = parse_in_child(text.encode(), tmp_path)
-    # A condition that cannot be parsed is an error of the rule (tests/test_messy_rules.py), found quickly.
+    # A condition that cannot be parsed is an error of the rule (tests/matching/test_messy_rules.py), found quickly.
     assert result["rules"] == 0
     assert any("matches no detection" in problem for problem in result["problems"])
 

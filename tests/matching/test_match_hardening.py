@@ -259,7 +259,7 @@ MARKER = "zq9hardeningmarker"
 RULE = """title: Hardening {number}
 id: {id}
 status: test
-description: written for tests/test_match_hardening.py
+description: written for tests/matching/test_match_hardening.py
 author: tests
 date: 2025-01-01
 logsource:

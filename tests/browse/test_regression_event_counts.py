@@ -1,4 +1,4 @@
-"""The rule pages and the API count SigmaHQ's regression events on their rules (tests/test_evaluate.py checks
+"""The rule pages and the API count SigmaHQ's regression events on their rules (tests/matching/test_evaluate.py checks
 that each fires its rule, with an explanation).
 
 Expected rules and event counts are read from regression_data's info.yml and JSON files here.

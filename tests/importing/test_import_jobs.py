@@ -31,7 +31,7 @@ from catalog.importing.roots import RootNotAllowed, check_root
 from catalog.models import ImportJob, ImportRun, Rule, Source
 from tests.task_worker import run_queued_tasks, task_result
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 CERTUTIL_ID = "fb6ebed3-a7c3-43fe-bd17-93997d27921a"
 CERTUTIL = "windows/process_creation/proc_creation_win_certutil_remote_download.yml"
 WAIT_SECONDS = 120  # a guard against hanging forever, not a speed requirement

@@ -7,7 +7,7 @@ import pytest
 
 from catalog.core.sigma.evaluate import compile_rule, matches
 from catalog.core.sigma.explain import explain, highlight
-from tests import test_evaluate
+from tests.matching import test_evaluate
 from tests.sigma_helpers import parse_one
 
 CERTUTIL = """

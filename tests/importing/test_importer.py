@@ -310,7 +310,7 @@ def test_full_corpus_imported_without_errors(corpus):
 def test_deprecated_and_unsupported_import_with_warnings(db, corpus_dir):
     report = import_paths([str(corpus_dir / "deprecated"), str(corpus_dir / "unsupported")], source="legacy")
     # Four unsupported rules have pseudo-code conditions (`write X from sel1 ... -> alert`, `count(x) per y > 200`):
-    # a condition that cannot be parsed is an error of its file (tests/test_messy_rules.py).
+    # a condition that cannot be parsed is an error of its file (tests/matching/test_messy_rules.py).
     assert sorted(p.path for p in report.errors) == [
         "unsupported/network/net_dns_high_subdomain_rate.yml",
         "unsupported/windows/sysmon_always_install_elevated_parent_child_correlated.yml",

@@ -12,7 +12,7 @@ from catalog.matching.logsources import LogSource, infer, picked
 RULE = """title: {title}
 id: {id}
 status: test
-description: written for tests/test_match_safety.py
+description: written for tests/matching/test_match_safety.py
 author: tests
 date: 2025-01-01
 logsource:
@@ -88,8 +88,8 @@ def test_lookaround_runs_on_the_fallback(client, rules):
 def test_a_fallback_search_past_the_budget_is_unknown_not_false():
     from catalog.core.sigma.evaluate import matches
     from catalog.core.sigma.values import EventView, RegexBudget
+    from tests.matching.test_evaluate import compiled_from_parse
     from tests.sigma_helpers import parse_one
-    from tests.test_evaluate import compiled_from_parse
 
     rule = compiled_from_parse(parse_one(f"sel:\n  A|re: '{CATASTROPHIC}'\ncondition: not sel"))
     spent = RegexBudget(0)

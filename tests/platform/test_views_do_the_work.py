@@ -1,12 +1,12 @@
 """Architecture issue, views do the work: /api/changes/ and /api/coverage/ in the OpenAPI schema, and
-/coverage/'s long parts as templates. (The rule page's query count: tests/test_pages.py.)
+/coverage/'s long parts as templates. (The rule page's query count: tests/browse/test_pages.py.)
 
 /api/changes/ and /api/coverage/ were missing from /api/schema/.
 
 Both are DRF views now (catalog.platform.json_views) only so drf-spectacular can describe them: the
 documented shapes are checked against real answers here, and what the plain Django views did
 (no session read, JSON whatever the Accept header, Django's 404, their own 400/415 answers) is
-checked to be unchanged. tests/test_api_schema_fuzz.py fuzzes both operations.
+checked to be unchanged. tests/platform/test_api_schema_fuzz.py fuzzes both operations.
 """
 
 import json

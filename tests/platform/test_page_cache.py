@@ -90,7 +90,7 @@ def test_an_undeclared_parameter_is_dropped_and_the_page_shared(page_cache, clie
 
 def test_every_declared_parameter_reaches_its_view_under_the_cache(page_cache, client):
     """The production configuration: each route that declares its parameters, requested with all of them
-    and an undeclared probe, is given exactly the declared ones (tests/test_parameter_declarations.py
+    and an undeclared probe, is given exactly the declared ones (tests/platform/test_parameter_declarations.py
     checks that the view reads no others)."""
     from catalog.platform.parameters import declaration_of
     from tests.parameter_reads import PROBE, declared_routes, sample_arguments, sample_url
