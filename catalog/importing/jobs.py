@@ -7,8 +7,9 @@ worker timeout; the task records the outcome on the job row, which the admin sho
 writer, so run one worker there; on PostgreSQL imports queue on an advisory lock anyway.
 
 A job whose task will never finish (failed, gone, or running far longer than any import) would stay
-"running" forever; `reconcile` marks it failed from the task's result (catalog/platform/task_state.py), and
-is run whenever the admin lists or shows jobs.
+"running" forever; `reconcile` marks it failed from the task's result, and is run whenever the admin lists
+or shows jobs. Claiming, finishing and giving up are the lifecycle every job shares
+(catalog/platform/job_lifecycle.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import traceback
 from datetime import timedelta
 
 from django.conf import settings
-from django.utils import timezone
 from django_tasks import task
 
 from catalog.importing.files import confined_to
@@ -25,9 +25,7 @@ from catalog.importing.importer import import_paths
 from catalog.importing.reimport import source_roots
 from catalog.importing.roots import allowed_roots, check_roots
 from catalog.models.jobs import ImportJob
-from catalog.platform.task_state import task_problem
-
-ACTIVE = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+from catalog.platform import job_lifecycle as lifecycle
 
 
 def enqueue(source, user) -> ImportJob:
@@ -45,13 +43,7 @@ def enqueue(source, user) -> ImportJob:
 @task()
 def run_import_job(job_id: int) -> str:
     """The task: run one queued job (a job already given up, or run, is left alone); its outcome."""
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING, started_at=timezone.now()
-    )
-    if not claimed:
-        return "not queued"
-    run_job(ImportJob.objects.select_related("source").get(pk=job_id))
-    return ImportJob.objects.values_list("status", flat=True).get(pk=job_id)
+    return lifecycle.run(ImportJob, job_id, run_job, ImportJob.objects.select_related("source"))
 
 
 def run_job(job: ImportJob) -> None:
@@ -62,27 +54,17 @@ def run_job(job: ImportJob) -> None:
             report = import_paths(roots, source=job.source.name)
     except BaseException as exc:  # a worker stopped mid-import (SystemExit) is recorded too, then re-raised
         detail = traceback.format_exc(limit=-8) if not isinstance(exc, (SystemExit, ValueError)) else ""
-        _finish(job, ImportJob.Status.FAILED, message=f"{type(exc).__name__}: {exc}\n{detail}".strip())
+        lifecycle.finish(
+            ImportJob, job.pk, ImportJob.Status.FAILED, message=f"{type(exc).__name__}: {exc}\n{detail}".strip()
+        )
         if not isinstance(exc, Exception):
             raise
     else:
-        _finish(job, ImportJob.Status.DONE, summary=report.summary(), import_run_id=report.run_id)
+        lifecycle.finish(
+            ImportJob, job.pk, ImportJob.Status.DONE, summary=report.summary(), import_run_id=report.run_id
+        )
 
 
-def _finish(job: ImportJob, status: str, **fields) -> None:
-    ImportJob.objects.filter(pk=job.pk).update(status=status, finished_at=timezone.now(), **fields)
-
-
-# -- dead jobs ----------------------------------------------------------------------------------------
 def reconcile() -> int:
     """Mark failed every queued or running job whose task will never finish it; returns how many."""
-    give_up = timedelta(seconds=settings.CATALOG_TASK_GIVE_UP_SECONDS)
-    dead = []
-    for job in ImportJob.objects.filter(status__in=ACTIVE).only("pk", "task_id", "requested_at"):
-        if problem := task_problem(job.task_id, job.requested_at, give_up):
-            dead.append((job.pk, problem))
-    for pk, message in dead:
-        ImportJob.objects.filter(pk=pk, status__in=ACTIVE).update(
-            status=ImportJob.Status.FAILED, finished_at=timezone.now(), message=message
-        )
-    return len(dead)
+    return lifecycle.reconcile(ImportJob, timedelta(seconds=settings.CATALOG_TASK_GIVE_UP_SECONDS))

@@ -9,10 +9,10 @@ same storage, reports progress on the row and deletes the upload when it ends, d
 
 A job whose task will never finish (failed, gone, or running far past CATALOG_MATCH_JOB_SECONDS: its
 worker died) is marked failed and its upload deleted when a status page or a task next looks
-(`reconcile`, from the task's result: catalog/platform/task_state.py). Finished jobs are deleted after
-CATALOG_MATCH_JOB_KEEP_HOURS. Whenever jobs are purged or given up, every stored upload that no live job
-owns, and that is older than CATALOG_MATCH_ORPHAN_GRACE_SECONDS (a file being saved for a job not yet
-saved is young), is deleted too (`purge_orphans`).
+(`reconcile`, from the task's result: catalog/platform/job_lifecycle.py, the lifecycle every job shares).
+Finished jobs are deleted after CATALOG_MATCH_JOB_KEEP_HOURS. Whenever jobs are purged or given up, every
+stored upload that no live job owns, and that is older than CATALOG_MATCH_ORPHAN_GRACE_SECONDS (a file
+being saved for a job not yet saved is young), is deleted too (`purge_orphans`).
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from catalog.matching.grouping import match_file
 from catalog.matching.quotas import QuotaRefused, check_quota
 from catalog.matching.storage import delete_upload, local_copy, upload_storage
 from catalog.models.matching_jobs import MatchJob
-from catalog.platform.task_state import task_problem
+from catalog.models.task_jobs import ACTIVE
+from catalog.platform import job_lifecycle as lifecycle
 
 log = logging.getLogger(__name__)
-ACTIVE = (MatchJob.Status.QUEUED, MatchJob.Status.RUNNING)
 
 
 def job_dir() -> Path:
@@ -87,13 +87,7 @@ def run_match_job(job_id: int) -> str:
     """The task: match one queued job's file (a job already given up, or run, is left alone)."""
     reconcile()
     purge_old()
-    claimed = MatchJob.objects.filter(pk=job_id, status=MatchJob.Status.QUEUED).update(
-        status=MatchJob.Status.RUNNING, started_at=timezone.now()
-    )
-    if not claimed:
-        return "not queued"
-    run_job(MatchJob.objects.get(pk=job_id))
-    return MatchJob.objects.values_list("status", flat=True).get(pk=job_id)
+    return lifecycle.run(MatchJob, job_id, run_job)
 
 
 def run_job(job: MatchJob) -> None:
@@ -121,24 +115,16 @@ def run_job(job: MatchJob) -> None:
 
 
 def _finish(job: MatchJob, status: str, **fields) -> None:
-    MatchJob.objects.filter(pk=job.pk).update(status=status, finished_at=timezone.now(), file_path="", **fields)
+    lifecycle.finish(MatchJob, job.pk, status, file_path="", **fields)  # a finished job owns no upload
 
 
 def reconcile() -> int:
     """Mark failed every active job whose task will never finish it, deleting its upload; returns how many."""
     give_up = timedelta(seconds=2 * settings.CATALOG_MATCH_JOB_SECONDS + 60)
-    dead = []
-    for job in MatchJob.objects.filter(status__in=ACTIVE).only("pk", "task_id", "requested_at", "file_path"):
-        if problem := task_problem(job.task_id, job.requested_at, give_up):
-            dead.append((job, problem))
-    for job, message in dead:
-        if MatchJob.objects.filter(pk=job.pk, status__in=ACTIVE).update(
-            status=MatchJob.Status.FAILED, finished_at=timezone.now(), message=message, file_path=""
-        ):
-            delete_upload(job.file_path)
+    dead = lifecycle.reconcile(MatchJob, give_up, on_failed=lambda job: delete_upload(job.file_path), file_path="")
     if dead:
         purge_orphans()
-    return len(dead)
+    return dead
 
 
 def purge_old() -> int:

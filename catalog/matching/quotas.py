@@ -15,8 +15,8 @@ from django.db.models import Sum
 from rest_framework.throttling import BaseThrottle
 
 from catalog.models.matching_jobs import MatchJob
+from catalog.models.task_jobs import ACTIVE
 
-LIVE = (MatchJob.Status.QUEUED, MatchJob.Status.RUNNING)
 RETRY_AFTER = 60  # seconds: about what one file at the head of the queue takes; a hint, not a promise
 
 
@@ -39,7 +39,7 @@ def client_key(request) -> str:
 
 def check_quota(client: str, size: int) -> None:
     """Refuse (QuotaRefused) a job of `size` bytes for `client` when a cap would be passed."""
-    live = MatchJob.objects.filter(status__in=LIVE)
+    live = MatchJob.objects.filter(status__in=ACTIVE)
     if live.count() >= settings.CATALOG_MATCH_MAX_JOBS:
         raise QuotaRefused(
             f"Too many files are being matched right now (at most {settings.CATALOG_MATCH_MAX_JOBS} site-wide): "

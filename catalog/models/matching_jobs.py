@@ -9,8 +9,10 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from catalog.models.task_jobs import TaskJob
 
-class MatchJob(models.Model):
+
+class MatchJob(TaskJob):
     """One uploaded file, matched outside the request by a background task (see jobs.py).
 
     The row is the whole interface between the web request and the task: the request stores the
@@ -19,14 +21,7 @@ class MatchJob(models.Model):
     the uploaded events, which only the uploader's link shows.
     """
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
-
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     file_name = models.CharField(max_length=255)
     file_path = models.CharField(max_length=1000, blank=True)  # the upload's name in STORAGES["uploads"]
     file_format = models.CharField(max_length=8, blank=True)  # evtx, json, jsonl
@@ -35,23 +30,12 @@ class MatchJob(models.Model):
     client = models.CharField(max_length=200, blank=True, db_index=True)
     total_events = models.PositiveIntegerField(null=True, blank=True)  # None until known
     events_done = models.PositiveIntegerField(default=0)
+    # Indexed here (not on ImportJob's table): finished match jobs are purged by age.
     requested_at = models.DateTimeField(default=timezone.now, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)  # the django.tasks result that matches it
     results = models.JSONField(default=dict, blank=True)  # see catalog.matching.grouping
-    message = models.TextField(blank=True)  # why it failed
-
-    class Meta:
-        app_label = "catalog"
-        ordering = ["-requested_at", "-pk"]
 
     def __str__(self):
         return f"Match job {self.token} ({self.file_name}, {self.status})"
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
 
     @property
     def percent(self) -> int:

@@ -1,8 +1,9 @@
 """The background job queue as operations see it: how many jobs are in each state, and how long the
 oldest queued one has waited.
 
-The jobs users see are two tables (ImportJob, MatchJob), each run by a django.tasks task in a worker
-(`manage.py db_worker`). Health (readiness) and metrics ask only `queue_state()` and `queue_problem()`.
+The jobs users see are two tables (ImportJob, MatchJob, both a catalog.models.task_jobs.TaskJob), each run
+by a django.tasks task in a worker (`manage.py db_worker`). Health (readiness) and metrics ask only
+`queue_state()` and `queue_problem()`.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from django.utils import timezone
 
 from catalog.models.jobs import ImportJob
 from catalog.models.matching_jobs import MatchJob
+from catalog.models.task_jobs import TaskJob
 
 QUEUES = {"import": ImportJob, "match": MatchJob}
-STATES = ("queued", "running", "done", "failed")
+STATES = tuple(TaskJob.Status.values)  # queued, running, done, failed: the states every job shares
 
 
 @dataclass
@@ -35,7 +37,7 @@ def queue_state() -> QueueState:
         for status, count in model.objects.order_by().values_list("status").annotate(n=Count("pk")):
             counts[status] = count
         state.jobs[kind] = counts
-        oldest = model.objects.filter(status="queued").aggregate(oldest=Min("requested_at"))["oldest"]
+        oldest = model.objects.filter(status=TaskJob.Status.QUEUED).aggregate(oldest=Min("requested_at"))["oldest"]
         state.oldest_queued_seconds[kind] = None if oldest is None else max(0.0, (now - oldest).total_seconds())
     return state
 

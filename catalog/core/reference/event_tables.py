@@ -246,7 +246,7 @@ APPLICATION_EVENTS: dict[int, str] = {
     216: "A database location change was detected (ESENT)",
     325: "The database engine created a new database (ESENT)",
     326: "The database engine attached a database (ESENT)",
-    327: "The database engine detached a database (ESENT)",
+    327: "The database engine released an attached database (ESENT)",
     524: "The system catalog has been deleted (Windows Backup)",
     1000: "Application crash: faulting application (Application Error)",
     1001: "Fault bucket report (Windows Error Reporting)",
