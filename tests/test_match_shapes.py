@@ -18,6 +18,7 @@ from catalog.core.sigma.explain import matched_predicates
 from catalog.core.sigma.logged_events import flatten_event, shaped_event
 from catalog.core.sigma.shape_mappings import reversed_pipeline
 from catalog.importing.importer import import_paths
+from catalog.matching import explaining
 from catalog.matching.engine import forget_compiled
 
 IMAGE = "C:\\Windows\\System32\\cmd.exe"
@@ -193,9 +194,12 @@ def rules(db, tmp_path, settings):
         (folder / f"rule_{number}.yml").write_text(text, encoding="utf-8")
     report = import_paths([str(folder)], source="shapes")
     assert not report.errors, [str(p) for p in report.errors]
+    # rolled-back tests can leave another catalog under the same version number and rule pks
     forget_compiled()
+    explaining.forget()
     yield ids
     forget_compiled()
+    explaining.forget()
 
 
 def post(client, events, query=""):
@@ -288,8 +292,9 @@ def test_match_event_reads_every_shape_in_a_file(rules, tmp_path, capsys, settin
     assert {rules[title] for title in FIRING} <= set(reference)
     assert all(by_event[n]["hits"] == reference for n in by_event)
     call_command("match_event", str(events), *source)
-    assert "7 event(s) (windows-xml 1, ecs 2, splunk 2, sentinel-securityevent 1, defender-xdr 1)" in (
-        capsys.readouterr().out
+    assert (
+        "7 event(s), 7 with hits (read as: windows-xml 1, ecs 2, splunk 2, sentinel-securityevent 1, defender-xdr 1)"
+        in (capsys.readouterr().out)
     )
 
 

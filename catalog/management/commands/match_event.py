@@ -85,7 +85,9 @@ class Command(BaseCommand):
 
     def _summary(self, name, summary):
         shapes = ", ".join(f"{shape} {count}" for shape, count in summary["shapes"].items())
-        self.stdout.write(f"{name}: {summary['events']} event(s) ({shapes}), {summary['hit_events']} with hits")
+        self.stdout.write(
+            f"{name}: {summary['events']} event(s), {summary['hit_events']} with hits (read as: {shapes})"
+        )
         for group in summary["rules"]:
             when = f"  {group['first']} .. {group['last']}" if group["first"] else ""
             self.stdout.write(f"  {group['count']:6d}  {group['level'] or '-':13s} {group['title']}{when}")
