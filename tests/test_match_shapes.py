@@ -353,6 +353,8 @@ def test_other_events_are_read_as_before():
         "userIdentity.type": "IAMUser",
         "type": "IAMUser",
     }
+    wrapped = {"result": {"Image": IMAGE}}  # no Splunk export row: its shape is not Splunk's
+    assert shaped_event(wrapped) == ({"result.Image": IMAGE, "Image": IMAGE}, "flat")
     windows = {"Channel": "Security", "EventID": 4688, "NewProcessName": IMAGE}
     assert shaped_event(windows) == (windows, "windows-xml")
     assert flatten_event(XML)["Image"] == IMAGE and shaped_event(XML)[1] == "windows-xml"

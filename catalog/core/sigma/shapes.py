@@ -25,6 +25,7 @@ each one keeps its channel, and a Defender row's table) is written below.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from . import shape_mappings as pipelines
@@ -48,7 +49,7 @@ LABELS = {
 
 # How the shapes are told apart: fields none of the others has (no pipeline says what an event looks like).
 SPLUNK_KEYS = {"EventCode", "sourcetype", "_raw", "_time", "splunk_server"}
-SPLUNK_EXPORT_KEYS = {"result", "preview", "offset", "lastrow"}  # one row of a search's JSON export
+SPLUNK_EXPORT_KEYS = {"result", "preview", "offset", "lastrow"}  # a row of a search's JSON export, unwrapped
 DEFENDER_KEYS = {"DeviceId", "DeviceName", "ReportId", "InitiatingProcessFolderPath", "InitiatingProcessFileName"}
 SENTINEL_KEYS = {"TimeGenerated", "TenantId", "SourceSystem", "EventSourceName", "Activity"}
 # Where a shape keeps the event id or channel, when no pipeline maps it there: ecs_windows maps EventID to
@@ -75,9 +76,13 @@ DEFENDER_ACTIONS = (
 def normalize(event: dict) -> tuple[dict[str, Any], str]:
     """(the event's fields, with the Windows names rules use, the shape it was recognised in) for a JSON
     event other than the EVTX rendering, which catalog.core.sigma.logged_events flattens itself."""
-    event = _unwrapped(event)
     fields = dotted(event)
     shape = _shape(fields)
+    inner = event.get("result")
+    if shape is None and isinstance(inner, dict) and set(event) <= SPLUNK_EXPORT_KEYS:
+        fields = dotted(inner)  # a row of a Splunk search's JSON export: {"preview": false, "result": {...}}
+        shape = _shape(fields)
+        event = inner if shape else event
     if shape == ECS:
         return _ecs(fields), shape
     if shape == SPLUNK:
@@ -88,11 +93,6 @@ def normalize(event: dict) -> tuple[dict[str, Any], str]:
         return _renamed(fields, pipelines.reversed_pipeline("azure_monitor").tables["SecurityEvent"]), shape
     flat = flattened(event)
     return flat, WINDOWS_XML if ("Channel" in flat or "Provider_Name" in flat) else FLAT
-
-
-def _unwrapped(event: dict) -> dict:
-    inner = event.get("result")
-    return inner if isinstance(inner, dict) and set(event) <= SPLUNK_EXPORT_KEYS else event
 
 
 def _shape(fields: dict[str, Any]) -> str | None:
@@ -109,23 +109,29 @@ def _shape(fields: dict[str, Any]) -> str | None:
 
 
 def _ecs(fields: dict[str, Any]) -> dict[str, Any]:
-    mapping = pipelines.reversed_pipeline("ecs_windows")
+    prefixes = pipelines.reversed_pipeline("ecs_windows").prefixes
     own = {}  # the event's own Windows fields, which ecs_windows puts under `winlog.event_data.`
     for key, value in fields.items():
-        for prefix in mapping.prefixes:
+        for prefix in prefixes:
             if key.startswith(prefix) and len(key) > len(prefix):
                 own.setdefault(key[len(prefix) :], value)
-    return _renamed(fields, pipelines.merged(mapping.fields, ECS_EXTRA), own)
+    return _renamed(fields, _ecs_reverse(), own)
+
+
+@cache
+def _ecs_reverse() -> pipelines.Reverse:
+    return pipelines.merged(pipelines.reversed_pipeline("ecs_windows").fields, ECS_EXTRA)
 
 
 def _splunk(fields: dict[str, Any]) -> dict[str, Any]:
-    reverse = pipelines.without_prefixes(
-        pipelines.merged(
-            pipelines.reversed_pipeline("splunk_windows").fields, pipelines.reversed_pipeline("splunk_cim").fields
-        )
-    )
     channel = next(filter(None, (_splunk_channel(fields.get(key)) for key in SPLUNK_CHANNEL_KEYS)), None)
-    return _renamed(fields, reverse, {"Channel": channel} if channel else {})
+    return _renamed(fields, _splunk_reverse(), {"Channel": channel} if channel else {})
+
+
+@cache
+def _splunk_reverse() -> pipelines.Reverse:
+    windows, cim = (pipelines.reversed_pipeline(name).fields for name in ("splunk_windows", "splunk_cim"))
+    return pipelines.without_prefixes(pipelines.merged(windows, cim))
 
 
 def _splunk_channel(value) -> str:
