@@ -54,11 +54,13 @@ class Grouper:
         self.offered: dict[int, int] = {}  # hits offered for a sample explanation, per rule pk
         self.timeline: list[dict] = []
         self.events = self.hit_events = self.left_out = 0
+        self.shapes: dict[str, int] = {}  # events per shape they were read in (catalog.core.sigma.shapes)
         self.complete = True
 
     def add(self, event: LoggedEvent, rules: list) -> list[dict]:
         """Record one event's hits; returns the hits (rule, explanation when it is a sample) in order."""
         self.events += 1
+        self.shapes[event.shape] = self.shapes.get(event.shape, 0) + 1
         if not rules:
             return []
         self.hit_events += 1
@@ -106,6 +108,7 @@ class Grouper:
         return {
             "events": self.events,
             "hit_events": self.hit_events,
+            "shapes": self.shapes,
             "complete": self.complete,
             "rules": by_rule,
             "timeline": timeline,

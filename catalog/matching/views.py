@@ -25,7 +25,8 @@ from rest_framework.exceptions import APIException
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
-from catalog.core.sigma.logged_events import EventInputError, EventLimits, read_events
+from catalog.core.sigma import shapes
+from catalog.core.sigma.logged_events import EventInputError, EventLimits, read_shaped_events
 from catalog.matching.budget import ExplanationBudget
 from catalog.matching.engine import LogSource, match_events, picked, uncompilable_rules
 from catalog.matching.explaining import attach_explanations, chosen_rule
@@ -70,7 +71,7 @@ class BodyTooLarge(APIException):
 
 class EventsTextParser(BaseParser):
     """application/json read as text, at most CATALOG_MATCH_MAX_BYTES of it: the events are parsed
-    by read_events, within its limits, not by DRF's JSONParser (which has none). DRF calls it
+    by read_shaped_events, within its limits, not by DRF's JSONParser (which has none). DRF calls it
     whenever the body is first needed, also for the CSRF check of a logged-in user."""
 
     media_type = "application/json"
@@ -83,12 +84,13 @@ class EventsTextParser(BaseParser):
         return raw.decode("utf-8", errors="replace")
 
 
-def parse_events(text: str) -> list[dict]:
-    """The flattened events of a posted text, or InputRejected with what is wrong."""
+def parse_events(text: str) -> list[tuple[dict, str]]:
+    """The flattened events of a posted text, each with its shape (catalog.core.sigma.shapes: ECS, Splunk,
+    Sentinel and Defender XDR events get the Windows field names), or InputRejected with what is wrong."""
     if len(text) > settings.CATALOG_MATCH_MAX_BYTES:
         raise InputRejected(f"{len(text)} characters of events (at most {settings.CATALOG_MATCH_MAX_BYTES}).", 413)
     try:
-        return read_events(text, limits())
+        return read_shaped_events(text, limits())
     except json.JSONDecodeError as exc:
         raise InputRejected(f"Not JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
     except EventInputError as exc:
@@ -98,8 +100,9 @@ def parse_events(text: str) -> list[dict]:
 class EventForm(forms.Form):
     event = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
-        help_text="One JSON event, a list of events, or several objects one after another "
-        "(a Windows event rendered from EVTX, or any flat JSON object).",
+        help_text="One JSON event, a list of events, or several objects one after another: a Windows event "
+        "rendered from EVTX, from Winlogbeat / Elastic Agent (ECS), Splunk, Sentinel (SecurityEvent) or "
+        "Defender XDR (Device*Events), or any flat JSON object.",
     )
 
     why_not = forms.UUIDField(
@@ -124,25 +127,28 @@ class EventForm(forms.Form):
 
 
 def evaluate(
-    events: list[dict],
+    shaped: list[tuple[dict, str]],
     for_listing: bool = False,
     why_not=None,
     source: LogSource | None = None,
     explained: ExplanationBudget | None = None,
 ) -> list[dict]:
-    """Match results per event, each with the explanations of its fired rules (and of the chosen
-    `why_not` rule, a Rule or None): catalog.matching.explaining, within `explained` (from settings
-    when None). `source`: the log source picked for the events (None: inferred per event,
-    catalog.matching.logsources)."""
-    results = []
+    """Match results per (flattened event, shape), each with its shape and the explanations of its fired
+    rules (and of the chosen `why_not` rule, a Rule or None): catalog.matching.explaining, within
+    `explained` (from settings when None). `source`: the log source picked for the events (None: inferred
+    per event, catalog.matching.logsources)."""
+    events, results = [flat for flat, _ in shaped], []
     budget, regex_budget = settings.CATALOG_MATCH_BUDGET_SECONDS, settings.CATALOG_MATCH_REGEX_SECONDS
-    for result in match_events(events, budget, source=source, regex_seconds=regex_budget):
+    matched = match_events(events, budget, source=source, regex_seconds=regex_budget)
+    for result, (_, shape) in zip(matched, shaped, strict=True):
         rules = result.rules
         if for_listing and rules:  # full rows for the rule table, in one query (plus techniques)
             rules = list(Rule.objects.public().filter(pk__in=[r.pk for r in rules]).for_listing().order_by("title"))
         results.append(
             {
                 "fields": result.fields,
+                "shape": shape,
+                "shape_label": shapes.LABELS[shape],
                 "rules": rules,
                 "complete": result.complete,
                 "source": result.source,
@@ -215,9 +221,11 @@ def match_page(request):
     responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 413: OpenApiTypes.OBJECT, 415: OpenApiTypes.OBJECT},
     description="Body (application/json): one event (JSON object), a list of events, or several objects one after "
     "another. Optional query parameters product, category, service: the events' log source (else inferred per "
-    "event). Answer: {complete, events: [{fields, complete, logsource: {product, category, service, how, reason}, "
-    "cut_off, explanations_left_out, rules: [{id, title, level, url, explanation}], why_not?}], truncated, "
-    "explanations, explanations_left_out, explanation_limits: {count, bytes}}; `truncated` is true when some "
+    "event). Answer: {complete, events: [{fields, shape, complete, logsource: {product, category, service, how, "
+    "reason}, cut_off, explanations_left_out, rules: [{id, title, level, url, explanation}], why_not?}], truncated, "
+    "explanations, explanations_left_out, explanation_limits: {count, bytes}}; `shape`: how the event was read "
+    "(windows-xml, ecs, splunk, sentinel-securityevent, defender-xdr, flat): fields of the non-Windows shapes get "
+    "the Windows names rules use, from the pySigma pipelines' mappings. `truncated` is true when some "
     "explanations were left out (null) to keep the answer within CATALOG_MATCH_MAX_EXPLANATIONS and "
     "CATALOG_MATCH_MAX_EXPLANATION_BYTES; `complete` is false when the time budget "
     "ran out before every rule was checked, or a backtracking regex was cut off (listed in cut_off); the results "
@@ -248,6 +256,7 @@ def match_api(request):
         "events": [
             {
                 "fields": result["fields"],
+                "shape": result["shape"],
                 "complete": result["complete"],
                 "logsource": result["source"].as_dict(),
                 "cut_off": result["cut_off"],

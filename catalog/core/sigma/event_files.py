@@ -2,7 +2,8 @@
 JSON lines, read as the flat events rules are written against, within limits.
 
 EVTX is parsed by `evtx` (pyevtx-rs, a maintained Rust parser on PyPI), which renders each record
-as the same JSON that SigmaHQ's regression data holds, so both go through `flatten_event`.
+as the same JSON that SigmaHQ's regression data holds, so both go through `shaped_event` (which also
+renames the fields of ECS, Splunk, Sentinel and Defender XDR events: catalog.core.sigma.shapes).
 
 Limits are checked before parsing where the format allows it: the caller checks the byte size
 (`check_size`); an EVTX file's record count is read from its chunk headers and a JSON-lines file's
@@ -22,12 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from .json_stream import JSONStreamError, json_objects
-from .logged_events import EventInputError, EventLimits, _check, flatten_event
+from .logged_events import EventInputError, EventLimits, _check, shaped_event
 
 EVTX_MAGIC = b"ElfFile\x00"
 CHUNK_MAGIC = b"ElfChnk\x00"
 EVTX_HEADER_BYTES, EVTX_CHUNK_BYTES = 4096, 65536
-TIME_FIELDS = ("TimeCreated", "@timestamp", "timestamp", "UtcTime", "EventTime", "time", "_time")
+TIME_FIELDS = (
+    *("TimeCreated", "@timestamp", "timestamp", "UtcTime", "EventTime", "time", "_time"),
+    *("TimeGenerated", "Timestamp"),  # Sentinel's and Defender XDR's rows
+)
 
 
 class EventFileError(ValueError):
@@ -46,6 +50,7 @@ class LoggedEvent:
     number: int  # 1-based, in file order
     timestamp: str  # as logged ('' when the event has none)
     flat: dict[str, Any]
+    shape: str = ""  # the shape it was recognised in (catalog.core.sigma.shapes)
 
 
 def check_size(name: str, size: int, limits: FileLimits) -> None:
@@ -103,12 +108,13 @@ def read_events(path: Path, name: str, limits: FileLimits, kind: str | None = No
                 f"{name}: more than {limits.max_events:,} events (at most {limits.max_events:,} per file); "
                 f"stopped reading at event {number:,}."
             )
-        flat = _clean(flatten_event(event))
+        flat, shape = shaped_event(event)
+        flat = _clean(flat)
         try:
             _check(flat, number, limits.per_event)
         except EventInputError as exc:
             raise EventFileError(f"{name}: {exc}") from None
-        yield LoggedEvent(number, timestamp or _time_of(flat), flat)
+        yield LoggedEvent(number, timestamp or _time_of(flat), flat, shape)
 
 
 def _evtx(path: Path, name: str, limits: FileLimits):

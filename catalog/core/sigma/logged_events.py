@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
+from . import shapes
+
 
 class EventInputError(ValueError):
     """Input that is valid JSON but not acceptable as events (too many, too deep, too long...)."""
@@ -71,15 +73,20 @@ def load_events(text: str, limits: EventLimits = NO_LIMITS) -> list[dict]:
 
 def read_events(text: str, limits: EventLimits) -> list[dict[str, Any]]:
     """`load_events`, flattened and checked against the limits: the events as rules read them."""
+    return [flat for flat, _ in read_shaped_events(text, limits)]
+
+
+def read_shaped_events(text: str, limits: EventLimits) -> list[tuple[dict[str, Any], str]]:
+    """`read_events`, each event with the shape it was recognised in (catalog.core.sigma.shapes)."""
     events = load_events(text, limits)
     if not events:
         raise EventInputError("No JSON object found.")
-    flat_events = []
+    shaped = []
     for number, event in enumerate(events, start=1):
-        flat = flatten_event(event)
+        flat, shape = shaped_event(event)
         _check(flat, number, limits)
-        flat_events.append(flat)
-    return flat_events
+        shaped.append((flat, shape))
+    return shaped
 
 
 def _check(flat: dict[str, Any], number: int, limits: EventLimits) -> None:
@@ -104,16 +111,22 @@ def _check(flat: dict[str, Any], number: int, limits: EventLimits) -> None:
 
 
 def flatten_event(data: dict) -> dict[str, Any]:
-    """A logged event as the flat field -> value map Sigma rules are written against.
+    """A logged event as the flat field -> value map Sigma rules are written against (`shaped_event`)."""
+    return shaped_event(data)[0]
+
+
+def shaped_event(data: dict) -> tuple[dict[str, Any], str]:
+    """A logged event as the flat field -> value map Sigma rules are written against, and its shape.
 
     Windows events rendered from EVTX as JSON ({"Event": {"System": ..., "EventData": ...}}) give
     their EventData (and UserData) fields plus the System ones Sigma uses (EventID, Channel,
-    Computer, Provider_Name, ...); any other JSON object is flattened, nested keys joined by dots
-    and also reachable by their last part.
+    Computer, Provider_Name, ...). Any other JSON object goes to catalog.core.sigma.shapes: an event
+    from ECS, Splunk, Sentinel or Defender XDR gets the Windows field names rules use; any other is
+    flattened, nested keys joined by dots and also reachable by their last part.
     """
     event = data.get("Event") if isinstance(data.get("Event"), dict) else None
     if event is None:
-        return _flattened(data)
+        return shapes.normalize(data)
     flat: dict[str, Any] = {}
     system = event.get("System") or {}
     for key, value in system.items():
@@ -133,7 +146,7 @@ def flatten_event(data: dict) -> dict[str, Any]:
             named, unnamed = _data_elements(body.get("Data"))
             flat.update(named)
             rest = {k: v for k, v in body.items() if k != "Data"}
-            flat.update({k: v for k, v in _flattened(rest).items() if k not in flat})
+            flat.update({k: v for k, v in shapes.flattened(rest).items() if k not in flat})
             if unnamed and "Data" not in flat:
                 # SigmaHQ's `Data` is the event data as a whole (`Data|contains|all: [MsMpEng.exe, mpengine.dll]`
                 # looks in two <Data> elements): the unnamed values, one a line.
@@ -141,7 +154,7 @@ def flatten_event(data: dict) -> dict[str, Any]:
     # Some providers (Windows Defender) name fields with spaces; Sigma writes them without.
     for key in [k for k in flat if " " in k]:
         flat.setdefault(key.replace(" ", ""), flat[key])
-    return flat
+    return flat, shapes.WINDOWS_XML
 
 
 def _data_elements(data: Any) -> tuple[dict[str, Any], list[str]]:
@@ -163,18 +176,3 @@ def _data_elements(data: Any) -> tuple[dict[str, Any], list[str]]:
             if value is not None and not isinstance(value, (dict, list)):
                 unnamed.append(value if isinstance(value, str) else str(value))
     return named, unnamed
-
-
-def _flattened(data: dict, prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "#attributes":
-            continue
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            for sub_key, sub_value in _flattened(value, f"{name}.").items():
-                flat[sub_key] = sub_value
-                flat.setdefault(sub_key.rsplit(".", 1)[-1], sub_value)
-        else:
-            flat[name] = value
-    return flat

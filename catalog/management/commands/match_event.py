@@ -2,10 +2,11 @@
 catalog rules each logged event triggers (in the given log source, else the one inferred per event).
 
 Files are Windows EVTX (parsed natively), JSON (one event, a list, or objects one after another)
-or JSON lines (.jsonl, .ndjson). Local files are trusted input: no size caps and no time budget
+or JSON lines (.jsonl, .ndjson); JSON events may be in the Windows, ECS, Splunk, Sentinel or Defender XDR
+shape (catalog.core.sigma.shapes). Local files are trusted input: no size caps and no time budget
 here (the web routes have both). `--format jsonl` writes one JSON object per hit (file, event number,
-timestamp, rule, and the predicates that matched), for other tools; `text` a line per event and
-rule, then the hits grouped by rule.
+timestamp, the shape it was read in, rule, and the predicates that matched), for other tools; `text` a
+line per event and rule, then the hits grouped by rule.
 """
 
 import json
@@ -69,12 +70,13 @@ class Command(BaseCommand):
         def on_hits(event, hits):
             if format == "jsonl":
                 for hit in hits:
-                    record = {"file": name, "event": event.number, "timestamp": event.timestamp, "rule": hit["rule"]}
+                    record = {"file": name, "event": event.number, "timestamp": event.timestamp, "shape": event.shape}
+                    record["rule"] = hit["rule"]
                     if hit["explanation"] is not None:
                         record["matched"] = matched_predicates(hit["explanation"])
                     self.stdout.write(json.dumps(record, ensure_ascii=False))
                 return
-            self.stdout.write(f"{name} event {event.number}: {len(hits)} rule(s)")
+            self.stdout.write(f"{name} event {event.number}: {len(hits)} rule(s)  [read as {event.shape}]")
             for hit in hits:
                 rule = hit["rule"]
                 self.stdout.write(f"  {rule['id']}  {rule['level'] or '-':13s} {rule['title']}")
@@ -82,7 +84,10 @@ class Command(BaseCommand):
         return on_hits
 
     def _summary(self, name, summary):
-        self.stdout.write(f"{name}: {summary['events']} event(s), {summary['hit_events']} with hits")
+        shapes = ", ".join(f"{shape} {count}" for shape, count in summary["shapes"].items())
+        self.stdout.write(
+            f"{name}: {summary['events']} event(s), {summary['hit_events']} with hits (read as: {shapes})"
+        )
         for group in summary["rules"]:
             when = f"  {group['first']} .. {group['last']}" if group["first"] else ""
             self.stdout.write(f"  {group['count']:6d}  {group['level'] or '-':13s} {group['title']}{when}")
