@@ -145,7 +145,7 @@ SHAPES = {  # name -> (event, the shape it must be reported in)
 RULE = """title: {title}
 id: {id}
 status: test
-description: written for tests/test_match_shapes.py
+description: written for tests/matching/test_match_shapes.py
 author: tests
 date: 2025-01-01
 logsource:
