@@ -14,19 +14,21 @@ from catalog.exports.files import csv_response, layer_response
 from catalog.platform.parameters import reads_parameters
 
 
-def _filtered(request):
+def _filtered_or_refused(request):
+    """(the rules the list's filters select, None), or (None, the answer: a 400 naming the bad filters, or
+    the export throttle's 429)."""
     filterset = rule_queries.rule_filterset(request.GET)
-    return filterset, (filterset.qs if filterset.is_valid() else None)
+    if not filterset.is_valid():
+        return None, JsonResponse({"errors": filterset.errors}, status=400)
+    return filterset.qs, export_throttled(request)
 
 
 @reads_parameters(*RuleFilterSet.base_filters)
 def navigator_layer(request):
     """ATT&CK Navigator layer (format 4.5): each technique scored by the number of matching rules."""
-    filterset, rules = _filtered(request)
-    if rules is None:
-        return JsonResponse({"errors": filterset.errors}, status=400)
-    if throttled := export_throttled(request):
-        return throttled
+    rules, refused = _filtered_or_refused(request)
+    if refused is not None:
+        return refused
     description = "Rules per technique" + (f" (filters: {request.GET.urlencode()})" if request.GET else "")
     return layer_response(
         request,
@@ -42,9 +44,7 @@ def navigator_layer(request):
 @reads_parameters(*RuleFilterSet.base_filters)
 def rules_csv(request):
     """The filtered rule list as CSV, one row per rule."""
-    filterset, rules = _filtered(request)
-    if rules is None:
-        return JsonResponse({"errors": filterset.errors}, status=400)
-    if throttled := export_throttled(request):
-        return throttled
+    rules, refused = _filtered_or_refused(request)
+    if refused is not None:
+        return refused
     return csv_response(request, rules, "sigma-rules.csv")
