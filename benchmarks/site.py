@@ -141,6 +141,10 @@ def serve(
             str(workers),
             "--log-level",
             "warning",
+            # A worker's first /match/ compiles the catalog; on a CI machine shared with other work that can
+            # pass gunicorn's default 30 s, and a killed worker fails a browser test for the machine's sake.
+            "--timeout",
+            "120",
         ],
         env=_env(database_url, **extra),
         cwd=ROOT,
