@@ -50,12 +50,26 @@ def _decidable(rule: Rule) -> bool:
     return rule.rule_type == "rule" and not decidable.stored_problem(rule.conditions, rule.condition_tree)
 
 
-def explain_rules(rules: list[Rule], event: dict[str, Any]) -> dict[int, dict]:
+def explain_rules(
+    rules: list[Rule], event: dict[str, Any], through: dict[int, Source] | None = None
+) -> dict[int, dict]:
     """The explanation of each rule on one flattened event, by rule pk (rules that cannot be
-    rebuilt are left out, as the matcher leaves them out)."""
+    rebuilt are left out, as the matcher leaves them out). `through`: as in explain_within."""
     parts = rule_parts(rules)
     view = EventView(event)
-    return {pk: explain(compiled, predicates, view) for pk, (compiled, predicates) in parts.items()}
+    return {
+        pk: explained_on(compiled, predicates, event, view, (through or {}).get(pk))
+        for pk, (compiled, predicates) in parts.items()
+    }
+
+
+def explained_on(compiled: CompiledRule, predicates: list[tuple], event: dict, view: EventView, source) -> dict:
+    """One rule's explanation: on the event as it is, or read through a mapped source (with its `via`)."""
+    if source is None:
+        return explain(compiled, predicates, view)
+    explanation = explain(compiled, predicates, mapped.view_for(event, source))
+    explanation["via"] = mapping.describe(source)
+    return explanation
 
 
 def forget() -> None:
@@ -116,12 +130,7 @@ def explain_within(
     for pk, (compiled, predicates) in parts.items():
         if not budget.room:
             break
-        source = through.get(pk)
-        if source is None:
-            explanation = explain(compiled, predicates, view)
-        else:
-            explanation = explain(compiled, predicates, mapped.view_for(event, source))
-            explanation["via"] = mapping.describe(source)
+        explanation = explained_on(compiled, predicates, event, view, through.get(pk))
         if not budget.admit(explanation, event if shown_with_event else None):
             break
         explained[pk] = explanation
