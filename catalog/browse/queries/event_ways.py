@@ -7,7 +7,7 @@ a profile of that one event (both read the same ways of the same need signatures
 
 * `event_totals()`: (provider, event id) -> [runnable rules, rules it runs without some fields], stored
   by catalog.publishing.summaries at every change (the event pages read the stored counts);
-* `runnable_signatures()`: the signatures an event runs (1 query), for the event page's rule list;
+* an event page lists the rules whose signature `runs` it (NeedSignature.runs, kept by catalog.coverage.summary);
 * `rule_ways()`: a rule's event coverage on its page, from what its record already holds (no query).
 """
 
@@ -28,12 +28,6 @@ def event_totals() -> dict[tuple[str, int | None], list[int]]:
     rows = NeedSignature.objects.filter(rule_count__gt=0).values_list(*NEED_COLUMNS, "rule_count")
     counts = taxonomy.event_counts(rows.iterator(chunk_size=2000))
     return {(taxonomy.provider_name(slug), event_id): n for (slug, event_id), n in counts.items()}
-
-
-def runnable_signatures(provider: str, event_id: int | None) -> list[int]:
-    """The need signatures (pks) an event of that provider (display name) and id runs: 1 query."""
-    rows = NeedSignature.objects.filter(rule_count__gt=0).values_list("pk", *NEED_COLUMNS)
-    return taxonomy.runnable_through(rows, taxonomy.provider_slug(provider), event_id)
 
 
 @dataclass

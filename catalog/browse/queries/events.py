@@ -12,7 +12,6 @@ from __future__ import annotations
 from django.db.models import CharField, F, OuterRef
 from django.db.models.functions import Cast
 
-from catalog.browse.queries import event_ways
 from catalog.browse.queries.attack import summarized
 from catalog.core import taxonomy
 from catalog.models import EventType, LogsourceSummary, Rule
@@ -59,10 +58,10 @@ def event_param(event_id: int | None) -> str:
 
 
 def event_rules(event: EventType):
-    """The live rules the event runs (every looked-for field carried), by title: the need signatures read
-    once (1 query) through the taxonomy's ways in, then the rules (catalog.browse.queries.event_ways)."""
-    signatures = event_ways.runnable_signatures(event.provider, event.event_id)
-    return Rule.objects.live().filter(need__signature_id__in=signatures).order_by("title", "pk")
+    """The live rules the event runs (every looked-for field carried), by title: those whose need signature
+    runs it (NeedSignature.runs: the taxonomy's ways in, catalog.browse.queries.event_ways)."""
+    token = taxonomy.runs_token(taxonomy.provider_slug(event.provider), event.event_id)
+    return Rule.objects.live().filter(need__signature__runs__contains=token).order_by("title", "pk")
 
 
 def event_facts(event: EventType) -> dict:

@@ -20,7 +20,7 @@ Pure Python: pySigma and json, no Django and no other catalog package but catalo
 from .names import canonical_provider, event_title, provider_name, provider_slug, title_for
 from .pipelines import category_fields, common_fields, logsource_fields, plugins
 from .sources import Source, category_sources, mapped_sources, native_categories, security_fields
-from .ways import Way, event_counts, parse_token, runnable_through, signature_ways, ways
+from .ways import Way, event_counts, parse_token, runs_text, runs_token, signature_ways, ways
 
 __all__ = [
     "Source",
@@ -38,7 +38,8 @@ __all__ = [
     "plugins",
     "provider_name",
     "provider_slug",
-    "runnable_through",
+    "runs_text",
+    "runs_token",
     "security_fields",
     "signature_ways",
     "title_for",

@@ -87,6 +87,17 @@ def signature_ways(product, category, service, events, fields):
     return ways(product.casefold(), category.casefold(), service.casefold(), tuple(events), tuple(fields))
 
 
+def runs_text(ways) -> str:
+    """The runnable ways' tokens as a need signature stores them (NeedSignature.runs): " sysmon:1 security:4688 "."""
+    tokens = [way.token for way in ways if way.runnable]
+    return f" {' '.join(tokens)} " if tokens else ""
+
+
+def runs_token(provider: str, event_id: int | None) -> str:
+    """What an event is looked for as in NeedSignature.runs: " security:4688 "."""
+    return f" {provider}:{'*' if event_id is None else event_id} "
+
+
 def event_counts(signatures) -> dict[tuple[str, int | None], list[int]]:
     """(provider slug, event id) -> [rules runnable through it, rules it runs without some fields], over
     (product, category, service, events, fields, rule_count) rows."""
@@ -96,15 +107,3 @@ def event_counts(signatures) -> dict[tuple[str, int | None], list[int]]:
             entry = counts.setdefault((way.provider, way.event_id), [0, 0])
             entry[0 if way.runnable else 1] += rule_count
     return counts
-
-
-def runnable_through(signatures, provider: str, event_id: int | None) -> list:
-    """The keys of the (key, product, category, service, events, fields) rows runnable through the event."""
-    return [
-        key
-        for key, product, category, service, events, fields in signatures
-        if any(
-            way.runnable and (way.provider, way.event_id) == (provider, event_id)
-            for way in signature_ways(product, category, service, events, fields)
-        )
-    ]
