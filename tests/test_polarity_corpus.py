@@ -155,6 +155,7 @@ def stored_reading() -> dict[str, dict[tuple, str]]:
     return rules
 
 
+@pytest.mark.long
 def test_polarity_and_counts_agree_with_an_independent_reading(corpus):
     independent, stored = independent_reading(), stored_reading()
     pairs = [(uuid, key, polarity) for uuid, keys in independent.items() for key, polarity in keys.items()]
