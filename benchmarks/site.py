@@ -106,13 +106,14 @@ def serve(
     page_cache: bool = True,
     env: dict | None = None,
     task_worker: bool = True,
+    worker_options: tuple[str, ...] = (),
 ):
     """Yield the base URL of gunicorn serving the catalog; stop it afterwards. `env`: more settings.
 
     `task_worker`: one task worker runs beside it, as in a deployment, for the background tasks (match
     files, re-imports, export builds): `manage.py db_worker`, or `manage.py rqworker` when the settings
-    select the RQ backend (CATALOG_TASKS_BACKEND=rq in `env` or the environment). Its pid is
-    `serve.last_worker_pid` (None without one)."""
+    select the RQ backend (CATALOG_TASKS_BACKEND=rq in `env` or the environment), with `worker_options` after
+    the command's own. Its pid is `serve.last_worker_pid` (None without one)."""
     sock = listening_socket()
     port = sock.getsockname()[1]
     extra = {"DEBUG": "0", "CATALOG_PAGE_CACHE_SECONDS": "600" if page_cache else "0", **(env or {})}
@@ -153,7 +154,7 @@ def serve(
     sock.close()  # gunicorn holds it now
     worker = None
     if task_worker:
-        command = _worker_command(_env(database_url, **extra))
+        command = [*_worker_command(_env(database_url, **extra)), *worker_options]
         worker = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), *command],
             env=_env(database_url, **extra),

@@ -44,11 +44,15 @@ if ! [ -x "$PY" ] || [ "$("$PY" -c 'import platform; print(platform.python_versi
 fi
 # Reinstalled only when pyproject.toml or requirements.lock changed since the last install into this venv.
 STAMP=$VENV/.installed
-if ! [ -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ requirements.lock -nt "$STAMP" ]; then
-    "$PY" -m pip install --quiet --upgrade pip
-    "$PY" -m pip install --quiet --require-hashes -r requirements.lock  # the same lock as .venv: one environment
-    "$PY" -m pip install --quiet --no-deps -e .
-    "$PY" -m pip check
+# uv installs, as `make install` does (uv itself pinned and hashed in requirements-tools.lock).
+if ! [ -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ requirements.lock -nt "$STAMP" ] \
+    || [ requirements-tools.lock -nt "$STAMP" ]; then
+    "$PY" -m pip install --quiet --require-hashes -r requirements-tools.lock
+    UV=$VENV/bin/uv
+    # the same lock as .venv: one environment
+    "$UV" pip install --python "$PY" --quiet --require-hashes --compile-bytecode -r requirements.lock
+    "$UV" pip install --python "$PY" --quiet --no-deps -e .
+    "$UV" pip check --python "$PY"
     touch "$STAMP"
 fi
 

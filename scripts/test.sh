@@ -11,6 +11,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
+# A run starts a hundred-odd Python processes (xdist workers, manage.py, gunicorn and task workers): let the first
+# write the project's bytecode (and pytest its rewritten test modules) for the others, even where the environment
+# says not to (the packages in .venv are compiled at install).
+unset PYTHONDONTWRITEBYTECODE
 PG_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 PYTEST=("$PY" -m pytest -n "${TEST_WORKERS:-3}" --dist loadgroup --durations=15)
 

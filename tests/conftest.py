@@ -35,7 +35,7 @@ from tests.built_catalogs import catalog_copy, drop_built_catalogs, replace_test
 
 # Re-exported for tests written before tests/constants.py existed; new code imports from there.
 from tests.constants import CORPUS, CORPUS_FOLDERS, EXAMPLES, REFERENCE_RULE_ID, ROOT, corpus_paths  # noqa: F401
-from tests.suite_layout import database_free, needs_corpus, reads_corpus, site_config, site_group
+from tests.suite_layout import database_free, reads_corpus, run_order, site_config, site_group
 
 
 def pytest_addoption(parser):
@@ -56,6 +56,9 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "corpus: the test reads the SigmaHQ snapshot in ../shared (slow to import)")
     config.addinivalue_line("markers", "database_free: the test can reach no database (set by tests/conftest.py)")
     config.addinivalue_line("markers", "server_error_expected: the test means to see a 500 from the test client")
+    config.addinivalue_line(
+        "markers", "long: a whole-corpus pass of tens of seconds, started first among its kind (tests/suite_layout.py)"
+    )
     config.addinivalue_line(
         "markers", "postgresql_only: the test builds its own PostgreSQL database whatever the run's database"
     )
@@ -82,14 +85,15 @@ def pytest_itemcollected(item):
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Corpus tests last (stable otherwise): the tests before them run on the example rules alone."""
+    """Corpus tests last: the tests before them run on the example rules alone; long tests first among each kind
+    (tests/suite_layout.py), stable otherwise."""
     for option, marker in (("--skip-database-free", "database_free"), ("--skip-postgresql-only", "postgresql_only")):
         if config.getoption(option):
             left_out = [item for item in items if item.get_closest_marker(marker)]
             if left_out:
                 config.hook.pytest_deselected(items=left_out)
                 items[:] = [item for item in items if not item.get_closest_marker(marker)]
-    items[:] = sorted(items, key=needs_corpus)
+    items[:] = sorted(items, key=run_order)
 
 
 def pytest_sessionfinish(session):

@@ -3,7 +3,9 @@
 - Corpus tests read the SigmaHQ snapshot (the `corpus` or `corpus_dir` fixture, the `corpus` marker, or
   a live site whose module's SITE holds SigmaHQ); each process runs them after all its other tests.
 - Database-free tests can reach no database: scripts/test.sh runs them in the SQLite pass only.
-- Tests of one module's live site form one xdist group, so the module's site is built once.
+- Tests of one module's live site (or of its own two-node database) form one xdist group, so it is built once.
+- Long tests (marked `long`: a whole-corpus pass of tens of seconds) start first among the tests of their kind, so
+  that the run ends on short tests spread over every worker, not one worker finishing a long one alone.
 """
 
 from __future__ import annotations
@@ -79,13 +81,22 @@ def database_free(item) -> bool:
     return not _reaches_outside_the_guard(module)
 
 
+def run_order(item) -> tuple[bool, bool]:
+    """The sort key of the collected tests: corpus tests last, long tests first among each kind (stable otherwise)."""
+    return needs_corpus(item), not item.get_closest_marker("long")
+
+
+# Module-scoped fixtures that build a module's own server or database (`database_url`: the two-node modules').
+MODULE_SERVERS = {"site", "database_url"}
+
+
 def site_group(item) -> str | None:
-    """The xdist group of a test using a module's live site: all of a module's site tests on one worker.
+    """The xdist group of a test using a module's live site (or module-built database): all on one worker.
 
     Not for a test that also reads the session's SigmaHQ database: xdist's loadgroup hands out groups
     before single tests, and that would turn a worker's session database over to SigmaHQ too early.
     """
     names = set(getattr(item, "fixturenames", ()))
-    if "site" in names and not {"corpus", "sigmahq_imported"} & names:
+    if MODULE_SERVERS & names and not {"corpus", "sigmahq_imported"} & names:
         return f"site:{item.module.__name__}"
     return None

@@ -123,6 +123,7 @@ def test_reference_rule_splunk_query_as_written(corpus):
     assert stored.rule_query(corpus.get(uuid=REFERENCE_RULE_ID), choose("splunk")).query == REFERENCE_SPLUNK
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("target", DEFAULT_TARGETS)
 def test_whole_corpus_converts_without_a_traceback(corpus, target):
     """Every rule ends as a query or pySigma's message; the counts are printed (and bounded below)."""

@@ -279,6 +279,7 @@ def test_the_first_bytes_leave_before_any_rule_is_read(client, example_rules):
     assert b"search = " in rest and len(queries) > 0
 
 
+@pytest.mark.long
 def test_full_corpus_export_streams_and_parses(client, corpus):
     started = time.perf_counter()
     built = build_export("lucene", "", "http://testserver/rules/")

@@ -53,6 +53,7 @@ def rule_lists(results) -> list[list[str]]:
     return [[str(rule.uuid) for rule in result.rules] for result in results]
 
 
+@pytest.mark.long
 @pytest.mark.django_db
 def test_indexed_matching_equals_todays_evaluator_on_every_regression_event(corpus, corpus_dir):
     from catalog.matching.engine import forget_compiled, match_events
@@ -71,6 +72,7 @@ def test_indexed_matching_equals_todays_evaluator_on_every_regression_event(corp
     assert all(result.source.product == "windows" for result in indexed if result.rules)
 
 
+@pytest.mark.long
 @pytest.mark.django_db
 def test_indexed_matching_equals_todays_evaluator_on_perturbed_events(corpus, corpus_dir):
     from catalog.matching.engine import forget_compiled, match_events

