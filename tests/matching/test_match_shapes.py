@@ -18,7 +18,6 @@ from catalog.core.sigma.explain import matched_predicates
 from catalog.core.sigma.logged_events import flatten_event, shaped_event
 from catalog.core.sigma.shape_mappings import reversed_pipeline
 from catalog.importing.importer import import_paths
-from catalog.matching import explaining
 from catalog.matching.engine import forget_compiled
 
 IMAGE = "C:\\Windows\\System32\\cmd.exe"
@@ -196,10 +195,8 @@ def rules(db, tmp_path, settings):
     assert not report.errors, [str(p) for p in report.errors]
     # rolled-back tests can leave another catalog under the same version number and rule pks
     forget_compiled()
-    explaining.forget()
     yield ids
     forget_compiled()
-    explaining.forget()
 
 
 def post(client, events, query=""):
