@@ -82,7 +82,7 @@ serve: install
 	CATALOG_PRODUCTION=1 $(PY) manage.py createcachetable -v0
 	@# Metrics of a previous run's workers are dropped (PROMETHEUS_MULTIPROC_DIR: see README, Deploying).
 	if [ -n "$$PROMETHEUS_MULTIPROC_DIR" ]; then mkdir -p "$$PROMETHEUS_MULTIPROC_DIR" && find "$$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -delete; fi
-	CATALOG_PRODUCTION=1 $(VENV)/bin/gunicorn config.wsgi --bind $${BIND:-127.0.0.1:$${PORT:-8000}} --workers $${WORKERS:-3}
+	CATALOG_PRODUCTION=1 $(VENV)/bin/gunicorn --config config/gunicorn.conf.py config.wsgi --bind $${BIND:-127.0.0.1:$${PORT:-8000}} --workers $${WORKERS:-3}
 
 clean:
 	rm -rf $(VENV) db.sqlite3* staticfiles test-artifacts

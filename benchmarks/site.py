@@ -135,6 +135,8 @@ def serve(
     process = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
+            "--config",
+            str(ROOT / "config" / "gunicorn.conf.py"),
             "config.wsgi",
             "--bind",
             f"fd://{sock.fileno()}",
@@ -142,8 +144,8 @@ def serve(
             str(workers),
             "--log-level",
             "warning",
-            # A worker's first /match/ compiles the catalog; on a CI machine shared with other work that can
-            # pass gunicorn's default 30 s, and a killed worker fails a browser test for the machine's sake.
+            # A worker compiling a new catalog version on its first /match/ can pass gunicorn's default 30 s on a
+            # CI machine shared with other work, and a killed worker fails a browser test for the machine's sake.
             "--timeout",
             "120",
         ],
@@ -165,16 +167,19 @@ def serve(
     base = f"http://127.0.0.1:{port}"
     serve.last_pid = process.pid  # the gunicorn master, for benchmarks that measure its workers
     try:
-        for _ in range(200):
+        # The master compiles the matcher before its workers start (config/gunicorn.conf.py): seconds, or a
+        # minute on a machine busy with other work.
+        deadline = time.monotonic() + 180
+        while True:
             try:
                 urllib.request.urlopen(base + "/", timeout=5).read()
                 break
             except OSError:
                 if process.poll() is not None:
                     raise RuntimeError("gunicorn exited before serving") from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError("gunicorn did not answer within 180 s") from None
                 time.sleep(0.1)
-        else:
-            raise RuntimeError("gunicorn did not answer within 20 s")
         yield base
     finally:
         for child in (process, worker):
