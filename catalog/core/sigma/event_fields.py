@@ -105,11 +105,10 @@ def _section(section: str, body: dict) -> dict[str, Any]:
     """One data section's fields: named <Data> elements, the other elements by path and by name (a name that
     is the record's identity only by its path), the unnamed <Data> values as `Data`, one a line."""
     named, unnamed = _data_elements(body.get("Data"))
-    fields = {name if name not in IDENTITY else f"{section}.{name}": _text(value) for name, value in named.items()}
     rest = {key: value for key, value in body.items() if key != "Data"}
-    for key, value in flattened(rest).items():
-        if key not in IDENTITY:
-            fields.setdefault(key, _text(value))
+    fields: dict[str, Any] = {}
+    for key, value in [*named.items(), *flattened(rest).items()]:
+        fields.setdefault(key if key not in IDENTITY else f"{section}.{key}", _text(value))
     if unnamed and "Data" not in fields:
         # SigmaHQ's `Data` is the event data as a whole (`Data|contains|all: [MsMpEng.exe, mpengine.dll]`
         # looks in two <Data> elements): the unnamed values, one a line.
