@@ -5,9 +5,9 @@ Sigma specification's Field Usage says: System elements by their tag (`EventID`,
 attributes as `Tag_Attribute` (`Provider_Name`, `Security_UserID`, `Execution_ProcessID`); EventData's
 `<Data Name="X">` as `X`; UserData's elements by their dotted path and by their own name.
 
-The record header (System) and the event's data can both hold a name: a System-log event 104 ("the System log
-was cleared"... or any other) says in System which log it was written to (`Channel: System`) and in UserData
-`LogFileCleared` which log was cleared (`Channel: Security`). A rule naming such a field means the event's data:
+The record header (System) and the event's data can both hold a name: a System-log event 104 (a log was
+cleared) says in System which log it was written to (`Channel: System`) and in UserData `LogFileCleared` which
+log was cleared (`Channel: Security`). A rule naming such a field means the event's data:
 SigmaHQ's two event-log-cleared rules list `Security`, `Microsoft-Windows-Sysmon/Operational`, ... as the
 `Channel` of a `service: system` event, which only the cleared log can be (with the header's value, the one rule
 fires on every clearing and the other never does). So:
@@ -20,7 +20,7 @@ fires on every clearing and the other never does). So:
 XML has no null: a data element that is there with no text holds ''. evtx renders an empty `<Data>` as "" but
 an empty UserData element as null; both are read as '', and a field is null only when the event does not have it
 (catalog.core.sigma.values: `field: null` versus `field: ''`). ECS events (catalog.core.sigma.shapes) keep the
-same rule with `winlog.channel`, `winlog.event_id` as their header.
+same rule with `winlog.channel`, `winlog.event_id` as their header. docs/design.md, "Reading events".
 """
 
 from __future__ import annotations
@@ -102,8 +102,8 @@ def _system(system: dict) -> dict[str, Any]:
 
 
 def _section(section: str, body: dict) -> dict[str, Any]:
-    """One data section's fields: named <Data> elements, the other elements by path and by name (a name that
-    is the record's identity only by its path), the unnamed <Data> values as `Data`, one a line."""
+    """One data section's fields: named <Data> elements, the other elements by path and by name, the unnamed
+    <Data> values as `Data`, one a line. A name that is the record's identity is kept as <section>.<name>."""
     named, unnamed = _data_elements(body.get("Data"))
     rest = {key: value for key, value in body.items() if key != "Data"}
     fields: dict[str, Any] = {}
