@@ -6,19 +6,18 @@ second for every other (before, the record's `Channel: System` made the first fi
 on none). "Uncommon New Firewall Rule Added" (cde0a575) filters `ApplicationPath: null` (no path at all) and, for
 svchost and dllhost, `ApplicationPath: ''`: an allow-any rule added with mmc.exe and an empty path fires it.
 
-The events are tests/matching/events/ (see its README), pasted as JSON and read as a file as /match/ reads an upload;
-pySigma's backends are checked to convert the two filters apart as the matcher reads them.
+The events are tests/matching/events/ (see its README), pasted as JSON and read as a file as /match/ reads an upload,
+matched with the whole SigmaHQ catalog; pySigma's backends are checked to convert the two filters apart as the
+matcher reads them.
 """
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from catalog.core.sigma.event_files import FileLimits, read_events
 from catalog.core.sigma.logged_events import EventLimits
-from catalog.importing.importer import import_paths
 from catalog.matching.engine import forget_compiled, match_events
 from catalog.matching.grouping import match_file
 
@@ -44,15 +43,10 @@ EXPECTED = {
 
 
 @pytest.fixture
-def rules(db, corpus_dir, tmp_path, settings):
-    """The three SigmaHQ rules, as SigmaHQ writes them, imported beside the example rules."""
+def rules(corpus, settings):
+    """The whole SigmaHQ catalog (the session's import), the three rules among it."""
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": None, "match": None}}
-    folder = tmp_path / "sigmahq_subset"
-    folder.mkdir()
-    for path in RULE_FILES.values():
-        shutil.copy(corpus_dir / "rules" / path, folder)
-    report = import_paths([str(folder)], source="sigmahq-subset")
-    assert not report.errors, [str(p) for p in report.errors]
+    assert corpus.filter(uuid__in=list(RULE_FILES)).count() == len(RULE_FILES)
     forget_compiled()  # rolled-back tests can leave another catalog under the same version number
     yield
     forget_compiled()
