@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from catalog.core.sigma import patterns
 from catalog.core.sigma.evaluate import BudgetExceeded, CompiledRule, compile_rule, matches
+from catalog.core.sigma.event_fields import record_fields
 from catalog.core.sigma.values import DEFAULT_FALLBACK_SECONDS, EventView, RegexBudget
 from catalog.models import CatalogVersion, Predicate, Rule, live_rules_q
 
@@ -140,8 +141,9 @@ def match_events(
         regexes = shared_budget or RegexBudget(DEFAULT_FALLBACK_SECONDS)
         already_cut = len(regexes.cut_off)
         view = EventView(event, deadline, regexes, plain=indexed)  # the reference reads every string with RE2
-        facts = EventFacts.of(event)
-        event_source = source or infer(event, view.lowered)
+        record = record_fields(event)  # the log it was written to, where the event's data names another
+        facts = EventFacts.of(record)
+        event_source = source or infer(record, view.lowered)
         hits, complete = [], True
         try:
             view.check_deadline()

@@ -103,6 +103,15 @@ def event_for(**fields):
         ("sel:\n  N|gte: 5\ncondition: sel", {"N": "7"}, True),
         ("sel:\n  N|lt: 5\ncondition: sel", {"N": 7}, False),
         ("sel:\n  UA: null\ncondition: sel", {"Other": 1}, True),
+        # null is a field the event lacks (or holds as JSON null), '' an empty one: the spec names them apart
+        ("sel:\n  UA: null\ncondition: sel", {"UA": None}, True),
+        ("sel:\n  UA: null\ncondition: sel", {"UA": ""}, False),
+        ("sel:\n  UA: ''\ncondition: sel", {"UA": ""}, True),
+        ("sel:\n  UA: ''\ncondition: sel", {"UA": None}, False),
+        ("sel:\n  UA: ''\ncondition: sel", {"Other": 1}, False),
+        ("sel:\n  UA|exists: true\ncondition: sel", {"UA": ""}, True),
+        ("sel:\n  UA|exists: true\ncondition: sel", {"UA": None}, False),  # exists is not null
+        ("sel:\n  UA|exists: false\ncondition: sel", {"UA": None}, True),
         ("sel:\n  UA|exists: true\ncondition: sel", {"UA": "x"}, True),
         ("sel:\n  A|fieldref: B\ncondition: sel", {"A": "Admin", "B": "admin"}, True),
         ("sel:\n  A|neq: 'x'\ncondition: sel", {"A": "y"}, True),
@@ -140,7 +149,6 @@ def test_windows_events_are_flattened_with_system_fields():
         "EventID": 4688,
         "Channel": "Security",
         "Provider_Name": "Microsoft-Windows-Security-Auditing",
-        "Provider_Guid": None,
         "NewProcessName": "C:\\x.exe",
     }
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
-from . import shapes
+from . import event_fields, shapes
 
 
 class EventInputError(ValueError):
@@ -118,61 +118,13 @@ def flatten_event(data: dict) -> dict[str, Any]:
 def shaped_event(data: dict) -> tuple[dict[str, Any], str]:
     """A logged event as the flat field -> value map Sigma rules are written against, and its shape.
 
-    Windows events rendered from EVTX as JSON ({"Event": {"System": ..., "EventData": ...}}) give
-    their EventData (and UserData) fields plus the System ones Sigma uses (EventID, Channel,
-    Computer, Provider_Name, ...). Any other JSON object goes to catalog.core.sigma.shapes: an event
-    from ECS, Splunk, Sentinel or Defender XDR gets the Windows field names rules use; any other is
+    Windows events rendered from EVTX as JSON ({"Event": {"System": ..., "EventData": ...}}) give their System,
+    EventData and UserData fields as the Sigma specification names them, a name both the header and the data
+    hold read as catalog.core.sigma.event_fields says. Any other JSON object goes to catalog.core.sigma.shapes:
+    an event from ECS, Splunk, Sentinel or Defender XDR gets the Windows field names rules use; any other is
     flattened, nested keys joined by dots and also reachable by their last part.
     """
     event = data.get("Event") if isinstance(data.get("Event"), dict) else None
     if event is None:
         return shapes.normalize(data)
-    flat: dict[str, Any] = {}
-    system = event.get("System") or {}
-    for key, value in system.items():
-        if key == "Provider" and isinstance(value, dict):
-            attributes = value.get("#attributes") or {}
-            flat["Provider_Name"] = attributes.get("Name")
-            flat["Provider_Guid"] = attributes.get("Guid")
-        elif key == "TimeCreated" and isinstance(value, dict):
-            flat["TimeCreated"] = (value.get("#attributes") or {}).get("SystemTime")
-        elif key == "EventID" and isinstance(value, dict):
-            flat["EventID"] = value.get("#text")
-        elif not isinstance(value, dict):
-            flat[key] = value
-    for section in ("EventData", "UserData"):
-        body = event.get(section)
-        if isinstance(body, dict):
-            named, unnamed = _data_elements(body.get("Data"))
-            flat.update(named)
-            rest = {k: v for k, v in body.items() if k != "Data"}
-            flat.update({k: v for k, v in shapes.flattened(rest).items() if k not in flat})
-            if unnamed and "Data" not in flat:
-                # SigmaHQ's `Data` is the event data as a whole (`Data|contains|all: [MsMpEng.exe, mpengine.dll]`
-                # looks in two <Data> elements): the unnamed values, one a line.
-                flat["Data"] = "\n".join(unnamed)
-    # Some providers (Windows Defender) name fields with spaces; Sigma writes them without.
-    for key in [k for k in flat if " " in k]:
-        flat.setdefault(key.replace(" ", ""), flat[key])
-    return flat, shapes.WINDOWS_XML
-
-
-def _data_elements(data: Any) -> tuple[dict[str, Any], list[str]]:
-    """({name: value} of the named <Data Name="..."> elements, [values of the unnamed ones]).
-
-    EVTX-to-JSON tools render <Data> elements as a list (of dicts, or of plain values when unnamed),
-    a single value or dict, or evtx's `{"#text": [...]}` for a run of unnamed ones.
-    """
-    named: dict[str, Any] = {}
-    unnamed: list[str] = []
-    for entry in data if isinstance(data, list) else [data]:
-        if isinstance(entry, dict):
-            name = (entry.get("#attributes") or {}).get("Name") if isinstance(entry.get("#attributes"), dict) else None
-            if name:
-                named[str(name)] = entry.get("#text")
-                continue
-            entry = entry.get("#text")
-        for value in entry if isinstance(entry, list) else [entry]:
-            if value is not None and not isinstance(value, (dict, list)):
-                unnamed.append(value if isinstance(value, str) else str(value))
-    return named, unnamed
+    return event_fields.windows_rendering(event), shapes.WINDOWS_XML

@@ -28,7 +28,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from . import event_fields
 from . import shape_mappings as pipelines
+from .event_fields import dotted, flattened
 
 WINDOWS_XML, ECS, SPLUNK, SENTINEL, DEFENDER, FLAT = (
     "windows-xml",
@@ -56,6 +58,9 @@ SENTINEL_KEYS = {"TimeGenerated", "TenantId", "SourceSystem", "EventSourceName",
 # `event.code`, but Winlogbeat also writes `winlog.event_id`; splunk_windows only adds the condition
 # source="WinEventLog:<channel>", and the add-on's XML events come as XmlWinEventLog:<channel>.
 ECS_EXTRA = {"winlog.event_id": ("EventID",)}
+# Winlogbeat keeps an event's UserData (an event 104's LogFileCleared) under `winlog.user_data`, which ecs_windows
+# does not name: read as the event's own fields, as `winlog.event_data` is.
+ECS_DATA_PREFIXES = ("winlog.user_data.",)
 SPLUNK_CHANNEL_KEYS = ("source", "sourcetype")
 SPLUNK_CHANNEL_PREFIXES = ("XmlWinEventLog:", "WinEventLog:")
 # A Defender row names its table only when exported with it (Sentinel's `Type`, Advanced Hunting's `$table`);
@@ -109,13 +114,19 @@ def _shape(fields: dict[str, Any]) -> str | None:
 
 
 def _ecs(fields: dict[str, Any]) -> dict[str, Any]:
-    prefixes = pipelines.reversed_pipeline("ecs_windows").prefixes
+    prefixes = (*pipelines.reversed_pipeline("ecs_windows").prefixes, *ECS_DATA_PREFIXES)
     own = {}  # the event's own Windows fields, which ecs_windows puts under `winlog.event_data.`
+    header = {}  # the record header's fields (winlog.channel, event.code): where own holds them too, see event_fields
+    reverse = _ecs_reverse()
     for key, value in fields.items():
-        for prefix in prefixes:
-            if key.startswith(prefix) and len(key) > len(prefix):
-                own.setdefault(key[len(prefix) :], value)
-    return _renamed(fields, _ecs_reverse(), own)
+        data = next((prefix for prefix in prefixes if key.startswith(prefix) and len(key) > len(prefix)), None)
+        if data:
+            own.setdefault(key[len(data) :], value)
+        else:
+            for name in reverse.get(key, ()):
+                if name in event_fields.HEADER:
+                    header.setdefault(name, value)
+    return event_fields.with_header(_renamed(fields, reverse, own), header, own)
 
 
 @cache
@@ -169,31 +180,3 @@ def _renamed(fields: dict[str, Any], reverse: pipelines.Reverse, found: dict[str
         if name in fields:
             renamed[name] = fields[name]
     return renamed | {key: value for key, value in fields.items() if key not in renamed}
-
-
-def dotted(data: dict, prefix: str = "") -> dict[str, Any]:
-    """Nested objects flattened to dotted keys ({"process": {"pid": 4}} and {"process.pid": 4} alike)."""
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            flat.update(dotted(value, f"{name}."))
-        else:
-            flat.setdefault(name, value)
-    return flat
-
-
-def flattened(data: dict, prefix: str = "") -> dict[str, Any]:
-    """Any JSON object flattened, nested keys joined by dots and also reachable by their last part."""
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "#attributes":
-            continue
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            for sub_key, sub_value in flattened(value, f"{name}.").items():
-                flat[sub_key] = sub_value
-                flat.setdefault(sub_key.rsplit(".", 1)[-1], sub_value)
-        else:
-            flat[name] = value
-    return flat

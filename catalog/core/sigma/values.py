@@ -221,10 +221,14 @@ def compare(value, key: str | None, view: EventView) -> bool | None:
             return False
         return value.search(view.text(key).decode("utf-8"), view.regexes)
     actual = None if key is None else view.event[key]
+    # `null` is a field the event does not have (or holds as JSON null), `''` an empty one: the Sigma specification
+    # names them apart, SigmaHQ's rules filter both (the firewall rule's `ApplicationPath: null` and, for svchost,
+    # `ApplicationPath: ''`), and the backends convert them apart (Splunk `NOT f=*`, Lucene `NOT _exists_:f`).
+    # `exists` is its opposite. docs/design.md, "Reading events".
     if isinstance(value, SigmaNull):
-        return key is None or actual in (None, "")
+        return actual is None
     if isinstance(value, SigmaExists):
-        return (key is not None) == value.exists
+        return (actual is not None) == value.exists
     if key is None or actual is None:
         return False
     if isinstance(value, SigmaFieldReference):
