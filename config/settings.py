@@ -133,7 +133,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 # collectstatic's target, used in production; in development the finders serve static files
 # directly (and WhiteNoise would warn about a missing folder on every start).
-STATIC_ROOT = BASE_DIR / "staticfiles" if PRODUCTION else None
+STATIC_ROOT = Path(os.environ.get("CATALOG_STATIC_ROOT", BASE_DIR / "staticfiles")) if PRODUCTION else None
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# The whole suite, on SQLite and then on PostgreSQL (DATABASE_URL or the local server).
-# On a developer machine without PostgreSQL the second run is skipped, and we say so;
+# The whole suite, on SQLite and on PostgreSQL (DATABASE_URL or the local server), the two passes side by side.
+# On a developer machine without PostgreSQL the second pass is skipped, and we say so;
 # under CI (CI=true) an unreachable PostgreSQL is a failure, never a silent skip.
 #
-# Each pass runs on pytest-xdist workers (TEST_WORKERS, default 3: one more than the 2 cores, since browser, two-node
-# and queue tests spend much of their time waiting on other processes), each worker with its
-# own test database, live-site databases and ports; `--dist loadgroup` keeps a module's live site on one
-# worker (tests/suite_layout.py). Tests that can reach no database run in the SQLite pass only.
+# Why side by side: a pass spends about half its time waiting (on gunicorn sites, Chromium, task workers and
+# queues), so one pass after the other leaves a core idle for half the run. Each pass has its own scratch
+# folders (TMPDIR, so its own pytest temporary folders; built exports, uploads and collected static files), its
+# own databases (SQLite files in its TMPDIR; PostgreSQL names prefixed by the run's database) and its own ports.
+# The SQLite pass prints as it goes; the PostgreSQL pass's output follows it.
+#
+# Each pass runs on pytest-xdist workers (TEST_WORKERS each, default 2), each worker with its own test database,
+# live-site databases and ports; `--dist loadgroup` keeps a module's live site on one worker
+# (tests/suite_layout.py). Tests that can reach no database, and whole-corpus computations that only read the
+# rules (marker `one_database`), run in the SQLite pass only. SERIAL=1 runs the passes one after the other.
 # Arguments go to both pytest runs, e.g. `bash scripts/test.sh -x tests/browse/test_api.py`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,12 +22,21 @@ PY=.venv/bin/python
 # says not to (the packages in .venv are compiled at install).
 unset PYTHONDONTWRITEBYTECODE
 PG_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-PYTEST=("$PY" -m pytest -n "${TEST_WORKERS:-3}" --dist loadgroup --durations=15)
+PYTEST=("$PY" -m pytest -n "${TEST_WORKERS:-2}" --dist loadgroup --durations=15)
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/catalog-test-run.XXXXXX")
+trap 'rm -rf "$SCRATCH"' EXIT
 
-echo "== test suite on SQLite =="
-env -u DATABASE_URL "${PYTEST[@]}" --skip-postgresql-only "$@"
+# Run one pass with its own scratch folders: pass NAME, then the command.
+in_scratch() {
+  local folder="$SCRATCH/$1"
+  shift
+  mkdir -p "$folder/tmp" "$folder/exports" "$folder/uploads" "$folder/static"
+  TMPDIR="$folder/tmp" CATALOG_EXPORT_DIR="$folder/exports" CATALOG_MATCH_JOB_DIR="$folder/uploads" \
+    CATALOG_STATIC_ROOT="$folder/static" "$@"
+}
 
-if $PY - "$PG_URL" <<'PYEOF'
+postgres_reachable() {
+  $PY - "$PG_URL" <<'PYEOF'
 import sys, psycopg
 try:
     psycopg.connect(sys.argv[1].replace("postgres://", "postgresql://"), connect_timeout=3).close()
@@ -29,14 +44,29 @@ except Exception as exc:
     print(f"PostgreSQL unreachable at {sys.argv[1]}: {exc}", file=sys.stderr)
     sys.exit(1)
 PYEOF
-then
-  echo "== test suite on PostgreSQL ($PG_URL), less the database-free tests the SQLite pass ran =="
-  status=0
-  DATABASE_URL="$PG_URL" "${PYTEST[@]}" --skip-database-free "$@" || status=$?
+}
+
+postgres_pass() {
+  local status=0
+  echo "== test suite on PostgreSQL ($PG_URL), less the tests the SQLite pass ran alone =="
+  in_scratch postgresql env DATABASE_URL="$PG_URL" "${PYTEST[@]}" --skip-database-free "$@" || status=$?
   if [ "$status" -eq 5 ] && [ "${CI:-}" != "true" ]; then
     echo "Every selected test is database-free: they ran in the SQLite pass." >&2
-  elif [ "$status" -ne 0 ]; then
-    exit "$status"
+    status=0
+  fi
+  return "$status"
+}
+
+started=$SECONDS
+pg_status=skipped
+if postgres_reachable; then
+  if [ "${SERIAL:-}" = "1" ]; then
+    pg_status=serial
+  else
+    pg_log="$SCRATCH/postgresql.log"
+    postgres_pass "$@" >"$pg_log" 2>&1 &
+    pg_pid=$!
+    pg_status=running
   fi
 elif [ "${CI:-}" = "true" ]; then
   echo "FAIL: CI must run the suite on PostgreSQL too, and it is unreachable." >&2
@@ -44,3 +74,22 @@ elif [ "${CI:-}" = "true" ]; then
 else
   echo "SKIPPED the PostgreSQL run: no server at $PG_URL (set TEST_DATABASE_URL to point at one)." >&2
 fi
+
+echo "== test suite on SQLite =="
+sqlite_status=0
+in_scratch sqlite env -u DATABASE_URL "${PYTEST[@]}" --skip-postgresql-only "$@" || sqlite_status=$?
+echo "== the SQLite pass ended after $((SECONDS - started)) s (status $sqlite_status) =="
+
+pg_exit=0
+case "$pg_status" in
+  running)
+    wait "$pg_pid" || pg_exit=$?
+    cat "$pg_log"
+    ;;
+  serial) postgres_pass "$@" || pg_exit=$? ;;
+esac
+if [ "$pg_status" != skipped ]; then
+  echo "== the PostgreSQL pass ended after $((SECONDS - started)) s (status $pg_exit) =="
+fi
+if [ "$sqlite_status" -ne 0 ]; then exit "$sqlite_status"; fi
+exit "$pg_exit"

@@ -42,7 +42,8 @@ def pytest_addoption(parser):
     parser.addoption(
         "--skip-database-free",
         action="store_true",
-        help="leave out the tests that can reach no database (scripts/test.sh: the SQLite pass has run them)",
+        help="leave out the tests that can reach no database, and those marked one_database (scripts/test.sh: "
+        "the SQLite pass runs them)",
     )
     parser.addoption(
         "--skip-postgresql-only",
@@ -61,6 +62,11 @@ def pytest_configure(config):
     )
     config.addinivalue_line(
         "markers", "postgresql_only: the test builds its own PostgreSQL database whatever the run's database"
+    )
+    config.addinivalue_line(
+        "markers",
+        "one_database: a whole-corpus computation in Python over rules it reads with a query other tests run on "
+        "both databases; the database kind can't change its answer, so it runs in the SQLite pass only",
     )
 
 
@@ -87,12 +93,15 @@ def pytest_itemcollected(item):
 def pytest_collection_modifyitems(config, items):
     """Corpus tests last: the tests before them run on the example rules alone; long tests first among each kind
     (tests/suite_layout.py), stable otherwise."""
-    for option, marker in (("--skip-database-free", "database_free"), ("--skip-postgresql-only", "postgresql_only")):
+    for option, markers in (
+        ("--skip-database-free", ("database_free", "one_database")),
+        ("--skip-postgresql-only", ("postgresql_only",)),
+    ):
         if config.getoption(option):
-            left_out = [item for item in items if item.get_closest_marker(marker)]
+            left_out = [item for item in items if any(map(item.get_closest_marker, markers))]
             if left_out:
                 config.hook.pytest_deselected(items=left_out)
-                items[:] = [item for item in items if not item.get_closest_marker(marker)]
+                items[:] = [item for item in items if not any(map(item.get_closest_marker, markers))]
     items[:] = sorted(items, key=run_order)
 
 

@@ -124,6 +124,7 @@ def test_reference_rule_splunk_query_as_written(corpus):
 
 
 @pytest.mark.long
+@pytest.mark.one_database  # conversion is Python over the stored rules; test_reference_rule_... reads them on both
 @pytest.mark.parametrize("target", DEFAULT_TARGETS)
 def test_whole_corpus_converts_without_a_traceback(corpus, target):
     """Every rule ends as a query or pySigma's message; the counts are printed (and bounded below)."""

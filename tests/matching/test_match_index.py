@@ -73,6 +73,7 @@ def test_indexed_matching_equals_todays_evaluator_on_every_regression_event(corp
 
 
 @pytest.mark.long
+@pytest.mark.one_database  # two evaluators compared in Python; the regression events above run on both databases
 @pytest.mark.django_db
 def test_indexed_matching_equals_todays_evaluator_on_perturbed_events(corpus, corpus_dir):
     from catalog.matching.engine import forget_compiled, match_events
