@@ -10,7 +10,6 @@ catalog's non-Windows rules, the presets (catalog.coverage.presets) and the cura
 from __future__ import annotations
 
 from collections import defaultdict
-from urllib.parse import urlencode
 
 from django.urls import reverse
 
@@ -97,8 +96,7 @@ def saved_profiles() -> list[dict]:
     rows = []
     for saved in TelemetryProfile.objects.all():
         try:
-            params = parse(saved.events, saved.logsources).params()
-            url = reverse("coverage:page") + "?" + urlencode(params)
+            url = reverse("coverage:page") + "?" + parse(saved.events, saved.logsources).query()
         except ProfileError:
             url = ""
         rows.append({"name": saved.name, "description": saved.description, "url": url})

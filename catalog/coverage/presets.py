@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from urllib.parse import urlencode
 
 from django.urls import reverse
 
@@ -163,11 +162,11 @@ def preset_links(profile: Profile | None) -> list[dict]:
     page = reverse("coverage:page")
     rows = []
     for preset in PRESETS:
-        row = {"preset": preset, "url": page + "?" + urlencode(preset.profile.params()), "current": False}
+        row = {"preset": preset, "url": page + "?" + preset.profile.query(), "current": False}
         if profile:
             both = Profile(profile.events | preset.profile.events, profile.logsources)
             row["current"] = profile.events == preset.profile.events and not profile.logsources
-            row["add_url"] = "" if both == profile else page + "?" + urlencode(both.params())
+            row["add_url"] = "" if both == profile else page + "?" + both.query()
         rows.append(row)
     return rows
 

@@ -228,11 +228,4 @@ def class_rules(result: Coverage, status: str):
     return Rule.objects.live().filter(need__signature_id__in=[s.pk for s in result.of_class(status)])
 
 
-def add_param(step_token: str) -> tuple[str, str]:
-    """The GET parameter a step adds: ("events", "sysmon:10") or ("logsources", "linux::auditd")."""
-    if step_token.startswith("logsource="):
-        return "logsources", step_token.removeprefix("logsource=")
-    return "events", step_token
-
-
-__all__ = ["CLASSES", "Coverage", "add_param", "class_rules", "event_token", "profile_coverage"]
+__all__ = ["CLASSES", "Coverage", "class_rules", "event_token", "profile_coverage"]

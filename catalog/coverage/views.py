@@ -6,8 +6,6 @@ The profile lives in the URL (catalog.coverage.profile), so every view here can 
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -27,8 +25,8 @@ NEXT_OPEN = 8  # ... of which these are shown before a "more" disclosure
 BLIND_OPEN = 12  # blind techniques on the profile's platforms shown before a "more" disclosure
 
 
-def profile_query(profile, **extra) -> str:
-    return urlencode({**profile.params(), **extra})
+def profile_query(profile) -> str:
+    return profile.query()
 
 
 @reads_parameters(*PROFILE_PARAMETERS, "uncovered")
@@ -46,10 +44,7 @@ def coverage_page(request):
         uncovered_only = request.GET.get("uncovered") == "1"
         steps = result.next_steps[:NEXT_SHOWN]
         for step in steps:
-            key, value = coverage.add_param(step["token"])
-            params = profile.params()
-            params[key] = ",".join(filter(None, [params.get(key, ""), value]))
-            step["url"] = reverse("coverage:page") + "?" + urlencode(params)
+            step["url"] = reverse("coverage:page") + "?" + profile.adding(step["token"]).query()
             step["name"] = _step_name(step["token"], step["label"])
         context.update(
             result=result,
