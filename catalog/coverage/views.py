@@ -23,6 +23,7 @@ from catalog.platform.parameters import reads_parameters
 NEXT_SHOWN = 25  # steps ranked on the page ...
 NEXT_OPEN = 8  # ... of which these are shown before a "more" disclosure
 BLIND_OPEN = 12  # blind techniques on the profile's platforms shown before a "more" disclosure
+ROWS_OPEN = 10  # rows of the runnable and partial tables shown before a "more" disclosure
 
 
 def profile_query(profile) -> str:
@@ -52,8 +53,8 @@ def coverage_page(request):
             collected=_collected(profile),
             named=presets.named(profile),
             event_gaps=gaps.event_gaps(result),
-            runnable_groups=gaps.groups(result, coverage.RUNNABLE),
-            partial_groups=gaps.groups(result, coverage.PARTIAL),
+            runnable_table=_table(result, coverage.RUNNABLE),
+            partial_table=_table(result, coverage.PARTIAL),
             steps=steps[:NEXT_OPEN],
             more_steps=steps[NEXT_OPEN:],
             columns=matrix.coverage_matrix(result, uncovered_only),
@@ -61,6 +62,12 @@ def coverage_page(request):
             uncovered_only=uncovered_only,
         )
     return render(request, "coverage/coverage.html", context)
+
+
+def _table(result, status: str) -> dict:
+    """One of the two tables: its rows (gaps.groups), the first ROWS_OPEN shown, the others behind a disclosure."""
+    rows = gaps.groups(result, status)
+    return {"rows": rows[:ROWS_OPEN], "more": rows[ROWS_OPEN:]}
 
 
 def _step_name(token: str, label: str) -> str:

@@ -15,7 +15,7 @@ from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 
 from catalog.coverage import presets
-from catalog.coverage.profile import from_sysmon_config, parse
+from catalog.coverage.profile import Profile, from_sysmon_config, parse
 from catalog.coverage.sysmon_config import SYSMON_ELEMENTS
 from tests.coverage.test_coverage import EXAMPLE, IDS, probes  # noqa: F401 (the probe rules fixture)
 
@@ -44,15 +44,21 @@ def count(html: str, element_id: str) -> int:
     return int(re.search(rf'id="{element_id}">(\d+)<', html).group(1))
 
 
+def table(html: str, element_id: str) -> str:
+    """A table's rows, with those past the first ten (in a second table behind a disclosure)."""
+    more = f"{element_id}-more"
+    return section(html, element_id) + (section(html, more) if f'id="{more}"' in html else "")
+
+
 def table_rules(html: str, element_id: str) -> int:
-    return sum(int(m.group(2)) for m in ROW.finditer(section(html, element_id)))
+    return sum(int(m.group(2)) for m in ROW.finditer(table(html, element_id)))
 
 
 def table_gaps(html: str) -> dict[str, int]:
     """Per collected event, the rules the two tables list it lacking fields for."""
     found = {}
     for element_id in ("runnable-table", "partial-table"):
-        for token, rules in GAP.findall(section(html, element_id)):
+        for token, rules in GAP.findall(table(html, element_id)):
             found[token] = found.get(token, 0) + int(rules)
     return found
 
@@ -93,12 +99,17 @@ def test_with_sysmon_1_the_fields_4688_lacks_are_said_to_run_through_sysmon(clie
     assert "0</span> of them run with missing fields" in page(client, EXAMPLE)
 
 
-def test_4688_alone_on_sigmahq(client, corpus):
+def test_on_sigmahq_4688_alone_with_sysmon_1_and_with_two_presets(client, corpus):
     said, counts = check_agreement(client, ONLY_4688)
     assert counts["partial"] > 300 and said["security:4688"][1] == counts["partial"]  # the only way in
     said, counts = check_agreement(client, "events=sysmon:1,security:4688")
     rules, partial, runnable = said["security:4688"]
     assert counts["partial"] == partial == 0 and runnable == rules > 300  # Sysmon 1 runs them all
+    # A big profile: its tables show their ten biggest rows, the rest behind a disclosure, and still agree.
+    swift, baseline = (p for p in presets.PRESETS if p.slug in ("swiftonsecurity", "audit-baseline"))
+    query = Profile(swift.profile.events | baseline.profile.events).query()
+    assert 'id="runnable-table-more"' in page(client, query)
+    check_agreement(client, query)
 
 
 # -- presets ----------------------------------------------------------------------------------------------
