@@ -39,9 +39,6 @@ class TelemetryProfileAdmin(admin.ModelAdmin):
 
 
 def profile_url(profile: TelemetryProfile) -> str:
-    from urllib.parse import urlencode
-
     from django.urls import reverse
 
-    parsed = parse(profile.events, profile.logsources)
-    return reverse("coverage:page") + "?" + urlencode(parsed.params())
+    return reverse("coverage:page") + "?" + parse(profile.events, profile.logsources).query()

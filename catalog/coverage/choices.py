@@ -2,18 +2,19 @@
 
 Offered: every Sysmon event (1-29), every event that can back a Windows category (Security 4688,
 5156, 4657, 4663, PowerShell 4103/4104...), the events the catalog maps its rules to (the event
-table of /events/, as the need signatures hold them), a whole-channel box per provider, the log
-sources of the catalog's non-Windows rules, and the curators' saved profiles.
+table of /events/, as the need signatures hold them), the events of the profile itself (so a preset
+or a hand-written URL survives the form), a whole-channel box per provider, the log sources of the
+catalog's non-Windows rules, the presets (catalog.coverage.presets) and the curators' saved profiles.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from urllib.parse import urlencode
 
 from django.urls import reverse
 
 from catalog.core.reference.event_tables import SYSMON_EVENTS
+from catalog.coverage.presets import preset_links
 from catalog.coverage.profile import ProfileError, event_token, logsource_token, parse
 from catalog.coverage.sources import category_sources, event_title, provider_name
 from catalog.models.telemetry import TelemetryProfile
@@ -21,8 +22,10 @@ from catalog.models.telemetry import TelemetryProfile
 FIRST = ("sysmon", "security", "powershell", "powershell-classic", "system")
 
 
-def _event_ids(signatures) -> dict[str, set[int | None]]:
+def _event_ids(profile, signatures) -> dict[str, set[int | None]]:
     ids = defaultdict(set)
+    for provider, event_id in profile.events if profile else ():
+        ids[provider].add(event_id)
     ids["sysmon"].update(event_id for event_id in SYSMON_EVENTS if event_id <= 29)
     for sources in category_sources().values():
         for source in sources:
@@ -40,7 +43,7 @@ def form_choices(profile, signatures) -> dict:
     `signatures`: the catalog's need signatures (catalog.coverage.runnable), read once per request.
     """
     providers = []
-    ids = _event_ids(signatures)
+    ids = _event_ids(profile, signatures)
     order = sorted(ids, key=lambda p: (FIRST.index(p) if p in FIRST else len(FIRST), p))
     for slug in order:
         events = [
@@ -56,10 +59,16 @@ def form_choices(profile, signatures) -> dict:
             "token": event_token(slug, None),
             "checked": bool(profile) and (slug, None) in profile.events,
         }
-        providers.append({"slug": slug, "name": provider_name(slug), "events": events, "whole": whole})
+        checked = sum(event["checked"] for event in events) + whole["checked"]
+        providers.append(
+            {"slug": slug, "name": provider_name(slug), "events": events, "whole": whole, "checked": checked}
+        )
+    logsources = _logsources(profile, signatures)
     return {
         "providers": providers,
-        "logsource_choices": _logsources(profile, signatures),
+        "logsource_choices": logsources,
+        "logsources_checked": sum(source["checked"] for source in logsources),
+        "presets": preset_links(profile),
         "saved_profiles": saved_profiles(),
     }
 
@@ -87,8 +96,7 @@ def saved_profiles() -> list[dict]:
     rows = []
     for saved in TelemetryProfile.objects.all():
         try:
-            params = parse(saved.events, saved.logsources).params()
-            url = reverse("coverage:page") + "?" + urlencode(params)
+            url = reverse("coverage:page") + "?" + parse(saved.events, saved.logsources).query()
         except ProfileError:
             url = ""
         rows.append({"name": saved.name, "description": saved.description, "url": url})

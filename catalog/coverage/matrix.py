@@ -3,6 +3,10 @@
 Counts are of runnable rules (sub-techniques rolled up into their technique, as on /attack/); a
 technique is *blind* when the catalog has live rules for it but the profile runs none of them.
 The tactic layout is ATT&CK's own, from the bundled ATT&CK data (no query).
+
+Blind spots are split by platform (a rule's product, else its category or service): those with a rule
+on a platform the profile collects come first, biggest first; a Windows-only profile is not told
+about its blindness to AWS before its blindness on Windows. The rest are counted per platform.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ class Cell:
     suggestions: list = field(default_factory=list)
     subs_total: int = 0  # sub-techniques with rules in the catalog
     subs_covered: int = 0  # ... and with a runnable one
+    tactics: str = ""  # "Execution, Persistence" (the blind-spot list names them: it is not by tactic)
 
     @property
     def heat(self) -> int:
@@ -48,6 +53,17 @@ def _layout():
     return names, homes, parents, tactics
 
 
+@cache
+def _tactic_names() -> dict[str, str]:
+    """Technique id -> its tactics' names in matrix order (a sub-technique's are its parent's)."""
+    names, homes, _, tactics = _layout()
+    found = defaultdict(list)
+    for tactic in tactics:
+        for technique_id in homes[tactic.shortname]:
+            found[technique_id].append(tactic.name)
+    return {technique_id: ", ".join(found[technique_id] or found[technique_id.split(".")[0]]) for technique_id in names}
+
+
 def _cell(coverage, names, technique_id: str) -> Cell:
     return Cell(
         technique_id,
@@ -55,6 +71,7 @@ def _cell(coverage, names, technique_id: str) -> Cell:
         coverage.runnable.get(technique_id, 0),
         coverage.total.get(technique_id, 0),
         suggestions=coverage.suggestions.get(technique_id, []),
+        tactics=_tactic_names().get(technique_id, ""),
     )
 
 
@@ -86,15 +103,37 @@ def coverage_matrix(coverage, uncovered_only: bool = False) -> list[dict]:
     return columns
 
 
-def blind_spots(coverage) -> list[dict]:
-    """Per tactic, the techniques and sub-techniques with catalog rules but none runnable, and what would cover them."""
-    names, homes, parents, tactics = _layout()
-    blind = sorted(coverage.blind)
-    result = []
-    for tactic in tactics:
-        ids = homes[tactic.shortname]
-        cells = [_cell(coverage, names, t) for t in blind if t in ids or t.split(".")[0] in ids]
-        if cells:
-            cells.sort(key=lambda c: (-c.total, c.technique_id))
-            result.append({"tactic": tactic, "cells": cells})
-    return result
+def collected_platforms(coverage) -> list[str]:
+    """The platforms the profile collects: those of the rules it runs, fully or with missing fields."""
+    return sorted({s.platform for s in coverage.signatures if s.via})
+
+
+def blind_spots(coverage, shown: int) -> dict:
+    """The blind techniques and sub-techniques, each once, biggest (most catalog rules) first.
+
+    `cells`: those with a rule on a platform the profile collects, the first `shown` in `top` and the
+    others in `more`; `elsewhere`: per other platform, its blind techniques (a technique with rules on
+    two such platforms is under both), and `elsewhere_count` the techniques in none of the first.
+    """
+    names = _layout()[0]
+    mine = set(collected_platforms(coverage))
+    cells = sorted((_cell(coverage, names, t) for t in coverage.blind), key=lambda c: (-c.total, c.technique_id))
+    platforms = coverage.platforms
+    yours = [c for c in cells if platforms.get(c.technique_id, set()) & mine]
+    others = [c for c in cells if not platforms.get(c.technique_id, set()) & mine]
+    by_platform = defaultdict(list)
+    for cell in others:
+        for platform in sorted(platforms.get(cell.technique_id, ())):
+            by_platform[platform].append(cell)
+    elsewhere = [
+        {"platform": platform, "cells": found}
+        for platform, found in sorted(by_platform.items(), key=lambda item: (-len(item[1]), item[0]))
+    ]
+    return {
+        "platforms": sorted(mine),
+        "count": len(yours),
+        "top": yours[:shown],
+        "more": yours[shown:],
+        "elsewhere": elsewhere,
+        "elsewhere_count": len(others),
+    }

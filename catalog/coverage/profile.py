@@ -10,7 +10,9 @@ URL format (GET, shareable; also the body of a POSTed JSON profile, as lists or 
   rule). A Windows rule is collected through its events, or through a log-source pattern naming it.
 
 Repeated parameters are joined (``events=sysmon:1&events=sysmon:3``), so an HTML form of checkboxes
-and a hand-written URL say the same thing. A real Sysmon XML configuration can be read into the
+and a hand-written URL say the same thing; the URLs the pages write (`Profile.query`) repeat a
+parameter when one value would pass the length a query value may have (CATALOG_MAX_QUERY_VALUE_CHARS:
+Microsoft's audit baseline is 120 Security events). A real Sysmon XML configuration can be read into the
 events it logs (`from_sysmon_config`).
 """
 
@@ -18,6 +20,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.conf import settings
 
 from catalog.coverage.sysmon_config import SysmonConfigError, sysmon_event_ids
 
@@ -57,6 +62,21 @@ class Profile:
         """The canonical GET parameters of this profile (empty ones left out)."""
         params = {"events": ",".join(self.event_tokens), "logsources": ",".join(self.logsource_tokens)}
         return {key: value for key, value in params.items() if value}
+
+    def query(self) -> str:
+        """The canonical query string: params(), a parameter repeated where its value would be too long."""
+        limit = settings.CATALOG_MAX_QUERY_VALUE_CHARS
+        pairs = []
+        for name, tokens in (("events", self.event_tokens), ("logsources", self.logsource_tokens)):
+            chunk = []
+            for token in tokens:
+                if chunk and len(",".join([*chunk, token])) > limit:
+                    pairs.append((name, ",".join(chunk)))
+                    chunk = []
+                chunk.append(token)
+            if chunk:
+                pairs.append((name, ",".join(chunk)))
+        return urlencode(pairs)
 
     def adding(self, token: str) -> Profile:
         """This profile with one more event (``provider:id``) or log source (``logsource=...``) token."""

@@ -63,6 +63,11 @@ class Signature:
     def logsource(self) -> str:
         return logsource_token(self.product, self.category, self.service)
 
+    @property
+    def platform(self) -> str:
+        """What blind spots are grouped by: the product ("windows", "aws"), else the category or service."""
+        return self.product or self.category or self.service or "any"
+
 
 _ways_cache: dict[str, tuple[WayIn, ...]] = {}
 
@@ -134,6 +139,7 @@ class Coverage:
     total: dict[str, int]  # technique id -> live rules in the catalog (rolled up)
     next_steps: list[dict]  # "add this next", best first
     suggestions: dict[str, list[dict]]  # blind technique id -> what would cover it
+    platforms: dict[str, set[str]] = field(default_factory=dict)  # technique id -> platforms of its rules
 
     def of_class(self, name: str) -> list[Signature]:
         return [s for s in self.signatures if s.status == name]
@@ -160,7 +166,7 @@ def profile_coverage(profile: Profile) -> Coverage:
     _read_ways([pk for pk, key, *_ in rows if key not in _ways_cache])
     signatures = []
     techniques = {}  # signature pk -> {technique id: live rules}
-    runnable, total = defaultdict(int), defaultdict(int)
+    runnable, total, platforms = defaultdict(int), defaultdict(int), defaultdict(set)
     for pk, key, product, category, service, count, tagged in rows:
         signature = Signature(pk, product.casefold(), category.casefold(), service.casefold(), count, _ways_cache[key])
         classify(profile, signature)
@@ -169,13 +175,14 @@ def profile_coverage(profile: Profile) -> Coverage:
             per = techniques[pk] = technique_counts(tagged)
             for technique_id, n in per:
                 total[technique_id] += n
+                platforms[technique_id].add(signature.platform)
                 if signature.status == RUNNABLE:
                     runnable[technique_id] += n
     counts = dict.fromkeys(CLASSES, 0)
     for signature in signatures:
         counts[signature.status] += signature.rule_count
     next_steps, suggestions = _next_steps(signatures, techniques, runnable)
-    return Coverage(profile, signatures, counts, dict(runnable), dict(total), next_steps, suggestions)
+    return Coverage(profile, signatures, counts, dict(runnable), dict(total), next_steps, suggestions, dict(platforms))
 
 
 @lru_cache(maxsize=20_000)
@@ -221,33 +228,4 @@ def class_rules(result: Coverage, status: str):
     return Rule.objects.live().filter(need__signature_id__in=[s.pk for s in result.of_class(status)])
 
 
-def add_param(step_token: str) -> tuple[str, str]:
-    """The GET parameter a step adds: ("events", "sysmon:10") or ("logsources", "linux::auditd")."""
-    if step_token.startswith("logsource="):
-        return "logsources", step_token.removeprefix("logsource=")
-    return "events", step_token
-
-
-def groups(coverage: Coverage, status: str) -> list[dict]:
-    """Signatures of a class grouped by log source and way in, with rules and missing fields counted."""
-    table = {}
-    for signature in coverage.of_class(status):
-        via = ", ".join(way.label for way in signature.via)
-        row = table.setdefault(
-            (signature.logsource, via), {"logsource": signature.logsource, "via": via, "rules": 0, "gaps": {}}
-        )
-        row["rules"] += signature.rule_count
-        for token, missing in signature.gaps.items():
-            for name in missing:
-                key = (token, name)
-                row["gaps"][key] = row["gaps"].get(key, 0) + signature.rule_count
-    rows = sorted(table.values(), key=lambda row: (-row["rules"], row["logsource"], row["via"]))
-    for row in rows:
-        by_token = defaultdict(list)
-        for (token, name), n in sorted(row["gaps"].items(), key=lambda item: (item[0][0], -item[1], item[0][1])):
-            by_token[token].append((name, n))
-        row["gaps"] = sorted(by_token.items())
-    return rows
-
-
-__all__ = ["CLASSES", "Coverage", "add_param", "class_rules", "event_token", "groups", "profile_coverage"]
+__all__ = ["CLASSES", "Coverage", "class_rules", "event_token", "profile_coverage"]

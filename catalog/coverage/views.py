@@ -6,26 +6,28 @@ The profile lives in the URL (catalog.coverage.profile), so every view here can 
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 
 from catalog.browse.queries import rules as rule_queries
-from catalog.coverage import choices, matrix
+from catalog.coverage import choices, gaps, matrix, presets
 from catalog.coverage import runnable as coverage
 from catalog.coverage.profile import PROFILE_PARAMETERS, Profile, ProfileError, from_query
+from catalog.coverage.sources import provider_name
 from catalog.exports import files as coverage_exports
 from catalog.models.telemetry import RuleNeed
 from catalog.platform.paging import paginate
 from catalog.platform.parameters import reads_parameters
 
-NEXT_SHOWN = 25
+NEXT_SHOWN = 25  # steps ranked on the page ...
+NEXT_OPEN = 8  # ... of which these are shown before a "more" disclosure
+BLIND_OPEN = 12  # blind techniques on the profile's platforms shown before a "more" disclosure
+ROWS_OPEN = 10  # rows of the runnable and partial tables shown before a "more" disclosure
 
 
-def profile_query(profile, **extra) -> str:
-    return urlencode({**profile.params(), **extra})
+def profile_query(profile) -> str:
+    return profile.query()
 
 
 @reads_parameters(*PROFILE_PARAMETERS, "uncovered")
@@ -43,21 +45,51 @@ def coverage_page(request):
         uncovered_only = request.GET.get("uncovered") == "1"
         steps = result.next_steps[:NEXT_SHOWN]
         for step in steps:
-            key, value = coverage.add_param(step["token"])
-            params = profile.params()
-            params[key] = ",".join(filter(None, [params.get(key, ""), value]))
-            step["url"] = reverse("coverage:page") + "?" + urlencode(params)
+            step["url"] = reverse("coverage:page") + "?" + profile.adding(step["token"]).query()
+            step["name"] = _step_name(step["token"], step["label"])
         context.update(
             result=result,
             total_rules=sum(result.counts.values()),
-            runnable_groups=coverage.groups(result, coverage.RUNNABLE),
-            partial_groups=coverage.groups(result, coverage.PARTIAL),
-            steps=steps,
+            collected=_collected(profile),
+            named=presets.named(profile),
+            event_gaps=gaps.event_gaps(result),
+            runnable_table=_table(result, coverage.RUNNABLE),
+            partial_table=_table(result, coverage.PARTIAL),
+            steps=steps[:NEXT_OPEN],
+            more_steps=steps[NEXT_OPEN:],
             columns=matrix.coverage_matrix(result, uncovered_only),
-            blind=matrix.blind_spots(result),
+            blind=matrix.blind_spots(result, BLIND_OPEN),
             uncovered_only=uncovered_only,
         )
     return render(request, "coverage/coverage.html", context)
+
+
+def _table(result, status: str) -> dict:
+    """One of the two tables: its rows (gaps.groups), the first ROWS_OPEN shown, the others behind a disclosure."""
+    rows = gaps.groups(result, status)
+    return {"rows": rows[:ROWS_OPEN], "more": rows[ROWS_OPEN:]}
+
+
+def _step_name(token: str, label: str) -> str:
+    """How the "biggest blind spot" sentence names a step: "Sysmon 1 (Process creation)", "the log source
+    linux::auditd"."""
+    if token.startswith("logsource="):
+        return "the log source " + token.removeprefix("logsource=")
+    provider, _, event = token.rpartition(":")
+    title = label.removeprefix(token).strip()
+    name = f"{provider_name(provider)} {'(every event)' if event == '*' else event}"
+    return f"{name} ({title})" if title and event != "*" else name
+
+
+def _collected(profile) -> list[tuple[str, list[str]]]:
+    """The profile's events by provider, then its log sources: [("Sysmon", ["1", "3"]), ("log sources", [...])]."""
+    rows = {}
+    for token in profile.event_tokens:
+        provider, _, event = token.rpartition(":")
+        rows.setdefault(provider_name(provider), []).append("every event" if event == "*" else event)
+    if profile.logsource_tokens:
+        rows["log sources"] = profile.logsource_tokens
+    return list(rows.items())
 
 
 def _form(profile, signatures) -> dict:

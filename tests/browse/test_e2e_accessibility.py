@@ -35,6 +35,8 @@ PAGES = [
     ("match", "/match/"),
     ("changes", "/changes/"),
     ("preview", "/preview/"),
+    ("coverage", "/coverage/"),
+    ("coverage-profile", "/coverage/?events=security:4688"),
     ("not-found", "/rules/00000000-0000-4000-8000-000000000000/"),
 ]
 

@@ -137,8 +137,8 @@ def test_the_api_takes_a_posted_profile_and_refuses_bad_input(client, probes):
 def test_the_page_lists_classes_missing_fields_blind_spots_and_next_steps(client, probes):
     page = client.get(f"/coverage/?{EXAMPLE}").content.decode()
     assert 'value="sysmon:1" checked' in page and 'value="sysmon:10">' in page
-    assert "OriginalFileName" in page and "on <code>security:4688</code>" in page
-    assert "collect <code>sysmon:10</code> to run 1 more rule" in page
+    assert "OriginalFileName" in page and 'on <code class="token">security:<wbr>4688</code>' in page
+    assert 'collect <code class="token">sysmon:<wbr>10</code> to run 1 more rule' in page
     uncovered = client.get(f"/coverage/?{EXAMPLE}&uncovered=1").content.decode()
     assert ">T1003.001<" in uncovered and ">T1059.001<" not in uncovered
     rules = client.get(f"/coverage/rules/?{EXAMPLE}&class=runnable").content.decode()

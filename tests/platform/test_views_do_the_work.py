@@ -135,7 +135,8 @@ def test_the_coverage_parts_escape_every_value():
     assert matrix.startswith('<li class="cell heat-0"><a href="/attack/&lt;b') and "0/1 sub-techniques" in matrix
     blind = render_to_string("coverage/_blind_cells.html", {"cells": [cell, Cell("T1", "", 0, 2)]})
     assert blind.count(escaped) == 4 and "<b " not in blind
-    assert "(1 rule in the catalog)</span>: collect <code>" in blind and "to run 2 more rules</li>" in blind
+    assert '(1 rule in the catalog)</span>: collect <code class="token">' in blind
+    assert "to run 2 more rules</li>" in blind
     assert blind.endswith('"tid">T1</span> unknown</a> <span class="muted">(2 rules in the catalog)</span></li>')
     box = {"token": evil, "checked": True, "rules": 1}
     boxes = render_to_string("coverage/_logsource_boxes.html", {"sources": [box, {**box, "checked": False}]})
