@@ -45,13 +45,16 @@ def catalog_site(
     base_url: str = "",
     production: bool = True,
     database_url: str = "",
+    warm_matcher: bool = False,
 ):
     """Serve a catalog of `paths` (source `source`, optionally with an upstream base URL) on the run's database kind.
 
     Production settings by default (DEBUG off): error pages are the catalog's own, as a visitor sees
     them, and static files are the collected, hashed ones. `database_url`: serve this already built
     catalog (e.g. a copy from tests/built_catalogs.py) instead of building one from `paths`. A PostgreSQL
-    database served here is dropped when the site stops.
+    database served here is dropped when the site stops. `warm_matcher`: gunicorn's master compiles the matcher
+    before its workers start, as a deployment does (config/gunicorn.conf.py); off for sites whose tests never
+    match an event in gunicorn, since compiling SigmaHQ costs seconds of CPU per site.
     """
     assert Path(CHROMIUM).exists(), "Chromium is required for the browser tests: apt-get install chromium"
     if not database_url:
@@ -59,7 +62,9 @@ def catalog_site(
     try:
         if base_url:
             set_base_url(database_url, source, base_url)
-        with serve(database_url, production=production) as base:
+        with serve(
+            database_url, production=production, env={"CATALOG_WARM_MATCHER": "1" if warm_matcher else "0"}
+        ) as base:
             yield base
     finally:
         drop_database(database_url)

@@ -283,7 +283,8 @@ def site(request, tmp_path_factory):
     "rules": "examples" or "sigmahq" (a copy of the run's built catalog, tests/built_catalogs.py), or a
     list of rule folders to import as "source"; "production" (DEBUG off, collected static files; the
     default) or not; "base_url": the source's upstream base URL; "name": names its database; "corpus":
-    True when its rule folders are SigmaHQ's (the module's tests then count as corpus tests).
+    True when its rule folders are SigmaHQ's (the module's tests then count as corpus tests); "warm_matcher":
+    True when its tests match events in gunicorn (tests/browser.py).
     """
     from tests.browser import catalog_site
 
@@ -305,6 +306,7 @@ def site(request, tmp_path_factory):
         base_url=config["base_url"],
         production=config["production"],
         database_url=database_url,
+        warm_matcher=config["warm_matcher"],
     ) as base:
         yield base
 

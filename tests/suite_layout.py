@@ -39,7 +39,8 @@ OUTSIDE_THE_GUARD = re.compile(
 
 def site_config(module) -> dict:
     """The module's SITE (what its `site` fixture serves), with the defaults filled in."""
-    return {"rules": "examples", "source": None, "production": True, "base_url": "", **getattr(module, "SITE", {})}
+    defaults = {"rules": "examples", "source": None, "production": True, "base_url": "", "warm_matcher": False}
+    return {**defaults, **getattr(module, "SITE", {})}
 
 
 def site_reads_corpus(module) -> bool:

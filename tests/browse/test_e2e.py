@@ -12,7 +12,7 @@ from tests.browser import ARTIFACTS
 from tests.constants import REFERENCE_RULE_ID
 
 # The `site` fixture (tests/conftest.py): SigmaHQ, on the same kind of database as the rest of the run; DEBUG on.
-SITE = {"name": "catalog_e2e", "rules": "sigmahq", "production": False}
+SITE = {"name": "catalog_e2e", "rules": "sigmahq", "production": False, "warm_matcher": True}
 
 
 @pytest.fixture
