@@ -182,11 +182,11 @@ def _convert(rules: list, choice: Choice, main) -> Conversion:
     except MemoryError:
         if budget.in_child():
             raise  # the child's memory budget: reported as such by the parent
-        result.errors.append(f"{choice.target.id} backend failed: MemoryError")
+        result.errors.append(f"{choice.target.backend_id} backend failed: MemoryError")
         return result
     except Exception as exc:  # a backend bug: reported, never a 500 or a stopped export
         message = WHILE_CONVERTING.sub("", error_message(exc))  # pySigma appends the rule's file, resolved
-        result.errors.append(f"{choice.target.id} backend failed: {type(exc).__name__}: {message}")
+        result.errors.append(f"{choice.target.backend_id} backend failed: {type(exc).__name__}: {message}")
         return result
     if isinstance(main, SigmaCorrelationRule) and choice.output_format == "default" and len(output or []) > 1:
         output = own_queries(main, output)
@@ -195,7 +195,7 @@ def _convert(rules: list, choice: Choice, main) -> Conversion:
     result.queries = list(output) if is_text_list else ([result.query] if result.query else [])
     if not result.query:
         result.query = None
-        result.errors.append(f"The {choice.target.id} backend produced no query for this rule.")
+        result.errors.append(f"The {choice.target.backend_id} backend produced no query for this rule.")
     else:
         target = choice.target
         result.unconstrained = unconstrained(target.family, target.backend_id, choice.output_format, rules, result.queries)
