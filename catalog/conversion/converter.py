@@ -26,13 +26,12 @@ import json
 import re
 from dataclasses import dataclass, field, replace
 
-from sigma.rule import SigmaLogSource, SigmaRule
-
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.filters import SigmaFilter
 from sigma.processing.pipeline import ProcessingPipeline
+from sigma.rule import SigmaLogSource, SigmaRule
 
 from catalog.core.sigma.problems import error_message
 
@@ -198,7 +197,9 @@ def _convert(rules: list, choice: Choice, main) -> Conversion:
         result.errors.append(f"The {choice.target.backend_id} backend produced no query for this rule.")
     else:
         target = choice.target
-        result.unconstrained = unconstrained(target.family, target.backend_id, choice.output_format, rules, result.queries)
+        result.unconstrained = unconstrained(
+            target.family, target.backend_id, choice.output_format, rules, result.queries
+        )
     return result
 
 

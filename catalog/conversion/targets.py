@@ -174,7 +174,9 @@ def registry() -> Registry:
         for backend_id, backend_class in plugins.backends.items()
         if backend_id != "test" and not backend_class.__module__.startswith("sigma.backends.test")
     }
-    targets = {backend_id: _target(backend_id, backend_id, cls, pipelines, versions) for backend_id, cls in backends.items()}
+    targets = {
+        backend_id: _target(backend_id, backend_id, cls, pipelines, versions) for backend_id, cls in backends.items()
+    }
     for target_id, known in KNOWN_TARGETS.items():  # the catalog's own targets over an installed backend
         if target_id not in targets and known.backend in backends:
             targets[target_id] = _target(target_id, known.backend, backends[known.backend], pipelines, versions)

@@ -102,7 +102,10 @@ def test_text_judgements_of_kql_esql_and_eql():
     assert unconstrained("sentinel", "kusto", "default", [], ['imProcessCreate\n| where x == "y"']) is False
     assert unconstrained("elastic", "esql", "default", [], ["from logs-windows* metadata _id | where x"]) is False
     assert unconstrained("elastic", "eql", "default", [], ['process where process.name == "x"']) is False
-    assert unconstrained("splunk", "splunk", "data_model", [], ["| tstats count from datamodel=Endpoint.Processes"]) is False
+    assert (
+        unconstrained("splunk", "splunk", "data_model", [], ["| tstats count from datamodel=Endpoint.Processes"])
+        is False
+    )
     assert unconstrained("other", "loki", "default", [], ["{job=~'.+'}"]) is None  # not judged
     assert unconstrained("splunk", "splunk", "default", [], []) is None  # no query
 
@@ -130,7 +133,7 @@ def test_a_query_that_searches_every_event_says_so_on_the_page_and_in_the_api(cl
     assert table["query"].startswith("DeviceProcessEvents") and table["unconstrained"] is False
     windows = client.get(f"/rules/{CERTUTIL_ID}/").content.decode()
     assert "Searches every event." not in windows
-    assert 'source=&quot;WinEventLog:Microsoft-Windows-Sysmon/Operational&quot; EventCode=1' in windows
+    assert "source=&quot;WinEventLog:Microsoft-Windows-Sysmon/Operational&quot; EventCode=1" in windows
     # The default set of pipelines is one choice of the picker, selected.
     assert '<option value="sysmon,splunk_windows" selected>sysmon,splunk_windows — the default</option>' in windows
 

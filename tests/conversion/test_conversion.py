@@ -170,7 +170,8 @@ def test_whole_corpus_converts_without_a_traceback(corpus, target):
         unconstrained += bool(result.unconstrained)
         backend_bugs += [e for e in result.errors if " backend failed: " in e]
     seconds = time.perf_counter() - started
-    print(f"\n{target}: {ok} converted ({unconstrained} unconstrained), {failed} failed, of {len(rules)} in {seconds:.1f} s")
+    counts = f"{ok} converted ({unconstrained} unconstrained), {failed} failed, of {len(rules)}"
+    print(f"\n{target}: {counts} in {seconds:.1f} s")
     assert ok + failed == len(rules) and ok >= CORPUS_MINIMUM[target]
     assert unconstrained <= CORPUS_MAXIMUM_UNCONSTRAINED[target]
     assert all("Traceback" not in e for e in backend_bugs)
