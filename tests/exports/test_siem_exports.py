@@ -281,6 +281,19 @@ def test_http_exports_parse_and_take_the_rule_list_filters(client, example_rules
     assert response["Content-Disposition"] == 'attachment; filename="sigma-sentinel-analytics-rules-sentinel.json"'
 
 
+def test_the_rule_list_links_each_sentinel_choice(client, example_rules):
+    html = client.get("/rules/?level=high").content.decode()
+    for target, tables in [("sentinel_securityevent", "SecurityEvent"), ("sentinel_asim", "ASIM"), ("kusto", "")]:
+        link = f'href="/rules/export/sentinel.json?level=high&amp;target={target}" download>'
+        assert link in html and (not tables or f"{link}{tables}</a>" in html), target
+    default = 'href="/rules/export/sentinel.json?level=high" download>Defender XDR tables, else SecurityEvent</a>'
+    assert default in html
+    _, arm = download(client, "/rules/export/sentinel.json?level=high&target=sentinel_asim")
+    resources, meta = parse_arm(arm)
+    assert meta["queriesFor"] == "Microsoft Sentinel KQL (ASIM)"
+    assert all(r["properties"]["query"].startswith("im") for r in resources)
+
+
 def test_http_export_errors(client, example_rules):
     assert client.get("/rules/export/qradar.xml").status_code == 404
     bad_filter = client.get("/rules/export/splunk.conf?level=urgent")
