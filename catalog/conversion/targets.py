@@ -199,7 +199,7 @@ def _target(
     default = tuple(p for p in known.default.split(",") if p)
     if not default or not set(default) <= set(offered):  # a default pipeline is not installed: none, not a part
         default = ()
-    routes = tuple((tuple(where.items()), tuple(pipelines.split(","))) for where, pipelines in known.routes)
+    routes = tuple((tuple(where.items()), tuple(spelled.split(","))) for where, spelled in known.routes)
     formats = {k: str(v) for k, v in (getattr(backend_class, "formats", None) or {"default": "queries"}).items()}
     return Target(
         id=target_id,
