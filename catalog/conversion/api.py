@@ -1,9 +1,12 @@
 """Conversion API: /api/targets/, /api/rules/<id>/query/ and POST /api/convert/.
 
-Each answer is {query, target, pipeline, format, backend_version, errors}: `query` is null and
-`errors` holds pySigma's message when the backend cannot convert the rule (that is an answer, a
-200, not a failure of the request). A request that names an unknown target, pipeline or format is
-a 400 that lists the choices.
+Each answer is {query, target, pipeline, format, backend_version, errors, unconstrained}: `query` is
+null and `errors` holds pySigma's message when the backend cannot convert the rule (that is an answer,
+a 200, not a failure of the request); `pipeline` names the pipelines that made the query (a target may
+route a log source to its own, catalog.conversion.known); `unconstrained` is true when the query searches
+every event, nothing narrowing it to the rule's log source (catalog.conversion.constraint), null when
+there is no query or the backend is not one the catalog judges. A request that names an unknown
+target, pipeline or format is a 400 that lists the choices.
 
 POST /api/convert/ is open to anonymous visitors, so it is bounded like the importer: the body is
 JSON only (a form or text/plain post, which any web page can make a visitor's browser send, gets a
@@ -116,7 +119,8 @@ def targets_api(request):
 @negotiation
 @api_view(["GET"])
 def rule_query_api(request, uuid):
-    """A catalog rule converted for a target: {query, target, pipeline, format, backend_version, errors}."""
+    """A catalog rule converted for a target: {query, target, pipeline, format, backend_version, errors,
+    unconstrained} (unconstrained: true when the query searches every event)."""
     rule = Rule.objects.public().filter(uuid=uuid).only(*stored.RULE_FIELDS).first()
     if rule is None:
         raise Http404("No such rule in the catalog.")
@@ -132,7 +136,8 @@ def rule_query_api(request, uuid):
     responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 413: OpenApiTypes.OBJECT, 415: OpenApiTypes.OBJECT},
     description='Body (application/json): {"yaml": "<Sigma rule YAML>", "target": …, "pipeline": …, "format": …} '
     "(target, pipeline and format may also be query parameters). Several documents (a correlation and its rules) "
-    "convert together. Answer: {query, target, pipeline, format, backend_version, errors, warnings}.",
+    "convert together. Answer: {query, target, pipeline, format, backend_version, errors, unconstrained, warnings} "
+    "(unconstrained: true when the query searches every event).",
 )
 @negotiation
 @api_view(["POST"])

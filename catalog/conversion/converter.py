@@ -11,7 +11,11 @@ pySigma's own examples run, so a query here is the query pySigma gives. What is 
   SigmaError is what pySigma raises for a modifier, field or correlation a backend does not support;
   anything else is a bug in a backend, reported with its type so the rest of a bulk export goes on;
 - inside a request (catalog.conversion.budget.request_budget) the conversion runs in a forked child
-  under the request's time and memory budget, and its running out is the conversion's error.
+  under the request's time and memory budget, and its running out is the conversion's error;
+- whether the query searches every event (catalog.conversion.constraint), read from the rules as the
+  pipelines left them;
+- a target that routes a log source to other pipelines (catalog.conversion.known: `sentinel`) converts
+  a rule of that log source with those, and the answer names them.
 Rules are modified by the pipelines they go through, so each conversion needs fresh rule objects.
 """
 
@@ -20,17 +24,19 @@ from __future__ import annotations
 import copy
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.filters import SigmaFilter
 from sigma.processing.pipeline import ProcessingPipeline
+from sigma.rule import SigmaLogSource, SigmaRule
 
 from catalog.core.sigma.problems import error_message
 
 from . import budget
+from .constraint import unconstrained
 from .targets import Registry, Target, registry
 
 # Part of every cached query's key (Choice.versions): bumped when conversions made before could hold
@@ -46,6 +52,7 @@ class Choice:
     target: Target
     pipelines: tuple[str, ...]
     output_format: str
+    routes: tuple = ()  # the target's (Target.routes), when the pipelines are its default ones
 
     @property
     def pipeline(self) -> str:
@@ -53,7 +60,18 @@ class Choice:
 
     @property
     def versions(self) -> str:
-        return f"{registry().versions(self.target, self.pipelines)}; catalog conversion {ISOLATION_VERSION}"
+        routed = tuple(p for _, pipelines in self.routes for p in pipelines if p not in self.pipelines)
+        versions = registry().versions(self.target, self.pipelines + routed)
+        routes = "".join(f"; {'/'.join(v for _, v in where)}: {','.join(p)}" for where, p in self.routes)
+        return f"{versions}{routes}; catalog conversion {ISOLATION_VERSION}"
+
+    def for_rules(self, rules: list) -> Choice:
+        """The choice a conversion of these rules makes: a route's pipelines when every rule is of its log source."""
+        detections = [rule for rule in rules if isinstance(rule, SigmaRule)]
+        for where, pipelines in self.routes:
+            if detections and all(rule.logsource in SigmaLogSource(**dict(where)) for rule in detections):
+                return replace(self, pipelines=pipelines, routes=())
+        return self
 
 
 @dataclass
@@ -67,6 +85,8 @@ class Conversion:
     errors: list[str] = field(default_factory=list)
     output_format: str = "default"
     queries: list[str] = field(default_factory=list)  # one per condition (bulk formats take exactly one)
+    # Whether the query searches every event (catalog.conversion.constraint); None: no query, or not judged.
+    unconstrained: bool | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -76,6 +96,7 @@ class Conversion:
             "format": self.output_format,
             "backend_version": self.backend_version,
             "errors": self.errors,
+            "unconstrained": self.unconstrained,
         }
 
     def cache_dict(self) -> dict:
@@ -91,6 +112,7 @@ class Conversion:
             errors=list(data["errors"]),
             output_format=data["format"],
             queries=list(data["queries"]),
+            unconstrained=data.get("unconstrained"),
         )
 
 
@@ -98,7 +120,9 @@ def choose(target: str | None, pipeline: str | None = None, output_format: str |
     """Validate a request's target, pipeline and format (UnknownChoice says what is wrong and what exists)."""
     reg = registry()
     chosen = reg.target((target or "").strip() or "splunk")
-    return Choice(chosen, reg.pipeline_ids(chosen, pipeline), reg.output_format(chosen, output_format))
+    pipelines = reg.pipeline_ids(chosen, pipeline)
+    routes = chosen.routes if set(pipelines) == set(reg.pipeline_ids(chosen, None)) else ()
+    return Choice(chosen, pipelines, reg.output_format(chosen, output_format), routes)
 
 
 # What pySigma appends to a non-Sigma exception: the rule's path made absolute against the server's directory.
@@ -137,6 +161,7 @@ def convert(rules: list, choice: Choice, main=None) -> Conversion:
 
 
 def _convert(rules: list, choice: Choice, main) -> Conversion:
+    choice = choice.for_rules(rules)
     result = Conversion(
         None, choice.target.id, choice.pipeline, choice.target.backend_version, [], choice.output_format
     )
@@ -156,11 +181,11 @@ def _convert(rules: list, choice: Choice, main) -> Conversion:
     except MemoryError:
         if budget.in_child():
             raise  # the child's memory budget: reported as such by the parent
-        result.errors.append(f"{choice.target.id} backend failed: MemoryError")
+        result.errors.append(f"{choice.target.backend_id} backend failed: MemoryError")
         return result
     except Exception as exc:  # a backend bug: reported, never a 500 or a stopped export
         message = WHILE_CONVERTING.sub("", error_message(exc))  # pySigma appends the rule's file, resolved
-        result.errors.append(f"{choice.target.id} backend failed: {type(exc).__name__}: {message}")
+        result.errors.append(f"{choice.target.backend_id} backend failed: {type(exc).__name__}: {message}")
         return result
     if isinstance(main, SigmaCorrelationRule) and choice.output_format == "default" and len(output or []) > 1:
         output = own_queries(main, output)
@@ -169,7 +194,12 @@ def _convert(rules: list, choice: Choice, main) -> Conversion:
     result.queries = list(output) if is_text_list else ([result.query] if result.query else [])
     if not result.query:
         result.query = None
-        result.errors.append(f"The {choice.target.id} backend produced no query for this rule.")
+        result.errors.append(f"The {choice.target.backend_id} backend produced no query for this rule.")
+    else:
+        target = choice.target
+        result.unconstrained = unconstrained(
+            target.family, target.backend_id, choice.output_format, rules, result.queries
+        )
     return result
 
 

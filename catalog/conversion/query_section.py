@@ -15,8 +15,9 @@ from django.utils.http import urlencode
 from catalog.models import Rule
 
 from . import requested
-from .converter import choose
-from .targets import UnknownChoice, registry
+from .constraint import WHAT_NARROWS
+from .converter import Choice, choose
+from .targets import NO_PIPELINE, UnknownChoice, registry
 
 
 def query_section(rule: Rule, params) -> dict:
@@ -34,7 +35,24 @@ def query_section(rule: Rule, params) -> dict:
     else:
         section["conversion"] = requested.rule_query(rule, choice)
     section["choice"] = choice
-    section["pipelines"] = [reg.pipelines[p] for p in choice.target.pipelines]
+    section["pipeline_options"] = pipeline_options(choice)
+    conversion = section["conversion"]
+    section["narrowed_by"] = WHAT_NARROWS.get(choice.target.family, "")
+    # A target that routes this rule's log source to other pipelines (catalog.conversion.known) says so.
+    section["routed"] = conversion is not None and conversion.pipeline != choice.pipeline
     query = {"target": choice.target.id, "pipeline": choice.pipeline}
     section["api_url"] = reverse("conversion:api-rule-query", args=[rule.uuid]) + "?" + urlencode(query)
     return section
+
+
+def pipeline_options(choice: Choice) -> list[tuple[str, str, bool]]:
+    """The pipeline picker's (value, label, selected): the target's default set first, each pipeline, none."""
+    reg = registry()
+    target = choice.target
+    options = []
+    if "," in target.default_pipeline:  # a set of several: one choice of its own
+        options.append((target.default_pipeline, f"{target.default_pipeline} — the default"))
+    options += [(p, f"{p} — {reg.pipelines[p].name}") for p in target.pipelines]
+    options.append((NO_PIPELINE, f"{NO_PIPELINE} — Sigma's field names as written"))
+    chosen = set(choice.pipelines)
+    return [(value, label, set(value.split(",")) - {NO_PIPELINE} == chosen) for value, label in options]

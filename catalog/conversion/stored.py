@@ -33,7 +33,8 @@ from .converter import Choice, Conversion, convert
 from .sources import read_rules
 
 # Bump when this package changes what it makes of a backend's output, to drop every cached query.
-CONVERSION_VERSION = "3"
+# 4: an answer says whether its query searches every event (`unconstrained`).
+CONVERSION_VERSION = "4"
 # What a stored rule needs for its conversion.
 # Top-level keys a standalone rule document has; one without them may be part of a legacy collection.
 STANDALONE_KEYS = (re.compile(r"^title\s*:", re.M), re.compile(r"^logsource\s*:", re.M), re.compile(r"condition\s*:"))

@@ -3,8 +3,9 @@
 pySigma discovers backends in the `sigma.backends` namespace and pipelines in `sigma.pipelines`
 (InstalledSigmaPlugins.autodiscover), so `pip install pySigma-backend-loki` adds a target here with
 no code change. The three families the catalog is built for (Splunk, Elastic, Microsoft Sentinel /
-Defender) get sensible default pipelines and their own bulk export; any other backend converts
-with no pipeline unless one is asked for.
+Defender) get the default pipelines that constrain a query to the rule's log source, and their own bulk
+export (catalog.conversion.known: several targets may run one backend, each with its own defaults and
+label); any other backend converts with no pipeline unless one is asked for.
 
 A pipeline is offered for a target when pySigma says it may be used with it: its
 `allowed_backends` is empty, names the target, or names the backend's package (the ECS
@@ -23,16 +24,9 @@ from dataclasses import dataclass, field
 from sigma.plugins import InstalledSigmaPlugins
 from sigma.processing.pipeline import ProcessingPipeline
 
-# family, label and default pipeline of the targets the catalog knows; others are discovered as they come.
-KNOWN_TARGETS = {
-    "splunk": ("splunk", "Splunk SPL", "splunk_windows"),
-    "lucene": ("elastic", "Elastic Lucene (Kibana, detection rules)", "ecs_windows"),
-    "esql": ("elastic", "Elastic ES|QL", "ecs_windows"),
-    "eql": ("elastic", "Elastic EQL", "ecs_windows"),
-    "kusto": ("sentinel", "Microsoft Sentinel / Defender KQL", "microsoft_xdr"),
-}
-DEFAULT_TARGETS = ("splunk", "lucene", "esql", "eql", "kusto")  # in the order pages show them
-FAMILY_LABELS = {"splunk": "Splunk", "elastic": "Elastic", "sentinel": "Microsoft Sentinel", "other": "Other"}
+from .known import DEFAULT_TARGETS, FAMILY_LABELS, KNOWN_TARGETS, KnownTarget
+
+__all__ = ["DEFAULT_TARGETS", "KNOWN_TARGETS", "NO_PIPELINE", "Registry", "Target", "UnknownChoice", "registry"]
 # Output formats that download MITRE ATT&CK from GitHub while converting (pySigma's sigma.data.mitre_attack):
 # never offered; the catalog's Elastic export builds the same rule objects from its own ATT&CK data.
 NETWORK_FORMATS = {"siem_rule", "siem_rule_ndjson"}
@@ -60,9 +54,13 @@ class Target:
     backend_class: type
     backend_version: str  # "pySigma-backend-splunk 2.1.0"
     formats: dict[str, str]  # format id -> pySigma's description
-    pipelines: tuple[str, ...]  # offered pipeline ids, the default first
-    default_pipeline: str  # NO_PIPELINE when the backend needs none
+    pipelines: tuple[str, ...]  # offered pipeline ids, the default ones first
+    default_pipeline: str  # comma-separated; NO_PIPELINE when the backend needs none
     correlation_methods: dict[str, str] = field(default_factory=dict)
+    backend_id: str = ""  # the pySigma backend it runs (several targets may run one)
+    description: str = ""
+    # (log source as (key, value) pairs, pipelines): see catalog.conversion.known.KnownTarget
+    routes: tuple[tuple[tuple[tuple[str, str], ...], tuple[str, ...]], ...] = ()
 
     @property
     def family_label(self) -> str:
@@ -73,9 +71,12 @@ class Target:
             "id": self.id,
             "label": self.label,
             "family": self.family,
+            "backend": self.backend_id,
             "backend_version": self.backend_version,
+            "description": self.description,
             "formats": self.formats,
             "default_pipeline": self.default_pipeline,
+            "pipeline_by_logsource": [{"logsource": dict(where), "pipeline": ",".join(p)} for where, p in self.routes],
             "pipelines": [
                 {"id": p, "name": registry.pipelines[p].name, "version": registry.pipelines[p].version}
                 for p in self.pipelines
@@ -168,36 +169,51 @@ def registry() -> Registry:
             allowed_backends=frozenset(made.allowed_backends or ()),
             version=_version_of(_top_module(generator), versions),
         )
-    targets = {}
-    for target_id, backend_class in plugins.backends.items():
-        if target_id == "test" or backend_class.__module__.startswith("sigma.backends.test"):
-            continue
-        targets[target_id] = _target(target_id, backend_class, pipelines, versions)
+    backends = {
+        backend_id: backend_class
+        for backend_id, backend_class in plugins.backends.items()
+        if backend_id != "test" and not backend_class.__module__.startswith("sigma.backends.test")
+    }
+    targets = {
+        backend_id: _target(backend_id, backend_id, cls, pipelines, versions) for backend_id, cls in backends.items()
+    }
+    for target_id, known in KNOWN_TARGETS.items():  # the catalog's own targets over an installed backend
+        if target_id not in targets and known.backend in backends:
+            targets[target_id] = _target(target_id, known.backend, backends[known.backend], pipelines, versions)
     return Registry(targets, pipelines, generators, importlib.metadata.version("pySigma"))
 
 
-def _target(target_id: str, backend_class: type, pipelines: dict[str, Pipeline], versions: dict[str, str]) -> Target:
+def _target(
+    target_id: str, backend_id: str, backend_class: type, pipelines: dict[str, Pipeline], versions: dict[str, str]
+) -> Target:
     package = backend_class.__module__.split(".")[2] if backend_class.__module__.count(".") >= 2 else ""
-    family, label, default = KNOWN_TARGETS.get(target_id, ("other", getattr(backend_class, "name", target_id), ""))
+    name = getattr(backend_class, "name", target_id)
+    known = KNOWN_TARGETS.get(target_id)
+    if known is None or known.backend != backend_id:  # a plugin's own target
+        known = KnownTarget(backend_id, "other", name, "", "")
     offered = sorted(
         p.id
         for p in pipelines.values()
-        if not p.allowed_backends or target_id in p.allowed_backends or package in p.allowed_backends
+        if not p.allowed_backends or backend_id in p.allowed_backends or package in p.allowed_backends
     )
-    if default not in offered:
-        default = NO_PIPELINE
-    ordered = ([default] if default != NO_PIPELINE else []) + [p for p in offered if p != default]
+    default = tuple(p for p in known.default.split(",") if p)
+    if not default or not set(default) <= set(offered):  # a default pipeline is not installed: none, not a part
+        default = ()
+    routes = tuple((tuple(where.items()), tuple(spelled.split(","))) for where, spelled in known.routes)
     formats = {k: str(v) for k, v in (getattr(backend_class, "formats", None) or {"default": "queries"}).items()}
     return Target(
         id=target_id,
-        label=label,
-        family=family,
+        label=known.label,
+        family=known.family,
         backend_class=backend_class,
         backend_version=_version_of(backend_class.__module__, versions),
         formats={k: v for k, v in formats.items() if k not in NETWORK_FORMATS},
-        pipelines=tuple(ordered),
-        default_pipeline=default,
+        pipelines=default + tuple(p for p in offered if p not in default),
+        default_pipeline=",".join(default) or NO_PIPELINE,
         correlation_methods=dict(getattr(backend_class, "correlation_methods", None) or {}),
+        backend_id=backend_id,
+        description=known.description,
+        routes=tuple(route for route in routes if default and set(route[1]) <= set(offered)),
     )
 
 

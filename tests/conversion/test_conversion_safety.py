@@ -292,7 +292,7 @@ def test_a_stopped_conversion_of_a_stored_rule_is_not_cached(client, example_rul
 def test_outside_a_request_conversions_run_in_process(monkeypatch):
     """Imports, exports and the CLI convert in their own process: no fork, no budget."""
     monkeypatch.setattr(budget, "_in_process", lambda *a: pytest.fail("forked outside a request"))
-    assert convert(pasted("Image"), choose("splunk")).query == 'Image="x"'
+    assert convert(pasted("Image"), choose("splunk", "none")).query == 'Image="x"'
     with budget.request_budget():
         monkeypatch.undo()
-        assert convert(pasted("Image"), choose("splunk")).query == 'Image="x"'
+        assert convert(pasted("Image"), choose("splunk", "none")).query == 'Image="x"'

@@ -38,9 +38,9 @@ def test_switch_target_and_pipeline_then_copy_the_query(site, page):
     expect(section.locator("a[aria-current='true']")).to_have_text("Splunk SPL")
     assert "certutil" in query_text(page).lower()
 
-    section.get_by_role("link", name="Microsoft Sentinel / Defender KQL").click()
+    section.get_by_role("link", name="Microsoft Defender XDR KQL (Device* tables)").click()
     expect(page).to_have_url(f"{site}/rules/{CERTUTIL_ID}/?target=kusto#query")
-    expect(section.locator("a[aria-current='true']")).to_have_text("Microsoft Sentinel / Defender KQL")
+    expect(section.locator("a[aria-current='true']")).to_have_text("Microsoft Defender XDR KQL (Device* tables)")
     assert query_text(page).startswith("DeviceProcessEvents")
 
     page.get_by_label("Pipeline").select_option("none")
@@ -74,7 +74,7 @@ def test_preview_a_pasted_rule(site, page):
     expect(page.get_by_role("heading", name="My Draft Certutil Rule")).to_be_visible()
     expect(page.get_by_role("heading", name="Indicators")).to_be_visible()
     queries = page.locator("#query")
-    expect(queries.get_by_role("heading", name="Splunk SPL (pipeline splunk_windows)")).to_be_visible()
+    expect(queries.get_by_role("heading", name="Splunk SPL (pipeline sysmon,splunk_windows)")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "preview.png"), full_page=True)
     queries.get_by_role("button", name="Copy").first.click()
     expect(queries.get_by_role("button", name="Copied")).to_be_visible()

@@ -217,7 +217,7 @@ def test_query_lines_split_only_at_newlines(example_rules, tmp_path, capsys):
 
 # -- item 6: Sentinel ARM template and Elastic NDJSON ---------------------------------------------------
 def test_arm_template_strings_are_literals(adversarial, client, tmp_path, capsys):
-    build_export("kusto", "none", "http://testserver/rules/")
+    build_export("sentinel", "none", "http://testserver/rules/")  # sentinel.json's own target
     texts = [
         command_export(tmp_path, capsys, target="kusto", pipeline="none"),
         body(client.get("/rules/export/sentinel.json?pipeline=none&source=adversarial")),
@@ -312,7 +312,7 @@ def test_filtered_exports_are_bounded(example_rules, client, settings):
     response = client.get("/rules/export/splunk.conf?level=high")
     assert response.status_code == 400 and high > 2
     assert f"These filters select {high} rules; a filtered export converts at most 2." in response.json()["error"]
-    assert response.json()["whole_catalog"] == "/rules/export/splunk.conf?target=splunk&pipeline=splunk_windows"
+    assert response.json()["whole_catalog"] == "/rules/export/splunk.conf?target=splunk&pipeline=sysmon,splunk_windows"
 
 
 def test_exports_are_throttled(example_rules, client, settings):
@@ -362,14 +362,14 @@ def test_streams_that_fail_midway_end_visibly_broken(example_rules, client, monk
 
 def test_the_queued_build_task_builds_and_releases_the_claim(example_rules, client, capsys):
     assert client.get("/rules/export/sentinel.json").status_code == 202  # enqueues the real task
-    choice = canonical_choice(choose("kusto"))
+    choice = canonical_choice(choose("sentinel"))  # Defender XDR tables, SecurityEvent for the Security log
     assert export_queue.building(choice)
     (queued,) = DBTaskResult.objects.filter(status="READY")
-    assert queued.task_path.endswith("build_export_task") and queued.args_kwargs["args"][0] == "kusto"
+    assert queued.task_path.endswith("build_export_task") and queued.args_kwargs["args"][0] == "sentinel"
     assert run_queued_tasks() == 1
     assert not export_queue.building(choice) and task_result(str(queued.id)).status == "SUCCESSFUL"
     assert re.match(
-        r"kusto/microsoft_xdr/[0-9-]+\.json: \d+ bytes, \d+ rules", task_result(str(queued.id)).return_value
+        r"sentinel/microsoft_xdr/[0-9-]+\.json: \d+ bytes, \d+ rules", task_result(str(queued.id)).return_value
     )
     served = client.get("/rules/export/sentinel.json")
     assert served.status_code == 200 and strict_json(body(served))["resources"]

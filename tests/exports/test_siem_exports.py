@@ -19,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from catalog.conversion import stored
 from catalog.conversion.converter import choose
 from catalog.conversion.formats import SENTINEL_TACTICS
+from catalog.conversion.targets import registry
 from catalog.exports.built_exports import build_export
 from catalog.models import Rule
 from catalog.publishing.visibility import set_visibility
@@ -165,7 +166,7 @@ def test_splunk_savedsearches_conf(example_rules, tmp_path, capsys):
     assert f"{FILTER_RULE_ID} {filter_title}: A filter is not converted on its own" in report
     assert f"# not exported: {FILTER_RULE_ID} {filter_title}:" in text
     assert re.search(
-        r"^\d+ rules written to .* \(Splunk savedsearches\.conf; splunk, pipeline splunk_windows; ", report
+        r"^\d+ rules written to .* \(Splunk savedsearches\.conf; splunk, pipeline sysmon,splunk_windows; ", report
     )
 
 
@@ -212,6 +213,28 @@ def test_sentinel_arm(example_rules, tmp_path, capsys):
     assert {f["id"] for f in meta["notExported"]} >= {FILTER_RULE_ID}
 
 
+INJECTION_HOST_ID = "300f1c4c-d68b-4eba-a123-2cf30ca0e4fa"  # Security 4688: no Defender XDR field for it
+
+
+@pytest.mark.parametrize(
+    ("target", "tables", "security_table"),
+    [
+        ("sentinel", r"Device\w+Events|SecurityEvent", "SecurityEvent"),  # the default: per log source
+        ("kusto", r"Device\w+Events", None),
+        ("sentinel_securityevent", r"SecurityEvent", "SecurityEvent"),
+        ("sentinel_asim", r"im[A-Z]\w+", None),
+    ],
+)
+def test_sentinel_arm_per_data_source(example_rules, tmp_path, capsys, target, tables, security_table):
+    """Each Sentinel choice reads the tables its label names, and the file says which choice it is."""
+    text, _ = run(tmp_path, capsys, target=target)
+    resources, meta = parse_arm(text)
+    queries = {re.search(r"([0-9a-f-]{36})'\)\]$", r["name"]).group(1): r["properties"]["query"] for r in resources}
+    assert queries and all(re.fullmatch(tables, query.split("\n")[0]) for query in queries.values()), target
+    assert (queries[INJECTION_HOST_ID].split("\n")[0] if INJECTION_HOST_ID in queries else None) == security_table
+    assert meta["queriesFor"] == registry().targets[target].label
+
+
 def test_filters_of_the_rule_list_and_bad_choices(example_rules, tmp_path, capsys):
     text, _ = run(tmp_path, capsys, target="splunk", level=["high", "critical"])
     exported = {
@@ -222,7 +245,7 @@ def test_filters_of_the_rule_list_and_bad_choices(example_rules, tmp_path, capsy
     assert exported | failed == expected and not exported & failed and len(exported) > len(failed)
     with pytest.raises(CommandError, match="Invalid filter: level"):
         run(tmp_path, capsys, target="splunk", level=["urgent"])
-    with pytest.raises(CommandError, match="The arm format takes the targets kusto, not 'splunk'"):
+    with pytest.raises(CommandError, match="The arm format takes the targets sentinel, kusto, .*, not 'splunk'"):
         run(tmp_path, capsys, target="splunk", format="arm")
     with pytest.raises(CommandError, match="Unknown target"):
         run(tmp_path, capsys, target="qradar")
@@ -251,10 +274,24 @@ def test_http_exports_parse_and_take_the_rule_list_filters(client, example_rules
         str(u) for u in example_rules.with_tag("attack.t1105").values_list("uuid", flat=True)
     }
     # The whole catalog is served as built in the background (see test_export_hardening for the 202).
-    build_export("kusto", "none", "http://testserver/rules/")
-    _, arm = download(client, "/rules/export/sentinel.json?pipeline=none")
+    build_export("sentinel", "none", "http://testserver/rules/")
+    response, arm = download(client, "/rules/export/sentinel.json?pipeline=none")
     resources, _ = parse_arm(arm)
     assert resources
+    assert response["Content-Disposition"] == 'attachment; filename="sigma-sentinel-analytics-rules-sentinel.json"'
+
+
+def test_the_rule_list_links_each_sentinel_choice(client, example_rules):
+    html = client.get("/rules/?level=high").content.decode()
+    for target, tables in [("sentinel_securityevent", "SecurityEvent"), ("sentinel_asim", "ASIM"), ("kusto", "")]:
+        link = f'href="/rules/export/sentinel.json?level=high&amp;target={target}" download>'
+        assert link in html and (not tables or f"{link}{tables}</a>" in html), target
+    default = 'href="/rules/export/sentinel.json?level=high" download>Defender XDR tables, else SecurityEvent</a>'
+    assert default in html
+    _, arm = download(client, "/rules/export/sentinel.json?level=high&target=sentinel_asim")
+    resources, meta = parse_arm(arm)
+    assert meta["queriesFor"] == "Microsoft Sentinel KQL (ASIM)"
+    assert all(r["properties"]["query"].startswith("im") for r in resources)
 
 
 def test_http_export_errors(client, example_rules):

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from ..records import ExportRecord
+from ..targets import registry
 
 
 @dataclass
@@ -32,6 +33,11 @@ class BulkFormat:
 
     def header(self) -> str:
         return ""
+
+    def target_label(self) -> str:
+        """What the queries read, as the target's label says it (the file tells which of a family's choices)."""
+        target = registry().targets.get(self.target)
+        return target.label if target is not None else self.target
 
     def check(self, record: ExportRecord, queries: list[str]) -> str:
         """Why this format cannot carry the rule ('' when it can)."""

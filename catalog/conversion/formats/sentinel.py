@@ -35,8 +35,10 @@ class SentinelArm(BulkFormat):
     label = "Microsoft Sentinel analytics rules (ARM template)"
     family = "sentinel"
     extension = "json"
-    default_target = "kusto"
-    targets = ("kusto",)
+    # Every KQL target: Sentinel reads Defender XDR's tables (through its connector), SecurityEvent and ASIM
+    # alike; the default picks, per log source, a table Sentinel has (catalog.conversion.known).
+    default_target = "sentinel"
+    targets = ("sentinel", "kusto", "sentinel_securityevent", "sentinel_asim")
     content_type = "application/json"
 
     def __init__(self, target: str, versions: str):
@@ -96,6 +98,7 @@ class SentinelArm(BulkFormat):
         metadata = {
             "sigmaCatalog": {
                 "exported": exported,
+                "queriesFor": self.target_label(),
                 "convertedBy": self.versions,
                 "notExported": [{"id": f.uuid, "title": f.title, "errors": f.errors} for f in failures],
             }

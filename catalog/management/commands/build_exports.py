@@ -3,8 +3,8 @@
 /rules/export/<file> without filters serves these files (catalog.exports.built_exports); a request
 for one not built yet enqueues a task for that one export (catalog.exports.export_queue). Run this
 with no target after an import (or from cron) to have the default exports ready before anyone asks:
-Splunk (splunk_windows), Elastic Lucene (ecs_windows) and Sentinel (microsoft_xdr). Older versions'
-files are deleted once the new one is stored.
+Splunk (sysmon,splunk_windows), Elastic Lucene (sysmon,ecs_windows) and Sentinel (`sentinel`: microsoft_xdr, and
+azure_monitor for the Windows Security log). Older versions' files are deleted once the new one is stored.
 """
 
 import os

@@ -41,7 +41,11 @@ class Command(BaseCommand):
     help = "Convert the catalog's rules (filtered like /rules/) into one SIEM's import file."
 
     def add_arguments(self, parser):
-        parser.add_argument("--target", required=True, help="a pySigma backend: splunk, lucene, esql, eql, kusto, …")
+        parser.add_argument(
+            "--target",
+            required=True,
+            help="a target (/api/targets/): splunk, lucene, esql, eql, kusto, sentinel, sentinel_asim, …",
+        )
         parser.add_argument("--pipeline", default="", help="pipeline id(s), comma-separated; 'none' for none")
         parser.add_argument("--format", default="", help=f"export format: {', '.join(FORMATS)} (default: the target's)")
         parser.add_argument("--output", required=True, help="file to write ('-' for standard output)")
