@@ -20,8 +20,9 @@ import functools
 import importlib.metadata
 from dataclasses import dataclass, field
 
-from sigma.plugins import InstalledSigmaPlugins
 from sigma.processing.pipeline import ProcessingPipeline
+
+from catalog.core import taxonomy
 
 # family, label and default pipeline of the targets the catalog knows; others are discovered as they come.
 KNOWN_TARGETS = {
@@ -152,7 +153,7 @@ def _instantiate(generator) -> ProcessingPipeline:
 @functools.cache
 def registry() -> Registry:
     """The installed targets and pipelines, discovered once per process."""
-    plugins = InstalledSigmaPlugins.autodiscover(include_validators=False)
+    plugins = taxonomy.plugins()  # the process's one discovery (pySigma 1.5 misfiles a second one)
     versions = _distribution_versions()
     pipelines, generators = {}, {}
     for pipeline_id, generator in plugins.pipelines.items():

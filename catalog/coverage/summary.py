@@ -2,7 +2,8 @@
 
 `refresh()` runs whenever an import, hide, unhide or retire is published. It reads the need of the
 rules whose content changed since it was last read (new rules, and rules whose content_hash moved),
-then recounts every signature's live rules and its technique counts in a few set-based statements.
+then recounts every signature's live rules and its technique counts in a few set-based statements, and
+the events each signature runs (`runs`, read by the event pages).
 Detection rules only: correlation and filter rules have no log source of their own to collect.
 """
 
@@ -15,11 +16,13 @@ from collections import defaultdict
 from django.db import connection, transaction
 from django.db.models import F, Q
 
+from catalog.core import taxonomy
 from catalog.coverage.sources import provider_slug
 from catalog.models import Polarity, Predicate, Rule, RuleType, live_rules_q
 from catalog.models.telemetry import NeedSignature, RuleNeed
 
 BATCH = 2000
+NEED_COLUMNS = ("product", "category", "service", "events", "fields")
 
 
 def refresh() -> None:
@@ -32,6 +35,18 @@ def refresh() -> None:
         for start in range(0, len(stale), BATCH):
             _read_needs(stale[start : start + BATCH])
         recount()
+        refresh_runs()
+
+
+def refresh_runs() -> None:
+    """Each signature's `runs`, the events it runs with every field carried (the taxonomy's ways in): for
+    new signatures, and for all when the taxonomy changed (a pySigma upgrade). ~1,000 rows at SigmaHQ's size."""
+    changed = []
+    for pk, runs, *need in NeedSignature.objects.values_list("pk", "runs", *NEED_COLUMNS):
+        fresh = taxonomy.runs_text(taxonomy.signature_ways(*need))
+        if fresh != runs:
+            changed.append((fresh, pk))
+    _executemany("UPDATE {table} SET runs = %s WHERE id = %s", NeedSignature, changed)
 
 
 def _read_needs(rows) -> None:

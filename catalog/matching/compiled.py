@@ -4,7 +4,8 @@ Compiled once per catalog version and kept per process (catalog.matching.engine)
 rules' stored conditions and predicates, has pySigma prepare their values (catalog.core.sigma.evaluate)
 and works out each rule's required literals (catalog.core.sigma.requirements). Each *pool* (the rules of
 one log source: a Windows channel and event id, or a product / category / service) gets its own
-LiteralIndex when first met, so an event is only read for the literals of its own rules.
+LiteralIndex when first met, so an event is only read for the literals of its own rules; a mapped
+event (Security 4688 seen as process_creation: catalog.matching.mapped) gets the pool of that category.
 
 Sharing across workers: the compiled catalog is rebuilt whenever an import or a curation bumps the
 catalog version. Pickled (pySigma values, automata), it is 7.6 MB and unpickling it takes 1.0 s of
@@ -80,10 +81,12 @@ class CompiledCatalog:
         self.requirements = requirements.resolve([requirements.compiled_need(c.compiled) for c in candidates])
         self.windows_anywhere = [i for i, c in enumerate(candidates) if c.rule.product == "windows" and not c.coverage]
         self.by_provider: dict[str, list[tuple[int, set]]] = defaultdict(list)
+        self.by_category: dict[str, list[int]] = defaultdict(list)  # Windows rules, for mapped events
         for number, candidate in enumerate(candidates):
             if candidate.rule.product == "windows":
                 for provider, ids in candidate.coverage.items():
                     self.by_provider[provider].append((number, ids))
+                self.by_category[candidate.rule.category.casefold()].append(number)
         self._pools: dict[tuple, Pool] = {}
 
     def pool(self, facts: EventFacts, source: LogSource) -> Pool:
@@ -95,6 +98,17 @@ class CompiledCatalog:
         pool = self._pools.get(key)
         if pool is None:
             members = self._by_coverage(facts) if by_coverage else self._by_source(source)
+            if len(self._pools) >= MAX_POOLS:
+                self._pools.clear()
+            pool = self._pools[key] = Pool(members, LiteralIndex({i: self.requirements[i] for i in members}))
+        return pool
+
+    def mapped_pool(self, source) -> Pool:
+        """The Windows rules of the category a mapped event backs (catalog.matching.mapped)."""
+        key = ("mapped", source.token, source.category)
+        pool = self._pools.get(key)
+        if pool is None:
+            members = tuple(self.by_category.get(source.category, ()))
             if len(self._pools) >= MAX_POOLS:
                 self._pools.clear()
             pool = self._pools[key] = Pool(members, LiteralIndex({i: self.requirements[i] for i in members}))

@@ -6,8 +6,11 @@ unknown source runs against no rule at all, and the answer says so: a rule made 
 
 Inference, first that applies:
 1. a Windows event names its channel (`Channel` / `Provider_Name`): product windows, and the
-   category or service the Sigma taxonomy gives that channel and event id (catalog.core.reference.event_tables);
-   the rules then chosen are those whose event coverage fits channel and event id;
+   category or service the catalog's taxonomy gives that channel and event id (catalog.core.taxonomy);
+   the rules then chosen are those whose event coverage fits channel and event id, and, for an event
+   the taxonomy maps to a category (Security 4688 -> process_creation, 4657 -> registry_*, 5156 ->
+   network_connection, 4663 -> file_event), that category's rules, run with the pipelines' renames
+   (`mapped`: catalog.matching.mapped);
 2. otherwise the field set: `eventSource` + `eventName` is AWS CloudTrail, `CommandLine` / `Image`
    a process creation (Windows, Linux or macOS by the paths), `cs-method` a web server log, ...
    (`FIELD_SIGNS` below, each with the reason shown).
@@ -15,10 +18,12 @@ Inference, first that applies:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from catalog.core import taxonomy
 from catalog.core.reference import event_tables as reference
+from catalog.core.taxonomy import mapping
 
 DIMENSIONS = ("product", "category", "service")
 
@@ -30,6 +35,7 @@ class LogSource:
     service: str = ""
     reason: str = ""  # how it was found: "picked", "from Channel=..., EventID=...", or why unknown
     picked: bool = False
+    mapped: tuple[taxonomy.Source, ...] = ()  # categories the event also backs through a mapping (4688)
 
     @property
     def known(self) -> bool:
@@ -44,12 +50,17 @@ class LogSource:
         """As the page shows it: "inferred: windows / process_creation (from Channel=..., EventID=1)"."""
         if self.picked:
             return f"picked: {self.label}"
-        return f"inferred: {self.label} ({self.reason})" if self.known else f"unknown ({self.reason})"
+        if not self.known:
+            return f"unknown ({self.reason})"
+        also = "".join(f"; also {s.category} through the {s.token} mapping" for s in self.mapped)
+        return f"inferred: {self.label} ({self.reason}{also})"
 
     def as_dict(self) -> dict:
         how = "picked" if self.picked else "inferred" if self.known else "unknown"
-        return {"product": self.product, "category": self.category, "service": self.service, "how": how} | (
-            {"reason": self.reason} if self.reason else {}
+        return (
+            {"product": self.product, "category": self.category, "service": self.service, "how": how}
+            | ({"reason": self.reason} if self.reason else {})
+            | ({"mapped": [mapping.describe(source) for source in self.mapped]} if self.mapped else {})
         )
 
     def admits(self, product: str, category: str, service: str) -> bool:
@@ -77,19 +88,20 @@ def _squeeze(text: str) -> str:
     return text.lower().replace(" ", "")
 
 
-# Windows channels: provider (as catalog.core/reference names it) -> (service, {event id: category}).
+# Windows channels: provider (as catalog.core.taxonomy names it) -> {event id: category it backs natively}.
+_SHOWN = {("sysmon", 12): "registry_event", ("sysmon", 14): "registry_event"}  # ids of several categories
 _CATEGORIES_OF: dict[str, dict[int, str]] = {}
-for _category, (_provider, _ids) in reference.WINDOWS_CATEGORIES.items():
-    for _id in _ids:  # the first category listed for an id is the one shown (registry_add for 12, ...)
-        _CATEGORIES_OF.setdefault(_provider, {}).setdefault(_id, _category)
-_CATEGORIES_OF["Sysmon"][12] = _CATEGORIES_OF["Sysmon"][14] = "registry_event"
+for (_slug, _id), _categories in taxonomy.native_categories().items():
+    if _id is not None:  # the first category listed for an id is the one shown, but for _SHOWN
+        _CATEGORIES_OF.setdefault(taxonomy.provider_name(_slug), {})[_id] = _SHOWN.get((_slug, _id), _categories[0])
 _SERVICE_OF = {provider: service for service, provider in reference.WINDOWS_SERVICES.items()}
 _PROVIDERS = sorted(set(_SERVICE_OF) | set(_CATEGORIES_OF), key=lambda p: -len(_squeeze(p)))
 
 
 @lru_cache(maxsize=4096)
 def windows_source(channel: str, provider: str, event_id: int | None) -> LogSource:
-    """A Windows event's log source from its channel (or provider) and event id."""
+    """A Windows event's log source from its channel (or provider) and event id; `mapped`: every
+    category the taxonomy maps that event to (conditions on its values not yet checked)."""
     squeezed = f"{_squeeze(channel)}|{_squeeze(provider)}"
     shown = f"Channel={channel}" if channel else f"Provider_Name={provider}"
     reason = f"from {shown}" + (f", EventID={event_id}" if event_id is not None else "")
@@ -99,7 +111,8 @@ def windows_source(channel: str, provider: str, event_id: int | None) -> LogSour
     for name in _PROVIDERS:
         if _squeeze(name) in squeezed:
             category = _CATEGORIES_OF.get(name, {}).get(event_id, "") if event_id is not None else ""
-            return LogSource("windows", category, _SERVICE_OF.get(name, ""), reason)
+            mapped = mapping.candidates(taxonomy.provider_slug(name), event_id) if event_id is not None else ()
+            return LogSource("windows", category, _SERVICE_OF.get(name, ""), reason, mapped=mapped)
     return LogSource("windows", "", "", reason)
 
 
@@ -158,7 +171,10 @@ def infer(event: dict, lowered: dict[str, str] | None = None) -> LogSource:
     """The log source of a flat event, with its reason; unknown (empty, with why) when nothing tells."""
     channel, provider = event.get("Channel"), event.get("Provider_Name")
     if channel or provider:
-        return windows_source(str(channel or ""), str(provider or ""), _int(event.get("EventID")))
+        source = windows_source(str(channel or ""), str(provider or ""), _int(event.get("EventID")))
+        if source.mapped:  # only the categories whose conditions the event meets (4657's OperationType)
+            source = replace(source, mapped=tuple(s for s in source.mapped if mapping.backs(s, event)))
+        return source
     lowered = lowered if lowered is not None else {key.lower(): key for key in event}
     for fields, product, category, service in FIELD_SIGNS:
         if all(field in lowered for field in fields):
