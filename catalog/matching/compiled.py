@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from catalog.core.sigma import decidable, requirements
 from catalog.core.sigma.evaluate import CompiledRule, compile_rule
 from catalog.core.sigma.index import LiteralIndex
+from catalog.core.taxonomy import provider_slug
 from catalog.models import Predicate, Rule
 
 from .logsources import LogSource
@@ -38,7 +39,7 @@ MAX_POOLS = 512  # distinct log sources kept with their index; past that they ar
 class Candidate:
     rule: Rule
     compiled: CompiledRule
-    coverage: dict[str, set] = field(default_factory=dict)  # provider (lowercase) -> event ids (None: any)
+    coverage: dict[str, set] = field(default_factory=dict)  # provider slug (a service) -> event ids (None: any)
     # The fields it reads, lowercase (None: it has keywords, found in any field). An event carrying
     # none of them cannot decide the rule either way (`not selection` on a field the event lacks
     # would otherwise fire on any event, `{}` included).
@@ -58,13 +59,12 @@ class EventFacts:
     """What choosing candidate rules needs to know of an event, worked out once per event."""
 
     fields: set[str]
-    channel: str | None  # "channel|provider", lowercase without spaces; None: not a Windows event
+    channel: str | None  # "channel|provider"; None: not a Windows event (its service is the LogSource's)
     event_id: int | None
 
     @classmethod
     def of(cls, event: dict) -> EventFacts:
-        # Compared without spaces: the provider "Task Scheduler" logs to "Microsoft-Windows-TaskScheduler/...".
-        channel = "|".join(str(event.get(k) or "") for k in ("Channel", "Provider_Name")).lower().replace(" ", "")
+        channel = "|".join(str(event.get(k) or "") for k in ("Channel", "Provider_Name"))
         return cls({key.lower() for key in event}, None if channel == "|" else channel, _int(event.get("EventID")))
 
 
@@ -92,12 +92,13 @@ class CompiledCatalog:
     def pool(self, facts: EventFacts, source: LogSource) -> Pool:
         """The rules that apply to an event of that log source. A Windows event (it names its channel)
         whose source was not picked by the user: the Windows rules whose event coverage fits its
-        channel and event id, and those without coverage. Otherwise: the rules `source` admits."""
+        service (the taxonomy's service of its channel, catalog.core.taxonomy.channels) and event id,
+        and those without coverage. Otherwise: the rules `source` admits."""
         by_coverage = facts.channel is not None and not source.picked and source.product == "windows"
-        key = ("coverage", facts.channel, facts.event_id) if by_coverage else ("source", source.label)
+        key = ("coverage", source.service, facts.event_id) if by_coverage else ("source", source.label)
         pool = self._pools.get(key)
         if pool is None:
-            members = self._by_coverage(facts) if by_coverage else self._by_source(source)
+            members = self._by_coverage(source.service, facts.event_id) if by_coverage else self._by_source(source)
             if len(self._pools) >= MAX_POOLS:
                 self._pools.clear()
             pool = self._pools[key] = Pool(members, LiteralIndex({i: self.requirements[i] for i in members}))
@@ -114,11 +115,9 @@ class CompiledCatalog:
             pool = self._pools[key] = Pool(members, LiteralIndex({i: self.requirements[i] for i in members}))
         return pool
 
-    def _by_coverage(self, facts: EventFacts) -> tuple[int, ...]:
+    def _by_coverage(self, service: str, event_id: int | None) -> tuple[int, ...]:
         chosen = set(self.windows_anywhere)
-        for provider, entries in self.by_provider.items():
-            if provider in facts.channel:
-                chosen.update(number for number, ids in entries if None in ids or facts.event_id in ids)
+        chosen.update(number for number, ids in self.by_provider.get(service, ()) if None in ids or event_id in ids)
         return tuple(sorted(chosen))
 
     def _by_source(self, source: LogSource) -> tuple[int, ...]:
@@ -165,7 +164,7 @@ def build() -> CompiledCatalog:
     for rule_id, provider, event_id in Rule.events.through.objects.values_list(
         "rule_id", "eventtype__provider", "eventtype__event_id"
     ):
-        coverage[rule_id][provider.lower().replace(" ", "")].add(event_id)
+        coverage[rule_id][provider_slug(provider)].add(event_id)
     candidates = []
     for pk, rule in rules.items():
         try:

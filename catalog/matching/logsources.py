@@ -84,36 +84,22 @@ def picked(product: str = "", category: str = "", service: str = "") -> LogSourc
     return LogSource(source.product, source.category, source.service, "picked", True) if source.known else None
 
 
-def _squeeze(text: str) -> str:
-    return text.lower().replace(" ", "")
-
-
-# Windows channels: provider (as catalog.core.taxonomy names it) -> {event id: category it backs natively}.
-_SHOWN = {("sysmon", 12): "registry_event", ("sysmon", 14): "registry_event"}  # ids of several categories
-_CATEGORIES_OF: dict[str, dict[int, str]] = {}
-for (_slug, _id), _categories in taxonomy.native_categories().items():
-    if _id is not None:  # the first category listed for an id is the one shown, but for _SHOWN
-        _CATEGORIES_OF.setdefault(taxonomy.provider_name(_slug), {})[_id] = _SHOWN.get((_slug, _id), _categories[0])
-_SERVICE_OF = {provider: service for service, provider in reference.WINDOWS_SERVICES.items()}
-_PROVIDERS = sorted(set(_SERVICE_OF) | set(_CATEGORIES_OF), key=lambda p: -len(_squeeze(p)))
-
-
 @lru_cache(maxsize=4096)
 def windows_source(channel: str, provider: str, event_id: int | None) -> LogSource:
-    """A Windows event's log source from its channel (or provider) and event id; `mapped`: every
-    category the taxonomy maps that event to (conditions on its values not yet checked)."""
-    squeezed = f"{_squeeze(channel)}|{_squeeze(provider)}"
+    """A Windows event's log source from its channel (or provider) and event id, by the taxonomy: the
+    service whose channel it is (catalog.core.taxonomy.channels), the category that service's event backs
+    natively, and in `mapped` every category the taxonomy maps that event to (conditions on its values
+    not yet checked)."""
     shown = f"Channel={channel}" if channel else f"Provider_Name={provider}"
     reason = f"from {shown}" + (f", EventID={event_id}" if event_id is not None else "")
-    if "linux" in squeezed:  # Sysmon for Linux writes Windows-style events to "Linux-Sysmon/Operational"
+    if "linux" in f"{channel}|{provider}".lower():  # Sysmon for Linux writes to "Linux-Sysmon/Operational"
         category = next((c for c, (_, ids) in reference.LINUX_CATEGORIES.items() if event_id in ids), "")
         return LogSource("linux", category, "", reason)
-    for name in _PROVIDERS:
-        if _squeeze(name) in squeezed:
-            category = _CATEGORIES_OF.get(name, {}).get(event_id, "") if event_id is not None else ""
-            mapped = mapping.candidates(taxonomy.provider_slug(name), event_id) if event_id is not None else ()
-            return LogSource("windows", category, _SERVICE_OF.get(name, ""), reason, mapped=mapped)
-    return LogSource("windows", "", "", reason)
+    service = taxonomy.service_of(channel, provider)
+    if service is None:
+        return LogSource("windows", "", "", reason)
+    mapped = mapping.candidates(service, event_id) if event_id is not None else ()
+    return LogSource("windows", taxonomy.category_of(service, event_id), service, reason, mapped=mapped)
 
 
 def _path_product(value) -> tuple[str, str]:

@@ -477,6 +477,22 @@ WINDOWS_SERVICES: dict[str, str] = {
     "wmi": "WMI-Activity",
 }
 
+# The event log channels of the Windows services pySigma's `windows_logsource_mapping`
+# (sigma.pipelines.common) does not list, as Windows names them (the rules' `definition`s and Microsoft's
+# event log names); the other channels are read from pySigma (catalog.core.taxonomy.channels).
+EXTRA_CHANNELS: dict[str, tuple[str, ...]] = {
+    "iis-configuration": ("Microsoft-IIS-Configuration/Operational",),
+    "ldap": ("Microsoft-Windows-LDAP-Client/Debug",),
+    "smbclient-connectivity": ("Microsoft-Windows-SmbClient/Connectivity",),
+    "smbserver-connectivity": ("Microsoft-Windows-SMBServer/Connectivity",),
+}
+# Event providers (`Provider_Name`) whose name is not their channel's: an event naming only its provider.
+PROVIDER_SERVICES: dict[str, str] = {
+    "Microsoft-Windows-Security-Auditing": "security",
+    "Service Control Manager": "system",
+    "PowerShell": "powershell-classic",
+}
+
 # Linux: Sysmon for Linux backs these categories (same ids as on Windows).
 LINUX_CATEGORIES: dict[str, tuple[str, tuple[int, ...]]] = {
     "process_creation": ("Sysmon for Linux", (1,)),

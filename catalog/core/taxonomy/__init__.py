@@ -7,6 +7,7 @@ logsource.json (pipelines.py), with the hand-written facts no pipeline has (secu
 and channel names of catalog.core.reference.event_tables).
 
     pipelines  pySigma plugin discovery (once per process), its mappings, logsource.json
+    channels   Windows services <-> their event log channels (which service an event belongs to)
     security   Security event schemas and the renames and categories no pipeline gives
     sources    category -> Source (provider, event id, fields carried, renames, conditions, mapped)
     names      provider display names <-> slugs, event titles
@@ -17,15 +18,17 @@ and channel names of catalog.core.reference.event_tables).
 Pure Python: pySigma and json, no Django and no other catalog package but catalog.core.reference.
 """
 
+from .channels import service_channels, service_of, windows_services
 from .names import canonical_provider, event_title, provider_name, provider_slug, title_for
 from .pipelines import category_fields, common_fields, logsource_fields, plugins
-from .sources import Source, category_sources, mapped_sources, native_categories, security_fields
+from .sources import Source, category_of, category_sources, mapped_sources, native_categories, security_fields
 from .ways import Way, event_counts, parse_token, runs_text, runs_token, signature_ways, ways
 
 __all__ = [
     "Source",
     "Way",
     "canonical_provider",
+    "category_of",
     "category_fields",
     "category_sources",
     "common_fields",
@@ -41,7 +44,10 @@ __all__ = [
     "runs_text",
     "runs_token",
     "security_fields",
+    "service_channels",
+    "service_of",
     "signature_ways",
     "title_for",
     "ways",
+    "windows_services",
 ]

@@ -37,8 +37,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-from catalog.core.reference.event_tables import EVENT_TITLES, LINUX_CATEGORIES, LINUX_SERVICES, WINDOWS_SERVICES
+from catalog.core.reference.event_tables import EVENT_TITLES, LINUX_CATEGORIES, LINUX_SERVICES
 
+from .channels import windows_services
 from .names import channel_title, provider_name, title_for
 from .sources import category_sources
 
@@ -73,7 +74,7 @@ def windows_categories() -> dict[str, tuple[str, tuple[int, ...]]]:
 @cache
 def _products() -> dict[str, tuple[dict, dict]]:
     """product -> (category table, service table). Other products: no coverage."""
-    return {"windows": (windows_categories(), WINDOWS_SERVICES), "linux": (LINUX_CATEGORIES, LINUX_SERVICES)}
+    return {"windows": (windows_categories(), windows_services()), "linux": (LINUX_CATEGORIES, LINUX_SERVICES)}
 
 
 def _normalize(value: str | None) -> str:

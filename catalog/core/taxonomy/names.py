@@ -2,8 +2,9 @@
 (the service slug: "security", "powershell-classic"), and event titles.
 
 The names and titles are the catalog's hand-written tables (catalog.core.reference.event_tables): pySigma
-knows channels, not titles. A provider that is not a Windows service is slugged by its name
-("Sysmon for Linux" -> "sysmon-for-linux").
+knows channels, not titles (a service only pySigma lists is named after its channel, catalog.core.taxonomy.
+channels). A provider that is not a Windows service is slugged by its name ("Sysmon for Linux" ->
+"sysmon-for-linux").
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from functools import cache
 
 from catalog.core.reference import event_tables
+
+from .channels import windows_services
 
 
 def _slugged(provider: str) -> str:
@@ -20,7 +23,7 @@ def _slugged(provider: str) -> str:
 @cache
 def _slugs() -> dict[str, str]:
     """Display name -> slug, for every provider the tables know."""
-    slugs = {provider: service for service, provider in event_tables.WINDOWS_SERVICES.items()}
+    slugs = {provider: service for service, provider in windows_services().items()}
     others = [*event_tables.EVENT_TITLES, *event_tables.LINUX_SERVICES.values()]
     others += [provider for provider, _ in event_tables.LINUX_CATEGORIES.values()]
     for provider in others:

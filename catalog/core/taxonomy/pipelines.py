@@ -8,8 +8,9 @@
 * pySigma-pipeline-sysmon's `sysmon_generic_logsource_eventid_mapping` (category -> Sysmon event ids),
   pySigma-pipeline-windows' `windows_generic_category_channel_mapping` (PowerShell categories ->
   channel and event id) and `windows_audit_pipeline` (categories -> Security events, the conditions it
-  adds, the field renames, the fields 4657 cannot carry), and pySigma-backend-kusto's Azure Monitor
-  `SecurityEvent` field mapping (User -> SubjectUserName, ProcessId -> NewProcessId, ...).
+  adds, the field renames, the fields 4657 cannot carry), pySigma's `windows_logsource_mapping` (service
+  -> channel), and pySigma-backend-kusto's Azure Monitor `SecurityEvent` field mapping (User ->
+  SubjectUserName, ProcessId -> NewProcessId, ...).
 * SigmaHQ's tests/logsource.json (the fields each Windows category carries), vendored beside this
   module as logsource_fields.json by scripts/vendor_logsource_fields.py.
 """
@@ -40,6 +41,16 @@ def modules():
     from sigma.pipelines.windows import windows
 
     return azure, sysmon, windows
+
+
+@cache
+def windows_channels() -> dict[str, str | list[str]]:
+    """Windows service -> its channel or channels, as pySigma's Windows pipelines write them
+    (sigma.pipelines.common.windows_logsource_mapping)."""
+    plugins()
+    from sigma.pipelines.common import windows_logsource_mapping
+
+    return dict(windows_logsource_mapping)
 
 
 def _ids(value) -> tuple[int, ...]:

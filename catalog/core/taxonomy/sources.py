@@ -137,3 +137,16 @@ def native_categories() -> dict[tuple[str, int | None], tuple[str, ...]]:
             if not source.mapped:
                 found.setdefault((source.provider, source.event_id), []).append(category)
     return {key: tuple(categories) for key, categories in found.items()}
+
+
+# An event id several categories share is inferred as the one that covers them all (Sysmon 12: registry_add,
+# registry_delete and registry_event; the rules run are chosen by event coverage, not by this name).
+_SHOWN = {("sysmon", 12): "registry_event", ("sysmon", 14): "registry_event"}
+
+
+def category_of(provider: str, event_id: int | None) -> str:
+    """The category a provider slug's event backs natively, as matching infers it ("" when none)."""
+    if event_id is None:
+        return ""
+    categories = native_categories().get((provider, event_id), ())
+    return _SHOWN.get((provider, event_id), categories[0] if categories else "")

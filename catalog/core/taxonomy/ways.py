@@ -94,16 +94,25 @@ def runs_text(ways) -> str:
 
 
 def runs_token(provider: str, event_id: int | None) -> str:
-    """What an event is looked for as in NeedSignature.runs: " security:4688 "."""
-    return f" {provider}:{'*' if event_id is None else event_id} "
+    """What an event is looked for as in NeedSignature.runs: " security:4688 "; for a whole channel
+    (event_id None) " security:", any of its events (see `event_counts`)."""
+    return f" {provider}:" if event_id is None else f" {provider}:{event_id} "
 
 
 def event_counts(signatures) -> dict[tuple[str, int | None], list[int]]:
-    """(provider slug, event id) -> [rules runnable through it, rules it runs without some fields], over
-    (product, category, service, events, fields, rule_count) rows."""
+    """(provider slug, event id) -> [rules it runs, rules it runs only without some of their fields], over
+    (product, category, service, events, fields, rule_count) rows: what /coverage/ counts runnable and
+    partial for a profile of that one event (catalog.coverage.runnable.classify). A profile of a whole
+    channel ("security:*") collects every event of it, so its row, (provider, None), counts the rules with
+    any way in through that channel: runnable when one of them carries every field."""
     counts: dict[tuple[str, int | None], list[int]] = {}
     for product, category, service, events, fields, rule_count in signatures:
+        channels: dict[str, bool] = {}  # provider -> whether some way in through it is runnable
         for way in signature_ways(product, category, service, events, fields):
-            entry = counts.setdefault((way.provider, way.event_id), [0, 0])
-            entry[0 if way.runnable else 1] += rule_count
+            if way.event_id is not None:
+                entry = counts.setdefault((way.provider, way.event_id), [0, 0])
+                entry[0 if way.runnable else 1] += rule_count
+            channels[way.provider] = channels.get(way.provider, False) or way.runnable
+        for provider, runnable in channels.items():
+            counts.setdefault((provider, None), [0, 0])[0 if runnable else 1] += rule_count
     return counts
