@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from catalog.core.sigma import decidable, requirements
 from catalog.core.sigma.evaluate import CompiledRule, compile_rule
 from catalog.core.sigma.index import LiteralIndex
-from catalog.core.taxonomy import provider_slug
+from catalog.core.taxonomy import provider_slug, services_of
 from catalog.models import Predicate, Rule
 
 from .logsources import LogSource
@@ -59,13 +59,13 @@ class EventFacts:
     """What choosing candidate rules needs to know of an event, worked out once per event."""
 
     fields: set[str]
-    channel: str | None  # "channel|provider"; None: not a Windows event (its service is the LogSource's)
+    channel: tuple[str, str] | None  # (Channel, Provider_Name); None: not a Windows event
     event_id: int | None
 
     @classmethod
     def of(cls, event: dict) -> EventFacts:
-        channel = "|".join(str(event.get(k) or "") for k in ("Channel", "Provider_Name"))
-        return cls({key.lower() for key in event}, None if channel == "|" else channel, _int(event.get("EventID")))
+        channel = tuple(str(event.get(k) or "") for k in ("Channel", "Provider_Name"))
+        return cls({key.lower() for key in event}, channel if any(channel) else None, _int(event.get("EventID")))
 
 
 @dataclass
@@ -92,13 +92,14 @@ class CompiledCatalog:
     def pool(self, facts: EventFacts, source: LogSource) -> Pool:
         """The rules that apply to an event of that log source. A Windows event (it names its channel)
         whose source was not picked by the user: the Windows rules whose event coverage fits its
-        service (the taxonomy's service of its channel, catalog.core.taxonomy.channels) and event id,
-        and those without coverage. Otherwise: the rules `source` admits."""
+        services (those whose channel it is, catalog.core.taxonomy.channels) and event id, and those without
+        coverage. Otherwise: the rules `source` admits."""
         by_coverage = facts.channel is not None and not source.picked and source.product == "windows"
-        key = ("coverage", source.service, facts.event_id) if by_coverage else ("source", source.label)
+        services = services_of(*facts.channel) if by_coverage else ()
+        key = ("coverage", services, facts.event_id) if by_coverage else ("source", source.label)
         pool = self._pools.get(key)
         if pool is None:
-            members = self._by_coverage(source.service, facts.event_id) if by_coverage else self._by_source(source)
+            members = self._by_coverage(services, facts.event_id) if by_coverage else self._by_source(source)
             if len(self._pools) >= MAX_POOLS:
                 self._pools.clear()
             pool = self._pools[key] = Pool(members, LiteralIndex({i: self.requirements[i] for i in members}))
@@ -115,9 +116,11 @@ class CompiledCatalog:
             pool = self._pools[key] = Pool(members, LiteralIndex({i: self.requirements[i] for i in members}))
         return pool
 
-    def _by_coverage(self, service: str, event_id: int | None) -> tuple[int, ...]:
+    def _by_coverage(self, services: tuple[str, ...], event_id: int | None) -> tuple[int, ...]:
         chosen = set(self.windows_anywhere)
-        chosen.update(number for number, ids in self.by_provider.get(service, ()) if None in ids or event_id in ids)
+        for service in services:
+            entries = self.by_provider.get(service, ())
+            chosen.update(number for number, ids in entries if None in ids or event_id in ids)
         return tuple(sorted(chosen))
 
     def _by_source(self, source: LogSource) -> tuple[int, ...]:

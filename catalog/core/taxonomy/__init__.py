@@ -18,7 +18,7 @@ and channel names of catalog.core.reference.event_tables).
 Pure Python: pySigma and json, no Django and no other catalog package but catalog.core.reference.
 """
 
-from .channels import service_channels, service_of, windows_services
+from .channels import service_channels, service_of, services_of, windows_services
 from .names import canonical_provider, event_title, provider_name, provider_slug, title_for
 from .pipelines import category_fields, common_fields, logsource_fields, plugins
 from .sources import Source, category_of, category_sources, mapped_sources, native_categories, security_fields
@@ -46,6 +46,7 @@ __all__ = [
     "security_fields",
     "service_channels",
     "service_of",
+    "services_of",
     "signature_ways",
     "title_for",
     "ways",

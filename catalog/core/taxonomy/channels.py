@@ -7,7 +7,8 @@ service back from the same table is what makes matching select a service's rules
 query would find them; comparing squeezed display names did not ("BITS Client" -> "bitsclient" is no part
 of "microsoft-windows-bits-client/operational", so the bits-client rules never ran).
 
-`service_of(channel, provider)`, first that applies:
+`services_of(channel, provider)`, first that applies (several services can share a channel; `service_of` is
+the one the catalog names first):
 1. the channel, compared casefolded with every service's channels;
 2. the provider (`Provider_Name`, for an event that names no channel): a provider whose name is not its
    channel's (event_tables.PROVIDER_SERVICES: "Microsoft-Windows-Security-Auditing"), else the channel's
@@ -49,19 +50,33 @@ def windows_services() -> dict[str, str]:
 
 
 @cache
-def _by_channel() -> dict[str, str]:
-    return {channel.casefold(): service for service, channels in service_channels().items() for channel in channels}
+def _by_channel() -> dict[str, tuple[str, ...]]:
+    """Casefolded channel -> the services that select it (pySigma's "ldap_debug" and the catalog's "ldap" share
+    Microsoft-Windows-LDAP-Client/Debug), those the catalog names first."""
+    found: dict[str, list[str]] = {}
+    for service, channels in _preferred_first():
+        for channel in channels:
+            found.setdefault(channel.casefold(), []).append(service)
+    return {channel: tuple(services) for channel, services in found.items()}
+
+
+def _preferred_first() -> list[tuple[str, tuple[str, ...]]]:
+    named = event_tables.WINDOWS_SERVICES
+    return sorted(service_channels().items(), key=lambda item: item[0] not in named)
 
 
 @cache
-def _by_provider() -> dict[str, str]:
-    """Casefolded provider name -> service: the channels' provider parts, then the known exceptions."""
-    found = {}
-    for service, channels in service_channels().items():
+def _by_provider() -> dict[str, tuple[str, ...]]:
+    """Casefolded provider name -> its services: the channels' provider parts, then the known exceptions."""
+    found: dict[str, list[str]] = {}
+    for service, channels in _preferred_first():
         for channel in channels:
-            found.setdefault(channel.split("/")[0].casefold(), service)
-    found.update({provider.casefold(): service for provider, service in event_tables.PROVIDER_SERVICES.items()})
-    return found
+            services = found.setdefault(channel.split("/")[0].casefold(), [])
+            if service not in services:
+                services.append(service)
+    result = {provider: tuple(services) for provider, services in found.items()}
+    result.update({provider.casefold(): (service,) for provider, service in event_tables.PROVIDER_SERVICES.items()})
+    return result
 
 
 def _squeeze(text: str) -> str:
@@ -74,18 +89,30 @@ def _squeezed_names() -> tuple[tuple[str, str], ...]:
     names = {}
     for service, provider in windows_services().items():
         names.setdefault(_squeeze(provider), service)
-    for service, channels in service_channels().items():
+    for service, channels in _preferred_first():
         for channel in channels:
             names.setdefault(_squeeze(channel), service)
     return tuple(sorted(names.items(), key=lambda item: (-len(item[0]), item[0])))
 
 
-def service_of(channel: str, provider: str = "") -> str | None:
-    """The Windows service of an event's channel (or, without one, its provider), None when none fits."""
+@cache
+def services_of(channel: str, provider: str = "") -> tuple[str, ...]:
+    """Every Windows service whose rules run on an event of that channel (or, without one, provider), the one
+    the catalog names first; () when none fits. Several services can share a channel (see `_by_channel`)."""
     channel, provider = (channel or "").strip(), (provider or "").strip()
     if channel and (found := _by_channel().get(channel.casefold())):
         return found
     if provider and (found := _by_provider().get(provider.casefold())):
         return found
     squeezed = f"{_squeeze(channel)}|{_squeeze(provider)}"
-    return next((service for name, service in _squeezed_names() if name in squeezed), None)
+    service = next((service for name, service in _squeezed_names() if name in squeezed), None)
+    if service is None:
+        return ()
+    sharing = [services for services in _by_channel().values() if service in services]
+    return tuple(dict.fromkeys([service, *(s for services in sharing for s in services)]))
+
+
+def service_of(channel: str, provider: str = "") -> str | None:
+    """The Windows service an event of that channel (or provider) is shown as, None when none fits."""
+    services = services_of(channel, provider)
+    return services[0] if services else None

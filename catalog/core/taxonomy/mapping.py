@@ -7,7 +7,9 @@ Matching (catalog.matching) runs a category's rules through each mapped event th
   OperationType for registry_set / registry_add / registry_event / registry_delete);
 * `translate(source, event)`: the event with the Sigma names of its renamed fields (NewProcessName
   read as Image, SubjectLogonId as LogonId, NewProcessId as ProcessId); an event field whose name is
-  a renamed Sigma field (4688's own ProcessId, the creator's) is hidden behind the rename;
+  a renamed Sigma field (4688's own ProcessId, the creator's) is hidden behind the rename; a value the
+  event logs as a code is read as the Sigma field holds it (5156's Direction "%%14593" as Initiated
+  "true", security.VALUE_CODES);
 * `renamed_from(source, event)`: Sigma field (lowercase) -> the event's own key it was read from,
   for explanations ("Image (NewProcessName)");
 * a field the event does not carry is *unknown* to the evaluator (catalog.core.sigma.values.EventView
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from .names import event_title, provider_name
 from .pipelines import common_fields
-from .security import OPERATION_CODES
+from .security import OPERATION_CODES, VALUE_CODES
 from .sources import Source, mapped_sources
 
 
@@ -57,11 +59,18 @@ def renamed_from(source: Source, event: dict) -> dict[str, str]:
 
 
 def translate(source: Source, event: dict) -> dict:
-    """The event as the source's category names its fields (see the module docstring)."""
+    """The event as the source's category names its fields and values (see the module docstring)."""
     shadowed = {sigma.lower() for sigma, _ in source.renames}
     translated = {key: value for key, value in event.items() if key.lower() not in shadowed}
     for sigma, key in renamed_from(source, event).items():
         translated[_spelled(source, sigma)] = event[key]
+    codes = VALUE_CODES.get(source.event_id) if source.event_id is not None else None
+    if codes:
+        lowered = _lowered(translated)
+        for sigma, table in codes.items():
+            key = lowered.get(sigma.lower())
+            if key is not None and translated[key] is not None:
+                translated[key] = table.get(str(translated[key]).strip().casefold(), translated[key])
     return translated
 
 

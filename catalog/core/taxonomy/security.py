@@ -10,6 +10,9 @@ Hand-written from Microsoft's security auditing reference (docs.microsoft.com, "
 * HAND_CATEGORIES: the categories those events back, with the condition an event must meet to back
   it: 4657 logs value deletions as OperationType "Registry value deleted" (registry_delete).
 * OPERATION_CODES: the message ids that EVTX renderings write in place of 4657's OperationType text.
+* VALUE_CODES: values a Security event logs as a code where the Sigma field (as Sysmon logs it) holds a
+  word: 5156's Direction ("%%14593", Outbound) is Sysmon 3's Initiated "true"; its Protocol is the IANA
+  protocol number (6) where Sysmon writes "tcp".
 """
 
 # Microsoft's security auditing reference: the fields of each Security event used here.
@@ -111,4 +114,11 @@ OPERATION_CODES: dict[str, str] = {
     "%%1904": "New registry value created",
     "%%1905": "Existing registry value modified",
     "%%1906": "Registry value deleted",
+}
+# Event id -> {Sigma field: {event value (casefolded): the value as the Sigma field holds it}}.
+VALUE_CODES: dict[int, dict[str, dict[str, str]]] = {
+    5156: {
+        "Initiated": {"%%14593": "true", "outbound": "true", "%%14592": "false", "inbound": "false"},
+        "Protocol": {"1": "icmp", "6": "tcp", "17": "udp"},
+    },
 }
