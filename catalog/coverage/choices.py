@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from catalog.core.reference.event_tables import SYSMON_EVENTS
+from catalog.core.taxonomy import category_sources, event_title, provider_name
 from catalog.coverage.profile import ProfileError, event_token, logsource_token, parse
-from catalog.coverage.sources import category_sources, event_title, provider_name
 from catalog.models.telemetry import TelemetryProfile
 
 FIRST = ("sysmon", "security", "powershell", "powershell-classic", "system")

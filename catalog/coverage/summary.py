@@ -17,7 +17,6 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 
 from catalog.core import taxonomy
-from catalog.coverage.sources import provider_slug
 from catalog.models import Polarity, Predicate, Rule, RuleType, live_rules_q
 from catalog.models.telemetry import NeedSignature, RuleNeed
 
@@ -63,7 +62,7 @@ def _read_needs(rows) -> None:
     for rule_id, provider, event_id in Rule.events.through.objects.filter(rule_id__in=ids).values_list(
         "rule_id", "eventtype__provider", "eventtype__event_id"
     ):
-        events[rule_id].add(f"{provider_slug(provider)}:{'*' if event_id is None else event_id}")
+        events[rule_id].add(f"{taxonomy.provider_slug(provider)}:{'*' if event_id is None else event_id}")
     needs = {}
     for pk, content_hash, product, category, service in rows:
         need = {
