@@ -20,7 +20,7 @@ the one the catalog names first):
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from catalog.core.reference import event_tables
 
@@ -95,7 +95,7 @@ def _squeezed_names() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(names.items(), key=lambda item: (-len(item[0]), item[0])))
 
 
-@cache
+@lru_cache(maxsize=4096)  # events name few channels; the bound keeps arbitrary input from growing it
 def services_of(channel: str, provider: str = "") -> tuple[str, ...]:
     """Every Windows service whose rules run on an event of that channel (or, without one, provider), the one
     the catalog names first; () when none fits. Several services can share a channel (see `_by_channel`)."""
