@@ -20,9 +20,8 @@ import functools
 import importlib.metadata
 from dataclasses import dataclass, field
 
+from sigma.plugins import InstalledSigmaPlugins
 from sigma.processing.pipeline import ProcessingPipeline
-
-from catalog.core import taxonomy
 
 # family, label and default pipeline of the targets the catalog knows; others are discovered as they come.
 KNOWN_TARGETS = {
@@ -153,7 +152,7 @@ def _instantiate(generator) -> ProcessingPipeline:
 @functools.cache
 def registry() -> Registry:
     """The installed targets and pipelines, discovered once per process."""
-    plugins = taxonomy.plugins()  # the process's one discovery (pySigma 1.5 misfiles a second one)
+    plugins = InstalledSigmaPlugins.autodiscover(include_validators=False)
     versions = _distribution_versions()
     pipelines, generators = {}, {}
     for pipeline_id, generator in plugins.pipelines.items():

@@ -1,10 +1,10 @@
 """What the taxonomy reads from pySigma's pipelines and from SigmaHQ's logsource.json.
 
-* `plugins()`: pySigma's installed backends and pipelines, discovered once per process. pySigma 1.5
-  files its *test* pipeline under "sysmon" when sigma.pipelines.sysmon was imported before the first
-  discovery, or when discovery runs twice, so this is the process's one discovery: the conversion
-  registry (catalog.conversion.targets) reads it too, and `modules()` imports the pipeline modules
-  only after it.
+* `plugins()`: pySigma's installed backends and pipelines, discovered before any pipeline module is
+  imported here: pySigma 1.5 files its *test* pipeline under "sysmon" when sigma.pipelines.sysmon was
+  imported before the process's first discovery (a later discovery is not misled), so `modules()` imports
+  the pipeline modules only after it. The conversion registry (catalog.conversion.targets) discovers on
+  its own, before or after.
 * pySigma-pipeline-sysmon's `sysmon_generic_logsource_eventid_mapping` (category -> Sysmon event ids),
   pySigma-pipeline-windows' `windows_generic_category_channel_mapping` (PowerShell categories ->
   channel and event id) and `windows_audit_pipeline` (categories -> Security events, the conditions it
