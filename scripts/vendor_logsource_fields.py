@@ -1,4 +1,4 @@
-"""Refresh catalog/coverage/logsource_fields.json from a SigmaHQ checkout's tests/logsource.json.
+"""Refresh catalog/core/taxonomy/logsource_fields.json from a SigmaHQ checkout's tests/logsource.json.
 
 SigmaHQ maintains `tests/logsource.json` ("Field name by logsource"): the fields each Windows log
 category and service carries, checked against every rule by SigmaHQ's own test suite. The catalog
@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-TARGET = Path(__file__).resolve().parent.parent / "catalog" / "telemetry" / "logsource_fields.json"
+TARGET = Path(__file__).resolve().parent.parent / "catalog" / "core" / "taxonomy" / "logsource_fields.json"
 
 
 def main(source: str) -> None:

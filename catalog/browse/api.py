@@ -22,6 +22,7 @@ from catalog.browse.api_filters import EventFilterSet, FieldFilterSet, Technique
 from catalog.browse.queries import attack, events, fields, indicators, rule_page, rules
 from catalog.browse.queries.filtersets import RuleFilterSet
 from catalog.browse.queries.indicator_search import IndicatorFilterSet
+from catalog.browse.views import canonical_redirect
 from catalog.models import Indicator, Rule
 from catalog.platform.api_pagination import Pagination
 from catalog.platform.api_strict import StrictListAPIView
@@ -235,11 +236,19 @@ class EventDetail(generics.RetrieveAPIView):
     serializer_class = s.EventDetailSerializer
     filter_backends = []
 
+    def get(self, request, *args, **kwargs):
+        provider, event = self.kwargs["provider"], self.kwargs["event_id"]
+        spelled = events.canonical(provider, event)
+        if spelled is not None and spelled != (provider, event):  # any case -> the canonical URL, like the page
+            return canonical_redirect(request, "browse:api-event-detail", *spelled)
+        return super().get(request, *args, **kwargs)
+
     def get_object(self):
         event = events.event_type(self.kwargs["provider"], self.kwargs["event_id"])
         if event is None:
             raise Http404("No such event in the catalog (the event id is a number or 'any').")
         event.visible_rules = list(events.event_rules(event))
+        event.facts = events.event_facts(event)
         return event
 
 

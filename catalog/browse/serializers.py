@@ -99,7 +99,12 @@ class RuleDetailSerializer(serializers.Serializer):
     path = serializers.CharField()
     logsource = LogsourceSerializer()
     attack = serializers.JSONField(help_text="[{tactic, technique_id, technique_name, known}]")
-    events = serializers.JSONField(help_text="[{provider, event_id, title}]")
+    events = serializers.JSONField(help_text="[{provider, event_id, title}]: the events its log source names")
+    event_coverage = serializers.JSONField(
+        help_text="[{provider, event_id, title, mapped, runnable, missing_fields, renames}]: every event it can run "
+        "through (catalog taxonomy), a mapped one (Security 4688 for process_creation) with its field renames, "
+        "runnable when the event carries every field the rule looks for"
+    )
     conditions = serializers.JSONField()
     condition_tree = serializers.JSONField(allow_null=True)
     stages = serializers.JSONField(
@@ -259,7 +264,14 @@ class EventSerializer(serializers.Serializer):
     provider = serializers.CharField()
     event_id = serializers.IntegerField(allow_null=True, help_text="null: the whole channel")
     title = serializers.CharField()
-    rules = serializers.IntegerField(source="rule_count", help_text="non-hidden, non-retired rules covering it")
+    rules = serializers.IntegerField(
+        source="rule_count",
+        help_text="non-hidden, non-retired rules it runs (each looked-for field carried, natively or renamed): "
+        "the runnable rules of /coverage/ for a profile of this one event",
+    )
+    rules_partial = serializers.IntegerField(
+        source="partial_count", help_text="rules it runs without some of their looked-for fields"
+    )
     url = serializers.SerializerMethodField()
 
     def get_url(self, event) -> str:
@@ -267,7 +279,19 @@ class EventSerializer(serializers.Serializer):
         return api_url(self.context["request"], "event-detail", event.provider, event_id)
 
 
-class EventDetailSerializer(EventSerializer):
-    rule_list = RuleRefSerializer(
-        source="visible_rules", many=True, help_text="non-hidden, non-retired rules covering it"
+class EventMappingSerializer(serializers.Serializer):
+    category = serializers.CharField()
+    renames = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField()), help_text="[Sigma field, event field] pairs"
     )
+
+
+class EventFactsSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="the event as /coverage/ profiles write it: security:4688")
+    categories = serializers.ListField(child=serializers.CharField(), help_text="log categories it backs natively")
+    mapped = EventMappingSerializer(many=True, help_text="categories it backs through a pipeline's field mapping")
+
+
+class EventDetailSerializer(EventSerializer):
+    rule_list = RuleRefSerializer(source="visible_rules", many=True, help_text="non-hidden, non-retired rules it runs")
+    taxonomy = EventFactsSerializer(source="facts")

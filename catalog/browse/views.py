@@ -5,8 +5,9 @@ valid filters applied; an unknown id is a 404. Every page's JSON twin is the sam
 and calls the same query function (tests/browse/test_read_path.py).
 """
 
-from django.http import Http404
+from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from catalog.browse.queries import answers, attack, events, facets, fields, indicators, rule_page, rules
 from catalog.browse.queries import overview as overview_queries
@@ -168,12 +169,23 @@ def event_list(request):
 
 @reads_parameters("page")
 def event_detail(request, provider, event):
+    spelled = events.canonical(provider, event)
+    if spelled is not None and spelled != (provider, event):  # /events/security/4688/ -> /events/Security/4688/
+        return canonical_redirect(request, "browse:event-detail", *spelled)
     event_type = events.event_type(provider, event)
     if event_type is None:
         raise Http404("No such event in the catalog.")
     rules_page = rules.listing(events.event_rules(event_type))
     page = paginate(request, rules_page, rules.PER_PAGE, count=event_type.rule_count)
-    return render(request, "browse/event_detail.html", {"event": event_type, "page": page})
+    context = {"event": event_type, "page": page, "facts": events.event_facts(event_type)}
+    return render(request, "browse/event_detail.html", context)
+
+
+def canonical_redirect(request, name: str, *args):
+    """A permanent redirect to the canonical URL, the query string kept."""
+    url = reverse(name, args=args)
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponsePermanentRedirect(f"{url}?{query}" if query else url)
 
 
 @reads_parameters()

@@ -14,9 +14,9 @@ from collections import defaultdict
 from django.urls import reverse
 
 from catalog.core.reference.event_tables import SYSMON_EVENTS
+from catalog.core.taxonomy import category_sources, event_title, provider_name
 from catalog.coverage.presets import preset_links
 from catalog.coverage.profile import ProfileError, event_token, logsource_token, parse
-from catalog.coverage.sources import category_sources, event_title, provider_name
 from catalog.models.telemetry import TelemetryProfile
 
 FIRST = ("sysmon", "security", "powershell", "powershell-classic", "system")

@@ -4,12 +4,13 @@
 with the same log source, events and looked-for fields; catalog.models.telemetry), so its cost
 follows the number of kinds of rules, not of rules: 2 queries, then Python over ~1,000 signatures.
 
-A rule's *ways in* are the events that can back its log source (catalog.coverage.sources: Sysmon
+A rule's *ways in* are the events that can back its log source (catalog.core.taxonomy.ways: Sysmon
 and the Security-log equivalents for a Windows category; the events the catalog maps a Windows
 service rule to), and its log source itself (a `logsources` pattern). A way in the profile collects
 runs the rule when it carries every looked-for field (Windows events' common fields, EventID,
 Channel..., always count as carried); fields are only checked where a field list is known (Windows
-categories), elsewhere every field counts as carried. The best collected way in decides.
+categories), elsewhere every field counts as carried. The best collected way in decides. The event
+pages count the same ways (catalog.browse.queries.event_ways), so they agree with a profile of one event.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from catalog.core.taxonomy import event_title, signature_ways
 from catalog.coverage.profile import Profile, event_token, logsource_token
-from catalog.coverage.sources import category_sources, common_fields, event_title
 from catalog.models import Rule
 from catalog.models.telemetry import NeedSignature
 
@@ -73,22 +74,15 @@ _ways_cache: dict[str, tuple[WayIn, ...]] = {}
 
 
 def ways_in(key: str, product: str, category: str, service: str, events: list[str], fields: list[str]):
-    """The ways in of a need (cached by the need's key: they depend on nothing else)."""
+    """The ways in of a need (cached by the need's key: they depend on nothing else): the taxonomy's
+    Windows ways (catalog.core.taxonomy.ways), then the log source itself."""
     cached = _ways_cache.get(key)
     if cached is not None:
         return cached
-    common = common_fields()
-    needed = [f for f in fields if f.casefold() not in common]
     ways = []
-    sources = category_sources().get(category) if product == "windows" else None
-    if sources:
-        for source in sources:
-            missing = tuple(f for f in needed if source.fields is not None and f.casefold() not in source.fields)
-            ways.append(way_in(source.token, source.provider, source.event_id, missing, True))
-    elif product == "windows":
-        for token in events:
-            provider, _, event = token.rpartition(":")
-            ways.append(way_in(token, provider, None if event == "*" else int(event), (), True))
+    if product == "windows":
+        for way in signature_ways(product, category, service, events, fields):
+            ways.append(way_in(way.token, way.provider, way.event_id, way.missing, True))
     ways.append(way_in("logsource=" + logsource_token(product, category, service), None, None, (), not ways))
     if len(_ways_cache) > 100_000:
         _ways_cache.clear()

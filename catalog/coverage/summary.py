@@ -2,7 +2,8 @@
 
 `refresh()` runs whenever an import, hide, unhide or retire is published. It reads the need of the
 rules whose content changed since it was last read (new rules, and rules whose content_hash moved),
-then recounts every signature's live rules and its technique counts in a few set-based statements.
+then recounts every signature's live rules and its technique counts in a few set-based statements, and
+the events each signature runs (`runs`, read by the event pages).
 Detection rules only: correlation and filter rules have no log source of their own to collect.
 """
 
@@ -15,11 +16,12 @@ from collections import defaultdict
 from django.db import connection, transaction
 from django.db.models import F, Q
 
-from catalog.coverage.sources import provider_slug
+from catalog.core import taxonomy
 from catalog.models import Polarity, Predicate, Rule, RuleType, live_rules_q
 from catalog.models.telemetry import NeedSignature, RuleNeed
 
 BATCH = 2000
+NEED_COLUMNS = ("product", "category", "service", "events", "fields")
 
 
 def refresh() -> None:
@@ -32,6 +34,18 @@ def refresh() -> None:
         for start in range(0, len(stale), BATCH):
             _read_needs(stale[start : start + BATCH])
         recount()
+        refresh_runs()
+
+
+def refresh_runs() -> None:
+    """Each signature's `runs`, the events it runs with every field carried (the taxonomy's ways in): for
+    new signatures, and for all when the taxonomy changed (a pySigma upgrade). ~1,000 rows at SigmaHQ's size."""
+    changed = []
+    for pk, runs, *need in NeedSignature.objects.values_list("pk", "runs", *NEED_COLUMNS):
+        fresh = taxonomy.runs_text(taxonomy.signature_ways(*need))
+        if fresh != runs:
+            changed.append((fresh, pk))
+    _executemany("UPDATE {table} SET runs = %s WHERE id = %s", NeedSignature, changed)
 
 
 def _read_needs(rows) -> None:
@@ -48,7 +62,7 @@ def _read_needs(rows) -> None:
     for rule_id, provider, event_id in Rule.events.through.objects.filter(rule_id__in=ids).values_list(
         "rule_id", "eventtype__provider", "eventtype__event_id"
     ):
-        events[rule_id].add(f"{provider_slug(provider)}:{'*' if event_id is None else event_id}")
+        events[rule_id].add(f"{taxonomy.provider_slug(provider)}:{'*' if event_id is None else event_id}")
     needs = {}
     for pk, content_hash, product, category, service in rows:
         need = {

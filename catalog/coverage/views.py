@@ -11,10 +11,10 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from catalog.browse.queries import rules as rule_queries
+from catalog.core.taxonomy import provider_name
 from catalog.coverage import choices, gaps, matrix, presets
 from catalog.coverage import runnable as coverage
 from catalog.coverage.profile import PROFILE_PARAMETERS, Profile, ProfileError, from_query
-from catalog.coverage.sources import provider_name
 from catalog.exports import files as coverage_exports
 from catalog.models.telemetry import RuleNeed
 from catalog.platform.paging import paginate

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from catalog.core.reference import attack
-from catalog.core.reference.events import events_for
 from catalog.core.sigma.loading import Limits
 from catalog.core.sigma.model import IndicatorKey, ParsedRule
 from catalog.core.sigma.parsing import key_line, parse_file
 from catalog.core.sigma.problems import Problem, RuleFileError
+from catalog.core.taxonomy.events import events_for, windows_categories
 from catalog.importing.checks import NUL_ESCAPE, matching_problems, nul_character_line
 from catalog.importing.pool import ParserPool
 from catalog.importing.rows import EventRow, IndicatorRow, PredicateRow, PreparedRule, ReferenceRow, StageRow
@@ -199,6 +199,7 @@ def prepare_files(items: list[PrepareItem], budget_seconds: float) -> ParserPool
     workers = (os.cpu_count() or 1) if len(items) >= POOL_THRESHOLD else 1
     if items:
         attack.load()  # loaded once here, inherited by the forked workers
+        windows_categories()  # the taxonomy (pySigma's pipelines), likewise
     return ParserPool(prepare_file, items, failed_file, workers, budget_seconds)
 
 

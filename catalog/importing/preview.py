@@ -27,10 +27,10 @@ from catalog.conversion.sources import PASTED, read_rules, text_problem
 from catalog.conversion.stored import limits
 from catalog.conversion.targets import DEFAULT_TARGETS, registry
 from catalog.core.reference import attack
-from catalog.core.reference.events import events_for
 from catalog.core.sigma.model import IndicatorKey, ParsedRule
 from catalog.core.sigma.parsing import parse_file
 from catalog.core.sigma.problems import Problem, RuleFileError
+from catalog.core.taxonomy.events import events_for
 from catalog.importing.preparing import indicator_sha
 from catalog.models import Indicator
 from catalog.platform.throttling import ConvertRateThrottle, refused_page, throttle_wait

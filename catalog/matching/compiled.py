@@ -4,7 +4,8 @@ Compiled once per catalog version and kept per process (catalog.matching.engine)
 rules' stored conditions and predicates, has pySigma prepare their values (catalog.core.sigma.evaluate)
 and works out each rule's required literals (catalog.core.sigma.requirements). Each *pool* (the rules of
 one log source: a Windows channel and event id, or a product / category / service) gets its own
-LiteralIndex when first met, so an event is only read for the literals of its own rules.
+LiteralIndex when first met, so an event is only read for the literals of its own rules; a mapped
+event (Security 4688 seen as process_creation: catalog.matching.mapped) gets the pool of that category.
 
 Sharing across workers: the compiled catalog is rebuilt whenever an import or a curation bumps the
 catalog version. Pickled (pySigma values, automata), it is 7.6 MB and unpickling it takes 1.0 s of
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from catalog.core.sigma import decidable, requirements
 from catalog.core.sigma.evaluate import CompiledRule, compile_rule
 from catalog.core.sigma.index import LiteralIndex
+from catalog.core.taxonomy import provider_slug, services_of
 from catalog.models import Predicate, Rule
 
 from .logsources import LogSource
@@ -37,7 +39,7 @@ MAX_POOLS = 512  # distinct log sources kept with their index; past that they ar
 class Candidate:
     rule: Rule
     compiled: CompiledRule
-    coverage: dict[str, set] = field(default_factory=dict)  # provider (lowercase) -> event ids (None: any)
+    coverage: dict[str, set] = field(default_factory=dict)  # provider slug (a service) -> event ids (None: any)
     # The fields it reads, lowercase (None: it has keywords, found in any field). An event carrying
     # none of them cannot decide the rule either way (`not selection` on a field the event lacks
     # would otherwise fire on any event, `{}` included).
@@ -57,14 +59,13 @@ class EventFacts:
     """What choosing candidate rules needs to know of an event, worked out once per event."""
 
     fields: set[str]
-    channel: str | None  # "channel|provider", lowercase without spaces; None: not a Windows event
+    channel: tuple[str, str] | None  # (Channel, Provider_Name); None: not a Windows event
     event_id: int | None
 
     @classmethod
     def of(cls, event: dict) -> EventFacts:
-        # Compared without spaces: the provider "Task Scheduler" logs to "Microsoft-Windows-TaskScheduler/...".
-        channel = "|".join(str(event.get(k) or "") for k in ("Channel", "Provider_Name")).lower().replace(" ", "")
-        return cls({key.lower() for key in event}, None if channel == "|" else channel, _int(event.get("EventID")))
+        channel = tuple(str(event.get(k) or "") for k in ("Channel", "Provider_Name"))
+        return cls({key.lower() for key in event}, channel if any(channel) else None, _int(event.get("EventID")))
 
 
 @dataclass
@@ -80,31 +81,46 @@ class CompiledCatalog:
         self.requirements = requirements.resolve([requirements.compiled_need(c.compiled) for c in candidates])
         self.windows_anywhere = [i for i, c in enumerate(candidates) if c.rule.product == "windows" and not c.coverage]
         self.by_provider: dict[str, list[tuple[int, set]]] = defaultdict(list)
+        self.by_category: dict[str, list[int]] = defaultdict(list)  # Windows rules, for mapped events
         for number, candidate in enumerate(candidates):
             if candidate.rule.product == "windows":
                 for provider, ids in candidate.coverage.items():
                     self.by_provider[provider].append((number, ids))
+                self.by_category[candidate.rule.category.casefold()].append(number)
         self._pools: dict[tuple, Pool] = {}
 
     def pool(self, facts: EventFacts, source: LogSource) -> Pool:
         """The rules that apply to an event of that log source. A Windows event (it names its channel)
         whose source was not picked by the user: the Windows rules whose event coverage fits its
-        channel and event id, and those without coverage. Otherwise: the rules `source` admits."""
+        services (those whose channel it is, catalog.core.taxonomy.channels) and event id, and those without
+        coverage. Otherwise: the rules `source` admits."""
         by_coverage = facts.channel is not None and not source.picked and source.product == "windows"
-        key = ("coverage", facts.channel, facts.event_id) if by_coverage else ("source", source.label)
+        services = services_of(*facts.channel) if by_coverage else ()
+        key = ("coverage", services, facts.event_id) if by_coverage else ("source", source.label)
         pool = self._pools.get(key)
         if pool is None:
-            members = self._by_coverage(facts) if by_coverage else self._by_source(source)
+            members = self._by_coverage(services, facts.event_id) if by_coverage else self._by_source(source)
             if len(self._pools) >= MAX_POOLS:
                 self._pools.clear()
             pool = self._pools[key] = Pool(members, LiteralIndex({i: self.requirements[i] for i in members}))
         return pool
 
-    def _by_coverage(self, facts: EventFacts) -> tuple[int, ...]:
+    def mapped_pool(self, source) -> Pool:
+        """The Windows rules of the category a mapped event backs (catalog.matching.mapped)."""
+        key = ("mapped", source.token, source.category)
+        pool = self._pools.get(key)
+        if pool is None:
+            members = tuple(self.by_category.get(source.category, ()))
+            if len(self._pools) >= MAX_POOLS:
+                self._pools.clear()
+            pool = self._pools[key] = Pool(members, LiteralIndex({i: self.requirements[i] for i in members}))
+        return pool
+
+    def _by_coverage(self, services: tuple[str, ...], event_id: int | None) -> tuple[int, ...]:
         chosen = set(self.windows_anywhere)
-        for provider, entries in self.by_provider.items():
-            if provider in facts.channel:
-                chosen.update(number for number, ids in entries if None in ids or facts.event_id in ids)
+        for service in services:
+            entries = self.by_provider.get(service, ())
+            chosen.update(number for number, ids in entries if None in ids or event_id in ids)
         return tuple(sorted(chosen))
 
     def _by_source(self, source: LogSource) -> tuple[int, ...]:
@@ -151,7 +167,7 @@ def build() -> CompiledCatalog:
     for rule_id, provider, event_id in Rule.events.through.objects.values_list(
         "rule_id", "eventtype__provider", "eventtype__event_id"
     ):
-        coverage[rule_id][provider.lower().replace(" ", "")].add(event_id)
+        coverage[rule_id][provider_slug(provider)].add(event_id)
     candidates = []
     for pk, rule in rules.items():
         try:

@@ -3,7 +3,9 @@
 Every event has a log source, picked by the caller (`source=`) or inferred from its fields
 (catalog.matching.logsources), and returned with the result. Only the rules of that log source
 run (catalog.matching.compiled): a Windows event against the Windows rules whose event coverage
-fits its channel and event id; an event of unknown source against none.
+fits its channel and event id, and against the rules of each category the taxonomy maps it to, read
+with the renames (catalog.matching.mapped: a Security 4688 runs process_creation rules); an event of
+unknown source against none.
 
 Among those, an index of every rule's required literals (catalog.core.sigma.index: a hash of exact
 values, an Aho-Corasick automaton of contains / startswith / endswith literals) picks the rules
@@ -34,7 +36,7 @@ from catalog.core.sigma.values import DEFAULT_FALLBACK_SECONDS, EventView, Regex
 from catalog.models import CatalogVersion, Predicate, Rule, live_rules_q
 
 from . import compiled as compiled_catalog
-from . import kept
+from . import kept, mapped
 from .compiled import CompiledCatalog, EventFacts
 from .logsources import LogSource, infer, picked
 
@@ -57,6 +59,7 @@ class EventResult:
     complete: bool  # False: the time budget ran out before every candidate rule was evaluated
     source: LogSource = field(default_factory=LogSource)  # the log source the rules were chosen by
     cut_off: list[str] = field(default_factory=list)  # fallback regexes that ran out of time on it
+    via: dict = field(default_factory=dict)  # rule pk -> the mapped source it fired through (Security 4688)
 
 
 def compiled_rule(rule: Rule) -> CompiledRule:
@@ -144,15 +147,19 @@ def match_events(
         record = record_fields(event)  # the log it was written to, where the event's data names another
         facts = EventFacts.of(record)
         event_source = source or infer(record, view.lowered)
-        hits, complete = [], True
+        hits, complete, via = [], True, {}
         try:
             view.check_deadline()
             for candidate in catalog.candidates_for(event, facts, catalog.pool(facts, event_source), indexed):
                 if matches(candidate.compiled, view):
                     hits.append(candidate.rule)
+            for candidate, source_used in mapped.hits(catalog, event, event_source, view, indexed):
+                if candidate.rule not in hits:
+                    hits.append(candidate.rule)
+                    via[candidate.rule.pk] = source_used
         except BudgetExceeded:
             complete = False
         cut_off = list(dict.fromkeys(regexes.cut_off[already_cut:]))
         hits.sort(key=lambda rule: rule.title)
-        results.append(EventResult(len(event), hits, complete and not cut_off, event_source, cut_off))
+        results.append(EventResult(len(event), hits, complete and not cut_off, event_source, cut_off, via))
     return results

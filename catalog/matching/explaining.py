@@ -15,7 +15,8 @@ from typing import Any
 from catalog.core.sigma import decidable
 from catalog.core.sigma.evaluate import CompiledRule, EventView, compile_rule
 from catalog.core.sigma.explain import explain
-from catalog.matching import kept
+from catalog.core.taxonomy import Source, mapping
+from catalog.matching import kept, mapped
 from catalog.matching.budget import ExplanationBudget
 from catalog.models import CatalogVersion, Predicate, Rule
 
@@ -49,12 +50,26 @@ def _decidable(rule: Rule) -> bool:
     return rule.rule_type == "rule" and not decidable.stored_problem(rule.conditions, rule.condition_tree)
 
 
-def explain_rules(rules: list[Rule], event: dict[str, Any]) -> dict[int, dict]:
+def explain_rules(
+    rules: list[Rule], event: dict[str, Any], through: dict[int, Source] | None = None
+) -> dict[int, dict]:
     """The explanation of each rule on one flattened event, by rule pk (rules that cannot be
-    rebuilt are left out, as the matcher leaves them out)."""
+    rebuilt are left out, as the matcher leaves them out). `through`: as in explain_within."""
     parts = rule_parts(rules)
     view = EventView(event)
-    return {pk: explain(compiled, predicates, view) for pk, (compiled, predicates) in parts.items()}
+    return {
+        pk: explained_on(compiled, predicates, event, view, (through or {}).get(pk))
+        for pk, (compiled, predicates) in parts.items()
+    }
+
+
+def explained_on(compiled: CompiledRule, predicates: list[tuple], event: dict, view: EventView, source) -> dict:
+    """One rule's explanation: on the event as it is, or read through a mapped source (with its `via`)."""
+    if source is None:
+        return explain(compiled, predicates, view)
+    explanation = explain(compiled, predicates, mapped.view_for(event, source))
+    explanation["via"] = mapping.describe(source)
+    return explanation
 
 
 def chosen_rule(rule_id) -> Rule | None:
@@ -76,7 +91,12 @@ def attach_explanations(
     budget = budget or ExplanationBudget()
     for event, result in zip(events, results, strict=True):
         wanted = ([why_not] if why_not is not None else []) + [r for r in result["rules"] if r != why_not]
-        explained, left_out = explain_within(wanted, event, budget)
+        through = dict(result.get("via") or {})  # rules that fired through a mapped event: read as they ran
+        if why_not is not None and why_not.pk not in through:
+            source = mapped.through(why_not, None, result.get("source"))
+            if source is not None:
+                through[why_not.pk] = source
+        explained, left_out = explain_within(wanted, event, budget, through=through)
         result["explanations"] = {rule.pk: explained.get(rule.pk) for rule in result["rules"]}
         result["explanations_left_out"] = len(left_out)
         if why_not is not None:
@@ -88,18 +108,25 @@ def attach_explanations(
 
 
 def explain_within(
-    rules: list[Rule], event: dict[str, Any], budget: ExplanationBudget, shown_with_event: bool = False
+    rules: list[Rule],
+    event: dict[str, Any],
+    budget: ExplanationBudget,
+    shown_with_event: bool = False,
+    through: dict[int, Source] | None = None,
 ) -> tuple[dict[int, dict], set[int]]:
     """The rules' explanations on one event, in order, while `budget` has room: (explanation by pk, the
     pks left out, also counted in the budget). Rules that cannot be rebuilt are neither. `shown_with_event`:
-    each explanation is stored with a copy of the event, which then counts towards the bytes too."""
+    each explanation is stored with a copy of the event, which then counts towards the bytes too.
+    `through`: rule pk -> the mapped source it is explained through (the event read with its renames;
+    the explanation's `via` describes it)."""
     parts = rule_parts(rules) if rules else {}
     explained: dict[int, dict] = {}
     view = EventView(event)
+    through = through or {}
     for pk, (compiled, predicates) in parts.items():
         if not budget.room:
             break
-        explanation = explain(compiled, predicates, view)
+        explanation = explained_on(compiled, predicates, event, view, through.get(pk))
         if not budget.admit(explanation, event if shown_with_event else None):
             break
         explained[pk] = explanation

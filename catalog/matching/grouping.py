@@ -57,8 +57,9 @@ class Grouper:
         self.shapes: dict[str, int] = {}  # events per shape they were read in (catalog.core.sigma.shapes)
         self.complete = True
 
-    def add(self, event: LoggedEvent, rules: list) -> list[dict]:
-        """Record one event's hits; returns the hits (rule, explanation when it is a sample) in order."""
+    def add(self, event: LoggedEvent, rules: list, via: dict | None = None) -> list[dict]:
+        """Record one event's hits; returns the hits (rule, explanation when it is a sample) in order.
+        `via`: rule pk -> the mapped source it fired through (catalog.matching.engine.EventResult)."""
         self.events += 1
         self.shapes[event.shape] = self.shapes.get(event.shape, 0) + 1
         if not rules:
@@ -68,7 +69,7 @@ class Grouper:
         sampled = [rule for rule in rules if self.offered.get(rule.pk, 0) < self.samples]
         for rule in sampled:
             self.offered[rule.pk] = self.offered.get(rule.pk, 0) + 1
-        explanations, _ = explain_within(sampled, event.flat, self.budget, shown_with_event=True)
+        explanations, _ = explain_within(sampled, event.flat, self.budget, shown_with_event=True, through=via)
         hits = []
         for rule in rules:
             group = self._group(rule)
@@ -158,7 +159,7 @@ def match_file(
             if not result.complete:
                 grouper.complete = False
                 break
-            hits = grouper.add(event, result.rules)
+            hits = grouper.add(event, result.rules, result.via)
             if hits and on_hits is not None:
                 on_hits(event, hits)
         done += len(chunk)

@@ -6,8 +6,11 @@ unknown source runs against no rule at all, and the answer says so: a rule made 
 
 Inference, first that applies:
 1. a Windows event names its channel (`Channel` / `Provider_Name`): product windows, and the
-   category or service the Sigma taxonomy gives that channel and event id (catalog.core.reference.event_tables);
-   the rules then chosen are those whose event coverage fits channel and event id;
+   category or service the catalog's taxonomy gives that channel and event id (catalog.core.taxonomy);
+   the rules then chosen are those whose event coverage fits channel and event id, and, for an event
+   the taxonomy maps to a category (Security 4688 -> process_creation, 4657 -> registry_*, 5156 ->
+   network_connection, 4663 -> file_event), that category's rules, run with the pipelines' renames
+   (`mapped`: catalog.matching.mapped);
 2. otherwise the field set: `eventSource` + `eventName` is AWS CloudTrail, `CommandLine` / `Image`
    a process creation (Windows, Linux or macOS by the paths), `cs-method` a web server log, ...
    (`FIELD_SIGNS` below, each with the reason shown).
@@ -15,10 +18,12 @@ Inference, first that applies:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from catalog.core import taxonomy
 from catalog.core.reference import event_tables as reference
+from catalog.core.taxonomy import mapping
 
 DIMENSIONS = ("product", "category", "service")
 
@@ -30,6 +35,7 @@ class LogSource:
     service: str = ""
     reason: str = ""  # how it was found: "picked", "from Channel=..., EventID=...", or why unknown
     picked: bool = False
+    mapped: tuple[taxonomy.Source, ...] = ()  # categories the event also backs through a mapping (4688)
 
     @property
     def known(self) -> bool:
@@ -44,12 +50,17 @@ class LogSource:
         """As the page shows it: "inferred: windows / process_creation (from Channel=..., EventID=1)"."""
         if self.picked:
             return f"picked: {self.label}"
-        return f"inferred: {self.label} ({self.reason})" if self.known else f"unknown ({self.reason})"
+        if not self.known:
+            return f"unknown ({self.reason})"
+        also = "".join(f"; also {s.category} through the {s.token} mapping" for s in self.mapped)
+        return f"inferred: {self.label} ({self.reason}{also})"
 
     def as_dict(self) -> dict:
         how = "picked" if self.picked else "inferred" if self.known else "unknown"
-        return {"product": self.product, "category": self.category, "service": self.service, "how": how} | (
-            {"reason": self.reason} if self.reason else {}
+        return (
+            {"product": self.product, "category": self.category, "service": self.service, "how": how}
+            | ({"reason": self.reason} if self.reason else {})
+            | ({"mapped": [mapping.describe(source) for source in self.mapped]} if self.mapped else {})
         )
 
     def admits(self, product: str, category: str, service: str) -> bool:
@@ -73,34 +84,22 @@ def picked(product: str = "", category: str = "", service: str = "") -> LogSourc
     return LogSource(source.product, source.category, source.service, "picked", True) if source.known else None
 
 
-def _squeeze(text: str) -> str:
-    return text.lower().replace(" ", "")
-
-
-# Windows channels: provider (as catalog.core/reference names it) -> (service, {event id: category}).
-_CATEGORIES_OF: dict[str, dict[int, str]] = {}
-for _category, (_provider, _ids) in reference.WINDOWS_CATEGORIES.items():
-    for _id in _ids:  # the first category listed for an id is the one shown (registry_add for 12, ...)
-        _CATEGORIES_OF.setdefault(_provider, {}).setdefault(_id, _category)
-_CATEGORIES_OF["Sysmon"][12] = _CATEGORIES_OF["Sysmon"][14] = "registry_event"
-_SERVICE_OF = {provider: service for service, provider in reference.WINDOWS_SERVICES.items()}
-_PROVIDERS = sorted(set(_SERVICE_OF) | set(_CATEGORIES_OF), key=lambda p: -len(_squeeze(p)))
-
-
 @lru_cache(maxsize=4096)
 def windows_source(channel: str, provider: str, event_id: int | None) -> LogSource:
-    """A Windows event's log source from its channel (or provider) and event id."""
-    squeezed = f"{_squeeze(channel)}|{_squeeze(provider)}"
+    """A Windows event's log source from its channel (or provider) and event id, by the taxonomy: the
+    service whose channel it is (catalog.core.taxonomy.channels), the category that service's event backs
+    natively, and in `mapped` every category the taxonomy maps that event to (conditions on its values
+    not yet checked)."""
     shown = f"Channel={channel}" if channel else f"Provider_Name={provider}"
     reason = f"from {shown}" + (f", EventID={event_id}" if event_id is not None else "")
-    if "linux" in squeezed:  # Sysmon for Linux writes Windows-style events to "Linux-Sysmon/Operational"
+    if "linux" in f"{channel}|{provider}".lower():  # Sysmon for Linux writes to "Linux-Sysmon/Operational"
         category = next((c for c, (_, ids) in reference.LINUX_CATEGORIES.items() if event_id in ids), "")
         return LogSource("linux", category, "", reason)
-    for name in _PROVIDERS:
-        if _squeeze(name) in squeezed:
-            category = _CATEGORIES_OF.get(name, {}).get(event_id, "") if event_id is not None else ""
-            return LogSource("windows", category, _SERVICE_OF.get(name, ""), reason)
-    return LogSource("windows", "", "", reason)
+    service = taxonomy.service_of(channel, provider)
+    if service is None:
+        return LogSource("windows", "", "", reason)
+    mapped = mapping.candidates(service, event_id) if event_id is not None else ()
+    return LogSource("windows", taxonomy.category_of(service, event_id), service, reason, mapped=mapped)
 
 
 def _path_product(value) -> tuple[str, str]:
@@ -158,7 +157,10 @@ def infer(event: dict, lowered: dict[str, str] | None = None) -> LogSource:
     """The log source of a flat event, with its reason; unknown (empty, with why) when nothing tells."""
     channel, provider = event.get("Channel"), event.get("Provider_Name")
     if channel or provider:
-        return windows_source(str(channel or ""), str(provider or ""), _int(event.get("EventID")))
+        source = windows_source(str(channel or ""), str(provider or ""), _int(event.get("EventID")))
+        if source.mapped:  # only the categories whose conditions the event meets (4657's OperationType)
+            source = replace(source, mapped=tuple(s for s in source.mapped if mapping.backs(s, event)))
+        return source
     lowered = lowered if lowered is not None else {key.lower(): key for key in event}
     for fields, product, category, service in FIELD_SIGNS:
         if all(field in lowered for field in fields):

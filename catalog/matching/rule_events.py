@@ -6,8 +6,9 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 
 from catalog.core.sigma.evaluate import EventView
-from catalog.core.sigma.explain import explain
-from catalog.matching.explaining import rule_parts
+from catalog.matching import mapped
+from catalog.matching.explaining import explained_on, rule_parts
+from catalog.matching.logsources import infer
 from catalog.models import Rule
 from catalog.models.matching_jobs import RuleTestEvent
 
@@ -20,7 +21,9 @@ def rule_test_events(rule_uuid) -> tuple[Rule, list[dict]]:
     for row in RuleTestEvent.objects.filter(rule=rule).order_by("path"):
         events = []
         for event in row.events:
-            explanation = explain(parts[0], parts[1], EventView(event)) if parts else None
+            # A Security 4688 testing a process_creation rule is read as the matcher reads it (with the renames).
+            source = mapped.through(rule, None, infer(event))
+            explanation = explained_on(*parts, event, EventView(event), source) if parts else None
             events.append({"event": event, "explanation": explanation})
         files.append({"path": row.path, "event_count": row.event_count, "events": events})
     return rule, files

@@ -153,6 +153,7 @@ def evaluate(
                 "complete": result.complete,
                 "source": result.source,
                 "cut_off": result.cut_off,
+                "via": result.via,
             }
         )
     attach_explanations(events, results, why_not, explained)

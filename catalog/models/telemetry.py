@@ -40,6 +40,9 @@ class NeedSignature(models.Model):
     rule_count = models.PositiveIntegerField(default=0, db_index=True)  # live, public rules
     # Live rules per technique, sub-techniques rolled up into their technique: "T1003:4 T1003.001:3".
     technique_counts = models.TextField(blank=True)
+    # The events it runs with every looked-for field carried (catalog.core.taxonomy.ways), space-delimited:
+    # " sysmon:1 security:4688 ". Kept exact by catalog.coverage.summary; the event pages filter on it.
+    runs = models.TextField(blank=True, default="")
 
     class Meta:
         app_label = "catalog"

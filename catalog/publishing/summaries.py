@@ -4,8 +4,10 @@ Called by catalog.publishing.versioning.bump_version, which every change of what
 and visibility changes through catalog.publishing.visibility.publish, curation saves through Rule's signals), so
 the tables are exact whenever the version a page is cached under is. Each count is computed by the
 same aggregate the pages used to run per request (catalog.browse/queries.*), now once per change:
-- counts over rules (facets, ATT&CK, events, log sources, totals): one pass over the rules table and
-  its tag tables, rewritten on every change (tens of ms at SigmaHQ's size);
+- counts over rules (facets, ATT&CK, log sources, totals): one pass over the rules table and its tag
+  tables, rewritten on every change (tens of ms at SigmaHQ's size);
+- events: the rules each event runs, from the need signatures through the taxonomy (the counts of
+  /coverage/ for a profile of that one event), with the rules it runs without some of their fields;
 - field counts: an aggregate over every rule's indicators, rewritten only when the set of live rules
   can have changed (`fields=True`: imports, hide/unhide, retire), not when a curator edits a level.
 The pages read the tables through catalog.browse.queries.stored_counts.
@@ -55,13 +57,31 @@ def _count_rows() -> list[CountSummary]:
             add(kind, value, label, count)
     for parent, count in _rolled_technique_counts():
         add("technique_rolled", parent, "", count)
-    for pk, count in EventType.objects.annotate(
-        n=Count("rules", filter=live_rules_q("rules"), distinct=True)
-    ).values_list("pk", "n"):
-        add("event", pk, "", count)
+    events = _event_counts()
+    for pk, (runnable, partial) in events.items():
+        add("event", pk, "", runnable)
+        add("event_partial", pk, "", partial)
     for name, count in _totals().items():
         add("total", name, "", count)
+    add("total", "events", "", sum(1 for runnable, _ in events.values() if runnable))
     return [CountSummary(kind=k, key=key, label=label, count=n) for (k, key), (label, n) in counted.items()]
+
+
+def _event_counts() -> dict[int, tuple[int, int]]:
+    """EventType pk -> (live rules it runs, live rules it runs without some of their fields): the taxonomy's
+    ways in over the need signatures (catalog.browse.queries.event_ways), the count /coverage/ gives a
+    profile of that one event. An event a rule can run through gets its EventType row here (Security 4688
+    for process_creation rules, though no rule names it)."""
+    from catalog.browse.queries.event_ways import event_totals
+    from catalog.core.taxonomy import title_for
+
+    totals = event_totals()
+    known = {(p, e): pk for pk, p, e in EventType.objects.values_list("pk", "provider", "event_id")}
+    new = [(p, e) for p, e in totals if (p, e) not in known and e is not None]
+    EventType.objects.bulk_create([EventType(provider=p, event_id=e, title=title_for(p, e)) for p, e in new])
+    if new:
+        known = {(p, e): pk for pk, p, e in EventType.objects.values_list("pk", "provider", "event_id")}
+    return {pk: tuple(totals.get(key, (0, 0))) for key, pk in known.items()}
 
 
 def _rolled_technique_counts():
@@ -81,9 +101,7 @@ def _totals() -> dict[str, int]:
     from catalog.browse.queries.indicators import listed_indicators
 
     totals = Rule.objects.live().aggregate(
-        rules=Count("pk", distinct=True),
-        techniques=Count("techniques", distinct=True),
-        events=Count("events", distinct=True),
+        rules=Count("pk", distinct=True), techniques=Count("techniques", distinct=True)
     )
     totals["indicators"] = listed_indicators().count()
     return totals

@@ -17,6 +17,8 @@ from django.test.signals import template_rendered
 from django.test.utils import CaptureQueriesContext
 
 from catalog.browse.views import RULE_PAGE_QUERIES
+from catalog.coverage.profile import parse
+from catalog.coverage.runnable import RUNNABLE, class_rules, profile_coverage
 from catalog.models import Indicator, Rule, RuleSearch
 from tests.constants import (
     BIG_RULE_ID,
@@ -521,9 +523,13 @@ def test_event_pages(client):
     assert "any event</a>" in text
     text = get(client, "/events/Sysmon/1/")
     check_page(text, "/api/events/Sysmon/1/")
+    # The rules Sysmon 1 runs: the detection rules of its log source carrying every field they look for,
+    # the runnable rules of /coverage/ for a profile of that one event (tests/test_event_taxonomy.py: every event).
+    runnable = class_rules(profile_coverage(parse("sysmon:1")), RUNNABLE)
     sysmon_1 = Rule.objects.filter(hidden=False, retired=False, events__provider="Sysmon", events__event_id=1)
     assert "Process creation" in text and CERTUTIL_ID in rule_ids_in(text)
-    assert sorted(set(rule_ids_in(text))) == sorted(str(uuid) for uuid in sysmon_1.values_list("uuid", flat=True))
+    assert sorted(set(rule_ids_in(text))) == sorted(str(uuid) for uuid in runnable.values_list("uuid", flat=True))
+    assert set(rule_ids_in(text)) <= {str(uuid) for uuid in sysmon_1.values_list("uuid", flat=True)}
     channel = re.search(r'href="(/events/[^"]+/any/)"', get(client, "/events/")).group(1)
     assert "any event" in get(client, channel)
     assert "A service was installed in the system" in get(client, "/events/System/7045/")

@@ -1,4 +1,4 @@
-"""Telemetry profiles (catalog.coverage.profile) and the event/field mapping (catalog.coverage.sources).
+"""Telemetry profiles (catalog.coverage.profile) and the event/field mapping (catalog.core.taxonomy).
 
 No database. The field sets expected of Security events are written here from Microsoft's event
 schemas, independently of the pySigma pipelines the app reads them from.
@@ -9,7 +9,7 @@ import json
 import pytest
 from django.http import QueryDict
 
-from catalog.coverage import sources
+from catalog.core import taxonomy
 from catalog.coverage.profile import ProfileError, from_json, from_query, from_sysmon_config, parse
 from tests.constants import CORPUS, ROOT
 
@@ -82,7 +82,7 @@ def test_a_posted_profile_merges_its_sysmon_config():
 
 
 def _ways(category):
-    return {s.token: s for s in sources.category_sources()[category]}
+    return {s.token: s for s in taxonomy.category_sources()[category]}
 
 
 def test_security_log_equivalents_of_sysmon_categories():
@@ -123,12 +123,12 @@ def _logsource_json():
 
 def test_reading_the_mapping_leaves_pysigma_plugin_discovery_intact():
     """pySigma 1.5 files its test pipeline under "sysmon" if sigma.pipelines.sysmon is imported before
-    its first discovery; sources.py lets the conversion registry discover first (fresh process)."""
+    its first discovery; the taxonomy runs the process's one discovery first (fresh process)."""
     import subprocess
     import sys
 
     code = (
-        "from catalog.coverage import sources; sources.category_sources()\n"
+        "from catalog.core import taxonomy; taxonomy.category_sources()\n"
         "from catalog.conversion.targets import registry\n"
         "print(registry().pipelines['sysmon'].name)"
     )

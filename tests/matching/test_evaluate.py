@@ -54,7 +54,7 @@ def test_every_regression_event_fires_its_rule_with_an_explanation(corpus, rule_
     fired = [event for event, result in zip(events, results, strict=True) if rule in result.rules]
     assert fired, f"the catalog's matching should find {rule_id} in {event_file.name}"
     for event, result in zip(events, results, strict=True):
-        explained = explain_rules(list(result.rules) + [rule], event)
+        explained = explain_rules(list(result.rules) + [rule], event, result.via)  # read as the matcher read it
         for hit in result.rules:  # every fired rule's explanation says it fired
             assert explained[hit.pk]["fired"] is True, hit.title
         assert explained[rule.pk]["fired"] is (rule in result.rules)  # and the chosen rule agrees either way

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 
+from catalog.browse.queries import event_ways
 from catalog.core.sigma import decidable
 from catalog.models import CURATION_FIELDS, Predicate, Rule, RuleIndicator, Stage
 
@@ -83,6 +84,7 @@ def rule_to_dict(rule: Rule) -> dict:
             {"provider": e.provider, "event_id": e.event_id, "title": e.title}
             for e in sorted(rule.events.all(), key=lambda e: (e.provider, e.event_id is not None, e.event_id or 0))
         ],
+        "event_coverage": [way.as_dict() for way in event_ways.rule_ways(rule)],
         "conditions": rule.conditions,
         "condition_tree": rule.condition_tree,
         "stages": [

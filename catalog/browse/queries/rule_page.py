@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Count, F, FloatField, Q, Sum, Value, Window
 from django.db.models.functions import Cast, Greatest, Ln, Lower, RowNumber
 
+from catalog.browse.queries import event_ways
 from catalog.browse.queries.records import matching_skip_reason, rules_for_export
 from catalog.core.reference import attack
 from catalog.models import Polarity, Rule, RuleIndicator, RuleReference, live_rules_q, public_rules_q
@@ -73,7 +74,7 @@ class RuleLink:
 class RulePage:
     rule: Rule
     attack_rows: list
-    events: list
+    events: list  # every event the rule can run through (catalog.browse.queries.event_ways.EventWay)
     stages: list
     indicator_rows: IndicatorTable  # what the rule looks for (polarity looks_for or both)
     excluded_rows: IndicatorTable  # what it excludes (excludes or both)
@@ -110,7 +111,7 @@ def rule_page(rule_uuid) -> RulePage | None:
     return RulePage(
         rule=rule,
         attack_rows=attack.by_tactic(rule.attack_table()),
-        events=sorted(rule.events.all(), key=lambda e: (e.provider, e.event_id is not None, e.event_id or 0)),
+        events=event_ways.rule_ways(rule),
         stages=stages,
         indicator_rows=indicator_table([ri for ri in carried if ri.polarity in LOOKED_FOR]),
         excluded_rows=indicator_table([ri for ri in carried if ri.polarity in EXCLUDED]),

@@ -1,5 +1,6 @@
-"""The hand-written tables behind catalog.core.reference.events: event titles per provider, and which events and
-channels back each Sigma log source category and service (sources: that module's docstring).
+"""The hand-written tables behind catalog.core.taxonomy: event titles per provider, the Windows services'
+channels, the Linux log sources, and the few Windows categories pySigma's pipelines do not list (sources:
+catalog.core.taxonomy.events' docstring).
 
 Pure data, no Django import.
 """
@@ -427,41 +428,11 @@ EVENT_TITLES: dict[str, dict[int, str]] = {
 # Logsource -> provider / events
 # ---------------------------------------------------------------------------
 
-# Windows category -> (provider, event ids), per the Sigma taxonomy.
-WINDOWS_CATEGORIES: dict[str, tuple[str, tuple[int, ...]]] = {
-    "process_creation": ("Sysmon", (1,)),
-    "file_change": ("Sysmon", (2,)),
-    "network_connection": ("Sysmon", (3,)),
-    "sysmon_status": ("Sysmon", (4, 16)),
-    "process_termination": ("Sysmon", (5,)),
-    "driver_load": ("Sysmon", (6,)),
-    "image_load": ("Sysmon", (7,)),
-    "create_remote_thread": ("Sysmon", (8,)),
-    "raw_access_thread": ("Sysmon", (9,)),  # the taxonomy's spelling
-    "raw_access_read": ("Sysmon", (9,)),  # alias seen in some rule sets
-    "process_access": ("Sysmon", (10,)),
-    "file_event": ("Sysmon", (11,)),
-    "registry_add": ("Sysmon", (12,)),
-    "registry_delete": ("Sysmon", (12,)),
-    "registry_set": ("Sysmon", (13,)),
-    "registry_rename": ("Sysmon", (14,)),
-    "registry_event": ("Sysmon", (12, 13, 14)),
-    "create_stream_hash": ("Sysmon", (15,)),
-    "pipe_created": ("Sysmon", (17, 18)),
-    "wmi_event": ("Sysmon", (19, 20, 21)),
-    "dns_query": ("Sysmon", (22,)),
-    "file_delete": ("Sysmon", (23, 26)),
-    "clipboard_capture": ("Sysmon", (24,)),
-    "process_tampering": ("Sysmon", (25,)),
-    "file_block_executable": ("Sysmon", (27,)),
-    "file_block_shredding": ("Sysmon", (28,)),
-    "file_executable_detected": ("Sysmon", (29,)),
-    "sysmon_error": ("Sysmon", (255,)),
-    "ps_script": ("PowerShell", (4104,)),
-    "ps_module": ("PowerShell", (4103,)),
-    "ps_classic_start": ("Windows PowerShell", (400,)),
-    "ps_classic_provider_start": ("Windows PowerShell", (600,)),
-    "ps_classic_script": ("Windows PowerShell", (800,)),
+# Windows categories backed by Sysmon events beyond pySigma-pipeline-sysmon's table (the rest of the
+# category -> event table is read from pySigma: catalog.core.taxonomy.sources).
+EXTRA_WINDOWS_CATEGORIES: dict[str, tuple[str, tuple[int, ...]]] = {
+    "raw_access_read": ("Sysmon", (9,)),  # alias of the taxonomy's raw_access_thread, seen in some rule sets
+    "file_delete": ("Sysmon", (23, 26)),  # Sysmon 26 logs a deletion without archiving the file
 }
 
 # Windows service -> event log channel (short provider name).
@@ -506,6 +477,22 @@ WINDOWS_SERVICES: dict[str, str] = {
     "wmi": "WMI-Activity",
 }
 
+# The event log channels of the Windows services pySigma's `windows_logsource_mapping`
+# (sigma.pipelines.common) does not list, as Windows names them (the rules' `definition`s and Microsoft's
+# event log names); the other channels are read from pySigma (catalog.core.taxonomy.channels).
+EXTRA_CHANNELS: dict[str, tuple[str, ...]] = {
+    "iis-configuration": ("Microsoft-IIS-Configuration/Operational",),
+    "ldap": ("Microsoft-Windows-LDAP-Client/Debug",),
+    "smbclient-connectivity": ("Microsoft-Windows-SmbClient/Connectivity",),
+    "smbserver-connectivity": ("Microsoft-Windows-SMBServer/Connectivity",),
+}
+# Event providers (`Provider_Name`) whose name is not their channel's: an event naming only its provider.
+PROVIDER_SERVICES: dict[str, str] = {
+    "Microsoft-Windows-Security-Auditing": "security",
+    "Service Control Manager": "system",
+    "PowerShell": "powershell-classic",
+}
+
 # Linux: Sysmon for Linux backs these categories (same ids as on Windows).
 LINUX_CATEGORIES: dict[str, tuple[str, tuple[int, ...]]] = {
     "process_creation": ("Sysmon for Linux", (1,)),
@@ -523,14 +510,3 @@ LINUX_SERVICES: dict[str, str] = {
     "sudo": "sudo",
     "syslog": "syslog",
 }
-
-# product -> (category table, service table).  Other products: no coverage.
-PRODUCTS: dict[str, tuple[dict[str, tuple[str, tuple[int, ...]]], dict[str, str]]] = {
-    "windows": (WINDOWS_CATEGORIES, WINDOWS_SERVICES),
-    "linux": (LINUX_CATEGORIES, LINUX_SERVICES),
-}
-
-
-# ---------------------------------------------------------------------------
-# Lookup
-# ---------------------------------------------------------------------------

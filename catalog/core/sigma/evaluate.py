@@ -277,6 +277,8 @@ def _item(item: Item, view: EventView) -> bool | None:
                 result = None
     else:
         key = view.lookup(item.field)
+        if key is None and view.carried is not None and view.unknown(item.field):
+            return None  # a field the mapped event does not carry: undecidable, negated or not
         for value in item.values:
             check = compare(value, key, view)
             if _decides(check, every):

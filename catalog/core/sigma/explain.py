@@ -11,7 +11,8 @@ pattern matched (character offsets, found by the same RE2 program that decided).
         fired, condition: [node], blocks: [block], why_not: None | {...}}
     node:  {ref, result} | {op: and/or/not, selector?, args: [node], result}
     block: {name, result, groups: [{result, predicates: [predicate]}]}
-    predicate: {field, modifiers, values, result, negated, event_field, event_value, missing, matches}
+    predicate: {field, modifiers, values, result, negated, event_field, event_value, missing, matches,
+                renamed_from?, not_carried?}   (the last two for an event run as a mapped category)
 
 Results are true, false or None (unknown: a placeholder or a regex RE2 cannot run). Explanations
 cost a few times a plain evaluation, so callers compute them only for rules that fired and for
@@ -83,9 +84,13 @@ def _predicate(item: evaluate.Item, view: EventView, label: tuple | None) -> dic
     key = view.lookup(item.field)
     if key is None:
         shown["missing"] = True
+        if view.unknown(item.field):
+            shown["not_carried"] = True  # a mapped event (Security 4688 as process_creation) has no such field
         return shown
     value = view.event[key]
     shown.update(event_field=key, event_value=None if value is None else _text(value))
+    if item.field.lower() in view.renamed:
+        shown["renamed_from"] = view.renamed[item.field.lower()]  # "Image (NewProcessName)"
     if value is not None and programs:
         shown["matches"] = _chars(view.text(key), _spans(programs, view.text(key)))
     return shown

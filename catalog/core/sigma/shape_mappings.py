@@ -17,7 +17,7 @@ How each pipeline exposes its mapping (pySigma 1.5): a `FieldMappingTransformati
 `table_mappings` dict per table plus `generic_mappings` for the Sigma fields a table's mapping leaves out.
 
 Importing these pipeline modules does not disturb pySigma's plugin discovery (catalog.conversion.targets):
-only importing sigma.pipelines.sysmon first does (catalog.coverage.sources says why), and it is not read here.
+only importing sigma.pipelines.sysmon first does (catalog.core.taxonomy.pipelines says why), and it is not read here.
 """
 
 from __future__ import annotations

@@ -145,9 +145,16 @@ class Fallback:
 
 
 class EventView:
-    """An event as evaluation reads it: fields found case-insensitively, values encoded once."""
+    """An event as evaluation reads it: fields found case-insensitively, values encoded once.
 
-    __slots__ = ("event", "lowered", "deadline", "regexes", "plain", "_bytes", "_all_values", "_ascii")
+    `carried` (lowercase field names), for an event seen as a category it is mapped to (a Security
+    4688 as process_creation, catalog.core.taxonomy.mapping): a field it lacks and does not carry is
+    unknown, not absent. `renamed`: Sigma field (lowercase) -> the event's own key it was read from."""
+
+    __slots__ = (
+        *("event", "lowered", "deadline", "regexes", "plain", "carried", "renamed"),
+        *("_bytes", "_all_values", "_ascii"),
+    )
 
     def __init__(
         self,
@@ -155,8 +162,12 @@ class EventView:
         deadline: float | None = None,
         regexes: RegexBudget | None = None,
         plain: bool = True,
+        carried: frozenset[str] | None = None,
+        renamed: dict[str, str] | None = None,
     ):
         self.event = event
+        self.carried = carried
+        self.renamed = renamed or {}
         self.lowered = {key.lower(): key for key in event}
         self.deadline = deadline
         self.regexes = regexes if regexes is not None else RegexBudget(DEFAULT_FALLBACK_SECONDS)
@@ -176,6 +187,10 @@ class EventView:
     def lookup(self, name: str) -> str | None:
         """The event's key for a rule's field name (exact, else case-insensitive), or None."""
         return name if name in self.event else self.lowered.get(name.lower())
+
+    def unknown(self, name: str) -> bool:
+        """A field the event lacks and, seen as a mapped category, cannot carry (see the class)."""
+        return self.carried is not None and name.lower() not in self.carried
 
     def text(self, key: str) -> bytes:
         if key not in self._bytes:

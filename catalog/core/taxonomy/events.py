@@ -1,16 +1,21 @@
-"""Event coverage for Sigma rules: the log events a rule's logsource can match.
+"""A rule's own log events: the events its logsource names, stored with the rule at import (Rule.events).
 
 Given a rule's ``logsource`` (product, category, service) and any explicit
 ``EventID`` values in its detection, :func:`events_for` returns rows of
-(provider, event id, title) such as ``Sysmon | 1 | Process creation``.
+(provider, event id, title) such as ``Sysmon | 1 | Process creation``: the events
+that carry the rule's log source as such (its *native* events). The Security
+events a category can also be mapped to (Security 4688 for process_creation) are
+not stored: catalog.core.taxonomy.ways adds them, with the fields each lacks.
 
-Where the facts come from (the tables of catalog/core/reference/event_tables.py are written out by hand):
+Where the facts come from:
 
-* Sigma taxonomy appendix (SigmaHQ/sigma-specification): which Windows log
+* pySigma's pipelines (catalog.core.taxonomy.sources): which Windows log
   categories are backed by which Sysmon event ids (process_creation -> 1,
-  registry_event -> 12/13/14, ...), the PowerShell categories (ps_script ->
-  4104, ps_module -> 4103, ps_classic_* -> 400/600/800) and the Windows
-  ``service`` names with the event channel each one stands for.
+  registry_event -> 12/13/14, ...) and the PowerShell categories (ps_script ->
+  4104, ps_module -> 4103, ps_classic_* -> 400/600/800).
+* The hand-written tables of catalog/core/reference/event_tables.py: the Windows
+  ``service`` names with the event channel each one stands for, the Linux log
+  sources, and the titles below.
 * Sysinternals Sysmon documentation: the Sysmon event ids and their titles
   (the task names Sysmon writes into its events).
 * Microsoft documentation (security auditing reference, Microsoft Defender
@@ -30,8 +35,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
-from catalog.core.reference.event_tables import EVENT_TITLES, PRODUCTS
+from catalog.core.reference.event_tables import EVENT_TITLES, LINUX_CATEGORIES, LINUX_SERVICES
+
+from .channels import windows_services
+from .names import channel_title, provider_name, title_for
+from .sources import category_sources
 
 
 @dataclass(frozen=True, order=True)
@@ -43,14 +53,28 @@ class EventRef:
     title: str  # e.g. "Process creation"; "" when the id is not in our tables
 
 
-def title_for(provider: str, event_id: int) -> str:
-    """Title of a provider's event id, or "" when it is not in the tables."""
-    return EVENT_TITLES.get(provider, {}).get(event_id, "")
-
-
 def channel_row(provider: str) -> EventRef:
     """The row for "any event of this log"."""
-    return EventRef(provider, None, f"{provider} log (any event)")
+    return EventRef(provider, None, channel_title(provider))
+
+
+@cache
+def windows_categories() -> dict[str, tuple[str, tuple[int, ...]]]:
+    """Windows category -> (provider, event ids) of its native events (one provider each)."""
+    table = {}
+    for category, sources in category_sources().items():
+        native = [source for source in sources if not source.mapped]
+        if native:
+            provider = native[0].provider
+            ids = tuple(s.event_id for s in native if s.provider == provider and s.event_id is not None)
+            table[category] = (provider_name(provider), ids)
+    return table
+
+
+@cache
+def _products() -> dict[str, tuple[dict, dict]]:
+    """product -> (category table, service table). Other products: no coverage."""
+    return {"windows": (windows_categories(), windows_services()), "linux": (LINUX_CATEGORIES, LINUX_SERVICES)}
 
 
 def _normalize(value: str | None) -> str:
@@ -99,7 +123,7 @@ def events_for(product: str, category: str, service: str, event_ids: list[int]) 
     A known category decides the provider; otherwise a known service does.
     Unknown products, categories and services give no rows.
     """
-    tables = PRODUCTS.get(_normalize(product))
+    tables = _products().get(_normalize(product))
     if tables is None:
         return []
     categories, services = tables
