@@ -150,6 +150,19 @@ def _blank(item) -> bool:
     return isinstance(item, _Token) and item.kind in ("space", "newline")
 
 
+def _only_operators(text: str) -> bool:
+    """A line would hold nothing but `AND` or `NOT`: it stays with what follows."""
+    return all(word.casefold() in OPERATORS or word.casefold() == "not" for word in text.split())
+
+
+def _trailing_not(text: str) -> tuple[str, str]:
+    """(text before a final `NOT `, the `NOT ` and its space), or (text, '')."""
+    stripped = text.rstrip()
+    if stripped[-3:].casefold() == "not" and (len(stripped) == 3 or not stripped[-4].isalnum()):
+        return text[: len(stripped) - 3], text[len(stripped) - 3 :]
+    return text, ""
+
+
 def _layout(items: list, depth: int, width: int, lines: list[Line]) -> None:
     if _fits(_text(items), depth, width):
         lines.append(Line(depth, _text(items)))
@@ -176,13 +189,19 @@ def _clause(items: list, depth: int, width: int, lines: list[Line]) -> None:
         text = item.text
         if _fits(current + text, depth, width) or _blank(item):
             current += text
-        elif isinstance(item, _Group) and (not _fits(text, depth, width) or not current[-1:].isspace()):
+        elif isinstance(item, _Group) and (
+            not _fits(text, depth, width) or not current[-1:].isspace() or _only_operators(current)
+        ):
             lines.append(Line(depth, current + item.opener))
             _layout(item.items, depth + 1, width, lines)
             current = item.closer
-        elif current and current[-1].isspace():  # a break at whitespace between two tokens
-            lines.append(Line(depth, current))
-            current = text
+        elif current and current[-1].isspace() and not _only_operators(current):  # a break between two tokens
+            head, negation = _trailing_not(current)  # `NOT` goes to the next line with what it negates
+            if head.strip():
+                lines.append(Line(depth, head))
+                current = negation + text
+            else:
+                current += text
         else:  # glued to what precedes it (no space between): the line stays long
             current += text
         if current.endswith("\n"):
