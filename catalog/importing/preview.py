@@ -28,7 +28,7 @@ from catalog.conversion.stored import limits
 from catalog.conversion.targets import DEFAULT_TARGETS, registry
 from catalog.core.sigma.parsing import parse_file
 from catalog.core.sigma.problems import Problem, RuleFileError
-from catalog.importing.preview_sections import preview_rules
+from catalog.importing.preview_sections import SIMILAR_FOR, preview_rules
 from catalog.platform.throttling import ConvertRateThrottle, refused_page, throttle_wait
 
 
@@ -88,6 +88,7 @@ def preview_page(request):
         "api_url": reverse("conversion:api-convert"),
         "limit": settings.CATALOG_MAX_FILE_BYTES,
         "common": COMMON_INDICATOR,
+        "similar_for": SIMILAR_FOR,
     }
     if request.method != "POST":
         return render(request, "importing/preview.html", context)

@@ -128,6 +128,8 @@ def test_preview_queries_are_bounded_by_the_rules_pasted(client, example_rules):
     assert one == 3 + 2
     assert two == 3 + 2 * 2
     assert many == 3 + 2 * preview_sections.SIMILAR_FOR
+    html = preview(client, "---\n".join(DRAFT.format(id=uuid.uuid4()) for _ in range(preview_sections.SIMILAR_FOR + 3)))
+    assert html.count(f"Similar rules are looked up for the first {preview_sections.SIMILAR_FOR} rules") == 3
 
 
 @pytest.mark.django_db
