@@ -131,9 +131,10 @@ class Grouper:
         }
 
 
-def timeline_fields(flat: dict[str, Any]) -> dict[str, str]:
-    """{name: value} of the TIMELINE_FIELDS the event carries (a value that is empty or not text is left out)."""
-    found = {}
+def timeline_fields(flat: dict[str, Any]) -> list[dict[str, str]]:
+    """[{field, value}] of the TIMELINE_FIELDS the event carries, in their order (a list: a JSONB object would
+    reorder its keys); a value that is empty or not text is left out."""
+    found = []
     for name, candidates in TIMELINE_FIELDS.items():
         for candidate in candidates:
             value = flat.get(candidate)
@@ -141,7 +142,7 @@ def timeline_fields(flat: dict[str, Any]) -> dict[str, str]:
                 value = str(value)
             if isinstance(value, str) and value.strip():
                 cut = len(value) > TIMELINE_VALUE_CHARS
-                found[name] = value[:TIMELINE_VALUE_CHARS] + ("…" if cut else "")
+                found.append({"field": name, "value": value[:TIMELINE_VALUE_CHARS] + ("…" if cut else "")})
                 break
     return found
 

@@ -96,11 +96,11 @@ def test_the_job_timeline_names_what_the_event_holds_and_fits_a_phone(site):
         shot(page, "h5-match-job-phone")
         token = page.url.rstrip("/").rsplit("/", 1)[1]
         answer = page.request.get(f"{site}/api/match/jobs/{token}/").json()
-        assert answer["results"]["timeline"][0]["fields"] == {
-            "Computer": event["System"]["Computer"],
-            "User": event["EventData"]["User"],
-            "Image": event["EventData"]["Image"],
-        }
+        assert answer["results"]["timeline"][0]["fields"] == [
+            {"field": "Computer", "value": event["System"]["Computer"]},
+            {"field": "User", "value": event["EventData"]["User"]},
+            {"field": "Image", "value": event["EventData"]["Image"]},
+        ]
         context.close()
         assert not errors, errors
 

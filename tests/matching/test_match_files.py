@@ -181,19 +181,20 @@ def test_the_timeline_names_what_each_event_holds(client):
         "NewProcessName": "C:\\Windows\\System32\\certutil.exe",
         "CommandLine": COMMAND + " " + "x" * TIMELINE_VALUE_CHARS,
     }
-    assert timeline_fields(security) == {
-        "Computer": "ws-17.corp.example",
-        "User": "alice",
-        "Image": "C:\\Windows\\System32\\certutil.exe",
-        "CommandLine": security["CommandLine"][:TIMELINE_VALUE_CHARS] + "…",
-    }
+    assert timeline_fields(security) == [
+        {"field": "Computer", "value": "ws-17.corp.example"},
+        {"field": "User", "value": "alice"},
+        {"field": "Image", "value": "C:\\Windows\\System32\\certutil.exe"},
+        {"field": "CommandLine", "value": security["CommandLine"][:TIMELINE_VALUE_CHARS] + "…"},
+    ]
     empty_image = {"Image": "", "User": None, "TargetFilename": "C:\\a.txt"}
-    assert timeline_fields(empty_image) == {"TargetFilename": "C:\\a.txt"}
+    assert timeline_fields(empty_image) == [{"field": "TargetFilename", "value": "C:\\a.txt"}]
 
     upload(client, "events.jsonl", json.dumps({**HIT, "Computer": "ws-17", "User": "CORP\\bob"}).encode())
     assert run_queued_tasks() == 1
     job = MatchJob.objects.get()
     entry = client.get(f"/api/match/jobs/{job.token}/").json()["results"]["timeline"][0]
-    assert entry["fields"] == {"Computer": "ws-17", "User": "CORP\\bob", "Image": HIT["Image"], "CommandLine": COMMAND}
+    shown = {"Computer": "ws-17", "User": "CORP\\bob", "Image": HIT["Image"], "CommandLine": COMMAND}
+    assert entry["fields"] == [{"field": name, "value": value} for name, value in shown.items()]  # in this order
     page = client.get(f"/match/jobs/{job.token}/").content.decode()
     assert '<dl class="event-fields"><dt>Computer</dt><dd><code>ws-17</code></dd>' in page
