@@ -2,6 +2,8 @@
 // without it. No inline script anywhere: the Content-Security-Policy allows scripts from the site only.
 //  - Copy buttons (button[data-copy-code] for a highlighted YAML block, without Pygments' line numbers;
 //    button[data-copy-from] for a converted query on the rule page and /preview/).
+//  - A page reached at a fragment naming an element[data-focus-on-arrival] (the /match/ results) moves the
+//    focus there, so the keyboard and a screen reader start at what the form produced.
 //  - The rule list's "Filters" disclosure (details[data-narrow-closed]): closed on phones, where it
 //    sits above the results; always open on wider screens, where it is the sidebar.
 (function () {
@@ -72,6 +74,11 @@
     button.hidden = false;
     button.addEventListener("click", function () { copy(button); });
   });
+
+  var arrived = window.location.hash && document.getElementById(window.location.hash.slice(1));
+  if (arrived && arrived.hasAttribute("data-focus-on-arrival")) {
+    arrived.focus();
+  }
 
   // On phones the navigation is one line that scrolls sideways: bring the current page's link into view.
   var current = document.querySelector(".main-nav a[aria-current='page']");

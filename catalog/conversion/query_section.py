@@ -17,23 +17,26 @@ from catalog.models import Rule
 from . import requested
 from .constraint import WHAT_NARROWS
 from .converter import Choice, choose
+from .layout import query_lines
 from .targets import NO_PIPELINE, UnknownChoice, registry
 
 
 def query_section(rule: Rule, params) -> dict:
-    """What _query.html shows: targets (as links), the chosen target's pipelines, and the conversion.
+    """What _query.html shows: targets (as links), the chosen target's pipelines, and the conversion
+    with its display lines (catalog.conversion.layout).
 
     `params` are the request's query parameters (`target`, `pipeline`).
     """
     reg = registry()
-    section = {"targets": reg.ordered(), "error": "", "conversion": None, "choice": None}
+    section = {"targets": reg.ordered(), "error": "", "conversion": None, "choice": None, "lines": []}
     try:
         choice = choose(params.get("target"), params.get("pipeline"))
     except UnknownChoice as exc:
         section["error"] = str(exc)
         choice = choose(None)  # the tabs and the pipeline list still show the default target
     else:
-        section["conversion"] = requested.rule_query(rule, choice)
+        section["conversion"] = conversion = requested.rule_query(rule, choice)
+        section["lines"] = query_lines(conversion.query) if conversion.query is not None else []
     section["choice"] = choice
     section["pipeline_options"] = pipeline_options(choice)
     conversion = section["conversion"]

@@ -2,13 +2,14 @@
 
 from django.urls import path
 
-from catalog.coverage import api, views
+from catalog.coverage import api, upload_views, views
 
 app_name = "coverage"
 
 urlpatterns = [
     path("coverage/", views.coverage_page, name="page"),
     path("coverage/rules/", views.coverage_rules, name="rules"),
+    path("coverage/sysmon/", upload_views.sysmon_upload, name="sysmon-upload"),
     path("coverage/navigator.json", views.coverage_layer, name="navigator"),
     path("coverage/export.csv", views.coverage_csv, name="csv"),
     path("api/coverage/", api.CoverageAPI.as_view(), name="api"),

@@ -121,8 +121,10 @@ def job_page(request, token):
     },
     description="Upload one event file as the multipart field `file` (.evtx, .json, .jsonl). Answer 202 with the "
     "job's status URL; GET it until `status` is done (or failed), then `results` holds the hits grouped by rule "
-    "(with sample events and their explanations) and a timeline. 429 (with Retry-After): this client already has "
-    "CATALOG_MATCH_MAX_JOBS_PER_CLIENT files waiting; 503: the site's queue (jobs or bytes) is full.",
+    "(with sample events and their explanations) and a timeline (each entry's `fields`: [{field, value}] of "
+    "Computer, User, Image, CommandLine, TargetFilename as the event carries them). 429 (with Retry-After): "
+    "this client already has CATALOG_MATCH_MAX_JOBS_PER_CLIENT files waiting; 503: the site's queue (jobs or "
+    "bytes) is full.",
 )
 @api_view(["POST"])
 @parser_classes([MultiPartParser])

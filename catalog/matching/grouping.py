@@ -1,7 +1,8 @@
 """Matching a file of events: hits grouped by rule and by event, with explanations of sample events.
 
 By rule: count, level, first and last timestamp, and the first few events that fired it, each with
-its explanation. By event: a timeline of the events that fired anything, in time order. Both are
+its explanation. By event: a timeline of the events that fired anything, in time order, each with the
+fields an analyst reads first (computer, user, process, command line, file: TIMELINE_FIELDS). Both are
 plain JSON (stored on a MatchJob, returned by the API, written by `match_event --format jsonl`).
 Matching itself is `catalog.matching.engine.match_events`, on chunks of events, so progress can be
 reported between chunks and a time budget can stop a job with partial results.
@@ -25,6 +26,18 @@ from catalog.matching.explaining import explain_within
 from catalog.operations.metrics import count_match_events
 
 CHUNK = 500  # events matched between two progress reports
+# What an analyst reads first about an event with hits, shown in the timeline as the event carries it: the
+# first of each row's field names it has (Windows names; an ECS, Splunk or Sentinel event was given them when
+# read, catalog.core.sigma.shapes). Security 4688 writes the process as NewProcessName, the user as
+# SubjectUserName. Each value is cut to TIMELINE_VALUE_CHARS: a job keeps up to CATALOG_MATCH_TIMELINE_EVENTS.
+TIMELINE_FIELDS = {
+    "Computer": ("Computer",),
+    "User": ("User", "SubjectUserName", "TargetUserName"),
+    "Image": ("Image", "NewProcessName"),
+    "CommandLine": ("CommandLine",),
+    "TargetFilename": ("TargetFilename",),
+}
+TIMELINE_VALUE_CHARS = 500
 
 
 def file_limits() -> FileLimits:
@@ -92,6 +105,7 @@ class Grouper:
                     "timestamp": event.timestamp,
                     "rules": [_rule(rule) for rule in rules[:shown]],
                     "rules_left_out": max(0, len(rules) - shown),
+                    "fields": timeline_fields(event.flat),
                 }
             )
         else:
@@ -116,6 +130,22 @@ class Grouper:
             "timeline_left_out": self.left_out,
             **self.budget.summary(),
         }
+
+
+def timeline_fields(flat: dict[str, Any]) -> list[dict[str, str]]:
+    """[{field, value}] of the TIMELINE_FIELDS the event carries, in their order (a list: a JSONB object would
+    reorder its keys); a value that is empty or not text is left out."""
+    found = []
+    for name, candidates in TIMELINE_FIELDS.items():
+        for candidate in candidates:
+            value = flat.get(candidate)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = str(value)
+            if isinstance(value, str) and value.strip():
+                cut = len(value) > TIMELINE_VALUE_CHARS
+                found.append({"field": name, "value": value[:TIMELINE_VALUE_CHARS] + ("…" if cut else "")})
+                break
+    return found
 
 
 def _rule(rule) -> dict:

@@ -111,3 +111,46 @@ def test_empty_value_is_named_not_blank(site, browser):
     finally:
         context.close()
     assert not errors, errors
+
+
+# Pages a form makes (issue 21): a pasted rule's preview, with every section of a rule page, and a pasted
+# event's results on /match/ (the page lands on them, focused).
+DRAFT_RULE = """title: Draft Comsvcs MiniDump Via Rundll32
+id: 5b2d61c8-9a0e-4f3b-8c41-2e7d9f0a6b15
+status: experimental
+logsource: {category: process_creation, product: windows}
+detection:
+    selection:
+        Image|endswith: '\\\\rundll32.exe'
+        CommandLine|contains|all: ['comsvcs', 'MiniDump', 'full']
+    filter_installer:
+        ParentImage|endswith: '\\\\msiexec.exe'
+    condition: selection and not filter_installer
+tags: [attack.credential-access, attack.t1003.001]
+level: high
+"""
+FORMS = {
+    "preview": ("/preview/", "Sigma rule (YAML)", DRAFT_RULE, "Preview", "#rule-1-similar"),
+    "match": ("/match/", "Event (JSON)", None, "Find matching rules", "#results"),
+}
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_what_a_form_shows_has_no_serious_accessibility_violations(site, browser, form, scheme):
+    from tests.matching.test_evaluate import SYSMON_EVENT
+
+    path, label, text, button, shown = FORMS[form]
+    context, page, errors = open_page(browser, site, form, path, scheme)
+    try:
+        page.get_by_label(label).fill(text or SYSMON_EVENT.read_text(encoding="utf-8"))
+        page.get_by_role("button", name=button).click()
+        page.locator(shown).wait_for()
+        page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        violations = axe_violations(page)
+        if scheme == "dark":
+            shot(page, f"a11y-{form}-result-{scheme}", full_page=False)
+    finally:
+        context.close()
+    assert not violations, f"{form} ({scheme}):\n{describe(violations)}"
+    assert not errors, errors

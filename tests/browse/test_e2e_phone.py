@@ -2,7 +2,8 @@
 
 A person on a phone finds the filters above the results behind a "Filters" disclosure, applies
 one and reaches a rule; the navigation is one line; the ATT&CK matrix becomes one tactic after
-another; an empty result offers a way out. At 1400 px the header is one line. The example rules
+another; an empty result offers a way out. At 1400 px the header is one line. Coverage and Preview
+are in the navigation, and a rule's query is on its page's first screen (issue 21). The example rules
 (rules/) are enough for all of it, served by gunicorn with the site's CSP.
 """
 
@@ -12,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import DESKTOP, PHONE, shot, watch_console
+from tests.constants import CERTUTIL_ID
 
 # The `site` fixture (tests/conftest.py): the example rules, production settings.
 SITE = {"name": "catalog_e2e_phone", "rules": "examples"}
@@ -133,3 +135,29 @@ def test_empty_result_offers_to_drop_the_last_filter(site, phone):
     phone.get_by_role("link", name=re.compile("without q: certutil")).click()
     expect(phone).to_have_url(re.compile(r"/rules/\?level=informational$"))
     assert int(phone.locator(".result-count strong").text_content()) > 0
+
+
+# -- issue 21, rough edge 4: Coverage and Preview in the navigation; the query near the top of a rule page ---
+@pytest.mark.parametrize("path,name", [("/coverage/", "Coverage"), ("/preview/", "Preview"), ("/match/", "Match")])
+def test_coverage_and_preview_are_in_the_navigation(site, laptop, path, name):
+    laptop.goto(site + "/")
+    nav = laptop.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name=name, exact=True).click()
+    expect(laptop).to_have_url(site + path)
+    expect(nav.locator("a[aria-current='page']")).to_have_text(name)
+
+
+def test_a_rule_pages_query_is_on_its_first_screen_above_the_yaml(site, laptop, phone):
+    """The Query section was below the ATT&CK and event tables and the whole YAML: 1,710 px down at 1400 px
+    (1,984 px on a phone) for SigmaHQ's LSASS ProcDump rule and its 41 lines of YAML. It now follows the
+    description: 379 px (688 px on a phone)."""
+    for page, viewport in ((laptop, DESKTOP), (phone, PHONE)):
+        page.goto(f"{site}/rules/{CERTUTIL_ID}/")
+        query_top = page.locator("#query").evaluate("q => q.getBoundingClientRect().top + window.scrollY")
+        yaml_top = page.locator("#body").evaluate("b => b.getBoundingClientRect().top + window.scrollY")
+        assert query_top < yaml_top
+        assert query_top < viewport["height"], query_top  # it starts on the first screen
+        expect(page.locator("details.rule-yaml")).to_have_count(1)  # the YAML stays collapsible
+        assert no_sideways_scroll(page)
+    laptop.get_by_role("navigation", name="Take this rule").get_by_role("link", name="Query").click()
+    expect(laptop).to_have_url(re.compile("#query$"))

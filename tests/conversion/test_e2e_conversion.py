@@ -8,8 +8,8 @@ A Content-Security-Policy violation shows as a console error and fails the test.
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import ARTIFACTS
-from tests.constants import CERTUTIL, CERTUTIL_ID, EXAMPLES
+from tests.browser import ARTIFACTS, PHONE, shot, watch_console
+from tests.constants import CERTUTIL, CERTUTIL_ID, CRADLE_ID, EXAMPLES
 
 # The `site` fixture (tests/conftest.py): the example rules; DEBUG on.
 SITE = {"name": "catalog_e2e_conversion", "rules": "examples", "production": False}
@@ -27,8 +27,13 @@ def page(browser, site):
     assert not errors, errors
 
 
-def query_text(page) -> str:
-    return page.locator("#query-text").inner_text()
+def query_text(page, box: str = "#query-text") -> str:
+    """The query box's text as the page holds it (what Copy copies): its laid-out lines joined."""
+    return page.locator(box).text_content()
+
+
+def api_query(page, site: str, rule_id: str, query: str) -> str:
+    return page.request.get(f"{site}/api/rules/{rule_id}/query/?{query}").json()["query"]
 
 
 def test_switch_target_and_pipeline_then_copy_the_query(site, page):
@@ -54,6 +59,7 @@ def test_switch_target_and_pipeline_then_copy_the_query(site, page):
     copy.click()
     expect(section.get_by_role("button", name="Copied")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == kql
+    assert kql == api_query(page, site, CERTUTIL_ID, "target=kusto&pipeline=none")  # byte for byte pySigma's
 
 
 def test_an_unconvertible_choice_shows_pysigmas_error(site, page):
@@ -78,4 +84,40 @@ def test_preview_a_pasted_rule(site, page):
     page.screenshot(path=str(ARTIFACTS / "preview.png"), full_page=True)
     queries.get_by_role("button", name="Copy").first.click()
     expect(queries.get_by_role("button", name="Copied")).to_be_visible()
-    assert page.evaluate("navigator.clipboard.readText()") == page.locator("#query-text-1").inner_text()
+    assert page.evaluate("navigator.clipboard.readText()") == query_text(page, "#query-text-1")
+
+
+# How many of a query box's lines take more than one line box on screen (a range over a line's text has
+# one client rect per line box it spans).
+WRAPPED_LINES = """b => [...b.querySelectorAll('code > span')].filter(line => {
+  const range = document.createRange(); range.selectNodeContents(line);
+  return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size > 1;
+}).length"""
+
+
+def test_a_query_on_a_phone_is_laid_out_between_tokens_and_scrolls_sideways(site, browser):
+    """Issue 21, rough edge 5: the query broke mid-token on a phone ("Co mmandLine"). Now its lines break
+    only between tokens (catalog.conversion.layout), no line wraps, the box scrolls sideways, and Copy
+    still gives pySigma's query byte for byte."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site)
+    page = context.new_page()
+    errors = watch_console(page)
+    page.goto(f"{site}/rules/{CRADLE_ID}/?target=lucene")
+    box = page.locator("#query-text")
+    box.scroll_into_view_if_needed()
+    assert box.evaluate("b => getComputedStyle(b).whiteSpace") == "pre"
+    lines = box.locator("code > span")
+    assert lines.count() > 10  # one line before, laid out now
+    wrapped = box.evaluate(WRAPPED_LINES)
+    assert wrapped == 0  # no line is wrapped, so no word is split
+    assert box.evaluate("b => b.scrollWidth > b.clientWidth")  # the long lines scroll inside the box ...
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # ... not the page
+    shot(page, "h5-query-phone", full_page=False)
+    page.locator("#query").get_by_role("button", name="Copy").click()
+    expect(page.locator("#query").get_by_role("button", name="Copied")).to_be_visible()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == query_text(page) == api_query(page, site, CRADLE_ID, "target=lucene")
+    assert "\n" not in copied  # the lines are the page's, not the query's
+    context.close()
+    assert not errors, errors

@@ -76,3 +76,34 @@ def test_ticking_events_shows_what_they_run(site, page):
     expect(page.locator('#profile-form input[value="sysmon:3"]')).not_to_be_checked()
     page.emulate_media(color_scheme="dark")
     assert not axe_violations(page), describe(axe_violations(page))
+
+
+def test_a_sysmon_configuration_uploaded_on_the_page_adds_its_events(site, page, tmp_path):
+    """Issue 21, rough edge 11: the Sysmon upload existed only in the API; the page has its form now."""
+    from tests.coverage.test_coverage_profile import SYSMON_CONFIG
+
+    config = tmp_path / "sysmonconfig.xml"
+    config.write_text(SYSMON_CONFIG, encoding="utf-8")
+    page.goto(site + "/coverage/?events=security:4688")
+    form = page.locator("form.sysmon-upload")
+    form.get_by_label("Sysmon configuration (XML)").set_input_files(str(config))
+    form.get_by_role("button", name="Add the events it logs").click()
+    page.wait_for_url("**/coverage/?events=*")
+    for token in ("security%3A4688", "sysmon%3A1", "sysmon%3A3", "sysmon%3A13"):
+        assert token in page.url
+    assert "sysmon%3A10" not in page.url  # an empty include logs nothing
+    expect(page.locator("#coverage-summary")).to_be_visible()
+    expect(page.locator('#profile-form input[value="sysmon:1"]')).to_be_checked()
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        assert not axe_violations(page), describe(axe_violations(page))
+    # A file that is not a configuration: its own page (a 400) says why, with the form again.
+    config.write_text("<Config/>", encoding="utf-8")
+    refused = page.context.new_page()
+    errors = watch_console(refused)
+    refused.goto(site + "/coverage/")
+    refused.locator("form.sysmon-upload").get_by_label("Sysmon configuration (XML)").set_input_files(str(config))
+    refused.locator("form.sysmon-upload").get_by_role("button", name="Add the events it logs").click()
+    expect(refused.locator("#sysmon-upload-error")).to_contain_text("expected <Sysmon>")
+    assert not axe_violations(refused), describe(axe_violations(refused))
+    assert errors == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]

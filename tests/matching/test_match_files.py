@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from catalog.matching.engine import forget_compiled
+from catalog.matching.grouping import TIMELINE_VALUE_CHARS, timeline_fields
 from catalog.models import Rule
 from catalog.models.matching_jobs import MatchJob, RuleTestEvent
 from tests.constants import CERTUTIL_ID, CORPUS
@@ -167,3 +168,33 @@ def test_has_test_events_filter_and_rule_page(client):
     assert f'href="/rules/{CERTUTIL_ID}/test-events/">2 logged events' in page
     events_page = client.get(f"/rules/{CERTUTIL_ID}/test-events/").content.decode()
     assert "the rule fires" in events_page and "the rule does not fire" in events_page
+
+
+def test_the_timeline_names_what_each_event_holds(client):
+    """Issue 21, rough edge 7: each timeline entry carries the fields an analyst reads first, as the event
+    carries them (Security 4688's NewProcessName and SubjectUserName stand for Image and User), cut to a bound."""
+    security = {
+        "EventID": 4688,
+        "Channel": "Security",
+        "Computer": "ws-17.corp.example",
+        "SubjectUserName": "alice",
+        "NewProcessName": "C:\\Windows\\System32\\certutil.exe",
+        "CommandLine": COMMAND + " " + "x" * TIMELINE_VALUE_CHARS,
+    }
+    assert timeline_fields(security) == [
+        {"field": "Computer", "value": "ws-17.corp.example"},
+        {"field": "User", "value": "alice"},
+        {"field": "Image", "value": "C:\\Windows\\System32\\certutil.exe"},
+        {"field": "CommandLine", "value": security["CommandLine"][:TIMELINE_VALUE_CHARS] + "…"},
+    ]
+    empty_image = {"Image": "", "User": None, "TargetFilename": "C:\\a.txt"}
+    assert timeline_fields(empty_image) == [{"field": "TargetFilename", "value": "C:\\a.txt"}]
+
+    upload(client, "events.jsonl", json.dumps({**HIT, "Computer": "ws-17", "User": "CORP\\bob"}).encode())
+    assert run_queued_tasks() == 1
+    job = MatchJob.objects.get()
+    entry = client.get(f"/api/match/jobs/{job.token}/").json()["results"]["timeline"][0]
+    shown = {"Computer": "ws-17", "User": "CORP\\bob", "Image": HIT["Image"], "CommandLine": COMMAND}
+    assert entry["fields"] == [{"field": name, "value": value} for name, value in shown.items()]  # in this order
+    page = client.get(f"/match/jobs/{job.token}/").content.decode()
+    assert '<dl class="event-fields"><dt>Computer</dt><dd><code>ws-17</code></dd>' in page

@@ -60,13 +60,16 @@ class EventWay:
 def rule_ways(rule) -> list[EventWay]:
     """Every event the rule can run through, from its stored events and its stages' predicates
     (prefetched with its record): native events first, in the taxonomy's order."""
-    events = sorted(
-        f"{taxonomy.provider_slug(e.provider)}:{'*' if e.event_id is None else e.event_id}" for e in rule.events.all()
-    )
-    fields = sorted(
-        {p.field for stage in rule.stages.all() for p in stage.predicates.all() if p.field and p.polarity in LOOKED_FOR}
-    )
-    ways = taxonomy.signature_ways(rule.product, rule.category, rule.service, events, fields)
+    events = [(e.provider, e.event_id) for e in rule.events.all()]
+    fields = {p.field for stage in rule.stages.all() for p in stage.predicates.all() if p.polarity in LOOKED_FOR}
+    return ways_for(rule.product, rule.category, rule.service, events, fields)
+
+
+def ways_for(product: str, category: str, service: str, events, fields) -> list[EventWay]:
+    """The event coverage of a rule with this log source, these (provider, event id) events and these
+    looked-for fields: the rule page's (rule_ways) and /preview/'s, so the two always agree."""
+    tokens = sorted(f"{taxonomy.provider_slug(p)}:{'*' if event_id is None else event_id}" for p, event_id in events)
+    ways = taxonomy.signature_ways(product, category, service, tokens, sorted(f for f in fields if f))
     if not any(way.source for way in ways):  # the rule's own events: by provider, the channel first
         ways = sorted(ways, key=lambda w: (w.provider_name, w.event_id is not None, w.event_id or 0))
     return [
