@@ -84,7 +84,8 @@ def test_every_example_query_is_given_back_byte_for_byte_and_split_only_between_
     assert seen > 80  # 29 example files, 5 targets: most convert
 
 
-@pytest.mark.parametrize("target", DEFAULT_TARGETS)
+# One target per query language (SecurityEvent and ASIM can't convert OriginalFileName: pySigma says why).
+@pytest.mark.parametrize("target", ("splunk", "lucene", "esql", "eql", "kusto"))
 def test_a_long_query_breaks_before_its_operators_and_opens_its_groups(target):
     query = converted(LONG_RULE, target)
     lines = query_lines(query)
@@ -92,13 +93,21 @@ def test_a_long_query_breaks_before_its_operators_and_opens_its_groups(target):
     assert len(lines) > 3
     # Too long for one line: each line fits the width, unless it is one token too long to split.
     for line in lines:
-        assert line.depth * 2 + len(line.text.rstrip()) <= WIDTH or " " not in line.text.strip()
+        one_token = line.text.strip().removeprefix("NOT ").removeprefix("not ")  # NOT stays with its operand
+        assert line.depth * 2 + len(line.text.rstrip()) <= WIDTH or " " not in one_token
     # A line after the first starts with an operator or a closing bracket, or goes one level deeper, or
     # goes on with a list of values filled up to the width (after a comma, or an operator joining values).
     operators = ("and ", "or ", "| ", ")", "]", "not ")
     for previous, line in zip(lines, lines[1:], strict=False):
         starts, ended = line.text.casefold(), previous.text.rstrip().casefold()
-        assert starts.startswith(operators) or line.depth != previous.depth or ended.endswith((",", " or", " and"))
+        # SPL joins top-level terms with a space (an implicit AND): its source/EventCode terms end with one.
+        implicit_and = target == "splunk" and previous.text.endswith(" ")
+        assert (
+            starts.startswith(operators)
+            or line.depth != previous.depth
+            or ended.endswith((",", " or", " and"))
+            or implicit_and
+        )
 
 
 def test_the_quoted_operator_stays_inside_its_string():
