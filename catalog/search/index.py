@@ -69,6 +69,7 @@ def _documents(pks: list[int]) -> list[RuleSearch]:
                 title=normalized(title),
                 body=normalized(*values[pk], *effective_tags(tags, added, removed), *(n for _, n in known)),
                 extra=normalized(description, *(str(r) for r in references or []), author),
+                summary=description or "",
             )
         )
     return documents

@@ -42,7 +42,7 @@ def event_param(event_id: int | None) -> str:
 
 def event_rules(event: EventType):
     """The live rules covering an event type, by title."""
-    return Rule.objects.live().filter(events=event).order_by("title", "pk")
+    return Rule.objects.live().filter(events=event).order_by("sort_title", "pk")
 
 
 def logsource_counts():
