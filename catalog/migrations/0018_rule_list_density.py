@@ -33,9 +33,9 @@ DROP = [
     "DROP TRIGGER IF EXISTS catalog_rulesearch_ai",
     f"DROP TABLE IF EXISTS {FTS}",
 ]
-FILL = (
-    "UPDATE catalog_rulesearch SET summary ="
-    " (SELECT description FROM catalog_rule WHERE catalog_rule.id = catalog_rulesearch.rule_id)"
+FILL = (  # without the two control characters that mark a snippet's words (catalog.search.snippets)
+    "UPDATE catalog_rulesearch SET summary = (SELECT REPLACE(REPLACE(description, %s, ''), %s, '')"
+    " FROM catalog_rule WHERE catalog_rule.id = catalog_rulesearch.rule_id)"
 )
 
 
@@ -49,7 +49,7 @@ def _sqlite(statements):
 
 
 def fill_summaries(apps, schema_editor):
-    schema_editor.execute(FILL)
+    schema_editor.execute(FILL, ["\x02", "\x03"])
 
 
 class Migration(migrations.Migration):
