@@ -27,7 +27,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from catalog.models import ImportJob, Rule, RuleTestEvent, Source
+from catalog.models import EXAMPLES_SOURCE, ImportJob, Rule, RuleTestEvent, Source
 
 RULE_FOLDER = re.compile(r"^(rules([-_.].*)?|deprecated|unsupported)$", re.IGNORECASE)
 SIGMAHQ_REMOTE = re.compile(r"github\.com[:/]+sigmahq/sigma(\.git)?/*$", re.IGNORECASE)
@@ -49,7 +49,7 @@ def derived_name(path: Path) -> str:
     """What a source read from `path` is called when the import names none: what the repository is."""
     root = repository_root(path)
     if root == Path(settings.BASE_DIR).resolve():
-        return "examples"  # the catalog's own example rules (`make run` imports them under this name)
+        return EXAMPLES_SOURCE  # the catalog's own example rules (`make run` imports them under this name)
     if _is_sigmahq(root):
         return "sigmahq"
     return re.sub(r"[^a-z0-9._-]+", "-", root.name.lower()).strip("-") or "rules"

@@ -460,7 +460,7 @@ def test_overview(client):
     text = get(client, "/")
     check_page(text, "/api/")
     live = Rule.objects.filter(hidden=False, retired=False).count()
-    assert f'<span class="stat-number">{live}</span> <span class="stat-label">rules</span>' in text
+    assert f'<span class="stat-number">{live}</span> <span class="stat-label">example rules</span>' in text  # issue 21
     assert 'action="/rules/"' in text and 'name="q"' in text
     assert 'href="/attack/tactics/command-and-control/">Command and Control</a>' in text
     assert ">Recently modified</h2>" in text and len(rule_ids_in(section(text, "recent-h"))) == 10

@@ -89,6 +89,7 @@ def listing(queryset):
     return queryset.for_listing()
 
 
-def recent_rules(limit: int = RECENT_LIMIT):
-    """The live rules modified most recently (the front page's "latest changes")."""
-    return list(listing(Rule.objects.live().filter(modified__isnull=False).order_by("-modified", "sort_title"))[:limit])
+def recent_rules(limit: int = RECENT_LIMIT, without_sources=()):
+    """The live rules modified most recently (the front page's "latest changes"), but those of `without_sources`."""
+    rules = Rule.objects.live().filter(modified__isnull=False).exclude(source__name__in=list(without_sources))
+    return list(listing(rules.order_by("-modified", "sort_title"))[:limit])
