@@ -143,8 +143,9 @@ def _closest(word: str, vocabulary: set[str]) -> str | None:
 
 
 RELEVANCE_EXPLAINED = (
-    "Sorted by relevance: an exact rule id, title or technique first, then matches in titles, then in the values "
-    "rules look for, tags and technique names, then in descriptions, references and authors."
+    "Sorted by relevance: an exact rule id, title or technique first, then rules whose title holds more of the "
+    "words searched, then matches in titles, in the values rules look for, tags and technique names, then in "
+    "descriptions, references and authors."
 )
 
 
