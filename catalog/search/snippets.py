@@ -19,8 +19,8 @@ from catalog.search.ranking import FTS_TABLE
 
 START, STOP = "\x02", "\x03"
 SUMMARY_COLUMN = 4  # ident, title, body, extra, summary (migration 0018)
-# About the part of a rule table line left for it (≈ 60 characters): a longer fragment would start further before the first
-# match, which the line's ellipsis would then cut off. FTS5 counts tokens, ts_headline words.
+# About the part of a rule table's line left for it (≈ 60 characters): a longer fragment would start further
+# before the first match, which the line's ellipsis would then cut off. FTS5 counts tokens, ts_headline words.
 SNIPPET_TOKENS = 10
 ELLIPSIS = "…"
 

@@ -28,7 +28,8 @@ MEASURE = """() => {
       && p.getBoundingClientRect().height < 1.6 * parseFloat(getComputedStyle(p).lineHeight)).length,
     heights: height,
     chips: [...document.querySelectorAll('.rules-table .technique-chip')].map(c => c.textContent.trim()),
-    facet: [...document.querySelectorAll('.facet-label')].map(x => x.textContent.trim()).filter(t => /^T\\d{4}/.test(t)),
+    facet: [...document.querySelectorAll('.facet-label')].map(x => x.textContent.trim())
+      .filter(t => /^T\\d{4}/.test(t)),
     marks: [...document.querySelectorAll('.rule-summary mark')].map(m => m.textContent),
   };
 }"""
