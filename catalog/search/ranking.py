@@ -6,8 +6,8 @@ is tagged with, sub-techniques included), then the rules whose title holds more 
 Procdump" before rules about ProcDump alone, however often those repeat the word), then the
 database's relevance score over the weighted document (catalog.models.search: ident > title >
 looked-for values, tags, technique names > description, references, author). PostgreSQL scores with
-`ts_rank` over the stored weighted tsvector and finds title words in its weight-B lexemes
-(`ts_filter`); SQLite scores with FTS5's `bm25` using column weights in the same proportions and
+`ts_rank` over the stored weighted tsvector and finds title words as its weight-B lexemes (`word:B`
+in the tsquery); SQLite scores with FTS5's `bm25` using column weights in the same proportions and
 finds title words with FTS5 column filters. Both annotate `search_rank` (higher is better),
 `search_title` (how many of the query's words the title holds) and `search_exact` (1 or 0).
 """
@@ -18,7 +18,7 @@ import contextlib
 import uuid
 
 from django.db import connection
-from django.db.models import Exists, F, Func, OuterRef, Q, Value
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.expressions import Case, When
 
 from catalog.search import text as search_text
@@ -27,6 +27,7 @@ FTS_TABLE = "catalog_rulesearch_fts"
 # ident, title, body, extra: the same proportions as PostgreSQL's weights below (A, B, C, D).
 BM25_WEIGHTS = (10.0, 7.0, 3.0, 0.5)
 TS_RANK_WEIGHTS = [0.05, 0.3, 0.7, 1.0]  # D, C, B, A (PostgreSQL's order)
+TITLE_WEIGHT = "B"  # the title column's weight in the stored tsvector (catalog.search.index.WEIGHTS)
 RELEVANCE = ("-search_exact", "-search_title", "-search_rank", "sort_title", "pk")
 
 
@@ -42,32 +43,20 @@ def search(queryset, text: str):
     return matched.annotate(search_exact=Case(When(exact_q(text), then=Value(1)), default=Value(0)))
 
 
-class _TitleLexemes(Func):
-    """The title's part of the stored tsvector: its weight-B lexemes, positions kept (phrases still match)."""
-
-    template = "ts_filter(%(expressions)s, '{b}')"
-
-
 def _postgresql(queryset, phrases):
-    from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
+    from django.contrib.postgres.search import SearchQuery, SearchRank
 
-    def query_of(some):
-        return SearchQuery(search_text.tsquery(some), search_type="raw", config="english")
+    def query_of(some, weight=""):
+        return SearchQuery(search_text.tsquery(some, weight), search_type="raw", config="english")
 
     query = query_of(phrases)
+    # A word in the title: its lexemes of weight B (`word:B`), which @@ checks in the same stored vector.
     in_title = [
-        Case(When(search_title_lexemes=query_of([phrase]), then=Value(1)), default=Value(0)) for phrase in phrases
+        Case(When(search__vector=query_of([phrase], TITLE_WEIGHT), then=Value(1)), default=Value(0))
+        for phrase in phrases
     ]
-    return (
-        queryset.filter(search__vector=query)
-        .alias(search_title_lexemes=_TitleLexemes(F("search__vector"), output_field=SearchVectorField()))
-        .annotate(
-            search_rank=SearchRank(
-                F("search__vector"), query, weights=TS_RANK_WEIGHTS, cover_density=True, normalization=1
-            ),
-            search_title=_sum(in_title),
-        )
-    )
+    rank = SearchRank(F("search__vector"), query, weights=TS_RANK_WEIGHTS, cover_density=True, normalization=1)
+    return queryset.filter(search__vector=query).annotate(search_rank=rank, search_title=_sum(in_title))
 
 
 def _sqlite(queryset, phrases):
