@@ -2,7 +2,8 @@
 
 """The rule list's density (issue 21, rough edge 8): a title sort key that skips leading punctuation, and the
 description as written in each search document, indexed by SQLite's FTS5 table (weight 0) so that a search
-result can show a snippet of it with the matched words marked (FTS5 snippet(); PostgreSQL: ts_headline)."""
+result can show a snippet of it with the matched words marked (FTS5 snippet(); PostgreSQL: ts_headline).
+Also the technique facet's stored labels lose their id (rough edge 1: the facet adds it when it shows one)."""
 
 import django.db.models.functions.text
 from django.db import migrations, models
@@ -48,37 +49,59 @@ def _sqlite(statements):
     return run
 
 
+def technique_names_alone(apps, schema_editor):
+    # The technique facet's stored labels were "T1059.001 PowerShell"; the facet now adds the id when it shows
+    # one, so a label read back before the next catalog version would read "T1059.001 T1059.001 PowerShell".
+    CountSummary = apps.get_model("catalog", "CountSummary")
+    for row in CountSummary.objects.filter(kind="technique"):
+        if row.label.startswith(row.key + " "):
+            row.label = row.label[len(row.key) + 1 :]
+            row.save(update_fields=["label"])
+
+
 def fill_summaries(apps, schema_editor):
     schema_editor.execute(FILL, ["\x02", "\x03"])
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0017_job_task_id'),
+        ("catalog", "0017_job_task_id"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='rule',
-            name='rule_live_by_title',
+            model_name="rule",
+            name="rule_live_by_title",
         ),
         migrations.AddField(
-            model_name='rule',
-            name='sort_title',
-            field=models.GeneratedField(db_persist=True, expression=django.db.models.functions.text.Lower(models.Func(models.F('title'), models.Value(' \t.,;:!?\'"`-_()[]{}<>/\\|@#$%^&*+=~'), function='LTRIM')), output_field=models.CharField(max_length=500)),
+            model_name="rule",
+            name="sort_title",
+            field=models.GeneratedField(
+                db_persist=True,
+                expression=django.db.models.functions.text.Lower(
+                    models.Func(
+                        models.F("title"), models.Value(" \t.,;:!?'\"`-_()[]{}<>/\\|@#$%^&*+=~"), function="LTRIM"
+                    )
+                ),
+                output_field=models.CharField(max_length=500),
+            ),
         ),
         # The FTS table and its triggers name every column: dropped before the column is added, made again after.
         migrations.RunPython(_sqlite(DROP), _sqlite([*DROP, *_fts_statements(COLUMNS[:-1])])),
         migrations.AddField(
-            model_name='rulesearch',
-            name='summary',
+            model_name="rulesearch",
+            name="summary",
             field=models.TextField(blank=True),
         ),
         migrations.RunPython(fill_summaries, migrations.RunPython.noop),
         migrations.RunPython(_sqlite(_fts_statements(COLUMNS)), _sqlite(DROP)),
+        migrations.RunPython(technique_names_alone, migrations.RunPython.noop),
         migrations.AddIndex(
-            model_name='rule',
-            index=models.Index(condition=models.Q(('hidden', False), ('retired', False)), fields=['sort_title', 'id'], name='rule_live_by_sort_title'),
+            model_name="rule",
+            index=models.Index(
+                condition=models.Q(("hidden", False), ("retired", False)),
+                fields=["sort_title", "id"],
+                name="rule_live_by_sort_title",
+            ),
         ),
     ]
