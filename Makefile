@@ -8,7 +8,7 @@ UV := $(VENV)/bin/uv
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 CORPUS ?= ../shared/corpus/sigmahq
 
-.PHONY: run test lint format bench stress serve install lock migrate import clean
+.PHONY: run test lint format bench stress serve install lock migrate import clean sigmahq
 
 # Every package, transitive ones included, at the version and hash requirements.lock names; then the project.
 # uv installs them (pinned and hashed in requirements-tools.lock; pip only installs uv): a fresh .venv in ~15 s of
@@ -39,6 +39,16 @@ migrate: install
 import: migrate
 	-$(PY) manage.py import_rules rules --source examples
 	-@IFS=':'; for p in $$CATALOG_RULE_PATHS; do [ -n "$$p" ] && $(PY) manage.py import_rules "$$p"; done; true
+
+# SigmaHQ's rules: a shallow clone into $(SIGMA_DIR) the first time, a pull after, then its rule folders imported
+# as the source "sigmahq" (the name `import_rules` also derives for them unnamed). The front page of a catalog
+# holding only the example rules names this command.
+SIGMA_DIR ?= $(HOME)/sigma
+SIGMA_FOLDERS = rules rules-emerging-threats rules-threat-hunting
+sigmahq: migrate
+	if [ -d "$(SIGMA_DIR)/.git" ]; then git -C "$(SIGMA_DIR)" pull --ff-only --quiet; \
+	else git clone --depth 1 --quiet https://github.com/SigmaHQ/sigma "$(SIGMA_DIR)"; fi
+	$(PY) manage.py import_rules $(addprefix $(SIGMA_DIR)/,$(SIGMA_FOLDERS)) --source sigmahq
 
 # BIND=host:port (or PORT=8001) chooses where it listens, as for `make serve`.
 # One task worker (`manage.py db_worker`: re-imports, /match/ files, export builds) runs beside the server

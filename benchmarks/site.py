@@ -6,10 +6,13 @@ database, then gunicorn serving it, exactly as a deployment would.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -78,6 +81,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextmanager
+def _one_collectstatic_at_a_time():
+    """Test processes starting production sites at once each collect the static files into the same folder;
+    two at a time, one's manifest post-processing removes files the other is hashing (FileNotFoundError)."""
+    name = "catalog-collectstatic-" + hashlib.sha256(str(ROOT).encode()).hexdigest()[:12] + ".lock"
+    with open(Path(tempfile.gettempdir()) / name, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def listening_socket() -> socket.socket:
     """A socket bound to a free local port, kept open: handed to gunicorn, the port can't be taken meanwhile.
 
@@ -124,12 +140,13 @@ def serve(
             ALLOWED_HOSTS="127.0.0.1,localhost",
             SECURE_SSL_REDIRECT="0",
         )
-        subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), "collectstatic", "--noinput", "-v0"],
-            env=_env(database_url, **extra),
-            check=True,
-            cwd=ROOT,
-        )
+        with _one_collectstatic_at_a_time():
+            subprocess.run(
+                [sys.executable, str(ROOT / "manage.py"), "collectstatic", "--noinput", "-v0"],
+                env=_env(database_url, **extra),
+                check=True,
+                cwd=ROOT,
+            )
     else:
         extra["DEBUG"] = "1"  # WhiteNoise then serves static files straight from the finders
     process = subprocess.Popen(

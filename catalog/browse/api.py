@@ -176,7 +176,7 @@ class TechniqueDetail(generics.RetrieveAPIView):
     filter_backends = []
 
     def get_object(self):
-        tagged = Rule.objects.live().order_by("title", "pk")
+        tagged = Rule.objects.live().order_by("sort_title", "pk")
         queryset = attack.techniques_with_counts().prefetch_related(
             "tactics", Prefetch("rules", queryset=tagged, to_attr="visible_rules")
         )

@@ -113,7 +113,7 @@ def coverage_rules(request):
         profile, wanted, result, rules = _runnable_rules(request)
     except ProfileError as exc:
         return render(request, "coverage/coverage_rules.html", {"error": str(exc)}, status=400)
-    page = paginate(request, rule_queries.listing(rules.order_by("title", "pk")), rule_queries.PER_PAGE)
+    page = paginate(request, rule_queries.listing(rules.order_by("sort_title", "pk")), rule_queries.PER_PAGE)
     by_pk = {s.pk: s for s in result.signatures}
     needs = dict(RuleNeed.objects.filter(rule__in=page.object_list).values_list("rule_id", "signature_id"))
     rows = [(rule, by_pk.get(needs.get(rule.pk))) for rule in page.object_list]

@@ -63,7 +63,7 @@ def export_rules(
 
 def ordered_ids(queryset) -> Iterator[int]:
     """A filtered rule queryset's pks in title order (the order of /rules/ without a sort), read in chunks."""
-    return queryset.order_by("title", "pk").values_list("pk", flat=True).distinct().iterator(chunk_size=2000)
+    return queryset.order_by("sort_title", "pk").values_list("pk", flat=True).distinct().iterator(chunk_size=2000)
 
 
 def canonical_choice(choice: Choice) -> Choice:

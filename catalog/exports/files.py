@@ -150,7 +150,7 @@ def _csv_lines(request, rules):
     writer = csv.writer(_Line())
     yield writer.writerow(CSV_HEADER)
     base = request.build_absolute_uri(reverse("browse:rule-list"))
-    rows = rules.order_by("title", "pk").values_list(*CSV_COLUMNS).iterator(chunk_size=EXPORT_CHUNK)
+    rows = rules.order_by("sort_title", "pk").values_list(*CSV_COLUMNS).iterator(chunk_size=EXPORT_CHUNK)
     while chunk := list(islice(rows, EXPORT_CHUNK)):
         techniques: dict[int, list[str]] = {}
         tagged = Rule.techniques.through.objects.filter(rule_id__in=[row[0] for row in chunk])

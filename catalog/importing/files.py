@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,8 +78,10 @@ class RejectedFile(Exception):
     """Not a file the import reads (its type or its size)."""
 
 
-def find_rule_files(paths: Iterable[str], source: str | None, report: ImportReport) -> FileScan:
+def find_rule_files(paths: Iterable[str], name_of: Callable[[Path], str], report: ImportReport) -> FileScan:
     """Every .yml/.yaml file under the given paths, in a stable (sorted) order, each display path once.
+
+    `name_of(resolved path)` names the source of each path given (catalog.importing.naming).
 
     The same display path can be found twice: the same folder given twice, or two checkouts of one
     repository recorded as a source's roots. It is one file (read from the first root given), not a
@@ -95,7 +97,7 @@ def find_rule_files(paths: Iterable[str], source: str | None, report: ImportRepo
             report.error(str(given), 0, "path does not exist")
             continue
         root = root.resolve()
-        source_name = source or root.name
+        source_name = name_of(root)
         if (source_name, str(root)) in walked:  # the same folder given twice
             continue
         walked.add((source_name, str(root)))

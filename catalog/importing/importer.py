@@ -26,6 +26,7 @@ from catalog.core.sigma.problems import ERROR
 from catalog.importing import test_events
 from catalog.importing.existing import CatalogState, FileKey
 from catalog.importing.files import FileScan, RejectedFile, RuleFile, UnreadableFile, find_rule_files, read_rule_file
+from catalog.importing.naming import SourceNaming
 from catalog.importing.preparing import PreparedFile, PrepareItem, prepare_files
 from catalog.importing.preparing import file_hash as hash_of_file
 from catalog.importing.report import ImportFailed, ImportReport
@@ -50,12 +51,13 @@ def import_paths(
     `fail_after` exists for tests: it raises after that many rules are written, to prove rollback.
     """
     report = ImportReport()
-    scan = find_rule_files(paths, source, report)
     try:
         with _gc_skips_what_came_before(), transaction.atomic():
             _serialize_imports()
+            naming = SourceNaming(source)  # after the lock: the sources as the previous import left them
+            scan = find_rule_files(paths, naming.name_of, report)
             with deferred():  # corpus counts and the catalog version: once, when the import is done
-                written = _ImportRun(scan, report, progress, fail_after).run()
+                written = _ImportRun(scan, report, progress, fail_after, naming).run()
             if written >= ANALYZE_AFTER:
                 _refresh_statistics()
             if strict and report.errors:
@@ -124,7 +126,8 @@ class PendingFile(NamedTuple):
 
 
 class _ImportRun:
-    def __init__(self, scan: FileScan, report: ImportReport, progress, fail_after):
+    def __init__(self, scan: FileScan, report: ImportReport, progress, fail_after, naming: SourceNaming):
+        self.naming = naming
         self.files = scan.files
         self.scan = scan
         self.report = report
@@ -141,6 +144,10 @@ class _ImportRun:
             sources=sorted({f.source for f in self.files}),
         )
         self.report.run_id = self.run_row.pk
+        roots_by_name: dict[str, set[str]] = {}
+        for rule_file in self.files:
+            roots_by_name.setdefault(rule_file.source, set()).add(rule_file.root)
+        self.naming.hand_over(roots_by_name)  # folders another source recorded come to this one (naming.py)
         self.sources = {name: self._source(name) for name in sorted({f.source for f in self.files})}
         self.catalog = CatalogState(list(self.sources.values()))
         writer = RuleWriter(self.run_row, self.sources, self.report, self.now, self.fail_after)

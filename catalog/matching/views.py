@@ -143,7 +143,9 @@ def evaluate(
     for result, (_, shape) in zip(matched, shaped, strict=True):
         rules = result.rules
         if for_listing and rules:  # full rows for the rule table, in one query (plus techniques)
-            rules = list(Rule.objects.public().filter(pk__in=[r.pk for r in rules]).for_listing().order_by("title"))
+            rules = list(
+                Rule.objects.public().filter(pk__in=[r.pk for r in rules]).for_listing().order_by("sort_title")
+            )
         results.append(
             {
                 "fields": result.fields,

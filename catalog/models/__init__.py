@@ -21,12 +21,13 @@ from catalog.models.rules import (
     tag_text,
 )
 from catalog.models.search import RuleSearch
-from catalog.models.sources import CatalogVersion, ImportRun, Source
+from catalog.models.sources import EXAMPLES_SOURCE, CatalogVersion, ImportRun, Source
 from catalog.models.summaries import CountSummary, FieldSummary, LogsourceSummary
 from catalog.models.telemetry import NeedSignature, RuleNeed, TelemetryProfile
 
 __all__ = [
     "CURATION_FIELDS",
+    "EXAMPLES_SOURCE",
     "LEVELS",
     "MatchJob",
     "RuleTestEvent",

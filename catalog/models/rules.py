@@ -1,8 +1,8 @@
 """The rule, how every reader selects rules (RuleQuerySet), and its curator-owned fields."""
 
 from django.db import models
-from django.db.models import Q, Value
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Coalesce, Lower, NullIf
 
 from catalog.core.reference import attack
 from catalog.models.choices import Level
@@ -40,6 +40,10 @@ def live_rules_q(prefix: str = "") -> Q:
 def _lookup(prefix: str, name: str) -> str:
     return f"{prefix}__{name}" if prefix else name
 
+
+# What the title sort skips at the start of a title: spaces and ASCII punctuation (".Class Extension URI
+# Ending Request" sorts under C, "(Legacy) ..." under L). Letters and digits are kept.
+SORT_SKIPPED = " \t.,;:!?'\"`-_()[]{}<>/\\|@#$%^&*+=~"
 
 # Columns no listing row shows, and the largest of a rule (kilobytes each).
 LISTING_DEFERRED = (
@@ -159,6 +163,13 @@ class Rule(models.Model):
         db_persist=True,
     )
     fp_note = models.TextField("false-positive note", blank=True)
+    # The key of the title sort (the rule lists' default order): the title in lower case, leading punctuation
+    # skipped, computed and indexed by the database (LTRIM with a character set: SQLite and PostgreSQL alike).
+    sort_title = models.GeneratedField(
+        expression=Lower(Func(F("title"), Value(SORT_SKIPPED), function="LTRIM")),
+        output_field=models.CharField(max_length=500),
+        db_persist=True,
+    )
 
     # Sigma's `status` and `level` stay free text: third-party rules write other values, kept as written.
     objects = RuleQuerySet.as_manager()
@@ -172,7 +183,9 @@ class Rule(models.Model):
             models.Index(fields=["hidden", "retired"], name="rule_visibility"),
             models.Index(fields=["level_shown", "hidden", "retired"], name="rule_level_shown"),
             models.Index(
-                fields=["title", "id"], condition=models.Q(hidden=False, retired=False), name="rule_live_by_title"
+                fields=["sort_title", "id"],
+                condition=models.Q(hidden=False, retired=False),
+                name="rule_live_by_sort_title",
             ),
         ]
 

@@ -2,7 +2,7 @@
 
 PostgreSQL also stores the weighted tsvector (`vector`, GIN-indexed, filled by catalog.search.index);
 on SQLite the FTS5 table `catalog_rulesearch_fts` (external content = this table, kept in step by
-triggers, created in migration 0009) indexes the same columns.
+triggers, created in migration 0009, the summary column added in 0018) indexes the same columns.
 """
 
 from django.contrib.postgres.search import SearchVectorField
@@ -15,6 +15,10 @@ class RuleSearch(models.Model):
     title = models.TextField(blank=True)  # weight B
     body = models.TextField(blank=True)  # looked-for indicator values, tags, technique names: weight C
     extra = models.TextField(blank=True)  # description, references, author: weight D
+    # The description as written: what a search result's snippet is cut from (SQLite: FTS5 snippet() reads it
+    # from the FTS table, where it is indexed with weight 0, so it never changes a rank; PostgreSQL's
+    # ts_headline reads the rule's own description). Not normalized: the snippet shows the words as written.
+    summary = models.TextField(blank=True)
     vector = SearchVectorField(null=True)  # PostgreSQL only (NULL on SQLite)
 
     class Meta:

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 
 from catalog.models import Polarity, Rule, RuleIndicator, effective_tags
 from catalog.models.search import RuleSearch
+from catalog.search.snippets import START, STOP
 from catalog.search.text import normalized
 
 CHUNK = 500  # rules per round trip (SQLite's variable limit, PostgreSQL's statement size)
@@ -69,6 +70,7 @@ def _documents(pks: list[int]) -> list[RuleSearch]:
                 title=normalized(title),
                 body=normalized(*values[pk], *effective_tags(tags, added, removed), *(n for _, n in known)),
                 extra=normalized(description, *(str(r) for r in references or []), author),
+                summary=(description or "").replace(START, "").replace(STOP, ""),  # the snippets' marks
             )
         )
     return documents

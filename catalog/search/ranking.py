@@ -1,11 +1,15 @@
 """Match and rank rules by a typed query, with each database's own full-text search.
 
 Order: an exact hit first (the rule id, the exact title, the rule's name, or a technique id the rule
-is tagged with, sub-techniques included), then the database's relevance score over the weighted
-document (catalog.models.search: ident > title > looked-for values, tags, technique names >
-description, references, author). PostgreSQL scores with `ts_rank` over the stored weighted
-tsvector; SQLite with FTS5's `bm25` using column weights in the same proportions. Both annotate
-`search_rank` (higher is better) and `search_exact` (1 or 0).
+is tagged with, sub-techniques included), then the rules whose title holds more of the query's words
+(all of them before some, some before none: `lsass procdump` puts "Potential LSASS Process Dump Via
+Procdump" before rules about ProcDump alone, however often those repeat the word), then the
+database's relevance score over the weighted document (catalog.models.search: ident > title >
+looked-for values, tags, technique names > description, references, author). PostgreSQL scores with
+`ts_rank` over the stored weighted tsvector and finds title words as its weight-B lexemes (`word:B`
+in the tsquery); SQLite scores with FTS5's `bm25` using column weights in the same proportions and
+finds title words with FTS5 column filters. Both annotate `search_rank` (higher is better),
+`search_title` (how many of the query's words the title holds) and `search_exact` (1 or 0).
 """
 
 from __future__ import annotations
@@ -23,14 +27,15 @@ FTS_TABLE = "catalog_rulesearch_fts"
 # ident, title, body, extra: the same proportions as PostgreSQL's weights below (A, B, C, D).
 BM25_WEIGHTS = (10.0, 7.0, 3.0, 0.5)
 TS_RANK_WEIGHTS = [0.05, 0.3, 0.7, 1.0]  # D, C, B, A (PostgreSQL's order)
-RELEVANCE = ("-search_exact", "-search_rank", "title", "pk")
+TITLE_WEIGHT = "B"  # the title column's weight in the stored tsvector (catalog.search.index.WEIGHTS)
+RELEVANCE = ("-search_exact", "-search_title", "-search_rank", "sort_title", "pk")
 
 
 def search(queryset, text: str):
     """The rules of `queryset` matching every word of `text`, annotated for `RELEVANCE` ordering."""
     phrases = search_text.query_phrases(text)
     if not phrases:  # only punctuation: nothing to look for
-        return queryset.annotate(search_exact=Value(0), search_rank=Value(0.0))
+        return queryset.annotate(search_exact=Value(0), search_title=Value(0), search_rank=Value(0.0))
     if connection.vendor == "postgresql":
         matched = _postgresql(queryset, phrases)
     else:
@@ -41,21 +46,43 @@ def search(queryset, text: str):
 def _postgresql(queryset, phrases):
     from django.contrib.postgres.search import SearchQuery, SearchRank
 
-    query = SearchQuery(search_text.tsquery(phrases), search_type="raw", config="english")
-    return queryset.filter(search__vector=query).annotate(
-        search_rank=SearchRank(F("search__vector"), query, weights=TS_RANK_WEIGHTS, cover_density=True, normalization=1)
-    )
+    def query_of(some, weight=""):
+        return SearchQuery(search_text.tsquery(some, weight), search_type="raw", config="english")
+
+    query = query_of(phrases)
+    # A word in the title: its lexemes of weight B (`word:B`), which @@ checks in the same stored vector.
+    in_title = [
+        Case(When(search__vector=query_of([phrase], TITLE_WEIGHT), then=Value(1)), default=Value(0))
+        for phrase in phrases
+    ]
+    rank = SearchRank(F("search__vector"), query, weights=TS_RANK_WEIGHTS, cover_density=True, normalization=1)
+    return queryset.filter(search__vector=query).annotate(search_rank=rank, search_title=_sum(in_title))
 
 
 def _sqlite(queryset, phrases):
     rule_table = queryset.model._meta.db_table
     weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+    # One FTS5 lookup per word, restricted to the title column: SQLite evaluates each IN list once.
+    in_title = " + ".join(
+        f'("{rule_table}"."id" IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s))' for _ in phrases
+    )
     return queryset.extra(
-        select={"search_rank": f"-bm25({FTS_TABLE}, {weights})"},  # bm25: lower is better
+        select={
+            "search_rank": f"-bm25({FTS_TABLE}, {weights})",
+            "search_title": f"({in_title})",
+        },  # bm25: lower is better
+        select_params=["title : " + search_text.fts5_query([phrase]) for phrase in phrases],
         tables=[FTS_TABLE],
         where=[f"{FTS_TABLE} MATCH %s", f'{FTS_TABLE}.rowid = "{rule_table}"."id"'],
         params=[search_text.fts5_query(phrases)],
     )
+
+
+def _sum(terms):
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
 
 
 def exact_q(text: str) -> Q:

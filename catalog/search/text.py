@@ -42,9 +42,11 @@ def fts5_query(phrases: list[list[str]]) -> str:
     return " AND ".join('"' + " ".join(phrase) + '"' for phrase in phrases)
 
 
-def tsquery(phrases: list[list[str]]) -> str:
-    """A to_tsquery expression: phrases with `<->` between tokens, joined by `&`."""
-    return " & ".join("(" + " <-> ".join(phrase) + ")" for phrase in phrases)
+def tsquery(phrases: list[list[str]], weight: str = "") -> str:
+    """A to_tsquery expression: phrases with `<->` between tokens, joined by `&`; with `weight` ("B"), each
+    token matches only lexemes of that weight (the title's: catalog.search.index)."""
+    label = f":{weight}" if weight else ""
+    return " & ".join("(" + " <-> ".join(token + label for token in phrase) + ")" for phrase in phrases)
 
 
 def is_technique_id(text: str) -> bool:

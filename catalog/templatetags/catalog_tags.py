@@ -1,13 +1,14 @@
 """Template helpers for the catalog pages: query-string links, labels, YAML highlighting.
 
-Only the Pygments output is marked safe: Pygments escapes the text it highlights. Everything
-else goes through Django's autoescaping.
+Only the Pygments output and `marked` are marked safe: both escape the text first. Everything else
+goes through Django's autoescaping.
 """
 
 from functools import lru_cache
 
 import yaml
 from django import template
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -17,6 +18,7 @@ from catalog.browse.queries import events, fields, indicators
 from catalog.browse.queries.attack import heat
 from catalog.core.reference import attack
 from catalog.platform import links
+from catalog.search.snippets import START, STOP
 
 register = template.Library()
 
@@ -159,3 +161,14 @@ def json_twin(context):
 @register.simple_tag
 def attack_terms():
     return attack.ATTACK_TERMS
+
+
+@register.filter
+def marked(snippet):
+    """A search snippet as HTML: the text escaped, the database's START/STOP marks (catalog.search.snippets)
+    turned into <mark>. The marks are control characters a document never holds (catalog.search.index drops
+    them from descriptions), so escaping leaves them alone and no text forges one."""
+    html = escape(snippet or "").replace(START, "<mark>").replace(STOP, "</mark>")
+    if html.count("<mark>") != html.count("</mark>"):  # a mark cut by the snippet's end: close it
+        html += "</mark>"
+    return mark_safe(html)  # escaped above

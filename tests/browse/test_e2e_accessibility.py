@@ -20,6 +20,7 @@ PAGES = [
     ("overview", "/"),
     ("rules", "/rules/?tactic=discovery"),
     ("rules-empty", "/rules/?q=nothing-matches-this&level=high"),
+    ("rules-search", "/rules/?q=lsass+procdump"),  # snippets with <mark>ed words (issue 21)
     ("rule", f"/rules/{REFERENCE_RULE_ID}/"),
     ("rule-empty-value", f"/rules/{EMPTY_VALUE_RULE_ID}/"),
     ("indicators", "/indicators/?kind=eq&field=ApplicationPath"),

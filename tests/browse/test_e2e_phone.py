@@ -161,3 +161,28 @@ def test_a_rule_pages_query_is_on_its_first_screen_above_the_yaml(site, laptop, 
         assert no_sideways_scroll(page)
     laptop.get_by_role("navigation", name="Take this rule").get_by_role("link", name="Query").click()
     expect(laptop).to_have_url(re.compile("#query$"))
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_first_run_says_these_are_examples_and_how_to_load_sigmahq(site, browser, scheme):
+    """Issue 21, rough edge 9: a catalog of the example rules alone says so, on a phone and a laptop."""
+    from tests.browser import axe_violations, describe
+
+    for viewport in (PHONE, DESKTOP):
+        context = browser.new_context(viewport=viewport, color_scheme=scheme)
+        page = context.new_page()
+        errors = watch_console(page)
+        try:
+            page.goto(site + "/")
+            notice = page.get_by_role("region", name="These are the example rules")
+            expect(notice).to_be_visible()
+            expect(notice.locator("pre code")).to_have_text("make sigmahq")
+            assert notice.bounding_box()["y"] < viewport["height"]  # on the first screen
+            expect(page.locator(".stats .stat-label").first).to_have_text("example rules")
+            assert no_sideways_scroll(page)
+            violations = axe_violations(page)
+            shot(page, f"first-run-{'phone' if viewport is PHONE else 'laptop'}-{scheme}", full_page=False)
+        finally:
+            context.close()
+        assert not violations, describe(violations)
+        assert not errors, errors

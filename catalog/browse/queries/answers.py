@@ -1,4 +1,5 @@
-"""What the rule search says besides its list: a direct answer at the top, a suggestion when nothing matched.
+"""What the rule search says besides its list: a direct answer at the top, a snippet under each rule's
+title (catalog.search.snippets), a suggestion when nothing matched.
 
 A query that *is* a technique id, a rule id or a field name gets one link to that thing's page
 ("Go to T1003.001 OS Credential Dumping: LSASS Memory — 79 rules"). A query that matched nothing
@@ -19,7 +20,7 @@ from django.urls import reverse
 
 from catalog.browse.queries.attack import techniques_with_counts
 from catalog.models import CatalogVersion, FieldSummary, Indicator, Rule, Technique
-from catalog.search import ranking
+from catalog.search import ranking, snippets
 from catalog.search.text import is_technique_id, tokens
 
 SUGGESTION_CUTOFF = 0.75  # difflib ratio (SQLite) / a similar bar for trigram word similarity (PostgreSQL)
@@ -124,6 +125,16 @@ def _vocabulary_near(word: str) -> str | None:
     return _closest(word, vocabulary)
 
 
+def attach_snippets(page, text: str) -> None:
+    """Give each rule of the page its `search_snippet` (the rows are read here, once: the template reuses them)."""
+    if not page.paginator.count:  # nothing listed: no rows to read
+        return
+    page.object_list = list(page.object_list)
+    found = snippets.snippets([rule.pk for rule in page.object_list], text)
+    for rule in page.object_list:
+        rule.search_snippet = found.get(rule.pk, "")
+
+
 def _closest(word: str, vocabulary: set[str]) -> str | None:
     if word in vocabulary:
         return None
@@ -132,20 +143,22 @@ def _closest(word: str, vocabulary: set[str]) -> str | None:
 
 
 RELEVANCE_EXPLAINED = (
-    "Sorted by relevance: an exact rule id, title or technique first, then matches in titles, then in the values "
-    "rules look for, tags and technique names, then in descriptions, references and authors."
+    "Sorted by relevance: an exact rule id, title or technique first, then rules whose title holds more of the "
+    "words searched, then matches in titles, in the values rules look for, tags and technique names, then in "
+    "descriptions, references and authors."
 )
 
 
 def search_context(filterset, page) -> dict:
     """The rule list page's search extras: the order it shows, a direct answer (on the first page, above
-    the results), a suggestion when nothing matched."""
+    the results), each listed rule's snippet (`search_snippet`, 1 query), a suggestion when nothing matched."""
     from catalog.browse.queries.rules import cleaned, rule_filterset
 
     data = cleaned(filterset)
     text = (data.get("q") or "").strip()
     if not text:
         return {}
+    attach_snippets(page, text)
     extras = {"answer": direct_answer(text) if page.number == 1 else None}
     if not data.get("sort"):
         extras["order_note"] = RELEVANCE_EXPLAINED

@@ -61,7 +61,7 @@ def event_rules(event: EventType):
     """The live rules the event runs (every looked-for field carried), by title: those whose need signature
     runs it (NeedSignature.runs: the taxonomy's ways in, catalog.browse.queries.event_ways)."""
     token = taxonomy.runs_token(taxonomy.provider_slug(event.provider), event.event_id)
-    return Rule.objects.live().filter(need__signature__runs__contains=token).order_by("title", "pk")
+    return Rule.objects.live().filter(need__signature__runs__contains=token).order_by("sort_title", "pk")
 
 
 def event_facts(event: EventType) -> dict:

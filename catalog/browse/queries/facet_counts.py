@@ -125,10 +125,10 @@ def _split(name: str, value) -> list:
 
 
 def _label(name: str, value, label) -> str:
-    if name == "tactic":
-        return label
-    if name == "technique":
-        return f"{value} {label or ''}".strip()
+    """The stored label: a tactic's or technique's name (the facet shows a technique as "id name",
+    composed when shown: the summary table keeps the name alone, so reading it back never doubles the id)."""
+    if name in ("tactic", "technique"):
+        return label or ""
     return value
 
 

@@ -66,7 +66,7 @@ def rule_facets(filterset: RuleFilterSet) -> list[Facet]:
     facets = []
     for name, label in FACETS:
         choices = [
-            FacetChoice(str(v), lbl, n, str(v).lower() in active[name])
+            FacetChoice(str(v), shown_label(name, v, lbl), n, str(v).lower() in active[name])
             for v, lbl, n in counted[name]
             if v not in ("", None)
         ]
@@ -74,6 +74,13 @@ def rule_facets(filterset: RuleFilterSet) -> list[Facet]:
         _link(shown, name, filterset.data)
         facets.append(Facet(name, label, shown, len(choices)))
     return facets
+
+
+def shown_label(name: str, value, label: str) -> str:
+    """What a choice reads as: a technique is "T1059.001 PowerShell", other choices their label."""
+    if name == "technique":
+        return f"{value} {label}".strip()
+    return label
 
 
 def _link(choices: list[FacetChoice], name: str, query) -> None:

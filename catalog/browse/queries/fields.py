@@ -129,7 +129,7 @@ def field_rules(name: str):
     common field first (CommandLine at 20x SigmaHQ: 1.3 s against 7 ms).
     """
     on_field = RuleIndicator.objects.filter(rule_id=OuterRef("pk"), indicator__field=name)
-    return listing(Rule.objects.live().filter(Exists(on_field)).order_by("title", "pk"))
+    return listing(Rule.objects.live().filter(Exists(on_field)).order_by("sort_title", "pk"))
 
 
 def field_logsources(name: str) -> list[dict]:

@@ -13,14 +13,14 @@ from catalog.models import Level, Rule, RuleIndicator, RuleTestEvent, RuleType, 
 from catalog.search import ranking
 
 SORTS = {
-    "title": ("title",),
-    "-title": ("-title",),
-    "level": ("level_rank", "title"),
-    "-level": ("-level_rank", "title"),
-    "date": ("date", "title"),
-    "-date": ("-date", "title"),
-    "modified": ("modified", "title"),
-    "-modified": ("-modified", "title"),
+    "title": ("sort_title",),
+    "-title": ("-sort_title",),
+    "level": ("level_rank", "sort_title"),
+    "-level": ("-level_rank", "sort_title"),
+    "date": ("date", "sort_title"),
+    "-date": ("-date", "sort_title"),
+    "modified": ("modified", "sort_title"),
+    "-modified": ("-modified", "sort_title"),
 }
 
 

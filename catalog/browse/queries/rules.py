@@ -33,7 +33,7 @@ def sorted_rules(queryset, sort: str | None, searched: bool = False):
         return with_level_rank(queryset).order_by(*(_nulls_last(term) for term in SORTS[sort]), "pk")
     if searched:
         return ranking.relevance_order(queryset)  # annotated by RuleFilterSet.search (catalog.search.ranking)
-    return queryset.order_by("title", "pk")
+    return queryset.order_by("sort_title", "pk")
 
 
 def _nulls_last(term: str):
@@ -89,6 +89,7 @@ def listing(queryset):
     return queryset.for_listing()
 
 
-def recent_rules(limit: int = RECENT_LIMIT):
-    """The live rules modified most recently (the front page's "latest changes")."""
-    return list(listing(Rule.objects.live().filter(modified__isnull=False).order_by("-modified", "title"))[:limit])
+def recent_rules(limit: int = RECENT_LIMIT, without_sources=()):
+    """The live rules modified most recently (the front page's "latest changes"), but those of `without_sources`."""
+    rules = Rule.objects.live().filter(modified__isnull=False).exclude(source__name__in=list(without_sources))
+    return list(listing(rules.order_by("-modified", "sort_title"))[:limit])

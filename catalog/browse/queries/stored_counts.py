@@ -20,3 +20,11 @@ def facet_rows(names) -> dict[str, list[tuple[str, str, int]]]:
 def counts_of(kind: str) -> Counter:
     """{key: count} of one kind of count."""
     return Counter(dict(CountSummary.objects.filter(kind=kind).values_list("key", "count")))
+
+
+def counts_by_kind(*kinds: str) -> dict[str, Counter]:
+    """{kind: {key: count}} of several kinds of count, in one query."""
+    counted = {kind: Counter() for kind in kinds}
+    for kind, key, count in CountSummary.objects.filter(kind__in=kinds).values_list("kind", "key", "count"):
+        counted[kind][key] = count
+    return counted

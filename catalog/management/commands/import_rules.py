@@ -13,7 +13,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", metavar="PATH", help="rule file or folder (searched recursively)")
-        parser.add_argument("--source", help="source name for all PATHs (default: each folder's name)")
+        parser.add_argument(
+            "--source",
+            help="source name for all PATHs (default: named after the repository, e.g. sigmahq for a SigmaHQ checkout;"
+            " a folder an existing source records keeps it)",
+        )
         parser.add_argument("--strict", action="store_true", help="any error fails the whole run (nothing is written)")
 
     def handle(self, *args, paths, source=None, strict=False, **options):
