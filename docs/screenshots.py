@@ -2,7 +2,8 @@
 
 The database should hold the SigmaHQ rules (e.g. built by `make bench`, or by `import_rules` into a
 fresh SQLite file) with the sigmahq source's base URL set, so the rule page shows its upstream link.
-Writes docs/screenshot-rule.png (1280 px laptop) and docs/screenshot-phone.png (390 px phone).
+Writes docs/screenshot-rule.png (1280 px laptop), docs/screenshot-phone.png (390 px phone), and the coverage page
+for a Sysmon 1 + Security 4688 profile: docs/screenshot-coverage.png (laptop) and docs/screenshot-coverage-phone.png.
 """
 
 import os
@@ -16,6 +17,7 @@ from benchmarks.site import serve
 
 DOCS = Path(__file__).resolve().parent
 REFERENCE_RULE = "/rules/1c67a717-32ba-409b-a45d-0fb704a73a81/"  # System Network Connections Discovery Via Net.EXE
+COVERAGE = "/coverage/?events=sysmon:1&events=security:4688"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -29,6 +31,10 @@ def main(database_url: str) -> None:
         phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
         phone.goto(base + "/rules/?tactic=discovery&level=high")
         phone.screenshot(path=str(DOCS / "screenshot-phone.png"))
+        laptop.goto(base + COVERAGE)
+        laptop.screenshot(path=str(DOCS / "screenshot-coverage.png"))
+        phone.goto(base + COVERAGE)
+        phone.screenshot(path=str(DOCS / "screenshot-coverage-phone.png"))
         browser.close()
 
 
