@@ -23,6 +23,15 @@ PY=.venv/bin/python
 unset PYTHONDONTWRITEBYTECODE
 PG_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 PYTEST=("$PY" -m pytest -n "${TEST_WORKERS:-2}" --dist loadgroup --durations=15)
+# Browser modules drive Chromium against a live site: markup, scripts, layout, accessibility. The database kind
+# doesn't change what they check (the page and API tests check what those pages read, on both databases), so each
+# runs in one pass, half in each. Measured on the 2-core CI machine: the whole CI run took 677 s and 1,238 CPU-s
+# this way, against 860 s and 1,600 CPU-s with every browser module in both passes. (`--ignore` leaves out only
+# what a pass collects from folders: a browser module named on the command line runs in both passes.)
+BROWSER_SQLITE=(tests/browse/test_e2e_accessibility.py tests/browse/test_e2e_rule_list.py
+  tests/conversion/test_e2e_conversion.py tests/matching/test_e2e_match_files.py)
+BROWSER_POSTGRESQL=(tests/browse/test_e2e.py tests/browse/test_e2e_phone.py tests/coverage/test_e2e_coverage.py
+  tests/coverage/test_e2e_coverage_layout.py)
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/catalog-test-run.XXXXXX")
 trap 'rm -rf "$SCRATCH"' EXIT
 
@@ -49,7 +58,7 @@ PYEOF
 postgres_pass() {
   local status=0
   echo "== test suite on PostgreSQL ($PG_URL), less the tests the SQLite pass ran alone =="
-  in_scratch postgresql env DATABASE_URL="$PG_URL" "${PYTEST[@]}" --skip-database-free "$@" || status=$?
+  in_scratch postgresql env DATABASE_URL="$PG_URL" "${PYTEST[@]}" --skip-database-free "${BROWSER_SQLITE[@]/#/--ignore=}" "$@" || status=$?
   if [ "$status" -eq 5 ] && [ "${CI:-}" != "true" ]; then
     echo "Every selected test is database-free: they ran in the SQLite pass." >&2
     status=0
@@ -77,7 +86,7 @@ fi
 
 echo "== test suite on SQLite =="
 sqlite_status=0
-in_scratch sqlite env -u DATABASE_URL "${PYTEST[@]}" --skip-postgresql-only "$@" || sqlite_status=$?
+in_scratch sqlite env -u DATABASE_URL "${PYTEST[@]}" --skip-postgresql-only "${BROWSER_POSTGRESQL[@]/#/--ignore=}" "$@" || sqlite_status=$?
 echo "== the SQLite pass ended after $((SECONDS - started)) s (status $sqlite_status) =="
 
 pg_exit=0
