@@ -35,8 +35,9 @@ An entry keeps the event's number, time, rule keys and the one value its conditi
 Semantics (the choices the specification leaves open, nodes.py implements them):
 - A window is sliding: every entry opens one spanning `timespan`. Counting conditions with lower bounds only
   fire on the entry that meets them; the fire then takes in the rest of its window (one result per burst).
-  Other conditions (upper bounds, sums, averages, percentiles) are decided once a window is whole. A fire
-  consumes the events it names.
+  Other conditions (upper bounds, sums, averages, percentiles) are decided once a window is whole, over
+  consecutive windows (the first entry of a group opens one; the next entry after it closes opens the next).
+  A fire consumes the events it names.
 - Group-by on a field an event lacks (or holds empty): the event is not counted for that correlation (as
   SIEM queries grouping `by` a field drop such events), counted in `not_grouped`. A metric type's field that
   is missing or not a number: the same.

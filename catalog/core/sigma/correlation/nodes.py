@@ -8,8 +8,9 @@ Semantics (documented for users in catalog/core/sigma/correlation/__init__.py):
   the rest of its window (entries within `timespan` of its first one join it and are counted, not fired
   again), then the group starts afresh. So 50 failed logons in a minute are one result of 50 events.
 - The others (upper bounds: lt, lte, eq, neq; sums, averages, percentiles) are decided when a window closes,
-  i.e. when time passes `timespan` after its oldest entry: the window it starts is whole then. A fire
-  consumes the window's entries; otherwise the oldest entry leaves and the next one's window is decided.
+  i.e. when time passes `timespan` after its first entry, over consecutive windows: the group's next entry
+  opens the next one. (Sliding windows would always find a part of a window under an upper bound, or a
+  part whose average is higher: "fewer than 4" would fire on the last 3 of any 4 events.)
 - A fire's time is that of its last entry; a correlation that chains this one gets it as an entry then.
 """
 
@@ -97,14 +98,12 @@ class Node:
             window = self.groups.get(key)
             if window is None or not window.entries or window.entries[0] is not entry:
                 continue  # consumed by a fire
-            if not self.spec.early:
+            if not self.spec.early:  # decided now that it is whole; the group's next entry opens the next
                 holds, measure, focus = window.verdict()
+                self._clear(key)
                 if holds:
-                    last = window.entries[-1].ts
-                    fire = self._fire(key, window, measure, focus)
-                    self._clear(key)
-                    self.emit(self, fire, last)
-                    continue
+                    self.emit(self, self._fire(key, window, measure, focus), window.entries[-1].ts)
+                continue
             window.pop()
             if not window.entries:
                 del self.groups[key]

@@ -43,7 +43,7 @@ class Entry:
     def described(self) -> dict[str, Any]:
         described = {"number": self.number, "file": self.file, "timestamp": self.time_text}
         if self.shown is not None and self.number is None:
-            described["correlation"] = self.shown  # a chained correlation's fire
+            described["correlation"] = self.shown[0]  # a chained correlation's fire
         else:
             described["hits"] = self.shown or []
         return described
