@@ -282,6 +282,12 @@ CATALOG_MATCH_MAX_EXPLANATIONS = int(os.environ.get("CATALOG_MATCH_MAX_EXPLANATI
 CATALOG_MATCH_MAX_EXPLANATION_BYTES = int(os.environ.get("CATALOG_MATCH_MAX_EXPLANATION_BYTES", str(2 * 1024 * 1024)))
 # Rules named per entry of a job's timeline (the others are counted in `rules_left_out`).
 CATALOG_MATCH_TIMELINE_RULES = int(os.environ.get("CATALOG_MATCH_TIMELINE_RULES", "50"))
+# Correlation rules over a file's events (catalog/matching/correlating.py): events are held this long to put
+# slightly out-of-order timestamps right (later ones are counted, not correlated); each result shows this many
+# of its events, with their base rules' explanations; a file keeps at most this many results.
+CATALOG_CORRELATION_REORDER_SECONDS = float(os.environ.get("CATALOG_CORRELATION_REORDER_SECONDS", "5"))
+CATALOG_CORRELATION_SHOWN_EVENTS = int(os.environ.get("CATALOG_CORRELATION_SHOWN_EVENTS", "5"))
+CATALOG_CORRELATION_MAX_RESULTS = int(os.environ.get("CATALOG_CORRELATION_MAX_RESULTS", "200"))
 
 REST_FRAMEWORK = {
     # drf-spectacular's AutoSchema; an operation anyone may call says so (security [{}]: no lock in /api/docs/).

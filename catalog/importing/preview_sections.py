@@ -147,7 +147,8 @@ def _carried(key, polarity: str, stored: Indicator | None, own_stored: dict) -> 
 def _skip_reason(rule: ParsedRule) -> str:
     """Why event matching would skip the rule, as the rule page says it of a stored one (decidable.skip_reason)."""
     predicates = [(s.name, p.group, p.field, p.modifiers, p.values) for s in rule.stages for p in s.predicates]
-    return decidable.skip_reason(rule.rule_type, rule.conditions, rule.condition_tree, predicates)
+    timeframe = (rule.other_fields or {}).get("timeframe")
+    return decidable.skip_reason(rule.rule_type, rule.conditions, rule.condition_tree, predicates, timeframe)
 
 
 def _as_uuid(text: str):

@@ -40,6 +40,9 @@ class Candidate:
     rule: Rule
     compiled: CompiledRule
     coverage: dict[str, set] = field(default_factory=dict)  # provider slug (a service) -> event ids (None: any)
+    # A legacy pipe aggregation's rule: its selection runs, and its hits feed the correlation it means
+    # (catalog.matching.correlating), never reported as the rule firing.
+    aggregated: bool = False
     # The fields it reads, lowercase (None: it has keywords, found in any field). An event carrying
     # none of them cannot decide the rule either way (`not selection` on a field the event lacks
     # would otherwise fire on any event, `{}` included).
@@ -148,10 +151,11 @@ class CompiledCatalog:
 def build() -> CompiledCatalog:
     """Every live detection rule matching can decide, compiled from its stored rows; the others are
     left out with their reason (`skipped`), never failing the build or a match."""
-    fields = ("pk", "uuid", "title", "level", "level_override", "product", "category", "service")
+    fields = ("pk", "uuid", "title", "name", "level", "level_override", "product", "category", "service")
     rules, skipped = {}, {}
-    for rule in Rule.objects.live().filter(rule_type="rule").only(*fields, "rule_type", "conditions", "condition_tree"):
-        reason = decidable.stored_problem(rule.conditions, rule.condition_tree)
+    stored = ("rule_type", "conditions", "condition_tree", "other_fields")
+    for rule in Rule.objects.live().filter(rule_type="rule").only(*fields, *stored):
+        reason = decidable.stored_problem(rule.conditions, rule.condition_tree, rule.other_fields.get("timeframe"))
         if reason:
             skipped[rule.pk] = reason
         else:
@@ -176,7 +180,7 @@ def build() -> CompiledCatalog:
             log.warning("rule %s (%s) cannot be rebuilt for matching: %s", rule.uuid, rule.title, exc)
             skipped[pk] = f"it cannot be rebuilt for matching: {type(exc).__name__}: {str(exc)[:300]}"
             continue
-        candidates.append(Candidate(rule, compiled, dict(coverage[pk])))
+        candidates.append(Candidate(rule, compiled, dict(coverage[pk]), decidable.aggregates(rule.conditions)))
     return CompiledCatalog(candidates, skipped)
 
 

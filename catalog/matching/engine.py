@@ -60,6 +60,9 @@ class EventResult:
     source: LogSource = field(default_factory=LogSource)  # the log source the rules were chosen by
     cut_off: list[str] = field(default_factory=list)  # fallback regexes that ran out of time on it
     via: dict = field(default_factory=dict)  # rule pk -> the mapped source it fired through (Security 4688)
+    # Rules with a legacy pipe aggregation whose selection matched: not hits of the rule, but what the
+    # correlation it means counts (catalog.matching.correlating)
+    selections: list[Rule] = field(default_factory=list)
 
 
 def compiled_rule(rule: Rule) -> CompiledRule:
@@ -147,19 +150,20 @@ def match_events(
         record = record_fields(event)  # the log it was written to, where the event's data names another
         facts = EventFacts.of(record)
         event_source = source or infer(record, view.lowered)
-        hits, complete, via = [], True, {}
+        hits, complete, via, selections = [], True, {}, []
         try:
             view.check_deadline()
             for candidate in catalog.candidates_for(event, facts, catalog.pool(facts, event_source), indexed):
                 if matches(candidate.compiled, view):
-                    hits.append(candidate.rule)
+                    (selections if candidate.aggregated else hits).append(candidate.rule)
             for candidate, source_used in mapped.hits(catalog, event, event_source, view, indexed):
-                if candidate.rule not in hits:
-                    hits.append(candidate.rule)
+                found = selections if candidate.aggregated else hits
+                if candidate.rule not in found:
+                    found.append(candidate.rule)
                     via[candidate.rule.pk] = source_used
         except BudgetExceeded:
             complete = False
         cut_off = list(dict.fromkeys(regexes.cut_off[already_cut:]))
         hits.sort(key=lambda rule: rule.title)
-        results.append(EventResult(len(event), hits, complete and not cut_off, event_source, cut_off, via))
+        results.append(EventResult(len(event), hits, complete and not cut_off, event_source, cut_off, via, selections))
     return results

@@ -47,7 +47,8 @@ def rule_parts(rules: list[Rule]) -> dict[int, tuple[CompiledRule, list[tuple]]]
 
 def _decidable(rule: Rule) -> bool:
     """Whether matching runs the rule at all (catalog.core.sigma.decidable): one it skips is not explained."""
-    return rule.rule_type == "rule" and not decidable.stored_problem(rule.conditions, rule.condition_tree)
+    timeframe = (rule.other_fields or {}).get("timeframe")  # a legacy aggregation's selection is explained too
+    return rule.rule_type == "rule" and not decidable.stored_problem(rule.conditions, rule.condition_tree, timeframe)
 
 
 def explain_rules(

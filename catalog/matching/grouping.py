@@ -5,7 +5,8 @@ its explanation. By event: a timeline of the events that fired anything, in time
 fields an analyst reads first (computer, user, process, command line, file: TIMELINE_FIELDS). Both are
 plain JSON (stored on a MatchJob, returned by the API, written by `match_event --format jsonl`).
 Matching itself is `catalog.matching.engine.match_events`, on chunks of events, so progress can be
-reported between chunks and a time budget can stop a job with partial results.
+reported between chunks and a time budget can stop a job with partial results. Correlation rules are
+evaluated over the same events (catalog.matching.correlating): their results are under "correlations".
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.conf import settings
 from catalog.core.sigma.event_files import FileLimits, LoggedEvent, count_events, file_format, read_events
 from catalog.core.sigma.logged_events import EventLimits
 from catalog.matching.budget import ExplanationBudget
+from catalog.matching.correlating import Correlator
 from catalog.matching.engine import match_events
 from catalog.matching.explaining import explain_within
 from catalog.operations.metrics import count_match_events
@@ -181,6 +183,7 @@ def match_file(
     total = count_events(path, name, kind)
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     grouper = Grouper(budget=budget)
+    correlator = Correlator.for_catalog(name)  # fed after base matching, event by event, in file order
     done = 0
     for chunk in chunks(read_events(path, name, limits, kind), CHUNK):
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -190,6 +193,7 @@ def match_file(
                 grouper.complete = False
                 break
             hits = grouper.add(event, result.rules, result.via)
+            correlator.add(event, result)
             if hits and on_hits is not None:
                 on_hits(event, hits)
         done += len(chunk)
@@ -199,5 +203,5 @@ def match_file(
         if not grouper.complete:
             break
     summary = grouper.result()
-    summary.update(file=name, format=kind)
+    summary.update(file=name, format=kind, correlations=correlator.summary())
     return summary

@@ -55,7 +55,8 @@ def matching_skip_reason(rule: Rule) -> str:
         for stage in rule.stages.all()
         for row in stage.predicates.all()
     ]
-    return decidable.skip_reason(rule.rule_type, rule.conditions, rule.condition_tree, predicates)
+    timeframe = (rule.other_fields or {}).get("timeframe")
+    return decidable.skip_reason(rule.rule_type, rule.conditions, rule.condition_tree, predicates, timeframe)
 
 
 def rule_to_dict(rule: Rule) -> dict:

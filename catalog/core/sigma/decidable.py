@@ -4,8 +4,10 @@ Matching skips a rule rather than fail: one rule it cannot use must never stop a
 catalog. A rule is skipped when
 - it has no usable condition tree: rows imported before unparseable conditions became import errors
   hold none (SQL NULL or JSON null);
-- its condition aggregates events (`selection | count() by x > 30`): a count over a time window is not
-  decidable on single events, and firing on the selection alone would report what the rule does not say;
+- its condition aggregates events (`selection | count() by x > 30`) in a way that cannot be read as a
+  correlation (catalog.core.sigma.correlation.legacy: `near`, min/max, no timeframe): a count over a time
+  window is not decidable on single events, and firing on the selection alone would report what the rule
+  does not say. One that can be read runs as a correlation over its selection (matching/correlating.py);
 - pySigma cannot rebuild it from the stored rows (found when matching compiles it).
 """
 
@@ -15,6 +17,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from .conditions import aggregation_reason
+from .correlation.legacy import legacy_spec
+from .correlation.spec import SpecError
 from .evaluate import compile_rule
 
 NO_CONDITION = (
@@ -32,15 +36,26 @@ def usable_tree(condition_tree: Any) -> bool:
     )
 
 
-def stored_problem(conditions: Iterable[Any] | None, condition_tree: Any) -> str:
-    """Why matching skips a stored detection rule before compiling it, '' when it need not."""
+def stored_problem(conditions: Iterable[Any] | None, condition_tree: Any, timeframe: Any = None) -> str:
+    """Why matching skips a stored detection rule before compiling it, '' when it need not. `timeframe`:
+    the rule's (detection.)timeframe, the window of a legacy aggregation, which then runs as a correlation."""
     if not usable_tree(condition_tree):
         return NO_CONDITION
-    for text in conditions or []:
-        reason = aggregation_reason(str(text))
+    conditions = [str(text) for text in conditions or []]
+    for text in conditions:
+        reason = aggregation_reason(text)
         if reason:
-            return reason
+            try:
+                legacy_spec("-", "", "", conditions, timeframe)
+            except SpecError as exc:
+                return f"{reason}; it cannot be evaluated as a correlation either: {exc}"
+            return ""
     return ""
+
+
+def aggregates(conditions: Iterable[Any] | None) -> bool:
+    """Whether a rule's condition holds a legacy pipe aggregation (matching runs its selection for it)."""
+    return any(aggregation_reason(str(text)) for text in conditions or [])
 
 
 # Modifiers of plain text comparisons: pySigma rebuilds such items from any stored values (the import
@@ -61,9 +76,9 @@ def compile_problem(condition_tree: Any, predicates: list[tuple]) -> str:
     return ""
 
 
-def skip_reason(rule_type: str, conditions, condition_tree: Any, predicates: list[tuple]) -> str:
+def skip_reason(rule_type: str, conditions, condition_tree: Any, predicates: list[tuple], timeframe: Any = None) -> str:
     """Why event matching skips a stored rule ('' when it runs it). Filters and correlations are not
-    matched against events at all, so they have no reason."""
+    matched against events one by one, so they have no reason."""
     if rule_type != "rule":
         return ""
-    return stored_problem(conditions, condition_tree) or compile_problem(condition_tree, predicates)
+    return stored_problem(conditions, condition_tree, timeframe) or compile_problem(condition_tree, predicates)

@@ -5,8 +5,9 @@ Files are Windows EVTX (parsed natively), JSON (one event, a list, or objects on
 or JSON lines (.jsonl, .ndjson); JSON events may be in the Windows, ECS, Splunk, Sentinel or Defender XDR
 shape (catalog.core.sigma.shapes). Local files are trusted input: no size caps and no time budget
 here (the web routes have both). `--format jsonl` writes one JSON object per hit (file, event number,
-timestamp, the shape it was read in, rule, and the predicates that matched), for other tools; `text` a
-line per event and rule, then the hits grouped by rule.
+timestamp, the shape it was read in, rule, and the predicates that matched), then one per correlation result
+(`{"file", "correlation": {...}}`: its group-by values, window, the events that made it fire with their base
+rules' explanations); `text` a line per event and rule, then the hits grouped by rule, then the correlations.
 """
 
 import json
@@ -53,6 +54,7 @@ class Command(BaseCommand):
                 raise CommandError(str(exc) if isinstance(exc, EventFileError) else f"{name}: {exc}") from None
             if format == "text":
                 self._summary(name, summary)
+            self._correlations(name, summary["correlations"], format)
         skipped = skipped_rules()
         if skipped:
             self.stderr.write(f"{len(skipped)} rule(s) skipped by matching (see each rule's page):")
@@ -91,3 +93,34 @@ class Command(BaseCommand):
         for group in summary["rules"]:
             when = f"  {group['first']} .. {group['last']}" if group["first"] else ""
             self.stdout.write(f"  {group['count']:6d}  {group['level'] or '-':13s} {group['title']}{when}")
+
+    def _correlations(self, name, correlations, format):
+        """Correlation results (catalog.matching.correlating), and the correlations that cannot be evaluated."""
+        for result in correlations["results"]:
+            if format == "jsonl":
+                self.stdout.write(json.dumps({"file": name, "correlation": result}, ensure_ascii=False))
+                continue
+            group = " ".join(f"{item['field']}={item['value']}" for item in result["group"]) or "(no group-by)"
+            window = f"{result['window']['start']} .. {result['window']['end']}"
+            self.stdout.write(
+                f"  correlation  {result['title']}  {group}  {result['event_count']} events  {window}"
+                f"  [{result['condition']}: {result['value']}]"
+            )
+            for event in result["events"]:
+                rules = ", ".join(hit["rule"]["title"] for hit in event.get("hits", []) if hit)
+                fired = event.get("correlation")
+                what = f"correlation {fired['title']} ({fired['count']} events)" if fired else rules
+                self.stdout.write(f"      event {event['number'] or '-'}  {event['timestamp']}  {what}")
+            if result["events_left_out"]:
+                self.stdout.write(f"      and {result['events_left_out']} more event(s)")
+        left_out = {
+            "late_events": "event(s) came more than {seconds:g} s after a later one: not correlated",
+            "untimed_events": "event(s) with hits had no readable timestamp: not correlated",
+            "not_grouped": "hit(s) lacked a group-by or condition field: not counted",
+        }
+        for key, message in left_out.items():
+            if correlations.get(key):
+                count = correlations[key]
+                self.stderr.write(f"{name}: {count} " + message.format(seconds=correlations["reorder_seconds"]))
+        for item in correlations["undecidable"]:
+            self.stderr.write(f"  correlation {item['id']}  {item['title']}: not evaluated: {item['reason']}")
