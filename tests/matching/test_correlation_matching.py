@@ -189,3 +189,16 @@ def test_match_event_prints_correlations(correlations):
         "Multiple Failed Logins Followed by Successful Login",
     ]
     assert fired[0]["events"][0]["number"] == 1
+
+
+def test_job_page_and_api_show_the_correlations(correlations, client):
+    from catalog.models.matching_jobs import MatchJob
+
+    events = [security(4625, second) for second in range(12)] + [security(4624, 30)]
+    results = match_file(write(correlations / "logons.jsonl", events), "logons.jsonl")
+    job = MatchJob.objects.create(file_name="logons.jsonl", status=MatchJob.Status.DONE, results=results)
+    page = client.get(f"/match/jobs/{job.token}/").content.decode()
+    assert 'id="correlations-heading"' in page
+    assert "Multiple Failed Logins Followed by Successful Login" in page and "TargetUserName=admin" in page
+    answer = client.get(f"/api/match/jobs/{job.token}/").json()
+    assert "Multiple failed logons" in titles(answer["results"])
