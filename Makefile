@@ -80,6 +80,7 @@ bench: install
 	$(PY) -m benchmarks.conversion_isolation_bench $(CORPUS)
 	$(PY) -m benchmarks.coverage_bench $(CORPUS)
 	$(PY) -m benchmarks.match_bench $(CORPUS)
+	$(PY) -m benchmarks.correlation_bench
 
 # The high-severity attacks of the hardening issues against gunicorn (2 workers), with a visitor searching meanwhile.
 stress: install
