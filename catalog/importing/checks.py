@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING
 
 from catalog.core.sigma.conditions import aggregation
+from catalog.core.sigma.correlation import SpecError, legacy_spec
 from catalog.core.sigma.evaluate import compile_rule
 from catalog.core.sigma.model import ParsedRule
 
@@ -35,7 +36,12 @@ def matching_problems(
     if parsed.rule_type != "rule" or parsed.condition_tree is None:
         return True, []  # matching only considers detection rules with a condition
     if any(aggregation(text) for text in parsed.conditions):
-        return False, []  # not decidable on single events: the condition's own warning says so
+        try:  # read as a correlation over its selection (catalog.core.sigma.correlation.legacy), or not at all
+            legacy_spec(
+                parsed.uuid, parsed.title, parsed.level, parsed.conditions, parsed.other_fields.get("timeframe")
+            )
+        except SpecError as exc:
+            return False, [f"event matching cannot evaluate its aggregation as a correlation: {exc}"]
     if _compiles_as_parsed(parsed):
         return True, []
     names = {stage.index: stage.name for stage in stages}

@@ -60,7 +60,8 @@ def _parse(text: str, detections) -> tuple[Any, str]:
         condition = condition[: condition.index("|")].rstrip()
         warning = (
             f"legacy pipe aggregation '{_shown(text[len(condition) :])}' is deprecated (use a correlation rule); "
-            "it is kept as text only, and event matching skips the rule (not decidable on single events)"
+            "event matching evaluates it as a correlation over the selection when it reads unambiguously "
+            "(with a detection.timeframe), and skips the rule otherwise"
         )
     try:
         return _tree(SigmaCondition(condition, detections).parse(postprocess=False), detections), warning
