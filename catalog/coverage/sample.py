@@ -99,17 +99,17 @@ def _int(value) -> int | None:
     return number if 0 <= number < 10**9 else None
 
 
-def read_sample(files: list[tuple[Path, str]], limits: FileLimits, max_events: int) -> Sample:
-    """The sample of `files` ((path, name shown) each), at most `max_events` events in all; EventFileError
-    names the file and place of what cannot be read."""
+def read_sample(files: list[tuple[Path, str, str | None]], limits: FileLimits, max_events: int) -> Sample:
+    """The sample of `files` ((path, name shown, format or None to tell by the file) each), at most
+    `max_events` events in all; EventFileError names the file and place of what cannot be read."""
     sample = Sample()
-    for path, name in files:
+    for path, name, kind in files:
         read = 0
         if sample.records >= max_events:
             sample.truncated = True
             sample.files.append((name, 0))
             continue
-        events = read_events(path, name, limits)
+        events = read_events(path, name, limits, kind)
         try:
             for event in events:
                 if sample.records >= max_events:

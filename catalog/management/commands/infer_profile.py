@@ -25,14 +25,15 @@ TRUSTED = FileLimits(max_bytes=1 << 62, max_events=1 << 62, per_event=NO_LIMITS)
 SUFFIXES = (".evtx", ".json", ".jsonl", ".ndjson")
 
 
-def sample_files(names) -> list[tuple[Path, str]]:
+def sample_files(names) -> list[tuple[Path, str, None]]:
     files = []
     for name in names:
         path = Path(name)
         if path.is_dir():
-            files += [(p, str(p)) for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in SUFFIXES]
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+            files += [(p, str(p), None) for p in found]
         elif path.is_file():
-            files.append((path, name))
+            files.append((path, name, None))
         else:
             raise CommandError(f"{name}: no such file or folder")
     if not files:
