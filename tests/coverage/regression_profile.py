@@ -6,9 +6,10 @@ Independent of the catalog's readers on purpose (tests/coverage/test_inferred_pr
 reads the JSON renderings with the json module alone, where the catalog reads the .evtx files beside them with
 pyevtx-rs. Per Windows event: the channel (System.Channel) and event id (System.EventID), the service a Sigma rule
 names that channel by (the hand table below, from Sigma's Windows log source table), how many records, and the
-EventData / UserData fields that at least one record fills (a value neither null, nor blank, nor an empty list),
-by their own name (Sigma writes Defender's "Threat Name" as ThreatName: both are listed) and, in UserData, also
-by their path under UserData.
+fields that at least one record fills (a value neither null, nor blank, nor an empty list), named as the Sigma
+specification's Windows field usage names them: System elements by their tag and their attributes as
+Tag_Attribute (Version, Execution_ProcessID), EventData by its own names (Defender's "Threat Name" is written
+ThreatName by Sigma: both are listed), UserData by each element's own name and its path under UserData.
 """
 
 import json
@@ -53,6 +54,15 @@ def leaves(data: dict, path: str = ""):
             yield name, f"{path}{name}", value
 
 
+def system_fields(system: dict):
+    for tag, value in system.items():
+        if isinstance(value, dict):
+            for attribute, inner in (value.get("#attributes") or {}).items():
+                yield f"{tag}_{attribute}", inner
+        else:
+            yield tag, value
+
+
 def derive() -> dict:
     events: dict[tuple[str, int], dict] = {}
     for path in sorted(REGRESSION.rglob("*.json")):
@@ -62,6 +72,7 @@ def derive() -> dict:
             new = {"channel": channel, "provider": SERVICES[channel], "event_id": event_id, "records": 0}
             row = events.setdefault((channel, event_id), {**new, "fields": set()})
             row["records"] += 1
+            row["fields"] |= {name for name, value in system_fields(event["System"]) if filled(value)}
             for name, value in (event.get("EventData") or {}).items():
                 if filled(value):
                     row["fields"] |= {name, name.replace(" ", "")}
