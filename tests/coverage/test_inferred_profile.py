@@ -155,7 +155,8 @@ def test_a_mapped_event_lacks_the_sigma_field_its_unfilled_own_field_stands_for(
 @pytest.mark.django_db
 def test_an_event_filling_every_field_leaves_coverage_as_declared(example_rules):
     declared = profile_coverage(parse("sysmon:1,security:4688"))
-    everything = {field for *_, field in profile_from_fields({("sysmon", 1): set(), ("security", 4688): set()}).unfilled}
+    nothing = profile_from_fields({("sysmon", 1): set(), ("security", 4688): set()})
+    everything = {field for *_, field in nothing.unfilled}
     full = profile_from_fields({("sysmon", 1): everything, ("security", 4688): everything})
     assert full.unfilled == frozenset()
     inferred = profile_coverage(full)
