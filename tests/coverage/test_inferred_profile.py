@@ -157,6 +157,7 @@ def test_an_event_filling_every_field_leaves_coverage_as_declared(example_rules)
     declared = profile_coverage(parse("sysmon:1,security:4688"))
     nothing = profile_from_fields({("sysmon", 1): set(), ("security", 4688): set()})
     everything = {field for *_, field in nothing.unfilled}
+    assert {"originalfilename", "parentimage", "newprocessname"} <= everything
     full = profile_from_fields({("sysmon", 1): everything, ("security", 4688): everything})
     assert full.unfilled == frozenset()
     inferred = profile_coverage(full)
