@@ -11,7 +11,7 @@ URL format (GET, shareable; also the body of a POSTed JSON profile, as lists or 
 * ``unfilled=sysmon:1:parentuser,security:4688:newprocessname``: fields (as the event names them,
   casefolded) that a collected event never fills, as a sample of the user's logs shows
   (catalog.coverage.inferred); a rule reading one runs through that event with the field missing.
-  A token for an event the profile does not collect is dropped.
+  A token for an event the profile does not collect (nor its whole channel) is dropped.
 
 Repeated parameters are joined (``events=sysmon:1&events=sysmon:3``), so an HTML form of checkboxes
 and a hand-written URL say the same thing; the URLs the pages write (`Profile.query`) repeat a
@@ -173,7 +173,7 @@ def parse(events=None, logsources=None, unfilled=None) -> Profile:
     return Profile(
         collected,
         tuple(sorted({_logsource(t) for t in _split(logsources)}, key=lambda p: logsource_token(*p))),
-        frozenset(u for u in map(_unfilled, _split(unfilled)) if (u[0], u[1]) in collected),
+        frozenset(u for u in map(_unfilled, _split(unfilled)) if {(u[0], u[1]), (u[0], None)} & collected),
     )
 
 

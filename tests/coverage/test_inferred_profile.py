@@ -62,6 +62,7 @@ def test_unfilled_tokens_are_read_written_back_and_kept_only_for_collected_event
     assert "unfilled=security%3A4688%3Anewprocessname%2Csysmon%3A1%3Aparentuser" in profile.query()
     assert parse(*(profile.params().get(n) for n in ("events", "logsources", "unfilled"))) == profile
     assert profile.adding("sysmon:3").unfilled == profile.unfilled  # adding an event keeps what is known of fields
+    assert parse("sysmon:*", "", "sysmon:3:image").unfilled == {("sysmon", 3, "image")}  # a whole channel collects it
     assert from_json({"events": ["windefend:1119"], "unfilled": ["windefend:1119:threat name"]}).unfilled == {
         ("windefend", 1119, "threat name")  # a Defender field's name has spaces
     }
