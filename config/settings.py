@@ -239,6 +239,11 @@ CATALOG_MAX_QUERY_VALUE_CHARS = int(os.environ.get("CATALOG_MAX_QUERY_VALUE_CHAR
 # defusedxml: at most this many characters, elements at most this deep (a real config is 6 deep).
 CATALOG_MAX_SYSMON_CONFIG_CHARS = int(os.environ.get("CATALOG_MAX_SYSMON_CONFIG_CHARS", "2000000"))
 CATALOG_MAX_SYSMON_CONFIG_DEPTH = int(os.environ.get("CATALOG_MAX_SYSMON_CONFIG_DEPTH", "32"))
+# Samples of logs uploaded to /coverage/sample/ (catalog/coverage/sample_views.py): at most this many bytes in
+# all (refused past it, from Content-Length before the body is read), and the profile is read from the first
+# this many events (about 0.1 CPU-second per 1,000 events; `manage.py infer_profile` reads every event).
+CATALOG_COVERAGE_SAMPLE_MAX_BYTES = int(os.environ.get("CATALOG_COVERAGE_SAMPLE_MAX_BYTES", str(64 * 1024 * 1024)))
+CATALOG_COVERAGE_SAMPLE_EVENTS = int(os.environ.get("CATALOG_COVERAGE_SAMPLE_EVENTS", "10000"))
 
 # /match/ and /api/match/ limits (catalog/matching/views.py): checked before parsing where possible.
 CATALOG_MATCH_MAX_BYTES = int(os.environ.get("CATALOG_MATCH_MAX_BYTES", str(1024 * 1024)))

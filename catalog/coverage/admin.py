@@ -19,8 +19,9 @@ class TelemetryProfileAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">open</a>', profile_url(obj))
 
     def save_model(self, request, obj, form, change):
-        profile = parse(obj.events, obj.logsources)  # validated in the form's clean below
+        profile = parse(obj.events, obj.logsources, obj.unfilled)  # validated in the form's clean below
         obj.events, obj.logsources = ",".join(profile.event_tokens), ",".join(profile.logsource_tokens)
+        obj.unfilled = ",".join(profile.unfilled_tokens)
         super().save_model(request, obj, form, change)
 
     def get_form(self, request, obj=None, **kwargs):
@@ -29,7 +30,7 @@ class TelemetryProfileAdmin(admin.ModelAdmin):
         def clean(this):
             data = super(form, this).clean()
             try:
-                parse(data.get("events", ""), data.get("logsources", ""))
+                parse(data.get("events", ""), data.get("logsources", ""), data.get("unfilled", ""))
             except ProfileError as exc:
                 raise ValidationError(str(exc)) from None
             return data
@@ -41,4 +42,4 @@ class TelemetryProfileAdmin(admin.ModelAdmin):
 def profile_url(profile: TelemetryProfile) -> str:
     from django.urls import reverse
 
-    return reverse("coverage:page") + "?" + parse(profile.events, profile.logsources).query()
+    return reverse("coverage:page") + "?" + parse(profile.events, profile.logsources, profile.unfilled).query()

@@ -1,7 +1,7 @@
 """/api/coverage/: a telemetry profile's coverage as JSON, the twin of /coverage/ (same query function).
 
-GET  /api/coverage/?events=sysmon:1,security:4688&logsources=linux::auditd[&rules=0]
-POST /api/coverage/  {"events": [...], "logsources": [...], "sysmon_config": "<Sysmon>...</Sysmon>"}
+GET  /api/coverage/?events=sysmon:1,security:4688&logsources=linux::auditd[&unfilled=sysmon:1:parentuser][&rules=0]
+POST /api/coverage/  {"events": [...], "logsources": [...], "unfilled": [...], "sysmon_config": "<Sysmon>..."}
 
 Answers the rule counts of the three classes, the rule ids of each (`rules=0` leaves them out),
 with the events each runnable rule runs through and the fields a partial one misses, the covered
@@ -30,7 +30,7 @@ from catalog.platform.json_views import DjangoJsonView
 from catalog.platform.parameters import declare, reads_parameters
 from catalog.platform.throttling import CoverageRateThrottle, throttle_wait
 
-GET_PARAMS = {"events", "logsources", "rules"}
+GET_PARAMS = {"events", "logsources", "unfilled", "rules"}
 
 
 def max_body() -> int:
@@ -90,7 +90,11 @@ def _posted(request):
 def coverage_document(result: coverage.Coverage, with_rules: bool = True) -> dict:
     profile = result.profile
     document = {
-        "profile": {"events": profile.event_tokens, "logsources": profile.logsource_tokens},
+        "profile": {
+            "events": profile.event_tokens,
+            "logsources": profile.logsource_tokens,
+            "unfilled": profile.unfilled_tokens,
+        },
         "counts": result.counts,
         "techniques": {
             "covered": [{"id": t, "rules": n} for t, n in sorted(result.runnable.items()) if n],
@@ -132,6 +136,9 @@ class CoverageProfileSerializer(serializers.Serializer):
     events = serializers.ListField(child=serializers.CharField(), help_text="provider:event_id tokens, e.g. sysmon:1")
     logsources = serializers.ListField(
         child=serializers.CharField(), help_text="product:category:service tokens, e.g. linux::auditd"
+    )
+    unfilled = serializers.ListField(
+        child=serializers.CharField(), help_text="provider:event_id:field never filled, e.g. sysmon:1:parentuser"
     )
 
 
@@ -195,6 +202,9 @@ class CoverageSerializer(serializers.Serializer):
 class PostedProfileSerializer(serializers.Serializer):
     events = serializers.ListField(child=serializers.CharField(), required=False, help_text="e.g. sysmon:1")
     logsources = serializers.ListField(child=serializers.CharField(), required=False, help_text="e.g. linux::auditd")
+    unfilled = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="fields never filled, e.g. sysmon:1:parentuser"
+    )
     sysmon_config = serializers.CharField(
         required=False, help_text="a Sysmon configuration's XML: the events it logs are added to `events`"
     )
@@ -217,6 +227,9 @@ class CoverageAPI(DjangoJsonView):
         parameters=[
             OpenApiParameter("events", str, description="collected events, comma-separated: sysmon:1,security:4688"),
             OpenApiParameter("logsources", str, description="collected log sources, comma-separated: linux::auditd"),
+            OpenApiParameter(
+                "unfilled", str, description="fields the events never fill, comma-separated: sysmon:1:parentuser"
+            ),
             OpenApiParameter("rules", str, enum=["0", "1"], description="0: leave the rule ids out"),
         ],
         responses=COMMON,

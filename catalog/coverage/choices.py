@@ -96,7 +96,7 @@ def saved_profiles() -> list[dict]:
     rows = []
     for saved in TelemetryProfile.objects.all():
         try:
-            url = reverse("coverage:page") + "?" + parse(saved.events, saved.logsources).query()
+            url = reverse("coverage:page") + "?" + parse(saved.events, saved.logsources, saved.unfilled).query()
         except ProfileError:
             url = ""
         rows.append({"name": saved.name, "description": saved.description, "url": url})

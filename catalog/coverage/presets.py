@@ -37,7 +37,7 @@ from functools import cached_property
 
 from django.urls import reverse
 
-from catalog.coverage.profile import Profile
+from catalog.coverage.profile import Profile, with_events
 from catalog.coverage.sysmon_config import SYSMON_ALWAYS, SYSMON_ELEMENTS
 
 LOGS, NOTHING = "logs", "nothing"  # a Sysmon event type's filter: it logs (some of) its events, or none
@@ -164,7 +164,7 @@ def preset_links(profile: Profile | None) -> list[dict]:
     for preset in PRESETS:
         row = {"preset": preset, "url": page + "?" + preset.profile.query(), "current": False}
         if profile:
-            both = Profile(profile.events | preset.profile.events, profile.logsources)
+            both = with_events(profile, preset.profile.events)
             row["current"] = profile.events == preset.profile.events and not profile.logsources
             row["add_url"] = "" if both == profile else page + "?" + both.query()
         rows.append(row)

@@ -8,6 +8,10 @@ URL format (GET, shareable; also the body of a POSTed JSON profile, as lists or 
 * ``logsources=linux::auditd,aws::cloudtrail,:proxy``: log sources as ``product:category:service``;
   an empty part means the rule names none, an omitted part or ``*`` means any (``aws`` = every AWS
   rule). A Windows rule is collected through its events, or through a log-source pattern naming it.
+* ``unfilled=sysmon:1:parentuser,security:4688:newprocessname``: fields (as the event names them,
+  casefolded) that a collected event never fills, as a sample of the user's logs shows
+  (catalog.coverage.inferred); a rule reading one runs through that event with the field missing.
+  A token for an event the profile does not collect (nor its whole channel) is dropped.
 
 Repeated parameters are joined (``events=sysmon:1&events=sysmon:3``), so an HTML form of checkboxes
 and a hand-written URL say the same thing; the URLs the pages write (`Profile.query`) repeat a
@@ -19,7 +23,7 @@ events it logs (`from_sysmon_config`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -30,6 +34,7 @@ MAX_TOKENS = 500
 MAX_TOKEN_CHARS = 200
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._ -]*$")
 PART = re.compile(r"^[a-z0-9_.*-]*$")
+FIELD = re.compile(r"^[^\x00-\x1f\x7f,]+$")  # an event's field name: anything printable but the separator
 
 
 class ProfileError(ValueError):
@@ -40,6 +45,7 @@ class ProfileError(ValueError):
 class Profile:
     events: frozenset[tuple[str, int | None]] = frozenset()
     logsources: tuple[tuple[str | None, str | None, str | None], ...] = ()
+    unfilled: frozenset[tuple[str, int, str]] = frozenset()  # (provider, event id, event field casefolded)
 
     def __bool__(self) -> bool:
         return bool(self.events or self.logsources)
@@ -58,16 +64,31 @@ class Profile:
     def logsource_tokens(self) -> list[str]:
         return sorted(logsource_token(*pattern) for pattern in self.logsources)
 
+    @property
+    def unfilled_tokens(self) -> list[str]:
+        return [f"{p}:{e}:{f}" for p, e, f in sorted(self.unfilled)]
+
+    def lacks(self, provider: str, event_id: int, field: str) -> bool:
+        """Whether the collected event never fills `field` (its own name for it, casefolded)."""
+        return (provider, event_id, field) in self.unfilled
+
+    def _lists(self):
+        return (
+            ("events", self.event_tokens),
+            ("logsources", self.logsource_tokens),
+            ("unfilled", self.unfilled_tokens),
+        )
+
     def params(self) -> dict[str, str]:
         """The canonical GET parameters of this profile (empty ones left out)."""
-        params = {"events": ",".join(self.event_tokens), "logsources": ",".join(self.logsource_tokens)}
+        params = {name: ",".join(tokens) for name, tokens in self._lists()}
         return {key: value for key, value in params.items() if value}
 
     def query(self) -> str:
         """The canonical query string: params(), a parameter repeated where its value would be too long."""
         limit = settings.CATALOG_MAX_QUERY_VALUE_CHARS
         pairs = []
-        for name, tokens in (("events", self.event_tokens), ("logsources", self.logsource_tokens)):
+        for name, tokens in self._lists():
             chunk = []
             for token in tokens:
                 if chunk and len(",".join([*chunk, token])) > limit:
@@ -81,8 +102,8 @@ class Profile:
     def adding(self, token: str) -> Profile:
         """This profile with one more event (``provider:id``) or log source (``logsource=...``) token."""
         if token.startswith("logsource="):
-            return Profile(self.events, tuple(sorted(set(self.logsources) | {_logsource(token[10:])})))
-        return Profile(self.events | {_event(token)}, self.logsources)
+            return replace(self, logsources=tuple(sorted(set(self.logsources) | {_logsource(token[10:])})))
+        return replace(self, events=self.events | {_event(token)})
 
 
 def _matches(pattern, values) -> bool:
@@ -139,16 +160,30 @@ def _logsource(token: str) -> tuple[str | None, str | None, str | None]:
     return tuple(None if part == "*" else part for part in parts)
 
 
-def parse(events=None, logsources=None) -> Profile:
+def _unfilled(token: str) -> tuple[str, int, str]:
+    provider, event, field = (token.split(":", 2) + ["", ""])[:3]
+    if not (event.isascii() and event.isdigit()) or len(event) > 9 or not FIELD.match(field.strip()):
+        raise ProfileError(f"Unfilled field {token!r}: write provider:event_id:field, e.g. sysmon:1:parentuser.")
+    return _event(f"{provider}:{event}")[0], int(event), field.strip()
+
+
+def parse(events=None, logsources=None, unfilled=None) -> Profile:
     """A profile from GET values or JSON members (each a comma-joined string or a list of them)."""
+    collected = frozenset(_event(t) for t in _split(events))
     return Profile(
-        frozenset(_event(t) for t in _split(events)),
+        collected,
         tuple(sorted({_logsource(t) for t in _split(logsources)}, key=lambda p: logsource_token(*p))),
+        frozenset(u for u in map(_unfilled, _split(unfilled)) if {(u[0], u[1]), (u[0], None)} & collected),
     )
 
 
+def with_events(profile: Profile, events) -> Profile:
+    """`profile` collecting `events` too (a Sysmon configuration's): what it knows of fields is kept."""
+    return replace(profile, events=profile.events | frozenset(events))
+
+
 # The query parameters a profile is read from (the /coverage/ pages declare them: catalog.platform.parameters).
-PROFILE_PARAMETERS = ("events", "logsources")
+PROFILE_PARAMETERS = ("events", "logsources", "unfilled")
 
 
 def from_query(query) -> Profile:
@@ -157,20 +192,20 @@ def from_query(query) -> Profile:
 
 
 def from_json(data) -> Profile:
-    """A profile from a POSTed JSON object: events, logsources, and optionally sysmon_config (XML text)."""
+    """A profile from a POSTed JSON object: events, logsources, unfilled, and optionally sysmon_config (XML)."""
     if not isinstance(data, dict):
         raise ProfileError(
             'Post a JSON object: {"events": [...], "logsources": [...], "sysmon_config": "<Sysmon>..."}.'
         )
-    unknown = set(data) - {"events", "logsources", "sysmon_config"}
+    unknown = set(data) - {"events", "logsources", "unfilled", "sysmon_config"}
     if unknown:
-        raise ProfileError(f"Unknown member(s) {sorted(unknown)}: use events, logsources, sysmon_config.")
-    profile = parse(data.get("events"), data.get("logsources"))
+        raise ProfileError(f"Unknown member(s) {sorted(unknown)}: use events, logsources, unfilled, sysmon_config.")
+    profile = parse(data.get("events"), data.get("logsources"), data.get("unfilled"))
     config = data.get("sysmon_config")
     if config:
         if not isinstance(config, str):
             raise ProfileError("sysmon_config must be the XML text of a Sysmon configuration.")
-        profile = Profile(profile.events | from_sysmon_config(config).events, profile.logsources)
+        profile = with_events(profile, from_sysmon_config(config).events)
     return profile
 
 

@@ -11,15 +11,19 @@ runs the rule when it carries every looked-for field (Windows events' common fie
 Channel..., always count as carried); fields are only checked where a field list is known (Windows
 categories), elsewhere every field counts as carried. The best collected way in decides. The event
 pages count the same ways (catalog.browse.queries.event_ways), so they agree with a profile of one event.
+
+A profile read from a sample of logs (catalog.coverage.inferred) also says which fields each event
+never fills (`Profile.unfilled`, in the event's own names): a way in through that event lacks each
+looked-for field it would read from one of them (`WayIn.reads`: the field, renamed for a mapped event).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from catalog.core.taxonomy import event_title, signature_ways
+from catalog.core.taxonomy import common_fields, event_title, signature_ways
 from catalog.coverage.profile import Profile, event_token, logsource_token
 from catalog.models import Rule
 from catalog.models.telemetry import NeedSignature
@@ -37,14 +41,27 @@ class WayIn:
     missing: tuple[str, ...]  # looked-for fields this way in does not carry
     suggest: bool  # offered in "add this next" (a Windows category is offered as events, not as a log source)
     label: str = ""  # "sysmon:10 Process accessed", "linux::auditd"
+    # (looked-for field, the event's own name for it casefolded) of each field it carries but common ones
+    reads: tuple[tuple[str, str], ...] = ()
 
 
-def way_in(token, provider, event_id, missing, suggest) -> WayIn:
+def way_in(token, provider, event_id, missing, suggest, reads=()) -> WayIn:
     if provider is None:
         label = token.removeprefix("logsource=")
     else:
         label = f"{token} {event_title(provider, event_id)}".strip()
-    return WayIn(token, provider, event_id, missing, suggest, label)
+    return WayIn(token, provider, event_id, missing, suggest, label, reads)
+
+
+def _reads(way, fields) -> tuple[tuple[str, str], ...]:
+    """The looked-for fields a taxonomy way carries, each with the event field it is read from."""
+    renamed = {sigma.casefold(): native for sigma, native in way.renames}
+    common = common_fields()
+    return tuple(
+        (name, renamed.get(name.casefold(), name).casefold())
+        for name in dict.fromkeys(fields)
+        if name.casefold() not in common and name not in way.missing
+    )
 
 
 @dataclass(slots=True)
@@ -82,7 +99,7 @@ def ways_in(key: str, product: str, category: str, service: str, events: list[st
     ways = []
     if product == "windows":
         for way in signature_ways(product, category, service, events, fields):
-            ways.append(way_in(way.token, way.provider, way.event_id, way.missing, True))
+            ways.append(way_in(way.token, way.provider, way.event_id, way.missing, True, _reads(way, fields)))
     ways.append(way_in("logsource=" + logsource_token(product, category, service), None, None, (), not ways))
     if len(_ways_cache) > 100_000:
         _ways_cache.clear()
@@ -108,6 +125,9 @@ def classify(profile: Profile, signature: Signature) -> None:
             )
         else:
             hit = (way.provider, way.event_id) in events or (way.provider, None) in events
+            if hit and profile.unfilled and way.event_id is not None:
+                lacking = tuple(name for name, own in way.reads if profile.lacks(way.provider, way.event_id, own))
+                way = replace(way, missing=way.missing + lacking) if lacking else way
         if hit:
             collected.append(way)
     if not collected:
@@ -192,8 +212,9 @@ def _next_steps(signatures, techniques, runnable):
     for signature in signatures:
         if signature.status == RUNNABLE:
             continue
+        via = {way.token for way in signature.via}  # a collected way may have lost fields to the profile's unfilled
         for way in signature.ways:
-            if way.suggest and not way.missing and way not in signature.via:
+            if way.suggest and not way.missing and way.token not in via:
                 gains[way.token].append(signature)
                 ways[way.token] = way
     steps, per_technique = [], defaultdict(lambda: defaultdict(int))

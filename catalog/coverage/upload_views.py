@@ -20,7 +20,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from catalog.coverage.profile import Profile, ProfileError, from_query, from_sysmon_config
+from catalog.coverage.profile import Profile, ProfileError, from_query, from_sysmon_config, with_events
 from catalog.platform.throttling import CoverageRateThrottle, refused_page, throttle_wait
 
 TEMPLATE = "coverage/sysmon_upload.html"
@@ -75,7 +75,7 @@ def sysmon_upload(request):
     except ProfileError as exc:
         context["refusal"] = str(exc)
         return render(request, TEMPLATE, context, status=400)
-    response = HttpResponseRedirect(_page_url(Profile(current.events | logged.events, current.logsources)))
+    response = HttpResponseRedirect(_page_url(with_events(current, logged.events)))
     response.status_code = 303  # see the page with a GET
     return response
 

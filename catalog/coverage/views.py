@@ -6,6 +6,7 @@ The profile lives in the URL (catalog.coverage.profile), so every view here can 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -14,7 +15,7 @@ from catalog.browse.queries import rules as rule_queries
 from catalog.core.taxonomy import provider_name
 from catalog.coverage import choices, gaps, matrix, presets
 from catalog.coverage import runnable as coverage
-from catalog.coverage.profile import PROFILE_PARAMETERS, Profile, ProfileError, from_query
+from catalog.coverage.profile import PROFILE_PARAMETERS, Profile, ProfileError, event_token, from_query
 from catalog.exports import files as coverage_exports
 from catalog.models.telemetry import RuleNeed
 from catalog.platform.paging import paginate
@@ -35,11 +36,11 @@ def coverage_page(request):
     try:
         profile = from_query(request.GET)
     except ProfileError as exc:
-        context = {"error": str(exc), **_form(None, coverage.profile_coverage(Profile()).signatures)}
+        context = {"error": str(exc), **_form(None, coverage.profile_coverage(Profile()).signatures), **_caps()}
         return render(request, "coverage/coverage.html", context, status=400)
     result = coverage.profile_coverage(profile)
     query = profile_query(profile)
-    context = {"profile": profile, "query": query, "api_url": reverse("coverage:api") + "?" + query}
+    context = {"profile": profile, "query": query, "api_url": reverse("coverage:api") + "?" + query, **_caps()}
     context.update(_form(profile, result.signatures))
     if profile:
         uncovered_only = request.GET.get("uncovered") == "1"
@@ -51,6 +52,7 @@ def coverage_page(request):
             result=result,
             total_rules=sum(result.counts.values()),
             collected=_collected(profile),
+            unfilled=_unfilled(profile),
             named=presets.named(profile),
             event_gaps=gaps.event_gaps(result),
             runnable_table=_table(result, coverage.RUNNABLE),
@@ -62,6 +64,14 @@ def coverage_page(request):
             uncovered_only=uncovered_only,
         )
     return render(request, "coverage/coverage.html", context)
+
+
+def _caps() -> dict:
+    """The sample upload's caps, which its form states (catalog.coverage.sample_views)."""
+    return {
+        "max_events": settings.CATALOG_COVERAGE_SAMPLE_EVENTS,
+        "max_bytes": settings.CATALOG_COVERAGE_SAMPLE_MAX_BYTES,
+    }
 
 
 def _table(result, status: str) -> dict:
@@ -89,6 +99,14 @@ def _collected(profile) -> list[tuple[str, list[str]]]:
         rows.setdefault(provider_name(provider), []).append("every event" if event == "*" else event)
     if profile.logsource_tokens:
         rows["log sources"] = profile.logsource_tokens
+    return list(rows.items())
+
+
+def _unfilled(profile) -> list[tuple[str, list[str]]]:
+    """The fields each collected event never fills (a profile read from a sample): [("sysmon:1", ["parentuser"])]."""
+    rows: dict[str, list[str]] = {}
+    for provider, event_id, field in sorted(profile.unfilled):
+        rows.setdefault(event_token(provider, event_id), []).append(field)
     return list(rows.items())
 
 

@@ -20,6 +20,11 @@ class TelemetryProfile(models.Model):
     description = models.TextField(blank=True)
     events = models.TextField(blank=True, help_text="Comma-separated provider:event_id, e.g. sysmon:1,security:4688")
     logsources = models.TextField(blank=True, help_text="Comma-separated product:category:service, e.g. linux::auditd")
+    unfilled = models.TextField(
+        blank=True,
+        help_text="Comma-separated provider:event_id:field the events never fill, e.g. sysmon:1:parentuser "
+        "(a profile read from a sample of logs: manage.py infer_profile)",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -124,7 +124,7 @@ def test_the_api_takes_a_posted_profile_and_refuses_bad_input(client, probes):
     body = json.dumps({"events": ["security:4688"], "logsources": "linux::auditd"})
     response = client.post("/api/coverage/", body, content_type="application/json")
     assert response.status_code == 200
-    assert response.json()["profile"] == {"events": ["security:4688"], "logsources": ["linux::auditd"]}
+    assert response.json()["profile"] == {"events": ["security:4688"], "logsources": ["linux::auditd"], "unfilled": []}
     assert client.post("/api/coverage/", {"events": "sysmon:1"}).status_code == 415
     assert client.post("/api/coverage/", "{", content_type="application/json").status_code == 400
     assert client.get("/api/coverage/?event=sysmon:1").status_code == 400

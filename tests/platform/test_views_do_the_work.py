@@ -66,12 +66,13 @@ def test_both_endpoints_are_documented_with_their_parameters(schema):
     names = {p["name"] for p in schema["paths"]["/api/changes/"]["get"]["parameters"]}
     assert names == {"run", "page"}
     names = {p["name"] for p in schema["paths"]["/api/coverage/"]["get"]["parameters"]}
-    assert names == {"events", "logsources", "rules"}
+    assert names == {"events", "logsources", "unfilled", "rules"}
     body = schema["paths"]["/api/coverage/"]["post"]["requestBody"]["content"]
     assert set(body) == {"application/json"}
     assert set(resolve(schema, body["application/json"]["schema"])["properties"]) == {
         "events",
         "logsources",
+        "unfilled",
         "sysmon_config",
     }
 
