@@ -58,6 +58,12 @@ class ConvertRateThrottle(SharedCacheMixin, throttling.UserRateThrottle):
     scope = "convert"
 
 
+class WebhookRateThrottle(SharedCacheMixin, throttling.AnonRateThrottle):
+    """Push webhooks, per client address, counted before their signature is checked (no secret guessing)."""
+
+    scope = "webhook"
+
+
 def throttle_wait(throttle_class, request) -> int | None:
     """For an HTML form outside DRF: None if the throttle lets the request through, else the seconds
     to wait (the same counter as its API twin)."""
