@@ -79,7 +79,8 @@ class SyncResult:
                 f"{short(self.commit)}; the checkout was reset to {short(self.commit)}"
             )
         elif self.previous:
-            head = f"{name}: {short(self.previous)} -> {short(self.commit)}, {len(self.commits)} commit(s) in the folders"
+            moved = f"{short(self.previous)} -> {short(self.commit)}"
+            head = f"{name}: {moved}, {len(self.commits)} commit(s) in the folders"
         else:
             head = f"{name}: {'cloned' if self.cloned else 'fetched'} {branch} at {short(self.commit)}"
         return f"{head}; {self.report.summary()}" if self.report else head

@@ -60,7 +60,8 @@ def file_url(base_url: str, git_url: str, git_paths: list[str] | None, rule_path
         blob = _BLOB_BASE.match(base)
         if commit and blob:
             rest = blob.group("rest").strip("/")
-            return f"{blob.group('repo')}/{blob.group('dash') or ''}blob/{commit}/" + (f"{rest}/" if rest else "") + path
+            at_commit = f"{blob.group('repo')}/{blob.group('dash') or ''}blob/{commit}/"
+            return at_commit + (f"{rest}/" if rest else "") + path
         return base.rstrip("/") + "/" + path
     forge = forge_repository(git_url)
     if forge is None:

@@ -131,9 +131,10 @@ def test_no_network_fails_clearly_and_the_examples_keep_serving(client, tmp_path
         run("add_source", "sigmahq", "https://127.0.0.1:9/SigmaHQ/sigma", "--paths", "rules")
     message = str(failure.value)
     assert "cannot fetch https://127.0.0.1:9/SigmaHQ/sigma" in message and "the catalog is unchanged" in message
-    assert "ghp_not-a-real-token" not in message and "ghp_not-a-real-token" not in Source.objects.get(
-        name="sigmahq"
-    ).last_sync_error
+    assert (
+        "ghp_not-a-real-token" not in message
+        and "ghp_not-a-real-token" not in Source.objects.get(name="sigmahq").last_sync_error
+    )
     assert example_rules.count() == before
     assert client.get("/rules/").status_code == 200
 

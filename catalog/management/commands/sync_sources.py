@@ -38,7 +38,9 @@ class Command(BaseCommand):
             due_names = {s.name for s in due_sources()}
             sources = [s for s in sources if s.name in due_names]
         if not sources:
-            self.stdout.write("no git source to sync" + (" is due" if due else " (add one with `manage.py add_source`)"))
+            none = "is due" if due else "(add one with `manage.py add_source`)"
+            none = f"no git source to sync {none}"
+            self.stdout.write(none)
             return
         failed = []
         for source in sources:
