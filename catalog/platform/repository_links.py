@@ -33,13 +33,13 @@ def forge_repository(git_url: str) -> tuple[str, bool] | None:
 
 
 def repository_path(rule_path: str, git_paths: list[str] | None) -> str:
-    """The rule file's path inside its repository."""
+    """A git source's rule file's path inside its repository (`git_paths`: its folders; none: all of it)."""
     rule_path = (rule_path or "").lstrip("/")
     root_name, _, below = rule_path.partition("/")
-    for folder in git_paths or []:
+    if not git_paths:
+        return below  # the whole repository was imported: its checkout folder's name comes first
+    for folder in git_paths:
         folder = folder.strip("/")
-        if folder in ("", "."):
-            return below  # the whole repository was imported: its checkout folder's name comes first
         if folder.rsplit("/", 1)[-1] == root_name:
             return f"{folder}/{below}"
     return rule_path
