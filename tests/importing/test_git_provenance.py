@@ -42,8 +42,8 @@ def test_changes_filter_by_source_and_show_the_commits(client, team):
     )
     assert "alpha: &lt;lower&gt; the level" in page  # the commit's subject, escaped
     examples_run = ImportRun.objects.filter(source_rows__name="examples").latest("pk")
-    assert f"run-{examples_run.pk}" not in page
-    assert f"run-{examples_run.pk}" in client.get("/changes/").content.decode()  # the unfiltered page as before
+    assert f'id="run-{examples_run.pk}"' not in page
+    assert f'id="run-{examples_run.pk}"' in client.get("/changes/").content.decode()  # the unfiltered page as before
     assert "No import of nobody has changed the catalog." in client.get("/changes/?source=nobody").content.decode()
 
 
