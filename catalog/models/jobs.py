@@ -34,4 +34,5 @@ class ImportJob(TaskJob):
     summary = models.TextField(blank=True)  # the import's summary line, as `import_rules` prints it
 
     def __str__(self):
-        return f"Import job #{self.pk} ({self.source.name if self.source_id else '?'}, {self.status})"
+        what = "Sync job" if self.kind == self.Kind.SYNC else "Import job"
+        return f"{what} #{self.pk} ({self.source.name if self.source_id else '?'}, {self.status})"

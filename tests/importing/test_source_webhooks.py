@@ -12,6 +12,7 @@ import hmac
 import json
 
 import pytest
+from django.core.cache import caches
 
 from catalog.importing.syncing import add_source
 from catalog.models import ImportJob, Rule, Source
@@ -23,8 +24,15 @@ SECRET = "webhook-secret-of-team"
 URL = "/api/sources/team/webhook/"
 
 
+def webhook_rate(settings, rate):
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "webhook": rate}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    caches["shared"].clear()  # counts left by other tests of this process
+
+
 @pytest.fixture
 def team(tmp_path, settings):
+    webhook_rate(settings, None)  # each test's own requests only; the limit has its test
     settings.CATALOG_SOURCES_DIR = str(tmp_path / "checkouts")
     settings.CATALOG_WEBHOOK_SECRETS = {"TEAM": SECRET}
     repo = Upstream(tmp_path / "upstream")
@@ -111,6 +119,14 @@ def test_a_push_to_another_branch_or_a_ping_queues_nothing(client, team):
 def test_an_oversized_body_is_refused_before_it_is_read(client, team, settings):
     settings.CATALOG_WEBHOOK_MAX_BYTES = 100
     assert github_post(client, b"x" * 101).status_code == 413
+    assert not sync_jobs().exists()
+
+
+def test_webhooks_are_rate_limited_before_the_signature_is_checked(client, team, settings):
+    webhook_rate(settings, "3/minute")
+    answers = [github_post(client, PUSH, secret="guess").status_code for _ in range(3)]
+    refused = github_post(client, PUSH)  # even the right signature: the client is over its rate
+    assert answers == [403, 403, 403] and refused.status_code == 429 and int(refused["Retry-After"]) > 0
     assert not sync_jobs().exists()
 
 
