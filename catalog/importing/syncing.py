@@ -42,7 +42,7 @@ from catalog.importing.git_sources import (
 from catalog.importing.importer import import_paths
 from catalog.importing.provenance import Provenance
 from catalog.importing.report import ImportReport
-from catalog.models import Source
+from catalog.models import Rule, Source
 
 
 def short(commit: str) -> str:
@@ -147,6 +147,8 @@ def sync(source: Source, force: bool = False) -> SyncResult:
                 provenance = Provenance(fetched.commit, source.synced_commit, tuple(commits), file_commits)
                 with confined_to([checkout.folder]):
                     result.report = import_paths(checkout.roots, source=source.name, provenance=provenance)
+                if not result.report.rolled_back:
+                    _date_unchanged_rules(source, checkout, fetched.commit)
         except (GitError, SourceSettingError) as exc:
             result.error = str(exc)
         _record(source, result, checkout.roots if checkout and result.report else None)
@@ -169,6 +171,15 @@ def git_sources(names: list[str] | None = None) -> list[Source]:
     if missing:
         raise SourceSettingError(f"no git source named {', '.join(missing)} (add one with `manage.py add_source`)")
     return [found[n] for n in names]
+
+
+def _date_unchanged_rules(source: Source, checkout: Checkout, commit: str) -> None:
+    """Rules of the folders that no sync has dated (imported from a local folder before the source became a git
+    source, found unchanged): their files are as at this commit, so their upstream links name it."""
+    names = {Path(root).name for root in checkout.roots}
+    undated = Rule.objects.filter(source=source, commit="", retired=False)
+    pks = [pk for pk, path in undated.values_list("pk", "path") if path.split("/", 1)[0] in names]
+    Rule.objects.filter(pk__in=pks).update(commit=commit)
 
 
 def _record(source: Source, result: SyncResult, roots: list[str] | None) -> None:

@@ -184,3 +184,16 @@ def test_due_sources_follow_each_interval(synced):
     assert due_sources() == []  # just synced, every hour
     assert due_sources(timezone.now() + timedelta(minutes=61)) == [source]
     assert "no git source to sync is due" in run("sync_sources", "--due")
+
+
+def test_a_source_imported_from_folders_becomes_a_git_source_keeping_its_rules(upstream):
+    """`make sigmahq` on a catalog whose SigmaHQ came from a local clone: the same rules, found unchanged."""
+    from catalog.importing.importer import import_paths
+
+    assert import_paths([str(upstream.work / "rules")], source="team").created == 3
+    before = dict(Rule.objects.filter(source__name="team").values_list("uuid", "pk"))
+    out = run("add_source", "team", upstream.url, "--paths", "rules")
+    assert "git source team:" in out and "0 created, 0 updated, 3 unchanged, 0 retired" in out
+    assert dict(Rule.objects.filter(source__name="team").values_list("uuid", "pk")) == before
+    assert set(Rule.objects.filter(source__name="team").values_list("commit", flat=True)) == {upstream.first}
+    assert Source.objects.get(name="team").roots == [str(Checkout("team", upstream.url).folder / "rules")]
