@@ -40,15 +40,12 @@ import: migrate
 	-$(PY) manage.py import_rules rules --source examples
 	-@IFS=':'; for p in $$CATALOG_RULE_PATHS; do [ -n "$$p" ] && $(PY) manage.py import_rules "$$p"; done; true
 
-# SigmaHQ's rules: a shallow clone into $(SIGMA_DIR) the first time, a pull after, then its rule folders imported
-# as the source "sigmahq" (the name `import_rules` also derives for them unnamed). The front page of a catalog
-# holding only the example rules names this command.
-SIGMA_DIR ?= $(HOME)/sigma
-SIGMA_FOLDERS = rules rules-emerging-threats rules-threat-hunting
+# SigmaHQ's rules as the git source "sigmahq": cloned into CATALOG_SOURCES_DIR (sources/) the first time, fetched
+# after, and its rule folders imported at the fetched commit (skipped when it has not moved). Synced daily by
+# `manage.py sync_sources --due` from cron. The front page of a catalog holding only the example rules names this.
+SIGMA_FOLDERS = rules,rules-emerging-threats,rules-threat-hunting
 sigmahq: migrate
-	if [ -d "$(SIGMA_DIR)/.git" ]; then git -C "$(SIGMA_DIR)" pull --ff-only --quiet; \
-	else git clone --depth 1 --quiet https://github.com/SigmaHQ/sigma "$(SIGMA_DIR)"; fi
-	$(PY) manage.py import_rules $(addprefix $(SIGMA_DIR)/,$(SIGMA_FOLDERS)) --source sigmahq
+	$(PY) manage.py add_source sigmahq https://github.com/SigmaHQ/sigma --paths $(SIGMA_FOLDERS) --interval 1d
 
 # BIND=host:port (or PORT=8001) chooses where it listens, as for `make serve`.
 # One task worker (`manage.py db_worker`: re-imports, /match/ files, export builds) runs beside the server
@@ -73,6 +70,7 @@ format: install
 
 bench: install
 	$(PY) -m benchmarks.import_bench $(CORPUS)
+	$(PY) -m benchmarks.sync_bench $(CORPUS)
 	$(PY) -m benchmarks.serve_bench $(CORPUS)
 	$(PY) -m benchmarks.search_bench $(CORPUS)
 	$(PY) -m benchmarks.scale_bench $(CORPUS)

@@ -322,6 +322,8 @@ REST_FRAMEWORK = {
         "export": os.environ.get("CATALOG_RATE_EXPORT", "20/minute"),
         # POST /api/coverage/ (catalog/coverage/api.py): a posted profile, perhaps with a Sysmon XML config.
         "coverage": os.environ.get("CATALOG_RATE_COVERAGE", "30/minute"),
+        # POST /api/sources/<name>/webhook/ (catalog/importing/webhooks.py), per client, checked before the signature.
+        "webhook": os.environ.get("CATALOG_RATE_WEBHOOK", "30/minute"),
     },
     # Clients are told apart by REMOTE_ADDR; behind N reverse proxies set CATALOG_NUM_PROXIES=N so the
     # address comes from X-Forwarded-For (which, unset, a client could forge to escape its limit).
@@ -358,6 +360,24 @@ CATALOG_IMPORT_FILE_SECONDS = float(os.environ.get("CATALOG_IMPORT_FILE_SECONDS"
 CATALOG_IMPORT_ROOTS = [
     path for path in os.environ.get("CATALOG_IMPORT_ROOTS", str(BASE_DIR / "rules")).split(":") if path.strip()
 ]
+
+# Git sources (catalog/importing/git_sources.py, syncing.py; README "Rule sources from git"): where their
+# checkouts live, how long one git command may take, and per source name, from the environment only (never the
+# database): CATALOG_GIT_TOKEN_<NAME> (an HTTPS token, or user:token), CATALOG_GIT_SSH_KEY_<NAME> (a deploy key
+# file) and CATALOG_WEBHOOK_SECRET_<NAME> (the push webhook's secret). <NAME> is the source's name in capitals,
+# other characters as '_' (team-rules: CATALOG_GIT_TOKEN_TEAM_RULES).
+CATALOG_SOURCES_DIR = os.environ.get("CATALOG_SOURCES_DIR", str(BASE_DIR / "sources"))
+CATALOG_GIT_TIMEOUT_SECONDS = float(os.environ.get("CATALOG_GIT_TIMEOUT_SECONDS", "900"))
+
+
+def _per_source(prefix: str) -> dict[str, str]:
+    return {key[len(prefix) :]: value for key, value in os.environ.items() if key.startswith(prefix) and value}
+
+
+CATALOG_GIT_TOKENS = _per_source("CATALOG_GIT_TOKEN_")
+CATALOG_GIT_SSH_KEYS = _per_source("CATALOG_GIT_SSH_KEY_")
+CATALOG_WEBHOOK_SECRETS = _per_source("CATALOG_WEBHOOK_SECRET_")
+CATALOG_WEBHOOK_MAX_BYTES = int(os.environ.get("CATALOG_WEBHOOK_MAX_BYTES", str(1024 * 1024)))
 
 LOGGING = {
     "version": 1,

@@ -22,7 +22,7 @@ from catalog.changes import queries as changes
 from catalog.platform.json_views import DjangoJsonView
 from catalog.platform.parameters import declare
 
-CHANGES_PARAMETERS = ("run", "page", "format")
+CHANGES_PARAMETERS = ("run", "page", "source", "format")
 
 
 def _link_json(request, link: changes.RuleLink) -> dict:
@@ -47,6 +47,12 @@ def run_json(request, item: changes.RunChanges) -> dict:
         "warnings": run.warning_count,
         "errors": run.error_count,
         "url": request.build_absolute_uri(f"{reverse('changes:list')}?run={run.pk}"),
+        "commit": run.commit or None,
+        "previous_commit": run.previous_commit or None,
+        "commits": [
+            {"sha": c.sha, "subject": c.subject, "author": c.author, "date": c.date, "url": c.url or None}
+            for c in item.commits
+        ],
     }
     for change in item.lists:
         data[change.kind] = {
@@ -62,7 +68,9 @@ def changes_json(request):
     unknown = sorted(set(request.GET) - set(CHANGES_PARAMETERS))
     if unknown:  # like the DRF list endpoints (catalog.platform.api_strict): a misspelled parameter is an error
         return JsonResponse({"unknown parameters": unknown, "valid parameters": sorted(CHANGES_PARAMETERS)}, status=400)
-    runs, page, single = changes.changes_page_data(request.GET.get("run"), request.GET.get("page"))
+    runs, page, single = changes.changes_page_data(
+        request.GET.get("run"), request.GET.get("page"), request.GET.get("source")
+    )
     if single is not None:
         return JsonResponse(run_json(request, runs[0]))
 
@@ -98,6 +106,14 @@ class ChangeListSerializer(serializers.Serializer):
     more = serializers.IntegerField(help_text="count minus the rules listed")
 
 
+class CommitSerializer(serializers.Serializer):
+    sha = serializers.CharField()
+    subject = serializers.CharField()
+    author = serializers.CharField()
+    date = serializers.CharField(help_text="the commit date, ISO 8601")
+    url = serializers.URLField(allow_null=True, help_text="the commit's page on its forge, when known")
+
+
 class ImportRunChangesSerializer(serializers.Serializer):
     run = serializers.IntegerField()
     started_at = serializers.DateTimeField()
@@ -108,6 +124,11 @@ class ImportRunChangesSerializer(serializers.Serializer):
     warnings = serializers.IntegerField()
     errors = serializers.IntegerField()
     url = serializers.URLField(help_text="the run on /changes/")
+    commit = serializers.CharField(allow_null=True, help_text="a git source's sync: the commit imported")
+    previous_commit = serializers.CharField(allow_null=True, help_text="the commit the sync before imported")
+    commits = CommitSerializer(
+        many=True, help_text="the commits since then that touched the imported folders, newest first (at most 50)"
+    )
     created = ChangeListSerializer(help_text="rules added")
     updated = ChangeListSerializer(help_text="rules changed")
     retired = ChangeListSerializer(help_text="rules retired")
@@ -142,6 +163,7 @@ class ChangesAPI(DjangoJsonView):
         parameters=[
             OpenApiParameter("run", OpenApiTypes.INT, description="one import run's id: that run alone (404: none)"),
             OpenApiParameter("page", OpenApiTypes.INT, description="page of runs (a bad number: the nearest page)"),
+            OpenApiParameter("source", OpenApiTypes.STR, description="only the imports of this source"),
         ],
         responses={
             200: PolymorphicProxySerializer(

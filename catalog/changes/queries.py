@@ -3,7 +3,8 @@
 ImportRun.changes holds rule ids; they are resolved to titles and links here, in one query per
 page, and hidden rules are left out (counts included, so a hidden rule leaves no trace).
 Runs that changed nothing are not listed. A run's lists are capped on the listing pages;
-`?run=N` shows one run in full.
+`?run=N` shows one run in full; `?source=NAME` only the runs that imported that source. A git source's run
+also shows the commit it imported and the commits since the one before, linked to the forge when it is known.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 
 from catalog.models import ImportRun, Rule, public_rules_q
+from catalog.platform.repository_links import commit_url
 
 RUNS_PER_PAGE = 10
 RULES_PER_LIST = 50  # per kind of change and run on the listing pages
@@ -49,9 +51,24 @@ class ChangeList:
 
 
 @dataclass
+class Commit:
+    sha: str
+    subject: str = ""
+    author: str = ""
+    date: str = ""
+    url: str = ""
+
+    @property
+    def short(self) -> str:
+        return self.sha[:12]
+
+
+@dataclass
 class RunChanges:
     run: ImportRun
     lists: list[ChangeList]
+    commit: Commit | None = None  # a git source's run: the commit imported
+    commits: list[Commit] = field(default_factory=list)  # the commits since the previous one, newest first
 
     @property
     def total(self) -> int:
@@ -61,16 +78,44 @@ class RunChanges:
         return next(c for c in self.lists if c.kind == kind)
 
 
-def changed_runs():
-    """Import runs that created, updated or retired at least one rule, newest first."""
-    return ImportRun.objects.filter(Q(created__gt=0) | Q(updated__gt=0) | Q(retired__gt=0)).order_by(
-        "-started_at", "-pk"
-    )
+def changed_runs(source: str | None = None):
+    """Import runs that created, updated or retired at least one rule (of `source`, when given), newest first."""
+    runs = ImportRun.objects.filter(Q(created__gt=0) | Q(updated__gt=0) | Q(retired__gt=0))
+    if source:
+        runs = runs.filter(source_rows__name=source)
+    return runs.order_by("-started_at", "-pk")
+
+
+def git_sources_of(runs: list[ImportRun]) -> dict[int, object]:
+    """The git source of each run that imported a commit: one query, none when no run did."""
+    with_commit = [run.pk for run in runs if run.commit]
+    if not with_commit:
+        return {}
+    links = ImportRun.source_rows.through.objects.filter(importrun_id__in=with_commit).exclude(source__git_url="")
+    return {link.importrun_id: link.source for link in links.select_related("source")}
+
+
+def run_commits(run: ImportRun, git) -> tuple[Commit | None, list[Commit]]:
+    """The run's commit and the commits it covers, each linked through its git source `git` (None: unlinked)."""
+    if not run.commit:
+        return None, []
+
+    def link(sha: str) -> str:
+        return commit_url(git.base_url, git.git_url, sha) if git else ""
+
+    listed = [
+        Commit(c.get("sha", ""), c.get("subject", ""), c.get("author", ""), c.get("date", ""), link(c.get("sha", "")))
+        for c in run.commits or []
+        if isinstance(c, dict)
+    ]
+    return Commit(run.commit, url=link(run.commit)), listed
 
 
 def resolve_runs(runs, per_list: int | None = RULES_PER_LIST) -> list[RunChanges]:
-    """Each run's changes as rule links, hidden rules left out: two queries for any number of runs."""
+    """Each run's changes as rule links, hidden rules left out: two queries for any number of runs (a third
+    when some runs imported a git commit: their sources, for the commits' links)."""
     runs = list(runs)
+    git = git_sources_of(runs)
     hidden = {str(u) for u in Rule.objects.exclude(public_rules_q()).values_list("uuid", flat=True)}
     visible = {}
     wanted: set[str] = set()
@@ -97,14 +142,17 @@ def resolve_runs(runs, per_list: int | None = RULES_PER_LIST) -> list[RunChanges
             links = [known.get(i) or RuleLink(i, "") for i in shown]
             links.sort(key=lambda link: (link.title == "", link.title.lower(), link.id))
             lists.append(ChangeList(kind, len(ids), links))
-        result.append(RunChanges(run, lists))
+        result.append(RunChanges(run, lists, *run_commits(run, git.get(run.pk))))
     return result
 
 
-def changes_page_data(run_id: str | None, page_number) -> tuple[list[RunChanges], object, ImportRun | None]:
+def changes_page_data(
+    run_id: str | None, page_number, source: str | None = None
+) -> tuple[list[RunChanges], object, ImportRun | None]:
     """What /changes/ and /api/changes/ show: (resolved runs, paginator page, the single run or None).
 
-    With `run_id`, that one run in full (Http404 when there is none); else one page of runs.
+    With `run_id`, that one run in full (Http404 when there is none); else one page of runs, of `source`'s
+    imports only when it is given (an unknown source: no runs).
     """
     if run_id:
         try:
@@ -112,7 +160,7 @@ def changes_page_data(run_id: str | None, page_number) -> tuple[list[RunChanges]
         except (ValueError, ImportRun.DoesNotExist):
             raise Http404("no such import run") from None
         return resolve_runs([run], per_list=None), None, run
-    paginator = Paginator(changed_runs(), RUNS_PER_PAGE)
+    paginator = Paginator(changed_runs(source), RUNS_PER_PAGE)
     page = paginator.get_page(page_number)
     return resolve_runs(page.object_list), page, None
 

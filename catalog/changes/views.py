@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib.syndication.views import Feed
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,7 +19,8 @@ from catalog.platform.parameters import declare, reads_parameters
 @reads_parameters(*CHANGES_PARAMETERS)
 def changes_page(request):
     """/changes/: what each import added, changed and retired, newest first, paginated by run."""
-    runs, page, single = changes.changes_page_data(request.GET.get("run"), request.GET.get("page"))
+    source = request.GET.get("source") or None
+    runs, page, single = changes.changes_page_data(request.GET.get("run"), request.GET.get("page"), source)
     return render(
         request,
         "changes/changes.html",
@@ -25,28 +28,33 @@ def changes_page(request):
             "runs": runs,
             "page": page,
             "single_run": single,
+            "source": source,
             "per_list": changes.RULES_PER_LIST,
         },
     )
 
 
 class ChangesFeed(Feed):
-    """/changes/feed/: one Atom entry per import run that changed rules."""
+    """/changes/feed/: one Atom entry per import run that changed rules (`?source=NAME`: of that source)."""
 
-    query_parameters = declare([])  # catalog.platform.parameters: a cached page that reads none
+    query_parameters = declare(["source"])  # catalog.platform.parameters: the page cache keys on it
     feed_type = Atom1Feed
-    title = "Sigma rule catalog: changes"
     subtitle = "Rules added, changed and retired by each import."
     author_name = "Sigma rule catalog"
 
-    def link(self):
-        return reverse("changes:list")
+    def title(self, request):
+        source = request.GET.get("source")
+        return f"Sigma rule catalog: changes of {source}" if source else "Sigma rule catalog: changes"
+
+    def link(self, request):
+        source = request.GET.get("source")
+        return reverse("changes:list") + (f"?{urlencode({'source': source})}" if source else "")
 
     def get_object(self, request, *args, **kwargs):
         return request  # items() needs it for absolute rule links inside the entries
 
     def items(self, request):
-        runs = changes.resolve_runs(changes.changed_runs()[: changes.FEED_RUNS])
+        runs = changes.resolve_runs(changes.changed_runs(request.GET.get("source") or None)[: changes.FEED_RUNS])
         for item in runs:
             for change in item.lists:
                 for link in change.rules:
@@ -61,6 +69,13 @@ class ChangesFeed(Feed):
 
     def item_description(self, item: changes.RunChanges):
         parts = []
+        if item.commit:
+            parts.append(format_html("<p>Commit {}</p>", _commit_html(item.commit)))
+        if item.commits:
+            rows = format_html_join(
+                "", "<li>{}: {} ({})</li>", ((_commit_html(c), c.subject, c.author) for c in item.commits)
+            )
+            parts.append(format_html("<h3>Commits ({})</h3><ul>{}</ul>", len(item.commits), rows))
         for change in item.lists:
             if not change.count:
                 continue
@@ -88,3 +103,9 @@ class ChangesFeed(Feed):
 
     def item_updateddate(self, item: changes.RunChanges):
         return item.run.finished_at or item.run.started_at
+
+
+def _commit_html(commit: changes.Commit):
+    if commit.url:
+        return format_html('<a href="{}"><code>{}</code></a>', commit.url, commit.short)
+    return format_html("<code>{}</code>", commit.short)

@@ -22,9 +22,10 @@ REFRESH_SECONDS = 3
 @admin.register(ImportJob)
 class ImportJobAdmin(ViewOnlyAdmin):
     list_display = ["__str__", "source", "status", "requested_by", "requested_at", "duration", "summary", "run_link"]
-    list_filter = ["status", "source"]
+    list_filter = ["status", "kind", "source"]
     list_select_related = ["source", "requested_by"]
     fields = readonly_fields = [
+        "kind",
         "source",
         "status",
         "folder_list",

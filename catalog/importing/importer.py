@@ -29,6 +29,7 @@ from catalog.importing.files import FileScan, RejectedFile, RuleFile, Unreadable
 from catalog.importing.naming import SourceNaming
 from catalog.importing.preparing import PreparedFile, PrepareItem, prepare_files
 from catalog.importing.preparing import file_hash as hash_of_file
+from catalog.importing.provenance import COMMITS_KEPT, NO_PROVENANCE, Provenance
 from catalog.importing.report import ImportFailed, ImportReport
 from catalog.importing.writer import RuleToCreate, RuleToUpdate, RuleWriter
 from catalog.models import ImportRun, Indicator, Predicate, Rule, RuleIndicator, RuleReference, Source, Stage
@@ -45,10 +46,12 @@ def import_paths(
     strict: bool = False,
     progress: Callable[[Iterable, int], Iterable] | None = None,
     fail_after: int | None = None,
+    provenance: Provenance = NO_PROVENANCE,
 ) -> ImportReport:
     """Import rule files into the catalog in one transaction and return the report.
 
     `fail_after` exists for tests: it raises after that many rules are written, to prove rollback.
+    `provenance`: the commit a git source's sync read the files at (catalog/importing/provenance.py).
     """
     report = ImportReport()
     try:
@@ -57,7 +60,7 @@ def import_paths(
             naming = SourceNaming(source)  # after the lock: the sources as the previous import left them
             scan = find_rule_files(paths, naming.name_of, report)
             with deferred():  # corpus counts and the catalog version: once, when the import is done
-                written = _ImportRun(scan, report, progress, fail_after, naming).run()
+                written = _ImportRun(scan, report, progress, fail_after, naming, provenance).run()
             if written >= ANALYZE_AFTER:
                 _refresh_statistics()
             if strict and report.errors:
@@ -126,8 +129,11 @@ class PendingFile(NamedTuple):
 
 
 class _ImportRun:
-    def __init__(self, scan: FileScan, report: ImportReport, progress, fail_after, naming: SourceNaming):
+    def __init__(
+        self, scan: FileScan, report: ImportReport, progress, fail_after, naming: SourceNaming, provenance: Provenance
+    ):
         self.naming = naming
+        self.provenance = provenance
         self.files = scan.files
         self.scan = scan
         self.report = report
@@ -142,6 +148,9 @@ class _ImportRun:
             started_at=self.now,
             paths=sorted({f.root for f in self.files}),
             sources=sorted({f.source for f in self.files}),
+            commit=self.provenance.commit,
+            previous_commit=self.provenance.previous,
+            commits=list(self.provenance.commits[:COMMITS_KEPT]),
         )
         self.report.run_id = self.run_row.pk
         roots_by_name: dict[str, set[str]] = {}
@@ -149,8 +158,9 @@ class _ImportRun:
             roots_by_name.setdefault(rule_file.source, set()).add(rule_file.root)
         self.naming.hand_over(roots_by_name)  # folders another source recorded come to this one (naming.py)
         self.sources = {name: self._source(name) for name in sorted({f.source for f in self.files})}
+        self.run_row.source_rows.set(self.sources.values())  # /changes/?source=NAME
         self.catalog = CatalogState(list(self.sources.values()))
-        writer = RuleWriter(self.run_row, self.sources, self.report, self.now, self.fail_after)
+        writer = RuleWriter(self.run_row, self.sources, self.report, self.now, self.fail_after, self.provenance)
         to_create: list[RuleToCreate] = []
         to_update: list[RuleToUpdate] = []
         self.touch_file_hash: list[tuple[str, str]] = []  # (uuid, file hash): same rule, file bytes differ

@@ -13,6 +13,7 @@ from typing import NamedTuple
 from catalog.importing.bulk import chunks, insert_rows
 from catalog.importing.files import RuleFile
 from catalog.importing.preparing import ENCODED_COLUMNS
+from catalog.importing.provenance import NO_PROVENANCE, Provenance
 from catalog.importing.references import ReferenceData
 from catalog.importing.report import ImportReport
 from catalog.importing.rows import PreparedRule
@@ -66,6 +67,7 @@ SIGMA_FIELDS = [
     "search_text",
     "tag_text",
     "last_changed_run",
+    "commit",
 ]
 
 
@@ -86,8 +88,17 @@ class RuleToUpdate(NamedTuple):
 class RuleWriter:
     """Writes batches of new and changed rules for one import run."""
 
-    def __init__(self, run: ImportRun, sources: dict[str, Source], report: ImportReport, now, fail_after=None):
+    def __init__(
+        self,
+        run: ImportRun,
+        sources: dict[str, Source],
+        report: ImportReport,
+        now,
+        fail_after=None,
+        provenance: Provenance = NO_PROVENANCE,
+    ):
         self.run, self.sources, self.report, self.now = run, sources, report, now
+        self.provenance = provenance  # the commit of each file, when a git source's sync imports
         self.fail_after = fail_after  # tests: raise after this many rules, to prove the rollback
         self.written = 0
         self.refs: ReferenceData | None = None
@@ -144,6 +155,7 @@ class RuleWriter:
             "path": item.file.display_path,
             "file_hash": item.file_hash,
             "last_changed_run_id": self.run.pk,
+            "commit": self.provenance.commit_of(item.file.display_path),
             "tag_text": tag_text(json.loads(prepared.encoded["tags"])),
         }
         return tuple(values[column] for column in self.new_columns)
@@ -155,7 +167,8 @@ class RuleWriter:
         rules = Rule.objects.in_bulk(pks)
         # History is about the rule as written: a re-derivation by a newer parser (same YAML) keeps none.
         new_text = {item.pk: item.prepared.columns["yaml_text"] for item in to_update}
-        self._keep_versions([rule for pk, rule in rules.items() if rule.yaml_text != new_text[pk]])
+        new_path = {item.pk: item.file.display_path for item in to_update}
+        self._keep_versions([rule for pk, rule in rules.items() if rule.yaml_text != new_text[pk]], new_path)
         self._delete_children(pks)
         for item in to_update:
             self._fill(rules[item.pk], item)
@@ -176,11 +189,12 @@ class RuleWriter:
         rule.path = item.file.display_path
         rule.file_hash = item.file_hash
         rule.last_changed_run = self.run
+        rule.commit = self.provenance.commit_of(item.file.display_path)
         rule.updated_at = self.now
         # Curation is read (never written) so local tags keep applying to the new Sigma tags.
         rule.refresh_tag_text()
 
-    def _keep_versions(self, rules: list[Rule]) -> None:
+    def _keep_versions(self, rules: list[Rule], new_path: dict[int, str]) -> None:
         pks = [r.pk for r in rules]
         indicators: dict[int, list[str]] = {}
         for rule_id, fld, kind, display in RuleIndicator.objects.filter(rule_id__in=pks).values_list(
@@ -196,6 +210,7 @@ class RuleWriter:
                     yaml_text=r.yaml_text,
                     content_hash=r.content_hash,
                     indicators=indicators.get(r.pk, []),
+                    commit=self.provenance.commit_of(new_path[r.pk]),
                 )
                 for r in rules
             ]

@@ -128,6 +128,7 @@ class RuleVersion(models.Model):
     yaml_text = models.TextField()
     content_hash = models.CharField(max_length=64)
     indicators = models.JSONField(default=list)  # ["field|kind|value", ...]
+    commit = models.CharField(max_length=64, blank=True)  # a git source's commit that made this change
 
     class Meta:
         ordering = ["rule", "-recorded_at"]

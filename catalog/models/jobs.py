@@ -18,6 +18,11 @@ class ImportJob(TaskJob):
     import rolled back, nothing recorded). The job row outlives both the request and the task.
     """
 
+    class Kind(models.TextChoices):
+        REIMPORT = "reimport", "re-import"
+        SYNC = "sync", "git sync"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.REIMPORT)
     source = models.ForeignKey("catalog.Source", on_delete=models.CASCADE, related_name="import_jobs")
     roots = models.JSONField(default=list)  # the folders to read, resolved and checked when queued
     requested_by = models.ForeignKey(
@@ -29,4 +34,5 @@ class ImportJob(TaskJob):
     summary = models.TextField(blank=True)  # the import's summary line, as `import_rules` prints it
 
     def __str__(self):
-        return f"Import job #{self.pk} ({self.source.name if self.source_id else '?'}, {self.status})"
+        what = "Sync job" if self.kind == self.Kind.SYNC else "Import job"
+        return f"{what} #{self.pk} ({self.source.name if self.source_id else '?'}, {self.status})"

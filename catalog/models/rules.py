@@ -144,6 +144,7 @@ class Rule(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_changed_run = models.ForeignKey(ImportRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    commit = models.CharField(max_length=64, blank=True)  # a git source's commit this content was imported from
 
     # Curation: written by curators (admin, `curate`, `import_curation`), never by an import.
     note = models.TextField(blank=True)

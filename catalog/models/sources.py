@@ -30,6 +30,26 @@ class Source(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_imported_at = models.DateTimeField(null=True, blank=True)
 
+    # A git source (catalog/importing/git_sources.py, syncing.py): the repository its rules are synced from.
+    # Credentials are never stored here: tokens and deploy keys come from the environment, per source name.
+    git_url = models.CharField(
+        "git repository",
+        max_length=500,
+        blank=True,
+        help_text="Optional. A git URL (https://, ssh://, git@host:path, file://) to sync the rules from; "
+        "no credentials in it (CATALOG_GIT_TOKEN_<NAME> or CATALOG_GIT_SSH_KEY_<NAME> in the environment).",
+    )
+    branch = models.CharField(max_length=200, blank=True, help_text="Empty: the repository's default branch.")
+    git_paths = models.JSONField(
+        "folders in the repository", default=list, blank=True, help_text="Empty: the whole repository."
+    )
+    sync_interval = models.DurationField(
+        null=True, blank=True, help_text="Sync this often (`manage.py sync_sources --due`); empty: only when asked."
+    )
+    synced_commit = models.CharField(max_length=64, blank=True)  # the commit last imported in full
+    last_sync_at = models.DateTimeField(null=True, blank=True)  # the last attempt, whatever its outcome
+    last_sync_error = models.TextField(blank=True)  # why the last attempt failed ('' when it did not)
+
     class Meta:
         ordering = ["name"]
         permissions = [("reimport_source", "Can re-import a source from the admin")]
@@ -54,6 +74,13 @@ class ImportRun(models.Model):
     error_count = models.PositiveIntegerField(default=0)
     problems = models.JSONField(default=list)  # [{path, line, message, severity}]
     changes = models.JSONField(default=dict)  # {"created": [uuid], "updated": [...], "retired": [...]}
+    # The sources imported (for /changes/?source=NAME: `sources` keeps the names as they were then).
+    source_rows = models.ManyToManyField(Source, blank=True, related_name="import_runs")
+    # A git source's sync: the commit imported, the one imported before, and the commits between them that
+    # touched the imported folders ([{sha, subject, author, date}], newest first, at most COMMITS_KEPT).
+    commit = models.CharField(max_length=64, blank=True)
+    previous_commit = models.CharField(max_length=64, blank=True)
+    commits = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

@@ -58,6 +58,16 @@ class ConvertRateThrottle(SharedCacheMixin, throttling.UserRateThrottle):
     scope = "convert"
 
 
+class WebhookRateThrottle(SharedCacheMixin, throttling.SimpleRateThrottle):
+    """Push webhooks, per client address whoever is signed in, counted before their signature is checked (no
+    secret guessing)."""
+
+    scope = "webhook"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
 def throttle_wait(throttle_class, request) -> int | None:
     """For an HTML form outside DRF: None if the throttle lets the request through, else the seconds
     to wait (the same counter as its API twin)."""

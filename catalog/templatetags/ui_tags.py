@@ -4,11 +4,11 @@ Everything returned as HTML goes through format_html (escaped); the rest is plai
 templates autoescape.
 """
 
-from urllib.parse import quote, urlsplit
-
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+
+from catalog.platform import repository_links
 
 register = template.Library()
 
@@ -20,11 +20,21 @@ NOT_FILTERS = ("sort", "page", "rules_page")
 
 @register.filter
 def upstream_url(rule) -> str:
-    """The rule file's address upstream (its source's base URL + its path); '' when the source has none."""
-    base = (rule.source.base_url or "").strip()
-    if not base or urlsplit(base).scheme.lower() not in ("http", "https") or not rule.path:
+    """The rule file's address upstream, at the commit its content was imported from when its source is a git
+    source (catalog/platform/repository_links.py); '' when the source says nothing of where its files are."""
+    source = rule.source
+    return repository_links.file_url(source.base_url, source.git_url, source.git_paths, rule.path, rule.commit)
+
+
+@register.filter
+def commit_link(source, commit: str):
+    """A commit as its short id, linked to its page when the source's forge is known; '' for no commit."""
+    if not commit:
         return ""
-    return base.rstrip("/") + "/" + quote(rule.path.lstrip("/"))
+    url = repository_links.commit_url(source.base_url, source.git_url, commit) if source else ""
+    if url:
+        return format_html('<a href="{}" rel="noopener"><code>{}</code></a>', url, commit[:12])
+    return format_html("<code>{}</code>", commit[:12])
 
 
 @register.filter

@@ -201,6 +201,7 @@ def test_every_api_listing_has_a_pair():
         "matching:api-match",
         "matching:api-upload",
         "matching:api-job",
+        "importing:source-webhook",  # a forge's push, not something a page shows
     }
     covered = {
         "browse:api-rule-list": "rules",

@@ -64,7 +64,7 @@ def test_both_endpoints_are_documented_with_their_parameters(schema):
     assert set(schema["paths"]["/api/changes/"]) == {"get"}
     assert set(schema["paths"]["/api/coverage/"]) == {"get", "post"}
     names = {p["name"] for p in schema["paths"]["/api/changes/"]["get"]["parameters"]}
-    assert names == {"run", "page"}
+    assert names == {"run", "page", "source"}
     names = {p["name"] for p in schema["paths"]["/api/coverage/"]["get"]["parameters"]}
     assert names == {"events", "logsources", "unfilled", "rules"}
     body = schema["paths"]["/api/coverage/"]["post"]["requestBody"]["content"]
