@@ -8,7 +8,6 @@ import json
 import re
 import sys
 import textwrap
-import time
 from html import unescape
 from pathlib import Path
 
@@ -29,20 +28,13 @@ from catalog.core.sigma.loading import Limits
 from catalog.core.sigma.problems import error_message
 from catalog.models import Indicator, Rule
 from tests.constants import CERTUTIL, CERTUTIL_ID, FILTER_RULE_ID, REFERENCE_RULE_ID, TEMPORAL_CORRELATION_ID
+from tests.conversion.corpus_conversion import check_whole_corpus
 
 REFERENCE_SPLUNK = (
     'source="WinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=1 '
     'Image IN ("*\\\\net.exe", "*\\\\net1.exe") OR OriginalFileName IN ("net.exe", "net1.exe") '
     'CommandLine IN ("* use", "* sessions") OR CommandLine IN ("* use *", "* sessions *")'
 )
-# The lowest share of SigmaHQ each default target converts (measured: splunk, lucene, eql 3750, esql 3648,
-# kusto with microsoft_xdr 2313 of 3780): a backend or pipeline upgrade that loses rules shows here.
-CORPUS_MINIMUM = {"splunk": 3700, "lucene": 3700, "esql": 3550, "eql": 3700, "kusto": 2200}
-# The most of those queries that may search every event with the default pipelines (measured: splunk 1121,
-# lucene and eql 1137, esql 1047, kusto 0; with splunk_windows alone Splunk had 3352): see conversion/known.py.
-CORPUS_MAXIMUM_UNCONSTRAINED = {"splunk": 1200, "lucene": 1200, "esql": 1100, "eql": 1200, "kusto": 0}
-# The targets converted whole in the corpus test: one per backend (the other kusto targets take minutes with
-# azure_monitor's 700 pipeline items; their counts are in conversion/known.py).
 CORPUS_TARGETS = ("splunk", "lucene", "esql", "eql", "kusto")
 
 
@@ -165,27 +157,7 @@ def test_reference_rule_splunk_query_as_written(corpus):
 def test_whole_corpus_converts_without_a_traceback(corpus, target):
     """Every rule ends as a query or pySigma's message, and each query says whether it searches every event;
     the counts are printed (converted bounded below, unconstrained above)."""
-    choice = choose(target)
-    rules = list(corpus.only(*stored.RULE_FIELDS))
-    closure = stored.reference_closure(rules)
-    started = time.perf_counter()
-    ok = failed = unconstrained = 0
-    backend_bugs = []
-    for rule in rules:
-        referenced, missing = closure[rule.pk]
-        result = stored.convert_rule(rule, referenced, choice, missing)
-        assert result.query is not None or result.errors, rule.uuid  # a query, or why not
-        assert (result.unconstrained is None) == (result.query is None), rule.uuid  # judged when there is a query
-        ok += result.query is not None
-        failed += result.query is None
-        unconstrained += bool(result.unconstrained)
-        backend_bugs += [e for e in result.errors if " backend failed: " in e]
-    seconds = time.perf_counter() - started
-    counts = f"{ok} converted ({unconstrained} unconstrained), {failed} failed, of {len(rules)}"
-    print(f"\n{target}: {counts} in {seconds:.1f} s")
-    assert ok + failed == len(rules) and ok >= CORPUS_MINIMUM[target]
-    assert unconstrained <= CORPUS_MAXIMUM_UNCONSTRAINED[target]
-    assert all("Traceback" not in e for e in backend_bugs)
+    check_whole_corpus(corpus, target)
 
 
 # -- rules of the example corpus: correlations, filters, unconvertible -----------------------------------

@@ -24,6 +24,7 @@ from catalog.exports.built_exports import build_export
 from catalog.models import Rule
 from catalog.publishing.visibility import set_visibility
 from tests.constants import CERTUTIL_ID, FILTER_RULE_ID, SSH_ID, TEMPORAL_CORRELATION_ID
+from tests.conversion.corpus_conversion import check_whole_corpus
 
 ELASTIC_SEVERITIES = {"low", "medium", "high", "critical"}
 ELASTIC_TYPES = {"query": "lucene", "eql": "eql", "esql": "esql"}
@@ -317,7 +318,9 @@ def test_the_first_bytes_leave_before_any_rule_is_read(client, example_rules):
 
 
 @pytest.mark.long
-def test_full_corpus_export_streams_and_parses(client, corpus):
+@pytest.mark.one_database  # whole-corpus Python over rules read as the example-rule export tests read them, on both
+def test_full_corpus_converts_then_its_export_streams_and_parses(client, corpus):
+    check_whole_corpus(corpus, "lucene")  # converts every rule once, into the conversion cache the build reads
     started = time.perf_counter()
     built = build_export("lucene", "", "http://testserver/rules/")
     print(f"\nfull corpus NDJSON built in {time.perf_counter() - started:.1f} s ({built.size} bytes)")

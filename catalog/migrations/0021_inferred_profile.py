@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0019_rule_list_density'),
+        ('catalog', '0020_git_sources'),
     ]
 
     operations = [
