@@ -268,6 +268,11 @@ STORAGES["uploads"] = {
     "BACKEND": "catalog.matching.storage.UploadFolderStorage",  # FileSystemStorage in CATALOG_MATCH_JOB_DIR
     "OPTIONS": {"directory_permissions_mode": 0o700, "file_permissions_mode": 0o600},
 }
+# The compiled catalog, stored per catalog version so that other processes load it instead of compiling it
+# (catalog/matching/stored.py); empty: every process compiles its own.
+CATALOG_MATCH_COMPILED_DIR = os.environ.get(
+    "CATALOG_MATCH_COMPILED_DIR", str(Path(tempfile.gettempdir()) / "sigma-catalog-compiled")
+)
 CATALOG_MATCH_SAMPLE_EVENTS = int(os.environ.get("CATALOG_MATCH_SAMPLE_EVENTS", "3"))  # explained, per rule
 CATALOG_MATCH_TIMELINE_EVENTS = int(os.environ.get("CATALOG_MATCH_TIMELINE_EVENTS", "1000"))
 # Match-job fairness and cleanup (catalog/matching/quotas.py, jobs.py): files one client may have
