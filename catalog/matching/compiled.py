@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
 
 from catalog.core.sigma import decidable, requirements
 from catalog.core.sigma.evaluate import CompiledRule, compile_rule
@@ -93,7 +94,7 @@ class CompiledCatalog:
         """Pickled (catalog.matching.stored): the rules as their field values, without the indexes built since."""
         state = dict(self.__dict__, _pools={})
         state["candidates"] = [
-            (tuple(getattr(c.rule, name) for name in RULE_FIELDS), c.compiled, c.coverage, c.fields)
+            (tuple(getattr(c.rule, name) for name in _stored_fields()), c.compiled, c.coverage, c.fields)
             for c in self.candidates
         ]
         return state
@@ -102,7 +103,7 @@ class CompiledCatalog:
         candidates = []
         for values, compiled, coverage, fields in state["candidates"]:
             candidate = Candidate.__new__(Candidate)  # its fields as built, without __post_init__ again
-            candidate.rule = Rule.from_db("default", RULE_FIELDS, values)
+            candidate.rule = Rule.from_db("default", _stored_fields(), values)
             candidate.compiled, candidate.coverage, candidate.fields = compiled, coverage, fields
             candidates.append(candidate)
         self.__dict__.update(state, candidates=candidates)
@@ -169,6 +170,12 @@ RULE_FIELDS = (
     *("id", "uuid", "title", "rule_type", "level", "level_override", "product", "category", "service"),
     *("conditions", "condition_tree"),
 )
+
+
+@cache
+def _stored_fields() -> tuple[str, ...]:
+    """RULE_FIELDS in the model's field order, which Model.from_db reads values in."""
+    return tuple(f.attname for f in Rule._meta.concrete_fields if f.attname in RULE_FIELDS)
 
 
 def build() -> CompiledCatalog:
