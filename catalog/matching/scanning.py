@@ -152,9 +152,15 @@ def scan(
     for piece, result in zip(pieces, results(pieces, processes, source), strict=True):
         if current is None:
             current = FileScan(piece.name, piece.kind, Grouper(budget=ExplanationBudget.unlimited()))
+            offered: dict[str, int] = {}
         offset = current.grouper.events
         for hit in result["hits"]:
             hit.number += offset
+            for found in hit.hits:  # explained where one process would have: a rule's first `samples` hits
+                rule = found["rule"]["id"]
+                offered[rule] = offered.get(rule, 0) + 1
+                if offered[rule] > current.grouper.samples:
+                    found["explanation"] = None
             if on_hits is not None:
                 on_hits(piece.name, hit)
         if keep_hits:
