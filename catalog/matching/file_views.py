@@ -91,9 +91,9 @@ def queue_files(uploads: list, client: str):
     most, total = settings.CATALOG_MATCH_MAX_UPLOAD_FILES, sum(uploaded.size for uploaded in uploads)
     if len(uploads) > most:
         raise Refused(f"{len(uploads)} files: an upload may have at most {most}.", 413)
+    checked = [(uploaded, file_kind(uploaded)) for uploaded in uploads]
     if total > total_limit():
         raise Refused(f"{total:,} bytes in all: an upload may have at most {total_limit():,} bytes.", 413)
-    checked = [(uploaded, file_kind(uploaded)) for uploaded in uploads]
     try:
         return enqueue_files(checked, client)
     except QuotaRefused as exc:
