@@ -70,7 +70,9 @@ class Grouper:
         self.events = self.hit_events = self.left_out = 0
         self.shapes: dict[str, int] = {}  # events per shape they were read in (catalog.core.sigma.shapes)
         self.complete = True
-        self.version = CatalogVersion.current()  # explanations read the rules of this version (one query, not one a hit)
+        self.version = (
+            CatalogVersion.current()
+        )  # explanations read the rules of this version (one query, not one a hit)
 
     def add(self, event: LoggedEvent, rules: list, via: dict | None = None, file: str | None = None) -> list[dict]:
         """Record one event's hits; returns the hits (rule, explanation when it is a sample) in order.

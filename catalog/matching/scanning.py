@@ -122,10 +122,13 @@ def default_processes() -> int:
 
 
 def results(pieces: list[Piece], processes: int, source=None) -> Iterator[dict[str, Any]]:
-    """Each piece's result, in piece order: from a pool of `processes` forked workers, or from this process."""
+    """Each piece's result, in piece order: from a pool of `processes` forked workers, or from this process.
+
+    Inside a transaction (a test's) the connections cannot be closed for the fork: the pieces run here."""
     engine.warm()  # loaded or compiled once, here, before the workers fork: they share it
     jobs = [(piece, source) for piece in pieces]
-    if processes <= 1 or len(pieces) <= 1:
+    in_transaction = any(c.in_atomic_block for c in connections.all(initialized_only=True))
+    if processes <= 1 or len(pieces) <= 1 or in_transaction:
         yield from map(_work, jobs)
         return
     connections.close_all()  # a forked worker opens its own connection (for the explanations' rule rows)
@@ -141,12 +144,14 @@ def scan(
     on_hits: Callable[[str, Hit], None] | None = None,
     on_file: Callable[[FileScan], None] | None = None,
     keep_hits: bool = False,
+    per_piece: int = PIECE_CHUNKS,
 ) -> Grouper:
     """Match every event file of `paths` (catalog.matching.scanning's docstring): `on_hits(name, hit)` for each event
-    with hits, in file then event order, and `on_file` once a file is done. Returns the grouper of all files."""
+    with hits, in file then event order, and `on_file` once a file is done. Returns the grouper of all files.
+    `per_piece`: chunks of an EVTX file per piece."""
     files = event_files(paths)
     processes = processes or default_processes()
-    pieces = plan(files, processes)
+    pieces = plan(files, processes, per_piece)
     total = Grouper(budget=ExplanationBudget.unlimited())
     current: FileScan | None = None
     for piece, result in zip(pieces, results(pieces, processes, source), strict=True):
