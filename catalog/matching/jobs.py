@@ -3,8 +3,9 @@
 The mechanism: the upload request saves the file (several files: one ZIP archive of them, `enqueue_files`)
 through STORAGES["uploads"] (catalog/matching/storage.py), saves a MatchJob row and enqueues the
 `run_match_job` task (django.tasks; with the default database backend, in the same transaction); the
-browser is sent to the job's status page, which reloads itself until the job is done, showing events done of total. A worker (`manage.py db_worker`, on any
-machine that shares the database and the upload storage) runs the task: it reads the upload through the
+browser is sent to the job's status page, which reloads itself until the job is done, showing events
+done of total. A worker (`manage.py db_worker`, on any machine that shares the database and the upload
+storage) runs the task: it reads the upload through the
 same storage, reports progress on the row and deletes the upload when it ends, done or failed.
 
 The files of one job are matched one after another by its one task, into one set of results: each file's own
