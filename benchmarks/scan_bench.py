@@ -11,7 +11,8 @@ Columns: wall seconds of the whole command (`--format jsonl` to /dev/null) and i
 Django, the catalog loaded from its stored file, or compiled when none is stored: both are shown), events/s
 end to end and in steady state (the wall time less the start-up), and the ratio to the parser alone (one
 thread, the records as JSON text) on the same files; then the CPU seconds of the command and its workers, and
-events per CPU second (what one core sustains, whatever else the machine runs). BENCH_CACHE=/some/dir keeps the imported database.
+events per CPU second (what one core sustains, whatever else the machine runs). BENCH_CACHE=/some/dir keeps the
+imported database.
 """
 
 from __future__ import annotations
@@ -62,9 +63,9 @@ def bench(corpus: Path, env: dict, replicas: Path) -> None:
         size = os.environ.get("SCAN_BENCH_BYTES", "1G")
         subprocess.run([sys.executable, str(ROOT / "scripts" / "replicate_evtx.py"), str(corpus / "regression_data"),
                         str(replicas), "--bytes", size], check=True)  # fmt: skip
-    startup(env, stored=True)  # stores the compiled catalog (and warms the page cache of the files)
+    startup(env, stored=True)  # stores the compiled catalog
     compile_s, load_s = startup(env, stored=False), startup(env, stored=True)
-    print(f"Scan start-up (Python, Django, catalog): {compile_s:.2f} s compiling the catalog, {load_s:.2f} s loading it")
+    print(f"Scan start-up (Python, Django, catalog): {compile_s:.2f} s compiling it, {load_s:.2f} s loading it")
     print(f"  {'input':34s} {'procs':>5s} {'events':>7s} {'parser':>7s} {'scan':>7s} {'start':>6s} "
           f"{'ev/s e2e':>9s} {'ev/s steady':>11s} {'x parser':>8s} {'CPU s':>6s} {'ev/CPU-s':>8s}")  # fmt: skip
     manage = [sys.executable, str(ROOT / "manage.py"), "match_event", "--format", "jsonl"]

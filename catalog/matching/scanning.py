@@ -2,7 +2,7 @@
 a pool of workers, and the grouped results merged as if one process had read them in order.
 
 - Pieces (`plan`): each file is one piece, except an EVTX file of more than PIECE_CHUNKS chunks when there are
-  several processes: it is split into ranges of chunks, each read as an EVTX file of its own
+  fewer than two files per process: it is split into ranges of chunks, each read as an EVTX file of its own
   (catalog.core.sigma.evtx_ranges), so one big file keeps every core busy too.
 - Workers: the parent loads (or compiles) the catalog before forking them (catalog.matching.stored), so they
   share it copy-on-write and start at once. Each matches its piece as `match_file` does, without limits or a
@@ -87,10 +87,13 @@ def event_files(paths: Iterable[str | Path]) -> list[tuple[Path, str]]:
 
 
 def plan(files: list[tuple[Path, str]], processes: int, per_piece: int = PIECE_CHUNKS) -> list[Piece]:
+    """Files as pieces; big EVTX files split only when there are too few files to keep `processes` busy (a piece
+    costs its own sample explanations and index building, which an unsplit file shares)."""
     pieces = []
+    split = processes > 1 and len(files) < 2 * processes
     for path, name in files:
         kind = file_format(path)
-        spans = ranges(path, per_piece) if kind == "evtx" and processes > 1 else [None]
+        spans = ranges(path, per_piece) if kind == "evtx" and split else [None]
         if len(spans) == 1:
             pieces.append(Piece(str(path), name, kind))
             continue
