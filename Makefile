@@ -76,6 +76,7 @@ bench: install
 	$(PY) -m benchmarks.scale_bench $(CORPUS)
 	$(PY) -m benchmarks.convert_bench $(CORPUS)
 	$(PY) -m benchmarks.conversion_isolation_bench $(CORPUS)
+	$(PY) -m benchmarks.scan_bench $(CORPUS)
 	$(PY) -m benchmarks.coverage_bench $(CORPUS)
 	$(PY) -m benchmarks.match_bench $(CORPUS)
 	$(PY) -m benchmarks.correlation_bench

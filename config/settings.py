@@ -257,10 +257,15 @@ CATALOG_MATCH_BUDGET_SECONDS = float(os.environ.get("CATALOG_MATCH_BUDGET_SECOND
 # backtracking fallback, all its events together; a search past it is undecided and reported as cut off.
 CATALOG_MATCH_REGEX_SECONDS = float(os.environ.get("CATALOG_MATCH_REGEX_SECONDS", "0.25"))
 
-# Event files uploaded to /match/ (catalog/matching_files): size and event count are checked before
-# parsing; matching runs in a background task (`manage.py db_worker`), within a time budget.
+# Event files uploaded to /match/ (catalog/matching/file_views.py): each file's size and event count are checked
+# before parsing; matching runs in a background task (`manage.py db_worker`), within a time budget.
 CATALOG_MATCH_MAX_UPLOAD_BYTES = int(os.environ.get("CATALOG_MATCH_MAX_UPLOAD_BYTES", str(64 * 1024 * 1024)))
 CATALOG_MATCH_MAX_FILE_EVENTS = int(os.environ.get("CATALOG_MATCH_MAX_FILE_EVENTS", "100000"))
+# Both above are per file; one upload may hold several files (one job): at most this many, this many bytes in all.
+CATALOG_MATCH_MAX_UPLOAD_FILES = int(os.environ.get("CATALOG_MATCH_MAX_UPLOAD_FILES", "20"))
+CATALOG_MATCH_MAX_UPLOAD_TOTAL_BYTES = int(
+    os.environ.get("CATALOG_MATCH_MAX_UPLOAD_TOTAL_BYTES", str(256 * 1024 * 1024))
+)
 CATALOG_MATCH_MAX_JOBS = int(os.environ.get("CATALOG_MATCH_MAX_JOBS", "10"))  # queued or running, site-wide
 CATALOG_MATCH_JOB_SECONDS = float(os.environ.get("CATALOG_MATCH_JOB_SECONDS", "900"))
 CATALOG_MATCH_JOB_KEEP_HOURS = float(os.environ.get("CATALOG_MATCH_JOB_KEEP_HOURS", "24"))
@@ -273,6 +278,11 @@ STORAGES["uploads"] = {
     "BACKEND": "catalog.matching.storage.UploadFolderStorage",  # FileSystemStorage in CATALOG_MATCH_JOB_DIR
     "OPTIONS": {"directory_permissions_mode": 0o700, "file_permissions_mode": 0o600},
 }
+# The compiled catalog, stored per catalog version so that other processes load it instead of compiling it
+# (catalog/matching/stored.py); empty: every process compiles its own.
+CATALOG_MATCH_COMPILED_DIR = os.environ.get(
+    "CATALOG_MATCH_COMPILED_DIR", str(Path(tempfile.gettempdir()) / "sigma-catalog-compiled")
+)
 CATALOG_MATCH_SAMPLE_EVENTS = int(os.environ.get("CATALOG_MATCH_SAMPLE_EVENTS", "3"))  # explained, per rule
 CATALOG_MATCH_TIMELINE_EVENTS = int(os.environ.get("CATALOG_MATCH_TIMELINE_EVENTS", "1000"))
 # Match-job fairness and cleanup (catalog/matching/quotas.py, jobs.py): files one client may have

@@ -245,6 +245,13 @@ def export_catalog(db, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def no_stored_compiled_catalog(settings):
+    """Tests roll back their transactions, so two of them can hold different catalogs under one version number:
+    the compiled catalog is not stored on disk between processes (tests/matching/test_scanning.py turns it on)."""
+    settings.CATALOG_MATCH_COMPILED_DIR = ""
+
+
+@pytest.fixture(autouse=True)
 def no_page_cache(settings):
     """Tests see every page rendered afresh; tests/platform/test_page_cache.py turns the cache on itself."""
     settings.CATALOG_PAGE_CACHE_SECONDS = 0

@@ -7,14 +7,14 @@ one log source: a Windows channel and event id, or a product / category / servic
 LiteralIndex when first met, so an event is only read for the literals of its own rules; a mapped
 event (Security 4688 seen as process_creation: catalog.matching.mapped) gets the pool of that category.
 
-Sharing across workers: the compiled catalog is rebuilt whenever an import or a curation bumps the
-catalog version. Pickled (pySigma values, automata), it is 7.6 MB and unpickling it takes 1.0 s of
-CPU against 2.4 s to compile it from the rows (SigmaHQ, measured): too little gained for a 7.6 MB
-entry per version in the shared cache, which every worker would fetch and could find stale. So
-each worker builds it lazily, on its first match after a version change (a request then waits for
-it once), and a `gunicorn --preload` master can build it before forking by calling
-`catalog.matching.engine.warm()` (then `django.db.connections.close_all()`): the workers then share its
-memory copy-on-write until the version changes.
+Sharing across processes: the compiled catalog is rebuilt whenever an import or a curation bumps the
+catalog version. The first process to need a version compiles it and writes it to disk
+(catalog.matching.stored); every other process (a scan, its workers, a task worker, a web worker) loads
+that file instead of compiling. Its pickled state is what `build` made and nothing more: rules as their
+field values (a Django model instance unpickles slowly), no per-log-source index, no RE2 program
+(values.Pattern). A `gunicorn --preload` master can also load or build it before forking by calling
+`catalog.matching.engine.warm()` (then `django.db.connections.close_all()`), and a scan's pool forks its
+workers after loading it (catalog.matching.scanning): the workers then share its memory copy-on-write.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
 
 from catalog.core.sigma import decidable, requirements
 from catalog.core.sigma.evaluate import CompiledRule, compile_rule
@@ -92,6 +93,24 @@ class CompiledCatalog:
                 self.by_category[candidate.rule.category.casefold()].append(number)
         self._pools: dict[tuple, Pool] = {}
 
+    def __getstate__(self):
+        """Pickled (catalog.matching.stored): the rules as their field values, without the indexes built since."""
+        state = dict(self.__dict__, _pools={})
+        state["candidates"] = [
+            (tuple(getattr(c.rule, name) for name in _stored_fields()), c.compiled, c.coverage, c.fields)
+            for c in self.candidates
+        ]
+        return state
+
+    def __setstate__(self, state):
+        candidates = []
+        for values, compiled, coverage, fields in state["candidates"]:
+            candidate = Candidate.__new__(Candidate)  # its fields as built, without __post_init__ again
+            candidate.rule = Rule.from_db("default", _stored_fields(), values)
+            candidate.compiled, candidate.coverage, candidate.fields = compiled, coverage, fields
+            candidates.append(candidate)
+        self.__dict__.update(state, candidates=candidates)
+
     def pool(self, facts: EventFacts, source: LogSource) -> Pool:
         """The rules that apply to an event of that log source. A Windows event (it names its channel)
         whose source was not picked by the user: the Windows rules whose event coverage fits its
@@ -148,13 +167,27 @@ class CompiledCatalog:
         return {"pools": len(self._pools), "atoms": sum(p.index.atoms for p in self._pools.values())}
 
 
+# What a candidate's rule carries (for grouping, explaining and the pages that show hits): the rule is read with
+# these fields only, and pickled as their values.
+RULE_FIELDS = (
+    *("id", "uuid", "title", "rule_type", "level", "level_override", "product", "category", "service"),
+    *("conditions", "condition_tree"),
+    # A correlation names its base rules by `name`; a legacy aggregation reads its `timeframe` in other_fields.
+    *("name", "other_fields"),
+)
+
+
+@cache
+def _stored_fields() -> tuple[str, ...]:
+    """RULE_FIELDS in the model's field order, which Model.from_db reads values in."""
+    return tuple(f.attname for f in Rule._meta.concrete_fields if f.attname in RULE_FIELDS)
+
+
 def build() -> CompiledCatalog:
     """Every live detection rule matching can decide, compiled from its stored rows; the others are
     left out with their reason (`skipped`), never failing the build or a match."""
-    fields = ("pk", "uuid", "title", "name", "level", "level_override", "product", "category", "service")
     rules, skipped = {}, {}
-    stored = ("rule_type", "conditions", "condition_tree", "other_fields")
-    for rule in Rule.objects.live().filter(rule_type="rule").only(*fields, *stored):
+    for rule in Rule.objects.live().filter(rule_type="rule").only(*RULE_FIELDS):
         reason = decidable.stored_problem(rule.conditions, rule.condition_tree, rule.other_fields.get("timeframe"))
         if reason:
             skipped[rule.pk] = reason

@@ -15,7 +15,8 @@ leaves out rules that cannot fire, so the result is the one of evaluating every 
 source (`indexed=False`, the reference the benchmark and tests/matching/test_match_index.py compare with).
 
 Compiling the ~3,800 rules takes a few seconds, so the compiled catalog is kept per process and
-rebuilt when the catalog version changes (an import or a curation); see compiled.py on sharing.
+rebuilt when the catalog version changes (an import or a curation), and stored on disk for the other
+processes (catalog.matching.stored); see compiled.py on sharing.
 
 Matching is bounded: `match_events` takes a time budget, checked between rules (and between items
 of a rule), and says which events were not fully evaluated when it ran out. A rule regex RE2 cannot
@@ -36,7 +37,7 @@ from catalog.core.sigma.values import DEFAULT_FALLBACK_SECONDS, EventView, Regex
 from catalog.models import CatalogVersion, Predicate, Rule, live_rules_q
 
 from . import compiled as compiled_catalog
-from . import kept, mapped
+from . import kept, mapped, stored
 from .compiled import CompiledCatalog, EventFacts
 from .logsources import LogSource, infer, picked
 
@@ -73,9 +74,14 @@ def compiled_rule(rule: Rule) -> CompiledRule:
 
 
 def _catalog() -> CompiledCatalog:
-    kept_now = kept.for_version(CatalogVersion.current())
+    number, changed_at = CatalogVersion.state()
+    kept_now = kept.for_version(number)
+    if kept_now.catalog is None:
+        kept_now.catalog = stored.load(number, changed_at)
     if kept_now.catalog is None:
         kept_now.catalog = compiled_catalog.build()
+        if CatalogVersion.state() == (number, changed_at):  # not changed while building: it is this version's
+            stored.save(kept_now.catalog, number, changed_at)
     return kept_now.catalog
 
 

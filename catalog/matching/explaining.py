@@ -23,9 +23,10 @@ from catalog.models import CatalogVersion, Predicate, Rule
 MAX_KEPT = 2000  # rules compiled for explanations, kept per process
 
 
-def rule_parts(rules: list[Rule]) -> dict[int, tuple[CompiledRule, list[tuple]]]:
-    """(compiled rule, stored predicate rows) per rule pk, with one query for those not yet kept."""
-    explained = kept.for_version(CatalogVersion.current()).explained
+def rule_parts(rules: list[Rule], version: int | None = None) -> dict[int, tuple[CompiledRule, list[tuple]]]:
+    """(compiled rule, stored predicate rows) per rule pk, with one query for those not yet kept.
+    `version`: the catalog version, when the caller has read it (else read here)."""
+    explained = kept.for_version(CatalogVersion.current() if version is None else version).explained
     missing = [rule for rule in rules if rule.pk not in explained and _decidable(rule)]
     if missing:
         rows = defaultdict(list)
@@ -114,13 +115,14 @@ def explain_within(
     budget: ExplanationBudget,
     shown_with_event: bool = False,
     through: dict[int, Source] | None = None,
+    version: int | None = None,
 ) -> tuple[dict[int, dict], set[int]]:
     """The rules' explanations on one event, in order, while `budget` has room: (explanation by pk, the
     pks left out, also counted in the budget). Rules that cannot be rebuilt are neither. `shown_with_event`:
     each explanation is stored with a copy of the event, which then counts towards the bytes too.
     `through`: rule pk -> the mapped source it is explained through (the event read with its renames;
-    the explanation's `via` describes it)."""
-    parts = rule_parts(rules) if rules else {}
+    the explanation's `via` describes it). `version`: as in rule_parts."""
+    parts = rule_parts(rules, version) if rules else {}
     explained: dict[int, dict] = {}
     view = EventView(event)
     through = through or {}

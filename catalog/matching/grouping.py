@@ -25,6 +25,7 @@ from catalog.matching.budget import ExplanationBudget
 from catalog.matching.correlating import Correlator
 from catalog.matching.engine import match_events
 from catalog.matching.explaining import explain_within
+from catalog.models import CatalogVersion
 from catalog.operations.metrics import count_match_events
 
 CHUNK = 500  # events matched between two progress reports
@@ -71,10 +72,14 @@ class Grouper:
         self.events = self.hit_events = self.left_out = 0
         self.shapes: dict[str, int] = {}  # events per shape they were read in (catalog.core.sigma.shapes)
         self.complete = True
+        self.version = (
+            CatalogVersion.current()
+        )  # explanations read the rules of this version (one query, not one a hit)
 
-    def add(self, event: LoggedEvent, rules: list, via: dict | None = None) -> list[dict]:
+    def add(self, event: LoggedEvent, rules: list, via: dict | None = None, file: str | None = None) -> list[dict]:
         """Record one event's hits; returns the hits (rule, explanation when it is a sample) in order.
-        `via`: rule pk -> the mapped source it fired through (catalog.matching.engine.EventResult)."""
+        `via`: rule pk -> the mapped source it fired through (catalog.matching.engine.EventResult).
+        `file`: the file the event is from, named on its sample and timeline entries (several files matched)."""
         self.events += 1
         self.shapes[event.shape] = self.shapes.get(event.shape, 0) + 1
         if not rules:
@@ -84,7 +89,12 @@ class Grouper:
         sampled = [rule for rule in rules if self.offered.get(rule.pk, 0) < self.samples]
         for rule in sampled:
             self.offered[rule.pk] = self.offered.get(rule.pk, 0) + 1
-        explanations, _ = explain_within(sampled, event.flat, self.budget, shown_with_event=True, through=via)
+        explanations = {}
+        if sampled:  # only a rule's first few hits are explained: most events with hits have none to explain
+            explanations, _ = explain_within(
+                sampled, event.flat, self.budget, shown_with_event=True, through=via, version=self.version
+            )
+        where = {} if file is None else {"file": file}
         hits = []
         for rule in rules:
             group = self._group(rule)
@@ -94,7 +104,7 @@ class Grouper:
                 group["last"] = max(filter(None, [group["last"], event.timestamp]))
             explanation = explanations.get(rule.pk)
             if rule.pk in explanations:
-                sample = {"number": event.number, "timestamp": event.timestamp, "event": event.flat}
+                sample = {**where, "number": event.number, "timestamp": event.timestamp, "event": event.flat}
                 group["samples"].append({**sample, "explanation": explanation})
             hits.append({"rule": _rule(rule), "explanation": explanation})
         if len(self.timeline) < self.timeline_cap:
@@ -103,6 +113,7 @@ class Grouper:
             shown = settings.CATALOG_MATCH_TIMELINE_RULES
             self.timeline.append(
                 {
+                    **where,
                     "number": event.number,
                     "timestamp": event.timestamp,
                     "rules": [_rule(rule) for rule in rules[:shown]],
@@ -118,6 +129,37 @@ class Grouper:
         if rule.pk not in self.rules:
             self.rules[rule.pk] = {**_rule(rule), "count": 0, "first": "", "last": "", "samples": []}
         return self.rules[rule.pk]
+
+    def state(self) -> dict[str, Any]:
+        """What `merge` takes: the groups and the timeline in event order (plain data: it crosses processes)."""
+        return {
+            **{"events": self.events, "hit_events": self.hit_events, "shapes": self.shapes},
+            **{"complete": self.complete, "rules": self.rules, "timeline": self.timeline, "left_out": self.left_out},
+            "explanations_left_out": self.budget.left_out,
+        }
+
+    def merge(self, state: dict[str, Any], offset: int = 0) -> None:
+        """Add the state of a grouper that read the events that come next (catalog.matching.scanning: a piece of a
+        file, `offset` events into it, or a whole file), as if this one had read them: counts add up, first and
+        last widen, a rule keeps its first `samples` samples and the timeline its first entries, in event order.
+        The pieces were explained without a budget (a trusted scan); this grouper counts the explanations it keeps."""
+        self.events += state["events"]
+        self.hit_events += state["hit_events"]
+        self.complete = self.complete and state["complete"]
+        for shape, count in state["shapes"].items():
+            self.shapes[shape] = self.shapes.get(shape, 0) + count
+        for pk, group in state["rules"].items():
+            mine = self.rules.setdefault(pk, {**group, "count": 0, "first": "", "last": "", "samples": []})
+            mine["count"] += group["count"]
+            mine["first"] = min(filter(None, [mine["first"], group["first"]]), default="")
+            mine["last"] = max(filter(None, [mine["last"], group["last"]]), default="")
+            kept = group["samples"][: max(0, self.samples - len(mine["samples"]))]
+            mine["samples"].extend({**sample, "number": sample["number"] + offset} for sample in kept)
+            self.budget.count += sum(sample["explanation"] is not None for sample in kept)
+        room = max(0, self.timeline_cap - len(self.timeline))
+        self.timeline.extend({**entry, "number": entry["number"] + offset} for entry in state["timeline"][:room])
+        self.left_out += state["left_out"] + max(0, len(state["timeline"]) - room)
+        self.budget.left_out += state["explanations_left_out"]
 
     def result(self) -> dict[str, Any]:
         by_rule = sorted(self.rules.values(), key=lambda g: (-g["count"], g["title"]))
@@ -154,7 +196,7 @@ def _rule(rule) -> dict:
     return {"id": str(rule.uuid), "title": rule.title, "level": rule.effective_level or ""}
 
 
-def chunks(items: Iterable, size: int) -> Iterator[list]:
+def batches(items: Iterable, size: int) -> Iterator[list]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
@@ -170,6 +212,10 @@ def match_file(
     kind: str | None = None,
     source=None,
     budget: ExplanationBudget | None = None,
+    grouper: Grouper | None = None,
+    chunks: tuple[int, int] | None = None,
+    labelled: bool = False,
+    correlator: Correlator | None = None,
 ) -> dict[str, Any]:
     """Match every event of a file; raises EventFileError (file and place) on bad input.
 
@@ -177,22 +223,29 @@ def match_file(
     fired something. Past `budget_seconds` the result is partial (`complete: false`).
     `kind`: evtx, json or jsonl (default: from the file's signature and name). `source`: the log source of
     every event (catalog.matching.engine.picked), None to infer it per event. `budget`: the sample explanations'
-    (catalog.matching.budget; from settings when None)."""
+    (catalog.matching.budget; from settings when None). `grouper`: one that already holds other files' hits (the
+    result is then theirs and this file's), `labelled`: each sample and timeline entry names its file.
+    `chunks`: an EVTX file's chunks [first, stop) only, their events numbered from 1 (catalog.matching.scanning).
+    `correlator`: one that spans several files (its caller summarises it); else the file's own, summarised in the
+    result's "correlations"."""
     limits = limits or file_limits()
     kind = kind or file_format(path)
-    total = count_events(path, name, kind)
+    total = count_events(path, name, kind, chunks)
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
-    grouper = Grouper(budget=budget)
-    correlator = Correlator.for_catalog(name)  # fed after base matching, event by event, in file order
+    grouper = grouper or Grouper(budget=budget)
+    label = name if labelled else None
+    own = correlator is None  # a caller's correlator spans its files, and the caller summarises it
+    correlator = Correlator.for_catalog(name) if own else correlator  # fed after base matching, in file order
+    correlator.file = name
     done = 0
-    for chunk in chunks(read_events(path, name, limits, kind), CHUNK):
+    for chunk in batches(read_events(path, name, limits, kind, chunks), CHUNK):
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         results = match_events([event.flat for event in chunk], remaining, source=source)
         for event, result in zip(chunk, results, strict=True):
             if not result.complete:
                 grouper.complete = False
                 break
-            hits = grouper.add(event, result.rules, result.via)
+            hits = grouper.add(event, result.rules, result.via, label)
             correlator.add(event, result)
             if hits and on_hits is not None:
                 on_hits(event, hits)
@@ -203,5 +256,7 @@ def match_file(
         if not grouper.complete:
             break
     summary = grouper.result()
-    summary.update(file=name, format=kind, correlations=correlator.summary())
+    summary.update(file=name, format=kind)
+    if own:
+        summary["correlations"] = correlator.summary()
     return summary

@@ -1,11 +1,18 @@
 """Uploaded event files matched outside the request/response cycle.
 
-The mechanism: the upload request saves the file through STORAGES["uploads"] (catalog/matching/
-storage.py), saves a MatchJob row and enqueues the `run_match_job` task (django.tasks; with the default
-database backend, in the same transaction); the browser is sent to the job's status page, which reloads
-itself until the job is done, showing events done of total. A worker (`manage.py db_worker`, on any
-machine that shares the database and the upload storage) runs the task: it reads the upload through the
+The mechanism: the upload request saves the file (several files: one ZIP archive of them, `enqueue_files`)
+through STORAGES["uploads"] (catalog/matching/storage.py), saves a MatchJob row and enqueues the
+`run_match_job` task (django.tasks; with the default database backend, in the same transaction); the
+browser is sent to the job's status page, which reloads itself until the job is done, showing events
+done of total. A worker (`manage.py db_worker`, on any machine that shares the database and the upload
+storage) runs the task: it reads the upload through the
 same storage, reports progress on the row and deletes the upload when it ends, done or failed.
+
+The files of one job are matched one after another by its one task, into one set of results: each file's own
+limits apply to it (CATALOG_MATCH_MAX_UPLOAD_BYTES, CATALOG_MATCH_MAX_FILE_EVENTS), the job's time budget to all.
+Spreading one job's files over several workers (a task per file, then one merging their groupers' states, as
+catalog.matching.scanning merges a local scan's pieces) is left out: a job is at most a few hundred MiB, and
+the queue already runs the jobs of several uploads side by side.
 
 A job whose task will never finish (failed, gone, or running far past CATALOG_MATCH_JOB_SECONDS: its
 worker died) is marked failed and its upload deleted when a status page or a task next looks
@@ -19,16 +26,22 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
+import time
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django_tasks import task
 
-from catalog.core.sigma.event_files import EventFileError
-from catalog.matching.grouping import match_file
+from catalog.core.sigma.event_files import EventFileError, count_events
+from catalog.matching.correlating import Correlator
+from catalog.matching.grouping import Grouper, match_file
 from catalog.matching.quotas import QuotaRefused, check_quota
 from catalog.matching.storage import delete_upload, local_copy, upload_storage
 from catalog.models.matching_jobs import MatchJob
@@ -36,6 +49,7 @@ from catalog.models.task_jobs import ACTIVE
 from catalog.platform import job_lifecycle as lifecycle
 
 log = logging.getLogger(__name__)
+BUNDLE = "files"  # the file_format of a job of several files (stored as one ZIP archive)
 
 
 def job_dir() -> Path:
@@ -50,13 +64,37 @@ def enqueue(uploaded: UploadedFile, file_format: str, client: str = "") -> Match
 
     The client's and the site's caps are checked again with the stored size (QuotaRefused); a queue that
     refuses the task is a 503 (QuotaRefused too), leaving neither the job nor the upload behind."""
-    check_quota(client, uploaded.size)
-    job = MatchJob(
-        file_name=_safe_name(uploaded.name), file_format=file_format, size_bytes=uploaded.size, client=client
-    )
+    return _queue(uploaded, _safe_name(uploaded.name), file_format, uploaded.size, client)
+
+
+def enqueue_files(uploads: list[tuple[UploadedFile, str]], client: str = "") -> MatchJob:
+    """Store several uploaded files ((file, format) each) as one job, and queue its task.
+
+    One file is stored as it is. Several are stored as one uncompressed ZIP archive (file_format BUNDLE), each
+    member named `<number>-<format>-<file name>`, so the job keeps one stored upload (and the cleanup of uploads
+    stays as it is); its task matches them one after another into one set of results (`run_job`)."""
+    if len(uploads) == 1:
+        return enqueue(*uploads[0], client=client)
+    names = [_safe_name(uploaded.name) for uploaded, _ in uploads]
+    size = sum(uploaded.size for uploaded, _ in uploads)
+    check_quota(client, size)
+    with tempfile.TemporaryFile() as bundle:
+        with zipfile.ZipFile(bundle, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+            for number, ((uploaded, kind), name) in enumerate(zip(uploads, names, strict=True)):
+                with archive.open(f"{number:03d}-{kind}-{name}", "w", force_zip64=True) as member:
+                    for piece in uploaded.chunks():
+                        member.write(piece)
+        bundle.seek(0)
+        label = f"{len(names)} files: " + ", ".join(names)
+        return _queue(File(bundle), label[:250], BUNDLE, size, client)
+
+
+def _queue(content, file_name: str, file_format: str, size: int, client: str) -> MatchJob:
+    check_quota(client, size)
+    job = MatchJob(file_name=file_name, file_format=file_format, size_bytes=size, client=client)
     name = ""
     try:
-        name = upload_storage().save(f"{job.token}.upload", uploaded)
+        name = upload_storage().save(f"{job.token}.upload", content)
         job.file_path = name
         job.save()
     except BaseException:
@@ -99,7 +137,12 @@ def run_job(job: MatchJob) -> None:
     try:
         budget = settings.CATALOG_MATCH_JOB_SECONDS
         with local_copy(job.file_path) as path:
-            results = match_file(path, job.file_name, progress=progress, budget_seconds=budget, kind=job.file_format)
+            if job.file_format == BUNDLE:
+                results = match_bundle(path, progress, budget)
+            else:
+                results = match_file(
+                    path, job.file_name, progress=progress, budget_seconds=budget, kind=job.file_format
+                )
     except EventFileError as exc:
         _finish(job, MatchJob.Status.FAILED, message=str(exc))
     except BaseException as exc:  # recorded on the row, which the uploader sees; a stopped worker re-raises
@@ -112,6 +155,38 @@ def run_job(job: MatchJob) -> None:
         )
     finally:
         delete_upload(job.file_path)
+
+
+def match_bundle(path: Path, progress, budget_seconds: float) -> dict:
+    """The files of a job of several (a ZIP archive, `enqueue_files`), matched in order into one grouper: hits
+    grouped by rule over all files, each sample and timeline entry naming its file, and `files` (each file's
+    name, format, events and events with hits). One budget of time for all of them."""
+    deadline = time.monotonic() + budget_seconds
+    grouper = Grouper()
+    correlator = Correlator.for_catalog()  # over every file, in the order they were given
+    files = []
+    with tempfile.TemporaryDirectory(prefix="match-files-") as folder, zipfile.ZipFile(path) as archive:
+        members = []
+        for number, info in enumerate(archive.infolist()):
+            _, kind, name = info.filename.split("-", 2)
+            local = Path(folder) / f"{number:03d}.{kind}"
+            with archive.open(info) as stored, open(local, "wb") as out:
+                shutil.copyfileobj(stored, out, 1024 * 1024)
+            members.append((local, name, kind))
+        counts = [count_events(local, name, kind) for local, name, kind in members]
+        total = None if None in counts else sum(counts)
+        for local, name, kind in members:
+            before, hit_before = grouper.events, grouper.hit_events
+            match_file(
+                local, name, progress=lambda done, _, base=before: progress(base + done, total),
+                budget_seconds=max(0.0, deadline - time.monotonic()), kind=kind, grouper=grouper, labelled=True,
+                correlator=correlator,
+            )  # fmt: skip
+            events, hits = grouper.events - before, grouper.hit_events - hit_before
+            files.append({"file": name, "format": kind, "events": events, "hit_events": hits})
+            if not grouper.complete:
+                break
+    return {**grouper.result(), "files": files, "format": BUNDLE, "correlations": correlator.summary()}
 
 
 def _finish(job: MatchJob, status: str, **fields) -> None:

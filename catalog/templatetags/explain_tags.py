@@ -26,10 +26,19 @@ def verdict(result) -> str:
 
 @register.simple_tag
 def upload_limits() -> dict:
-    """The upload limits the /match/ form states (settings CATALOG_MATCH_MAX_UPLOAD_BYTES / _FILE_EVENTS)."""
+    """The upload limits the /match/ form states (settings CATALOG_MATCH_MAX_UPLOAD_BYTES / _FILE_EVENTS per file,
+    _MAX_UPLOAD_FILES / _MAX_UPLOAD_TOTAL_BYTES per upload)."""
     from django.conf import settings
 
-    return {"bytes": settings.CATALOG_MATCH_MAX_UPLOAD_BYTES, "events": settings.CATALOG_MATCH_MAX_FILE_EVENTS}
+    return {
+        "bytes": settings.CATALOG_MATCH_MAX_UPLOAD_BYTES,
+        "events": settings.CATALOG_MATCH_MAX_FILE_EVENTS,
+        "files": settings.CATALOG_MATCH_MAX_UPLOAD_FILES,
+        "total": min(
+            settings.CATALOG_MATCH_MAX_UPLOAD_TOTAL_BYTES,
+            settings.CATALOG_MATCH_MAX_UPLOAD_BYTES * settings.CATALOG_MATCH_MAX_UPLOAD_FILES,
+        ),
+    }
 
 
 @register.filter

@@ -31,7 +31,7 @@ def test_upload_an_evtx_file_and_read_grouped_results_and_an_explanation(site):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         errors = watch_console(page)
         page.goto(site + "/match/")
-        page.get_by_label("Event file (.evtx, .json, .jsonl)").set_input_files(str(evtx))
+        page.get_by_label("Event files (.evtx, .json, .jsonl)").set_input_files(str(evtx))
         page.get_by_role("button", name="Upload and match").click()
         expect(page).to_have_url(re.compile(r"/match/jobs/[0-9a-f-]{36}/$"))
         expect(page.locator(".job-status")).to_have_text("done", timeout=60_000)  # the page reloads itself
@@ -81,7 +81,7 @@ def test_the_job_timeline_names_what_the_event_holds_and_fits_a_phone(site):
         page = context.new_page()
         errors = watch_console(page)
         page.goto(site + "/match/")
-        page.get_by_label("Event file (.evtx, .json, .jsonl)").set_input_files(str(next(CASE.glob("*.evtx"))))
+        page.get_by_label("Event files (.evtx, .json, .jsonl)").set_input_files(str(next(CASE.glob("*.evtx"))))
         page.get_by_role("button", name="Upload and match").click()
         expect(page).to_have_url(re.compile(r"/match/jobs/[0-9a-f-]{36}/$"))
         expect(page.locator(".job-status")).to_have_text("done", timeout=60_000)

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .evtx_ranges import ChunkRange
 from .json_stream import JSONStreamError, json_objects
-from .logged_events import EventInputError, EventLimits, _check, shaped_event
+from .logged_events import NO_LIMITS, EventInputError, EventLimits, shaped_event
 
 EVTX_MAGIC = b"ElfFile\x00"
 CHUNK_MAGIC = b"ElfChnk\x00"
@@ -66,24 +67,28 @@ def file_format(path: Path) -> str:
     return "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") else "json"
 
 
-def count_events(path: Path, name: str, kind: str) -> int | None:
-    """How many events the file holds, read without parsing them (None: JSON, known only by parsing)."""
+def count_events(path: Path, name: str, kind: str, chunks: tuple[int, int] | None = None) -> int | None:
+    """How many events the file holds, read without parsing them (None: JSON, known only by parsing).
+    `chunks`: an EVTX file's chunks [first, stop) only (catalog.core.sigma.evtx_ranges)."""
     if kind == "evtx":
-        return _evtx_records(path, name)
+        return _evtx_records(path, name, chunks)
     if kind == "jsonl":
         with open(path, "rb") as handle:
             return sum(1 for line in handle if line.strip())
     return None
 
 
-def _evtx_records(path: Path, name: str) -> int:
+def _evtx_records(path: Path, name: str, chunks: tuple[int, int] | None = None) -> int:
     """Records in an EVTX file, summed from its chunk headers (first and last record number of each)."""
     size = path.stat().st_size
+    start, stop = EVTX_HEADER_BYTES, size
+    if chunks is not None:
+        start, stop = (EVTX_HEADER_BYTES + n * EVTX_CHUNK_BYTES for n in chunks)
     total = 0
     with open(path, "rb") as handle:
         if handle.read(8) != EVTX_MAGIC:
             raise EventFileError(f"{name}: not an EVTX file (no ElfFile signature).")
-        for offset in range(EVTX_HEADER_BYTES, size, EVTX_CHUNK_BYTES):
+        for offset in range(start, min(stop, size), EVTX_CHUNK_BYTES):
             handle.seek(offset)
             header = handle.read(24)
             if len(header) < 24 or header[:8] != CHUNK_MAGIC:
@@ -94,14 +99,23 @@ def _evtx_records(path: Path, name: str) -> int:
     return total
 
 
-def read_events(path: Path, name: str, limits: FileLimits, kind: str | None = None) -> Iterator[LoggedEvent]:
-    """The file's events in order, flattened and checked; EventFileError names the file and place."""
+def read_events(
+    path: Path, name: str, limits: FileLimits, kind: str | None = None, chunks: tuple[int, int] | None = None
+) -> Iterator[LoggedEvent]:
+    """The file's events in order, flattened and checked; EventFileError names the file and place.
+    `chunks`: only those chunks [first, stop) of an EVTX file, numbered from 1 (catalog.core.sigma.evtx_ranges)."""
     kind = kind or file_format(path)
+    if chunks is not None and kind != "evtx":
+        raise ValueError("only an EVTX file is read by chunks")
     check_size(name, path.stat().st_size, limits)
-    count = count_events(path, name, kind)
+    count = count_events(path, name, kind, chunks)
     if count is not None and count > limits.max_events:
         raise EventFileError(f"{name}: {count:,} events (at most {limits.max_events:,}).")
-    raw = {"evtx": _evtx, "jsonl": _json_lines, "json": _json}[kind](path, name, limits)
+    if kind == "evtx":
+        raw = _evtx(path, name, limits, chunks)
+    else:
+        raw = {"jsonl": _json_lines, "json": _json}[kind](path, name, limits)
+    checked = limits.per_event != NO_LIMITS
     for number, (timestamp, event) in enumerate(raw, start=1):
         if number > limits.max_events:
             raise EventFileError(
@@ -110,22 +124,28 @@ def read_events(path: Path, name: str, limits: FileLimits, kind: str | None = No
             )
         flat, shape = shaped_event(event)
         flat = _clean(flat)
-        try:
-            _check(flat, number, limits.per_event)
-        except EventInputError as exc:
-            raise EventFileError(f"{name}: {exc}") from None
+        if checked:  # NULs and lone surrogates are gone (_clean): only the sizes are left to check
+            try:
+                _check_sizes(flat, number, limits.per_event)
+            except EventInputError as exc:
+                raise EventFileError(f"{name}: {exc}") from None
         yield LoggedEvent(number, timestamp or _time_of(flat), flat, shape)
 
 
-def _evtx(path: Path, name: str, limits: FileLimits):
+def _evtx(path: Path, name: str, limits: FileLimits, chunks: tuple[int, int] | None = None):
     import evtx  # a compiled extension: imported where it is needed
 
+    source = str(path) if chunks is None else ChunkRange(path, *chunks)
+    loads = json.loads
     try:
-        parser = evtx.PyEvtxParser(str(path), 1)
+        parser = evtx.PyEvtxParser(source, 1)
         for record in parser.records_json():
-            yield str(record.get("timestamp") or "").removesuffix(" UTC"), json.loads(record["data"])
+            yield str(record.get("timestamp") or "").removesuffix(" UTC"), loads(record["data"])
     except (OSError, RuntimeError, ValueError) as exc:
         raise EventFileError(f"{name}: not a readable EVTX file: {exc}") from None
+    finally:
+        if chunks is not None:
+            source.close()
 
 
 def _json(path: Path, name: str, limits: FileLimits):
@@ -162,10 +182,28 @@ def _json_lines(path: Path, name: str, limits: FileLimits):
         raise EventFileError(f"{name}: no JSON object found.")
 
 
+def _check_sizes(flat: dict[str, Any], number: int, limits: EventLimits) -> None:
+    """logged_events._check's limits on a cleaned event (which has no NUL and no lone surrogate left)."""
+    if len(flat) > limits.max_fields:
+        raise EventInputError(f"Event {number} has {len(flat)} fields (at most {limits.max_fields}).")
+    longest = limits.max_value_chars
+    for key, value in flat.items():
+        size = len(value) if value.__class__ is str else len(str(value))
+        if size > longest:
+            raise EventInputError(
+                f"Event {number}, field {key[:80]!r}: value of {size} characters (at most {longest})."
+            )
+
+
 def _clean(flat: dict[str, Any]) -> dict[str, Any]:
     """NULs dropped and lone surrogates replaced in names and string values (others are kept as they
     are, so a file's event matches exactly as the same event pasted would)."""
-    return {_fix(str(key)): _fix(value) if isinstance(value, str) else value for key, value in flat.items()}
+    return {
+        (key if key.__class__ is str and key.isascii() and "\x00" not in key else _fix(str(key))): (
+            value if value.__class__ is not str or (value.isascii() and "\x00" not in value) else _fix(value)
+        )
+        for key, value in flat.items()
+    }
 
 
 def _fix(text: str) -> str:

@@ -59,6 +59,9 @@ class Pattern:
         self.plain = plain
         self._regexps = None
 
+    def __reduce__(self):  # pickled without its RE2 programs (they do not pickle): each process compiles its own
+        return Pattern, (self.sources, self.plain)
+
     def search(self, text: bytes) -> bool:
         if self._regexps is None:
             try:
@@ -79,6 +82,9 @@ class Plain:
         self.equal, self.starts, self.ends, self.contains = _grouped(folded)
         cased = [(mode, literal) for mode, literal, is_cased in simple if is_cased]
         self.cased = _grouped(cased) if cased else None
+
+    def __reduce__(self):
+        return _plain, (self.equal, self.starts, self.ends, self.contains, self.cased)
 
     def test(self, lower: str, raw: str) -> bool:
         if (
@@ -102,6 +108,13 @@ def _grouped(literals: list[tuple[str, str]]) -> tuple:
 MODES = ("equal", "starts", "ends", "contains")
 
 
+def _plain(equal, starts, ends, contains, cased) -> Plain:
+    """A Plain from its parts, as pickled (catalog.matching.stored)."""
+    plain = Plain.__new__(Plain)
+    plain.equal, plain.starts, plain.ends, plain.contains, plain.cased = equal, starts, ends, contains, cased
+    return plain
+
+
 @dataclass
 class RegexBudget:
     """Seconds of backtracking-regex time left, shared by the events of one request."""
@@ -122,6 +135,9 @@ class Fallback:
 
     def __init__(self, pattern: str, flags: frozenset[str]):
         self.pattern, self.flags, self._compiled = pattern, flags, None
+
+    def __reduce__(self):  # without the compiled program, as Pattern
+        return Fallback, (self.pattern, self.flags)
 
     def search(self, text: str, budget: RegexBudget) -> bool | None:
         if self._compiled is None:

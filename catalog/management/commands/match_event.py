@@ -1,60 +1,65 @@
-"""`manage.py match_event FILE [FILE ...] [--format text|jsonl] [--product P --category C --service S]`: which
-catalog rules each logged event triggers (in the given log source, else the one inferred per event).
+"""`manage.py match_event PATH [PATH ...] [--processes N] [--format text|jsonl] [--product P --category C --service S]`:
+which catalog rules each logged event triggers (in the given log source, else the one inferred per event).
 
+A PATH is a file or a folder, read recursively for .evtx, .json, .jsonl and .ndjson files (sorted by path).
 Files are Windows EVTX (parsed natively), JSON (one event, a list, or objects one after another)
 or JSON lines (.jsonl, .ndjson); JSON events may be in the Windows, ECS, Splunk, Sentinel or Defender XDR
 shape (catalog.core.sigma.shapes). Local files are trusted input: no size caps and no time budget
-here (the web routes have both). `--format jsonl` writes one JSON object per hit (file, event number,
-timestamp, the shape it was read in, rule, and the predicates that matched), then one per correlation result
-(`{"file", "correlation": {...}}`: its group-by values, window, the events that made it fire with their base
-rules' explanations); `text` a line per event and rule, then the hits grouped by rule, then the correlations.
+here (the web routes have both). The files are matched by `--processes` workers (default: one per core),
+a big EVTX file split by chunks (catalog.matching.scanning; never while correlation rules are live: their
+windows span the file); the output is the same whatever their number: file by file, event by event.
+`--format jsonl` writes one JSON object per hit (file, event number, timestamp, the shape it was read in, rule,
+and the predicates that matched), then one per correlation result (`{"file", "correlation": {...}}`: its
+group-by values, window, the events that made it fire with their base rules' explanations); `text` a line per
+event and rule, then the hits grouped by rule and the correlations, per file and (several files) over all of them.
 """
 
 import json
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.core.sigma.event_files import EventFileError, FileLimits
+from catalog.core.sigma.event_files import EventFileError
 from catalog.core.sigma.explain import matched_predicates
-from catalog.core.sigma.logged_events import NO_LIMITS
-from catalog.matching.budget import ExplanationBudget
 from catalog.matching.engine import skipped_rules, uncompilable_rules
-from catalog.matching.grouping import match_file
 from catalog.matching.logsources import picked
+from catalog.matching.scanning import TRUSTED, default_processes, scan
 
-TRUSTED = FileLimits(max_bytes=1 << 62, max_events=1 << 62, per_event=NO_LIMITS)
+__all__ = ["TRUSTED", "Command"]
 
 
 class Command(BaseCommand):
-    help = "Evaluate the catalog's rules against the events of EVTX, JSON or JSON-lines files."
+    help = "Evaluate the catalog's rules against the events of EVTX, JSON or JSON-lines files, or folders of them."
 
     def add_arguments(self, parser):
-        parser.add_argument("files", nargs="+", metavar="FILE")
+        parser.add_argument("files", nargs="+", metavar="PATH", help="an event file, or a folder of them")
         parser.add_argument("--format", choices=["text", "jsonl"], default="text", help="output format")
+        parser.add_argument(
+            "--processes", type=int, default=0, help="worker processes (default: one per core; 1: this process only)"
+        )
         for part in ("product", "category", "service"):
             parser.add_argument(f"--{part}", default="", help=f"the events' log source {part} (default: inferred)")
 
-    def handle(self, *args, files, format, **options):
+    def handle(self, *args, files, format, processes, **options):
         source = picked(options["product"], options["category"], options["service"])
-        for name in files:
-            path = Path(name)
-            if not path.is_file():
-                raise CommandError(f"{name}: no such file")
-            try:
-                summary = match_file(
-                    path,
-                    name,
-                    TRUSTED,
-                    on_hits=self._printer(name, format),
-                    source=source,
-                    budget=ExplanationBudget.unlimited(),
-                )
-            except (OSError, EventFileError) as exc:
-                raise CommandError(str(exc) if isinstance(exc, EventFileError) else f"{name}: {exc}") from None
+        if processes < 0:
+            raise CommandError("--processes must be 1 or more (0: one per core)")
+        printer = self._printer(format)
+        summaries = []
+
+        def on_file(done):
+            summaries.append(done)
             if format == "text":
-                self._summary(name, summary)
-            self._correlations(name, summary["correlations"], format)
+                self._summary(done.name, done.summary())
+            self._correlations(done.name, done.correlations, format)
+
+        try:
+            total = scan(files, processes or default_processes(), source, on_hits=printer, on_file=on_file)
+        except FileNotFoundError as exc:
+            raise CommandError(str(exc)) from None
+        except (OSError, EventFileError) as exc:
+            raise CommandError(str(exc)) from None
+        if format == "text" and len(summaries) > 1:
+            self._summary(f"all {len(summaries)} files", total.result())
         skipped = skipped_rules()
         if skipped:
             self.stderr.write(f"{len(skipped)} rule(s) skipped by matching (see each rule's page):")
@@ -68,18 +73,18 @@ class Command(BaseCommand):
             for rule, reason in unevaluable:
                 self.stderr.write(f"  {rule.uuid}  {rule.title}: {reason}")
 
-    def _printer(self, name, format):
-        def on_hits(event, hits):
+    def _printer(self, format):
+        def on_hits(name, event):
             if format == "jsonl":
-                for hit in hits:
+                for hit in event.hits:
                     record = {"file": name, "event": event.number, "timestamp": event.timestamp, "shape": event.shape}
                     record["rule"] = hit["rule"]
                     if hit["explanation"] is not None:
                         record["matched"] = matched_predicates(hit["explanation"])
                     self.stdout.write(json.dumps(record, ensure_ascii=False))
                 return
-            self.stdout.write(f"{name} event {event.number}: {len(hits)} rule(s)  [read as {event.shape}]")
-            for hit in hits:
+            self.stdout.write(f"{name} event {event.number}: {len(event.hits)} rule(s)  [read as {event.shape}]")
+            for hit in event.hits:
                 rule = hit["rule"]
                 self.stdout.write(f"  {rule['id']}  {rule['level'] or '-':13s} {rule['title']}")
 
