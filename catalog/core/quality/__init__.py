@@ -25,6 +25,9 @@ def rule_findings(sigma_rule, repairs: list[tuple[int, str]], doc_line: int = 1,
     so the checks of its file name and folder are left out.
     """
     skipped = FILE_VALIDATORS if pasted else frozenset()
-    found = validate(sigma_rule, skipped) if sigma_rule is not None else []
+    try:
+        found = validate(sigma_rule, skipped) if sigma_rule is not None else []
+    except Exception as exc:  # a finding, never the end of the rule's import
+        found = [finding("validators", "low", f"could not check this rule ({type(exc).__name__}: {exc})")]
     found += [finding(REPAIR, REPAIR_SEVERITY, message, doc_line + line - 1) for line, message in repairs]
     return ordered(found)
