@@ -119,16 +119,8 @@ class RuleDetailSerializer(serializers.Serializer):
     filter_rules = serializers.JSONField()
     other_fields = serializers.JSONField()
     warnings = serializers.JSONField()
-    quality = serializers.ChoiceField(
-        choices=["clean", "low", "medium", "high"],
-        allow_null=True,
-        help_text="the worst severity of its findings, or clean; null for a rule not validated yet (imported before "
-        "findings existed: its next import validates it)",
-    )
-    findings = serializers.JSONField(
-        help_text="[{validator, severity, message, line?}] worst first: pySigma's and SigmaHQ's validators on the "
-        "rule as imported, and each repair the import made (validator import_repair, with its line)"
-    )
+    quality = serializers.CharField(allow_null=True, help_text="worst finding: high, medium, low, clean")
+    findings = serializers.JSONField(help_text="[{validator, severity, message, line?}]: validators, import repairs")
     curation = serializers.JSONField()
     matching_skipped = serializers.CharField(
         help_text="why event matching leaves this rule out (an aggregation not decidable on single events, a rule "
