@@ -20,6 +20,7 @@ from rest_framework.reverse import reverse
 from catalog.browse import serializers as s
 from catalog.browse.api_filters import EventFilterSet, FieldFilterSet, TechniqueFilterSet
 from catalog.browse.queries import attack, events, fields, indicators, rule_page, rules
+from catalog.browse.queries import overview as overview_queries
 from catalog.browse.queries.filtersets import RuleFilterSet
 from catalog.browse.queries.indicator_search import IndicatorFilterSet
 from catalog.browse.views import canonical_redirect
@@ -45,6 +46,7 @@ def api_root(request, format=None):
         "tactic-list",
         "event-list",
         "logsource-list",
+        "quality",
     ]
     entries = {name.split("-")[0]: reverse(f"browse:api-{name}", request=request) for name in links}
     entries["schema"] = reverse("platform:api-schema", request=request)
@@ -53,6 +55,18 @@ def api_root(request, format=None):
     entries["targets"] = reverse("conversion:api-targets", request=request)  # SIEM conversion targets and pipelines
     entries["convert"] = reverse("conversion:api-convert", request=request)  # POST Sigma YAML, get a query
     return Response(entries)
+
+
+@reads_parameters("format")
+@extend_schema(
+    responses=OpenApiTypes.OBJECT,
+    description="Rule quality by source, as the front page shows it: {sources: [{source, rules, high, medium, low, "
+    "clean, not_validated}]}, live rules counted by the worst severity of their findings (catalog.core.quality); "
+    "`/api/rules/?quality=high&source=NAME` lists them.",
+)
+@api_view(["GET"])
+def quality(request, format=None):
+    return Response({"sources": overview_queries.quality_by_source()})
 
 
 class RuleList(StrictListAPIView):

@@ -119,6 +119,8 @@ class RuleDetailSerializer(serializers.Serializer):
     filter_rules = serializers.JSONField()
     other_fields = serializers.JSONField()
     warnings = serializers.JSONField()
+    quality = serializers.CharField(allow_null=True, help_text="worst finding: high, medium, low, clean")
+    findings = serializers.JSONField(help_text="[{validator, severity, message, line?}]: validators, import repairs")
     curation = serializers.JSONField()
     matching_skipped = serializers.CharField(
         help_text="why event matching leaves this rule out (an aggregation not decidable on single events, a rule "

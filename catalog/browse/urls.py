@@ -39,4 +39,5 @@ urlpatterns = [
     path("api/events/", api.EventList.as_view(), name="api-event-list"),
     path("api/events/<path:provider>/<str:event_id>/", api.EventDetail.as_view(), name="api-event-detail"),
     path("api/logsources/", api.LogsourceList.as_view(), name="api-logsource-list"),
+    path("api/quality/", api.quality, name="api-quality"),
 ]

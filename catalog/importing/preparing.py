@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from catalog.core import quality
 from catalog.core.reference import attack
 from catalog.core.sigma.loading import Limits
 from catalog.core.sigma.model import IndicatorKey, ParsedRule
@@ -27,7 +28,8 @@ from catalog.importing.pool import ParserPool
 from catalog.importing.rows import EventRow, IndicatorRow, PredicateRow, PreparedRule, ReferenceRow, StageRow
 
 # Bump when parsing or normalization changes, so the next import re-derives every rule.
-PARSER_VERSION = "5"  # 5: unparseable conditions are errors, detection.timeframe is no block
+# Also bump when the validators or their data change (catalog.core.quality), so every rule's findings are redone.
+PARSER_VERSION = "6"  # 5: unparseable conditions are errors, detection.timeframe is no block; 6: quality findings
 # Below this many files one worker process is enough (more cost more to start than they save).
 POOL_THRESHOLD = 200
 
@@ -53,6 +55,7 @@ ENCODED_COLUMNS = (
     "correlation",
     "filter_rules",
     "warnings",
+    "findings",
 )
 
 
@@ -71,6 +74,8 @@ class PrepareItem(NamedTuple):
 
 
 def prepare_rule(parsed: ParsedRule) -> PreparedRule:
+    # Before the matching checks add their warnings: the findings report the parser's repairs, not those.
+    findings = quality.rule_findings(parsed.sigma_rule, parsed.warnings, parsed.doc_line)
     stages = [StageRow(s.index, s.name[:200], s.text, s.block_combine) for s in parsed.stages]
     predicates = [
         PredicateRow(
@@ -123,6 +128,8 @@ def prepare_rule(parsed: ParsedRule) -> PreparedRule:
         "correlation": parsed.correlation,
         "filter_rules": parsed.filter_rules,
         "warnings": [{"line": parsed.doc_line + line - 1, "message": message} for line, message in parsed.warnings],
+        "findings": findings,
+        "quality": quality.worst(findings),
         "doc_line": parsed.doc_line,
         "yaml_text": parsed.yaml_text,
         "content_hash": content_hash,
@@ -199,6 +206,7 @@ def prepare_files(items: list[PrepareItem], budget_seconds: float) -> ParserPool
     workers = (os.cpu_count() or 1) if len(items) >= POOL_THRESHOLD else 1
     if items:
         attack.load()  # loaded once here, inherited by the forked workers
+        quality.checker()  # the validators and their data, likewise
         windows_categories()  # the taxonomy (pySigma's pipelines), likewise
     return ParserPool(prepare_file, items, failed_file, workers, budget_seconds)
 

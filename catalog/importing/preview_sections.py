@@ -23,6 +23,7 @@ from django.db.models import Q
 from catalog.browse.queries import rule_sections as sections
 from catalog.browse.queries.event_ways import LOOKED_FOR, ways_for
 from catalog.browse.queries.rule_page import RuleLink, related_links, resolve_links
+from catalog.core import quality
 from catalog.core.reference import attack
 from catalog.core.sigma import decidable
 from catalog.core.sigma.model import ParsedRule
@@ -69,6 +70,8 @@ class PreviewRule:
     related: list[RuleLink]
     similar: list[dict] | None  # None: not looked up (past the first SIMILAR_FOR rules of the paste)
     warnings: list[tuple[int, str]]  # (line in the pasted text, message)
+    findings: list[dict]  # the quality findings it would be stored with (catalog.core.quality)
+    quality: str
 
 
 def preview_rules(parsed: list[ParsedRule]) -> list[PreviewRule]:
@@ -93,6 +96,7 @@ def preview_rules(parsed: list[ParsedRule]) -> list[PreviewRule]:
             counted = 0 if own in stored else 1
             similar = sections.similar_rules(looked_ids, Q(rule__uuid=own or NO_RULE), counted=counted)
         tags = attack.parse_tags(rule.tags)
+        findings = quality.rule_findings(rule.sigma_rule, rule.warnings, rule.doc_line, pasted=True)
         result.append(
             PreviewRule(
                 rule=rule,
@@ -108,6 +112,8 @@ def preview_rules(parsed: list[ParsedRule]) -> list[PreviewRule]:
                 related=links[rule.uuid],
                 similar=similar,
                 warnings=[(rule.doc_line + line - 1, message) for line, message in sorted(rule.warnings)],
+                findings=findings,
+                quality=quality.worst(findings),
             )
         )
     return result

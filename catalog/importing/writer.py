@@ -57,6 +57,8 @@ SIGMA_FIELDS = [
     "correlation",
     "filter_rules",
     "warnings",
+    "findings",
+    "quality",
     "source",
     "path",
     "doc_line",

@@ -55,6 +55,7 @@ LISTING_DEFERRED = (
     "other_fields",
     "filter_rules",
     "warnings",
+    "findings",
     "references",
     "falsepositives",
     "related",
@@ -128,6 +129,11 @@ class Rule(models.Model):
     correlation = models.JSONField(default=dict, blank=True)
     filter_rules = models.JSONField(default=list, blank=True)
     warnings = models.JSONField(default=list, blank=True)  # [{line, message}]
+    # Rule quality (catalog.core.quality): the validators' findings and the import's repairs, computed when the
+    # rule's content is prepared, [{validator, severity, message, line?}] worst first; `quality` is the worst
+    # severity (high, medium, low) or "clean", what the quality facet filters and counts on an index.
+    findings = models.JSONField(default=list, blank=True)
+    quality = models.CharField(max_length=8, blank=True, db_index=True)
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="rules")
     path = models.CharField(max_length=1000)
     doc_line = models.PositiveIntegerField(default=1)

@@ -25,6 +25,7 @@ from catalog.models.summaries import CountSummary, FieldSummary, LogsourceSummar
 FACETS = (
     *("status", "level", "product", "category", "service", "tactic", "technique", "tag", "author", "source"),
     "has_test_events",
+    "quality",
 )
 KEY_LENGTH = 500  # CountSummary.key; longer values (a pathological author list) are cut, their counts merged
 
@@ -55,6 +56,8 @@ def _count_rows() -> list[CountSummary]:
     for kind, rows in facets.items():
         for value, label, count in rows:
             add(kind, value, label, count)
+    for (source, quality), count in _quality_by_source().items():
+        add("source_quality", f"{source}\t{quality}", "", count)
     for parent, count in _rolled_technique_counts():
         add("technique_rolled", parent, "", count)
     events = _event_counts()
@@ -65,6 +68,12 @@ def _count_rows() -> list[CountSummary]:
         add("total", name, "", count)
     add("total", "events", "", sum(1 for runnable, _ in events.values() if runnable))
     return [CountSummary(kind=k, key=key, label=label, count=n) for (k, key), (label, n) in counted.items()]
+
+
+def _quality_by_source() -> dict[tuple[str, str], int]:
+    """(source, quality) -> live rules: the front page's quality table (1 query)."""
+    rows = Rule.objects.live().order_by().values_list("source__name", "quality").annotate(n=Count("pk"))
+    return {(source, quality): n for source, quality, n in rows}
 
 
 def _event_counts() -> dict[int, tuple[int, int]]:

@@ -95,6 +95,8 @@ def _order(name: str, counts: dict[str, int]) -> list[str]:
         return [lvl for lvl in reversed(LEVELS) if lvl in counts] + sorted(set(counts) - set(LEVELS))
     if name == "retired":
         return [v for v in ("false", "true") if v in counts]
+    if name == "quality":  # worst first, as levels are
+        return [v for v in ("high", "medium", "low", "clean") if v in counts]
     if name == "has_test_events":
         return [v for v in ("true", "false") if v in counts]
     return [v for v, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from catalog.browse.queries import attack, events, fields, indicators, rule_page, rules
+from catalog.browse.queries import attack, events, fields, indicators, overview, rule_page, rules
 from catalog.changes import queries as changes
 from catalog.conversion import stored as conversion_stored
 from catalog.coverage import runnable as telemetry_coverage
@@ -128,6 +128,7 @@ PAIRS = [
         [(events, "event_type"), (events, "event_rules")],
     ),
     ("logsources", lambda p: "/logsources/", lambda p: "/api/logsources/", [(events, "logsource_counts")]),
+    ("quality", lambda p: "/", lambda p: "/api/quality/", [(overview, "quality_rows")]),  # rule quality by source
     ("changes", lambda p: "/changes/", lambda p: "/api/changes/", [(changes, "changes_page_data")]),
     (
         "rule test events",  # issue 13: the logged events that test a rule, explained
@@ -217,6 +218,7 @@ def test_every_api_listing_has_a_pair():
         "browse:api-event-list": "events",
         "browse:api-event-detail": "event",
         "browse:api-logsource-list": "logsources",
+        "browse:api-quality": "quality",
         "conversion:api-rule-query": "rule query",
         "matching:api-rule-test-events": "rule test events",
         "coverage:api": "coverage",

@@ -28,6 +28,7 @@ COLUMNS = (
     ("author", "author"),
     ("source", "source__name"),
     ("retired", "retired"),
+    ("quality", "quality"),
 )
 YES_NO = {  # yes/no facets: their values in display order, with labels
     "retired": {"false": "live", "true": "retired"},
@@ -42,7 +43,9 @@ PLAIN = {
     "source": "m.source",
     "tag": "m.tag_text",  # split below
     "author": "m.author",  # split below
+    "quality": "m.quality",
 }
+QUALITY_LABELS = {"high": "high", "medium": "medium", "low": "low only", "clean": "no findings"}  # worst first
 
 
 def counts(matching, names: list[str], wanted_retired: bool | None) -> dict[str, list[tuple]]:
@@ -110,6 +113,8 @@ def _ordered(name: str, rows: list[tuple]) -> list[tuple]:
         for one in _split(name, value):
             weighted[one] += n
             labels[one] = _label(name, one, label)
+    if name == "quality":
+        return [(q, label, weighted[q]) for q, label in QUALITY_LABELS.items() if weighted[q]]
     if name == "level":
         ordered = [lvl for lvl in reversed(LEVELS) if lvl in weighted] + sorted(set(weighted) - set(LEVELS), key=str)
         return [(lvl, lvl, weighted[lvl]) for lvl in ordered]

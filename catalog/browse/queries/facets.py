@@ -40,6 +40,7 @@ FACETS = [
     ("tag", "Tag"),
     ("author", "Author"),
     ("source", "Source"),
+    ("quality", "Quality"),
     ("has_test_events", "Test events"),
     ("retired", "Retired"),
 ]

@@ -12,6 +12,8 @@ from catalog.browse.queries.indicators import indicator_filterset
 from catalog.models import Level, Rule, RuleIndicator, RuleTestEvent, RuleType, Status
 from catalog.search import ranking
 
+QUALITIES = ("high", "medium", "low", "clean")  # catalog.core.quality: a rule's worst finding, or none
+
 SORTS = {
     "title": ("sort_title",),
     "-title": ("-sort_title",),
@@ -147,6 +149,10 @@ class RuleFilterSet(django_filters.FilterSet):
     type = django_filters.ChoiceFilter(field_name="rule_type", choices=[(t, t) for t in RuleType.values])
     retired = StrictBooleanFilter(method="filter_retired")
     verified = StrictBooleanFilter(field_name="verified")
+    quality = django_filters.MultipleChoiceFilter(
+        choices=[(q, q) for q in QUALITIES],
+        label="Quality: the worst severity of the rule's findings (high, medium, low), or clean",
+    )
     has_test_events = StrictBooleanFilter(method="filter_has_test_events", label="Has logged test events")
     indicators = IndicatorSearchFilter(
         label="Rules carrying any indicator of an indicator search (its query string, e.g. field=Image&value=net.exe)"

@@ -124,6 +124,8 @@ def rule_to_dict(rule: Rule) -> dict:
         "filter_rules": rule.filter_rules,
         "other_fields": rule.other_fields,
         "warnings": rule.warnings,
+        "quality": rule.quality or None,
+        "findings": rule.findings,
         "matching_skipped": matching_skip_reason(rule),
         "curation": {
             name: (

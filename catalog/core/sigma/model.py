@@ -86,6 +86,9 @@ class ParsedRule:
     filter_rules: list[str] = field(default_factory=list)
     event_ids: list[int] = field(default_factory=list)
     warnings: list[tuple[int, str]] = field(default_factory=list)
+    # The pySigma object the rule was read from (after the lenient repairs), for the validators
+    # (catalog.core.quality); never persisted.
+    sigma_rule: Any = field(default=None, repr=False, compare=False)
 
     def indicators(self) -> list[IndicatorKey]:
         """Distinct indicators of the rule, in order of appearance."""

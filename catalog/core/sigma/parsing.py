@@ -46,6 +46,7 @@ def parse_file(data: bytes, path: str, limits: Limits | None = None) -> tuple[li
         except RuleFileError as exc:
             problems.append(Problem(path, doc.line + exc.line - 1, exc.message))
             continue
+        parsed.sigma_rule = sigma_rule
         if "id" not in doc.data and any(r.uuid == parsed.uuid for r in rules):
             # Legacy collections put one id in the `action: global` document, shared by every rule.
             inherited, parsed.uuid, parsed.id_derived = parsed.uuid, derived_id(path, doc.index), True
