@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0019_rule_list_density'),
+        ('catalog', '0021_inferred_profile'),
     ]
 
     operations = [
