@@ -98,7 +98,8 @@ def test_why_not_on_a_4688_is_explained_through_the_mapping(client, example_rule
 
 
 @pytest.mark.corpus
-def test_sqlservr_starting_cmd_on_4688_fires_the_sql_server_rule_with_the_renames(client, corpus):
+@pytest.mark.one_database  # matching in Python; the example-rule tests above post 4688s on both databases
+def test_sqlservr_starting_cmd_on_4688_fires_the_sql_server_rule_with_the_renames(client, corpus, corpus_matcher):
     event = post(client, SQLSERVR_CMD_4688)
     fired = {rule["id"]: rule for rule in event["rules"]}
     assert SQL_SERVER_CHILD in fired
@@ -117,6 +118,7 @@ def test_sqlservr_starting_cmd_on_4688_fires_the_sql_server_rule_with_the_rename
 
 
 @pytest.mark.corpus
+@pytest.mark.one_database
 @pytest.mark.parametrize(
     ("event", "category"),
     [
@@ -155,7 +157,7 @@ def test_sqlservr_starting_cmd_on_4688_fires_the_sql_server_rule_with_the_rename
         ),
     ],
 )
-def test_every_mapped_security_event_runs_its_categorys_rules(client, corpus, event, category):
+def test_every_mapped_security_event_runs_its_categorys_rules(client, corpus, corpus_matcher, event, category):
     answer = post(client, {"Channel": "Security", **event})
     assert category in [m["category"] for m in answer["logsource"]["mapped"]]
     through = [rule for rule in answer["rules"] if (rule.get("explanation") or {}).get("via")]
@@ -166,7 +168,8 @@ def test_every_mapped_security_event_runs_its_categorys_rules(client, corpus, ev
 
 
 @pytest.mark.corpus
-def test_every_channel_runs_the_rules_of_the_services_that_select_it(corpus):
+@pytest.mark.one_database
+def test_every_channel_runs_the_rules_of_the_services_that_select_it(corpus, corpus_matcher):
     """For every service with live rules and every channel the taxonomy gives it, an event of that channel with
     one of the rule's event ids has the rule among those matching evaluates (its pool)."""
     catalog = warm()
@@ -186,7 +189,8 @@ def test_every_channel_runs_the_rules_of_the_services_that_select_it(corpus):
 
 
 @pytest.mark.corpus
-def test_the_bits_client_rules_run_on_bits_client_events(corpus):
+@pytest.mark.one_database
+def test_the_bits_client_rules_run_on_bits_client_events(corpus, corpus_matcher):
     bits = set(Rule.objects.live().filter(service="bits-client").values_list("uuid", flat=True))
     assert len(bits) == 7
     event = {
@@ -223,7 +227,8 @@ SECURITY_OF[13] = ("registry_set", 4657)
 
 @pytest.mark.corpus
 @pytest.mark.long
-def test_regression_events_rewritten_as_security_events_fire_their_rules(corpus):
+@pytest.mark.one_database
+def test_regression_events_rewritten_as_security_events_fire_their_rules(corpus, corpus_matcher):
     """Each regression case of Sysmon 1 / 3 / 11 / 13 whose rule reads only fields the mapped Security event
     logs: one of its events, rewritten as that Security event, fires the rule."""
     cases = defaultdict(list)  # (rule uuid, folder) -> rewritten events
