@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from benchmarks import synthetic_corpus, throughput
 from benchmarks.import_bench import FOLDERS
-from benchmarks.search_bench import CACHE, PG_SERVER, _built, _unlink
+from benchmarks.search_bench import CACHE, PG_PREFIX, PG_SERVER, _built, _unlink
 from benchmarks.serve_bench import REFERENCE_RULE, static_path, timings
 from benchmarks.site import ROOT, fresh_postgres_database, serve
 
@@ -124,7 +124,7 @@ def database(engine: str, scale: int, corpus: Path) -> str | None:
         url = f"sqlite:///{CACHE}/search-x{scale}.sqlite3"
         _built(url, paths, CACHE / f"search-x{scale}.sqlite3.built", reset=lambda: _unlink(url))
         return migrated(url)
-    name = f"bench{scale}"
+    name = f"{PG_PREFIX}{scale}"
     try:
         url = PG_SERVER.rsplit("/", 1)[0] + "/" + name
         _built(url, paths, CACHE / f"{name}.built", reset=lambda: fresh_postgres_database(PG_SERVER, name))
