@@ -45,6 +45,7 @@ def rule_list(request):
         "kept_fragments": kept,
         "sorts": list(SORTS),
     }
+    context["facets_capped"] = facets.capped(filterset, context["page"].paginator.count)
     context.update(answers.search_context(filterset, context["page"]))
     return render(request, "browse/rule_list.html", context, status=400 if filterset.errors else 200)
 
@@ -115,13 +116,15 @@ def indicator_detail(request, pk):
 
 @reads_parameters(*fields.LOGSOURCE_KEYS)
 def field_list(request):
-    logsource = {key: request.GET.get(key, "").strip() for key in fields.LOGSOURCE_KEYS}
-    choices = fields.logsource_choices()
-    context = {
-        "rows": fields.field_table(logsource),
-        "selects": [(key, choices[key], value) for key, value in logsource.items()],
-    }
-    return render(request, "browse/field_list.html", context)
+    def content():
+        logsource = {key: request.GET.get(key, "").strip() for key in fields.LOGSOURCE_KEYS}
+        choices = fields.logsource_choices()
+        return {
+            "rows": fields.field_table(logsource),
+            "selects": [(key, choices[key], value) for key, value in logsource.items()],
+        }
+
+    return render_kept(request, "browse/field_list.html", "fields", content)
 
 
 @reads_parameters("page", "rules_page")
@@ -149,10 +152,13 @@ def field_detail(request, name):
 
 @reads_parameters("uncovered")
 def attack_matrix(request):
-    detail = attack.attack_matrix()
-    if request.GET.get("uncovered") == "1":  # techniques no rule covers (telemetry profiles: /coverage/)
-        detail = attack.uncovered_only(detail)
-    return render(request, "browse/attack_matrix.html", detail)
+    def content():
+        detail = attack.attack_matrix()
+        if request.GET.get("uncovered") == "1":  # techniques no rule covers (telemetry profiles: /coverage/)
+            detail = attack.uncovered_only(detail)
+        return detail
+
+    return render_kept(request, "browse/attack_matrix.html", "attack", content)
 
 
 @reads_parameters("page")
@@ -183,7 +189,7 @@ def tactic_detail(request, shortname):
 
 @reads_parameters()
 def event_list(request):
-    return render(request, "browse/event_list.html", {"events": events.event_table()})
+    return render_kept(request, "browse/event_list.html", "events", lambda: {"events": events.event_table()})
 
 
 @reads_parameters("page")
@@ -209,4 +215,17 @@ def canonical_redirect(request, name: str, *args):
 
 @reads_parameters()
 def logsource_list(request):
-    return render(request, "browse/logsource_list.html", {"rows": list(events.logsource_counts())})
+    return render_kept(
+        request, "browse/logsource_list.html", "logsources", lambda: {"rows": list(events.logsource_counts())}
+    )
+
+
+def render_kept(request, template: str, name: str, content):
+    """A whole-catalog page whose content block (`{% fragment content_fragment %}`) depends on the catalog and
+    the page's query alone: kept per catalog version (catalog.platform.fragments); `content()` gives its
+    context, asked only when it is not kept."""
+    key = fragments.key(fragments.version(request), name, request.GET.urlencode()) if fragments.enabled() else ""
+    kept = fragments.get_many([key] if key else [])
+    context = {} if key in kept else content()
+    context.update(content_fragment=key, kept_fragments=kept)
+    return render(request, template, context)

@@ -584,17 +584,17 @@ PAGES = [
     ),
     ("indicator search", ["/indicators/", "/indicators/?field=CommandLine&kind=match&value=use"], 3),
     ("indicator page", ["IND:\\net.exe", "IND: sessions"], 6),  # 4 before two lists (looks for / excludes)
-    ("fields", ["/fields/", "/fields/?product=windows"], 3),
+    ("fields", ["/fields/", "/fields/?product=windows"], 3 + VERSION),
     # 6 before: both lists' counts come with the field's summary row (catalog.publishing.summaries), one query.
     ("field page", ["/fields/Image/", "/fields/AccountName/"], 5 + VERSION + ROW_IDS),
-    ("ATT&CK matrix", ["/attack/"], 3),  # 5 before the shared techniques_with_counts()
+    ("ATT&CK matrix", ["/attack/"], 3 + VERSION),  # 5 before the shared techniques_with_counts()
     # 8, then 5 before (the list's count: summary)
     ("technique page", ["/attack/T1049/", "/attack/T1059/"], 4 + VERSION + ROW_IDS),
     ("tactic page", ["/attack/tactics/discovery/", "/attack/tactics/execution/"], 4 + VERSION + ROW_IDS),  # 7, 5
-    ("events", ["/events/"], 1),
+    ("events", ["/events/"], 1 + VERSION),
     # 4 before (the list's count: summary)
     ("event page", ["/events/Sysmon/1/", "/events/AppLocker/8003/"], 3 + VERSION + ROW_IDS),
-    ("log sources", ["/logsources/"], 1),
+    ("log sources", ["/logsources/"], 1 + VERSION),
 ]
 
 

@@ -77,6 +77,15 @@ def rule_facets(filterset: RuleFilterSet) -> list[Facet]:
     return facets
 
 
+def capped(filterset: RuleFilterSet, match_count: int) -> int | None:
+    """How many matching rules the facet counts were counted over when the list's counted facets match more
+    than facet_counts.CAP rules (they are then lower bounds, and the list says so), else None: exact counts
+    (the whole catalog's are read from the summary tables, whatever its size)."""
+    data = filterset.data
+    from_summaries = getattr(filterset, "whole_catalog", False) and not _narrowing(data) and "retired" not in data
+    return facet_counts.CAP if match_count > facet_counts.CAP and not from_summaries else None
+
+
 def fragment_key(request, filterset: RuleFilterSet) -> str:
     """The fragments-cache key of the list's facet block when it depends on the catalog alone (the whole
     live catalog, counted by the summary tables: catalog.platform.fragments), else ''. The block's links
