@@ -39,6 +39,8 @@ API = [{"q": "lsass"}]
 FILTERED = [{"tactic": "discovery"}, {"level": ["high", "critical"]}]  # filtered lists, no search
 CACHE = Path(os.environ.get("BENCH_CACHE", "/tmp/catalog-bench"))
 PG_SERVER = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# The kept PostgreSQL databases are `<prefix>N` (N: the scale): a prefix of your own keeps runs apart.
+PG_PREFIX = os.environ.get("BENCH_PG_PREFIX", "bench")
 
 
 def timings(base: str, path: str, count: int = REQUESTS) -> list[float]:
@@ -93,7 +95,7 @@ def main(argv: list[str]) -> None:
         _built(sqlite_url, paths, CACHE / f"search-x{scale}.sqlite3.built", reset=lambda: _unlink(sqlite_url))
         bench(f"SQLite, {label}", sqlite_url)
     if "postgresql" in engines:
-        name = f"bench{scale}"
+        name = f"{PG_PREFIX}{scale}"
         try:
             postgres_url = PG_SERVER.rsplit("/", 1)[0] + "/" + name
             _built(postgres_url, paths, CACHE / f"{name}.built", reset=lambda: fresh_postgres_database(PG_SERVER, name))

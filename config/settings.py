@@ -154,6 +154,10 @@ STORAGES = {
 CATALOG_PAGE_CACHE_SECONDS = int(os.environ.get("CATALOG_PAGE_CACHE_SECONDS", "600"))
 CATALOG_PAGE_CACHE_BYTES = int(os.environ.get("CATALOG_PAGE_CACHE_BYTES", str(32 * 1024 * 1024)))
 CATALOG_PAGE_CACHE = os.environ.get("CATALOG_PAGE_CACHE", "memory")
+# Fragments of pages that depend on the catalog alone, keyed by its version (catalog/platform/fragments.py):
+# kept this long at most (a new version makes them unused at once); 0 turns them off.
+CATALOG_FRAGMENT_SECONDS = int(os.environ.get("CATALOG_FRAGMENT_SECONDS", str(24 * 3600)))
+CATALOG_FRAGMENT_CACHE_BYTES = int(os.environ.get("CATALOG_FRAGMENT_CACHE_BYTES", str(32 * 1024 * 1024)))
 # How long a browser, proxy or CDN may use a public answer before asking again (then a 304 if unchanged).
 CATALOG_HTTP_MAX_AGE = int(os.environ.get("CATALOG_HTTP_MAX_AGE", "60"))
 _REDIS_URL = (
@@ -173,6 +177,17 @@ CACHES = {
         else {
             "BACKEND": "catalog.platform.byte_cache.ByteBoundedCache",
             "OPTIONS": {"MAX_BYTES": CATALOG_PAGE_CACHE_BYTES, "MAX_ENTRY_BYTES": 1024 * 1024},
+        }
+    ),
+    # Per-catalog-version fragments (catalog/platform/fragments.py): rule rows, the unfiltered list's facets,
+    # the rule page's sections. Beside the pages, in the same place: each worker's memory by default
+    # (CATALOG_FRAGMENT_CACHE_BYTES), Redis with CATALOG_PAGE_CACHE=shared.
+    "fragments": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _REDIS_URL, "KEY_PREFIX": "fragment"}
+        if CATALOG_PAGE_CACHE == "shared"
+        else {
+            "BACKEND": "catalog.platform.byte_cache.ByteBoundedCache",
+            "OPTIONS": {"MAX_BYTES": CATALOG_FRAGMENT_CACHE_BYTES, "MAX_ENTRY_BYTES": 1024 * 1024},
         }
     ),
     # Rate-limit and login-failure counters: one store for every worker and node. A table in the

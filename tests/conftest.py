@@ -258,6 +258,15 @@ def no_page_cache(settings):
 
 
 @pytest.fixture(autouse=True)
+def fresh_fragments():
+    """Each test starts with no kept fragment (catalog.platform.fragments): a rolled-back test's rule ids come
+    back in the next test, under the same catalog version, as other rules."""
+    from django.core.cache import caches
+
+    caches["fragments"].clear()
+
+
+@pytest.fixture(autouse=True)
 def no_answer_is_a_server_error(request, monkeypatch):
     """A test-client request answered with a 500 fails its test, whatever the test goes on to check: no test
     passes on a server error by reading only the body or a count. A test that means to see one is marked

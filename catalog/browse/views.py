@@ -17,6 +17,7 @@ from catalog.changes.history import rule_history
 from catalog.conversion.query_section import query_section
 from catalog.conversion.requested import CONVERSION_PARAMETERS
 from catalog.models import Indicator
+from catalog.platform import fragments
 from catalog.platform.paging import paginate, paginate_read
 from catalog.platform.parameters import reads_parameters
 
@@ -32,12 +33,19 @@ def overview(request):
 @reads_parameters(*RuleFilterSet.base_filters, "page")
 def rule_list(request):
     filterset = rules.rule_filterset(request.GET)
+    # The unfiltered list's facet block is kept per catalog version (catalog.platform.fragments): counted only
+    # when it is not.
+    facets_key = facets.fragment_key(request, filterset) if fragments.enabled() else ""
+    kept = fragments.get_many([facets_key] if facets_key else [])
     context = {
         "filterset": filterset,
         "page": paginate(request, rules.listing(rules.filtered_rules(filterset)), rules.PER_PAGE),
-        "facets": facets.rule_facets(filterset),
+        "facets": [] if facets_key in kept else facets.rule_facets(filterset),
+        "facets_fragment": facets_key,
+        "kept_fragments": kept,
         "sorts": list(SORTS),
     }
+    context["facets_capped"] = facets.capped(filterset, context["page"].paginator.count)
     context.update(answers.search_context(filterset, context["page"]))
     return render(request, "browse/rule_list.html", context, status=400 if filterset.errors else 200)
 
@@ -45,17 +53,29 @@ def rule_list(request):
 # The rule page's queries, all made here (its templates make none): rule_page.QUERIES, the history's
 # versions (1; a rule an import changed adds its current indicators and, past HISTORY_LIMIT versions,
 # their count) and the Query section's cached conversion (1; a first view converts and stores it).
+# With its parts kept for this catalog version (catalog.platform.fragments): the rule and the conversion.
+# Both without the page cache's version read, which the page cache makes when it is on.
 RULE_PAGE_QUERIES = rule_page.QUERIES + 1 + 1
+KEPT_RULE_PAGE_QUERIES = 1 + 1
 
 
 @reads_parameters(*CONVERSION_PARAMETERS)  # the "Query" section (catalog.conversion.query_section)
 def rule_detail(request, rule_uuid):
-    page = rule_page.rule_page(rule_uuid)
-    if page is None:
+    keys = rule_page.fragment_keys(request, rule_uuid) if fragments.enabled() else {}
+    kept = fragments.get_many(keys.values())
+    if keys and len(kept) == len(keys):  # rendered for this catalog version: only the Query section is new
+        rule = rule_page.kept_page_rule(rule_uuid)
+        context = {"rule": rule}
+    else:
+        page = rule_page.rule_page(rule_uuid)
+        rule = page.rule if page is not None else None
+        context = {"page": page, "rule": rule, "common": indicators.COMMON_INDICATOR}
+        if page is not None:
+            context.update(rule_history(rule))  # the "History" section (changes/_history.html)
+    if rule is None:
         raise Http404("No such rule in the catalog.")
-    context = {"page": page, "rule": page.rule, "common": indicators.COMMON_INDICATOR}
-    context.update(rule_history(page.rule))  # the "History" section (changes/_history.html)
-    context["query_section"] = query_section(page.rule, request.GET)  # the "Query" section (conversion/_query.html)
+    context.update(rule_fragments=keys, kept_fragments=kept)
+    context["query_section"] = query_section(rule, request.GET)  # the "Query" section (conversion/_query.html)
     return render(request, "browse/rule_detail.html", context)
 
 
@@ -96,13 +116,15 @@ def indicator_detail(request, pk):
 
 @reads_parameters(*fields.LOGSOURCE_KEYS)
 def field_list(request):
-    logsource = {key: request.GET.get(key, "").strip() for key in fields.LOGSOURCE_KEYS}
-    choices = fields.logsource_choices()
-    context = {
-        "rows": fields.field_table(logsource),
-        "selects": [(key, choices[key], value) for key, value in logsource.items()],
-    }
-    return render(request, "browse/field_list.html", context)
+    def content():
+        logsource = {key: request.GET.get(key, "").strip() for key in fields.LOGSOURCE_KEYS}
+        choices = fields.logsource_choices()
+        return {
+            "rows": fields.field_table(logsource),
+            "selects": [(key, choices[key], value) for key, value in logsource.items()],
+        }
+
+    return render_kept(request, "browse/field_list.html", "fields", content)
 
 
 @reads_parameters("page", "rules_page")
@@ -130,10 +152,13 @@ def field_detail(request, name):
 
 @reads_parameters("uncovered")
 def attack_matrix(request):
-    detail = attack.attack_matrix()
-    if request.GET.get("uncovered") == "1":  # techniques no rule covers (telemetry profiles: /coverage/)
-        detail = attack.uncovered_only(detail)
-    return render(request, "browse/attack_matrix.html", detail)
+    def content():
+        detail = attack.attack_matrix()
+        if request.GET.get("uncovered") == "1":  # techniques no rule covers (telemetry profiles: /coverage/)
+            detail = attack.uncovered_only(detail)
+        return detail
+
+    return render_kept(request, "browse/attack_matrix.html", "attack", content)
 
 
 @reads_parameters("page")
@@ -164,7 +189,7 @@ def tactic_detail(request, shortname):
 
 @reads_parameters()
 def event_list(request):
-    return render(request, "browse/event_list.html", {"events": events.event_table()})
+    return render_kept(request, "browse/event_list.html", "events", lambda: {"events": events.event_table()})
 
 
 @reads_parameters("page")
@@ -190,4 +215,17 @@ def canonical_redirect(request, name: str, *args):
 
 @reads_parameters()
 def logsource_list(request):
-    return render(request, "browse/logsource_list.html", {"rows": list(events.logsource_counts())})
+    return render_kept(
+        request, "browse/logsource_list.html", "logsources", lambda: {"rows": list(events.logsource_counts())}
+    )
+
+
+def render_kept(request, template: str, name: str, content):
+    """A whole-catalog page whose content block (`{% fragment content_fragment %}`) depends on the catalog and
+    the page's query alone: kept per catalog version (catalog.platform.fragments); `content()` gives its
+    context, asked only when it is not kept."""
+    key = fragments.key(fragments.version(request), name, request.GET.urlencode()) if fragments.enabled() else ""
+    kept = fragments.get_many([key] if key else [])
+    context = {} if key in kept else content()
+    context.update(content_fragment=key, kept_fragments=kept)
+    return render(request, template, context)

@@ -97,16 +97,26 @@ def _serialize_imports() -> None:
 
 def _refresh_statistics() -> None:
     """PostgreSQL plans from table statistics; right after a bulk load they describe empty tables
-    and the rule page's queries run 10x slower until autovacuum catches up (measured: 10 ms vs 0.7 ms)."""
-    if connection.vendor == "postgresql":
+    and the rule page's queries run 10x slower until autovacuum catches up (measured: 10 ms vs 0.7 ms).
+    SQLite keeps none until ANALYZE: without them it sorted every rule of a broad filter by title
+    instead of walking the title index to the page's end (20x SigmaHQ, `?level=high&level=critical`:
+    77 ms -> 0.2 ms). ANALYZE takes 0.2 s at SigmaHQ's size, 3 s at 20x."""
+    if connection.vendor in ("postgresql", "sqlite"):
         tables = [m._meta.db_table for m in (Rule, Stage, Predicate, Indicator, RuleIndicator, RuleReference)]
         tables += [
             Rule.tactics.through._meta.db_table,
             Rule.techniques.through._meta.db_table,
             Rule.events.through._meta.db_table,
         ]
+        names = [connection.ops.quote_name(t) for t in tables]
+        # PostgreSQL analyzes a list of tables in one statement, SQLite one table at a time.
+        if connection.vendor == "postgresql":
+            statements = ["ANALYZE " + ", ".join(names)]
+        else:
+            statements = [f"ANALYZE {name}" for name in names]
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
+            for statement in statements:
+                cursor.execute(statement)
 
 
 def _vacuum_rules() -> None:

@@ -1,6 +1,6 @@
 """Template helpers for the catalog pages: query-string links, labels, YAML highlighting.
 
-Only the Pygments output and `marked` are marked safe: both escape the text first. Everything else
+Only the Pygments output, `marked` and the rule rows are marked safe: each escapes the text first. Everything else
 goes through Django's autoescaping.
 """
 
@@ -8,17 +8,16 @@ from functools import lru_cache
 
 import yaml
 from django import template
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import YamlLexer
 
+from catalog.browse import rule_rows as rule_rows_of
 from catalog.browse.queries import events, fields, indicators
 from catalog.browse.queries.attack import heat
 from catalog.core.reference import attack
 from catalog.platform import links
-from catalog.search.snippets import START, STOP
 
 register = template.Library()
 
@@ -165,10 +164,11 @@ def attack_terms():
 
 @register.filter
 def marked(snippet):
-    """A search snippet as HTML: the text escaped, the database's START/STOP marks (catalog.search.snippets)
-    turned into <mark>. The marks are control characters a document never holds (catalog.search.index drops
-    them from descriptions), so escaping leaves them alone and no text forges one."""
-    html = escape(snippet or "").replace(START, "<mark>").replace(STOP, "</mark>")
-    if html.count("<mark>") != html.count("</mark>"):  # a mark cut by the snippet's end: close it
-        html += "</mark>"
-    return mark_safe(html)  # escaped above
+    """A search snippet as HTML, its marks as <mark> (catalog.browse.rule_rows.marked escapes the text first)."""
+    return mark_safe(rule_rows_of.marked(snippet))
+
+
+@register.simple_tag(takes_context=True)
+def rule_rows(context, rules):
+    """The rows of a rule table, each rendered once per catalog version (catalog.browse.rule_rows)."""
+    return rule_rows_of.rows(context.get("request"), rules)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.urls import reverse
 
+from catalog.browse import rule_rows
 from catalog.browse.queries.attack import techniques_with_counts
 from catalog.models import CatalogVersion, FieldSummary, Indicator, Rule, Technique
 from catalog.search import ranking, snippets
@@ -126,13 +127,13 @@ def _vocabulary_near(word: str) -> str | None:
 
 
 def attach_snippets(page, text: str) -> None:
-    """Give each rule of the page its `search_snippet` (the rows are read here, once: the template reuses them)."""
+    """Give the page's rules their snippets (`page.object_list.snippets`, by rule id: 1 query). The page's
+    rule ids are read here, once (catalog.browse.rule_rows.ListedRules): the rule table reuses them."""
     if not page.paginator.count:  # nothing listed: no rows to read
         return
-    page.object_list = list(page.object_list)
-    found = snippets.snippets([rule.pk for rule in page.object_list], text)
-    for rule in page.object_list:
-        rule.search_snippet = found.get(rule.pk, "")
+    if not isinstance(page.object_list, rule_rows.ListedRules):
+        page.object_list = rule_rows.listed(page.object_list)
+    page.object_list.snippets = snippets.snippets(page.object_list.ids, text)
 
 
 def _closest(word: str, vocabulary: set[str]) -> str | None:
@@ -151,7 +152,7 @@ RELEVANCE_EXPLAINED = (
 
 def search_context(filterset, page) -> dict:
     """The rule list page's search extras: the order it shows, a direct answer (on the first page, above
-    the results), each listed rule's snippet (`search_snippet`, 1 query), a suggestion when nothing matched."""
+    the results), each listed rule's snippet (1 query), a suggestion when nothing matched."""
     from catalog.browse.queries.rules import cleaned, rule_filterset
 
     data = cleaned(filterset)

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from catalog.browse.queries import facet_counts
 from catalog.browse.queries.filtersets import RuleFilterSet
 from catalog.browse.queries.rules import cleaned
+from catalog.platform import fragments
 
 FACET_LIMIT = 40  # choices shown per facet (the most frequent; active ones always)
 
@@ -75,6 +76,28 @@ def rule_facets(filterset: RuleFilterSet) -> list[Facet]:
         _link(shown, name, filterset.data)
         facets.append(Facet(name, label, shown, len(choices)))
     return facets
+
+
+def capped(filterset: RuleFilterSet, match_count: int) -> int | None:
+    """How many matching rules the facet counts were counted over when the list's counted facets match more
+    than facet_counts.CAP rules (they are then lower bounds, and the list says so), else None: exact counts
+    (the whole catalog's are read from the summary tables, whatever its size)."""
+    data = filterset.data
+    from_summaries = getattr(filterset, "whole_catalog", False) and not _narrowing(data) and "retired" not in data
+    return facet_counts.CAP if match_count > facet_counts.CAP and not from_summaries else None
+
+
+def fragment_key(request, filterset: RuleFilterSet) -> str:
+    """The fragments-cache key of the list's facet block when it depends on the catalog alone (the whole
+    live catalog, counted by the summary tables: catalog.platform.fragments), else ''. The block's links
+    carry the rest of the query (a sort), so the query without its page is part of the key."""
+    data = filterset.data
+    if not getattr(filterset, "whole_catalog", False) or _narrowing(data) or "retired" in data:
+        return ""
+    rest = data.copy() if hasattr(data, "copy") else dict(data)
+    rest.pop("page", None)
+    query = rest.urlencode() if hasattr(rest, "urlencode") else urlencode(rest, doseq=True)
+    return fragments.key(fragments.version(request), "rule-facets", query)
 
 
 def shown_label(name: str, value, label: str) -> str:

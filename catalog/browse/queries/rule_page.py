@@ -19,6 +19,7 @@ from catalog.browse.queries.records import matching_skip_reason, rules_for_expor
 from catalog.core.reference import attack
 from catalog.models import Rule, RuleIndicator, RuleReference, public_rules_q
 from catalog.models.matching_jobs import RuleTestEvent
+from catalog.platform import fragments
 
 # What rule_page() costs for any rule: the record (public_rule, 7), the linked rules (1), the
 # correlations and filters naming it (1), similar rules and their rarest shared indicators (2), the
@@ -60,6 +61,21 @@ class RulePage:
 def public_rule(rule_uuid) -> Rule | None:
     """A public rule (retired ones included) with everything its record and page show: 7 queries; None if hidden."""
     return rules_for_export(Rule.objects.public()).filter(uuid=rule_uuid).first()
+
+
+def fragment_keys(request, rule_uuid) -> dict[str, str]:
+    """The keys of the page's parts that depend on the catalog alone (catalog.platform.fragments): "top" (the
+    header and description; its JSON link carries the page's query) and "sections" (ATT&CK to History)."""
+    version = fragments.version(request)
+    return {
+        "top": fragments.key(version, "rule-top", rule_uuid, request.GET.urlencode()),
+        "sections": fragments.key(version, "rule-sections", rule_uuid),
+    }
+
+
+def kept_page_rule(rule_uuid) -> Rule | None:
+    """The rule alone, for a page whose kept parts say the rest (1 query): its title and Query section."""
+    return Rule.objects.public().filter(uuid=rule_uuid).first()
 
 
 def rule_page(rule_uuid) -> RulePage | None:

@@ -85,8 +85,13 @@ def cleaned(filterset) -> dict:
 
 
 def listing(queryset):
-    """A rule queryset ready for an HTML listing table: source joined, techniques in one query."""
-    return queryset.for_listing()
+    """A rule queryset ready for an HTML listing table: source joined, techniques in one query. A size known
+    from the summary tables (`known_count`, catalog.platform.paging) stays with it."""
+    listed = queryset.for_listing()
+    known = getattr(queryset, "known_count", None)
+    if known is not None:
+        listed.known_count = known
+    return listed
 
 
 def recent_rules(limit: int = RECENT_LIMIT, without_sources=()):
