@@ -51,6 +51,32 @@ def timed(command: list[str], env: dict) -> tuple[float, float]:
     return time.perf_counter() - started, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
+# Runs a command and prints the largest resident set any of its processes reached (KiB): per command, unlike
+# RUSAGE_CHILDREN here, which keeps the maximum over every command this benchmark ran.
+PEAK_RSS = (
+    "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, "
+    "stderr=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
+def peak_rss_mib(command: list[str], env: dict) -> float:
+    output = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, *command], env=env, check=True, cwd=ROOT, capture_output=True
+    )
+    return int(output.stdout.decode().split()[-1]) / 1024
+
+
+def memory(manage: list[str], files: list[Path], env: dict) -> None:
+    """Peak RSS of one scan process over the first eighth, half and all of the replicated files: flat when memory
+    is bounded by what a scan keeps (grouped hits, samples, correlation windows), not by how much it reads."""
+    print("  Memory of a one-process scan (peak RSS) as the input grows:")
+    for share in (8, 2, 1):
+        part = files[: max(1, len(files) // share)]
+        size = sum(p.stat().st_size for p in part) / 2**20
+        rss = peak_rss_mib([*manage, "--processes", "1", *map(str, part)], env)
+        print(f"    {size:7.0f} MiB of EVTX in {len(part):2d} file(s): peak RSS {rss:6.1f} MiB")
+
+
 def startup(env: dict, stored: bool) -> float:
     env = dict(env, CATALOG_MATCH_COMPILED_DIR=env["CATALOG_MATCH_COMPILED_DIR"] if stored else "")
     output = subprocess.run([sys.executable, "-c", STARTUP], env=env, check=True, cwd=ROOT, capture_output=True)
@@ -81,6 +107,7 @@ def bench(corpus: Path, env: dict, replicas: Path) -> None:
             print(f"  {label:34s} {processes:5d} {events:7d} {parser:7.2f} {wall:7.2f} {load_s:6.2f} "
                   f"{events / wall:9.0f} {events / steady:11.0f} {wall / parser:8.1f} {cpu:6.2f} "
                   f"{events / cpu:8.0f}")  # fmt: skip
+    memory(manage, sorted(replicas.glob("*.evtx")), env)
 
 
 def main(argv: list[str]) -> None:
