@@ -58,8 +58,8 @@ def import_paths(
             scan = find_rule_files(paths, naming.name_of, report)
             with deferred():  # corpus counts and the catalog version: once, when the import is done
                 written = _ImportRun(scan, report, progress, fail_after, naming).run()
-            if written >= ANALYZE_AFTER:
-                _refresh_statistics()
+                if written >= ANALYZE_AFTER:
+                    _refresh_statistics()  # before publishing: its counts are planned from these statistics
             if strict and report.errors:
                 raise ImportFailed(report)
         if written >= ANALYZE_AFTER:
