@@ -6,6 +6,7 @@ stand in for a parser that is slow, crashes or raises on one particular file.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -79,6 +80,20 @@ def test_results_come_back_in_order_from_several_workers():
 
 
 @pytest.mark.parametrize("workers", [1, 2])
+def collects(item):
+    return gc.isenabled()
+
+
+def test_workers_collect_garbage_while_the_importer_does_not():
+    """The importer pauses collection for its own objects (importer.py); parsing makes cycles, so workers collect."""
+    gc.disable()
+    try:
+        with ParserPool(collects, [1, 2, 3], failed, 1, 30.0) as pool:
+            assert list(pool) == [True, True, True]
+    finally:
+        gc.enable()
+
+
 def test_an_item_over_the_budget_is_reported_and_its_worker_replaced(workers):
     items = [1, 2, "hang", 3, 4, *range(5, 40)]
     results, pool = run(items, workers=workers, budget=1)
