@@ -79,7 +79,6 @@ def test_results_come_back_in_order_from_several_workers():
     assert pool.replaced == 0
 
 
-@pytest.mark.parametrize("workers", [1, 2])
 def collects(item):
     return gc.isenabled()
 
@@ -94,6 +93,7 @@ def test_workers_collect_garbage_while_the_importer_does_not():
         gc.enable()
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_an_item_over_the_budget_is_reported_and_its_worker_replaced(workers):
     items = [1, 2, "hang", 3, 4, *range(5, 40)]
     results, pool = run(items, workers=workers, budget=1)
