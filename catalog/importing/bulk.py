@@ -29,7 +29,7 @@ def insert_rows(
     """
     if not rows:
         return []
-    fields = [model._meta.get_field(c.removesuffix("_id") if c.endswith("_id") else c) for c in columns]
+    fields = [model._meta.get_field(c) for c in columns]  # a foreign key by its column name too (rule_id)
     rows = _converted(fields, columns, rows, encoded)
     connection.ensure_connection()
     if connection.vendor == "postgresql":

@@ -12,8 +12,6 @@ it was before.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
@@ -24,6 +22,7 @@ from django.utils import timezone
 from catalog.conversion.stored import limits as limits_from_settings
 from catalog.core.sigma.problems import ERROR
 from catalog.importing import test_events
+from catalog.importing.bulk_upkeep import ANALYZE_AFTER, gc_skips_what_came_before, refresh_statistics, vacuum_rules
 from catalog.importing.existing import CatalogState, FileKey
 from catalog.importing.files import FileScan, RejectedFile, RuleFile, UnreadableFile, find_rule_files, read_rule_file
 from catalog.importing.naming import SourceNaming
@@ -32,11 +31,10 @@ from catalog.importing.preparing import file_hash as hash_of_file
 from catalog.importing.provenance import COMMITS_KEPT, NO_PROVENANCE, Provenance
 from catalog.importing.report import ImportFailed, ImportReport
 from catalog.importing.writer import RuleToCreate, RuleToUpdate, RuleWriter
-from catalog.models import ImportRun, Indicator, Predicate, Rule, RuleIndicator, RuleReference, Source, Stage
+from catalog.models import ImportRun, Indicator, Rule, Source
 from catalog.publishing.visibility import deferred, publish, set_visibility
 
 WRITE_BATCH = 500  # rules per write while parsing goes on
-ANALYZE_AFTER = 500  # rules written, from which the planner's statistics are refreshed
 IMPORT_LOCK = 0x5167_6D61  # any fixed number: one lock shared by every import of this catalog
 
 
@@ -55,33 +53,22 @@ def import_paths(
     """
     report = ImportReport()
     try:
-        with _gc_skips_what_came_before(), transaction.atomic():
+        with gc_skips_what_came_before(), transaction.atomic():
             _serialize_imports()
             naming = SourceNaming(source)  # after the lock: the sources as the previous import left them
             scan = find_rule_files(paths, naming.name_of, report)
             with deferred():  # corpus counts and the catalog version: once, when the import is done
                 written = _ImportRun(scan, report, progress, fail_after, naming, provenance).run()
-            if written >= ANALYZE_AFTER:
-                _refresh_statistics()
+                if written >= ANALYZE_AFTER:
+                    refresh_statistics()  # before publishing: its counts are planned from these statistics
             if strict and report.errors:
                 raise ImportFailed(report)
         if written >= ANALYZE_AFTER:
-            _vacuum_rules()
+            vacuum_rules()
     except ImportFailed:
         report.rolled_back = True
         report.run_id = None
     return report
-
-
-@contextlib.contextmanager
-def _gc_skips_what_came_before():
-    """An import allocates hundreds of thousands of objects, each full collection would walk every object
-    the process already had (Django, pySigma, ...) again: they are set aside until the import is done."""
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def _serialize_imports() -> None:
@@ -93,41 +80,6 @@ def _serialize_imports() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
-
-
-def _refresh_statistics() -> None:
-    """PostgreSQL plans from table statistics; right after a bulk load they describe empty tables
-    and the rule page's queries run 10x slower until autovacuum catches up (measured: 10 ms vs 0.7 ms).
-    SQLite keeps none until ANALYZE: without them it sorted every rule of a broad filter by title
-    instead of walking the title index to the page's end (20x SigmaHQ, `?level=high&level=critical`:
-    77 ms -> 0.2 ms). ANALYZE takes 0.2 s at SigmaHQ's size, 3 s at 20x."""
-    if connection.vendor in ("postgresql", "sqlite"):
-        tables = [m._meta.db_table for m in (Rule, Stage, Predicate, Indicator, RuleIndicator, RuleReference)]
-        tables += [
-            Rule.tactics.through._meta.db_table,
-            Rule.techniques.through._meta.db_table,
-            Rule.events.through._meta.db_table,
-        ]
-        names = [connection.ops.quote_name(t) for t in tables]
-        # PostgreSQL analyzes a list of tables in one statement, SQLite one table at a time.
-        if connection.vendor == "postgresql":
-            statements = ["ANALYZE " + ", ".join(names)]
-        else:
-            statements = [f"ANALYZE {name}" for name in names]
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-
-
-def _vacuum_rules() -> None:
-    """After a large import is committed, VACUUM the rule table on PostgreSQL: its visibility map then lets
-    counts and list pages read the narrow indexes alone (index-only scans) instead of every wide rule row
-    (measured at 20x SigmaHQ: COUNT of live rules 400 ms -> a few ms). VACUUM cannot run in a transaction,
-    so inside one (a caller's, or a test's) this is left to autovacuum."""
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        tables = [Rule._meta.db_table, Rule.tactics.through._meta.db_table, Rule.techniques.through._meta.db_table]
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM (ANALYZE) " + ", ".join(connection.ops.quote_name(t) for t in tables))
 
 
 class PendingFile(NamedTuple):

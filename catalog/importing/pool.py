@@ -65,6 +65,7 @@ def _serve(conn, function: Callable[[Any], Any], parent_pid: int, progress) -> N
     # What the worker inherited lives as long as it does: keep it out of garbage collection, which would
     # otherwise walk (and so copy, page by page) the importer's objects in every collection.
     gc.freeze()
+    gc.enable()  # the importer pauses collection for itself (importer.py); pySigma's objects hold cycles
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importer's to handle; it stops us
     while True:
         try:

@@ -104,6 +104,7 @@ class RuleWriter:
         self.fail_after = fail_after  # tests: raise after this many rules, to prove the rollback
         self.written = 0
         self.refs: ReferenceData | None = None
+        self.hidden_by_curator: set[int] = set()  # changed rules a curator hid
         self.new_columns = ["uuid", "created_at", "updated_at", *(_attname(name) for name in SIGMA_FIELDS)]
         # Every other column (curation, visibility) starts at its model default, as Rule() would;
         # JSON ones encoded once here rather than once per row.
@@ -167,6 +168,9 @@ class RuleWriter:
             return []
         pks = [item.pk for item in to_update]
         rules = Rule.objects.in_bulk(pks)
+        self.hidden_by_curator |= {
+            pk for pk, rule in rules.items() if rule.hidden
+        }  # by a curator: not in corpus counts
         # History is about the rule as written: a re-derivation by a newer parser (same YAML) keeps none.
         new_text = {item.pk: item.prepared.columns["yaml_text"] for item in to_update}
         new_path = {item.pk: item.file.display_path for item in to_update}
@@ -237,7 +241,9 @@ class RuleWriter:
             returning=True,
         )
         stage_ids = dict(zip(stage_keys, stage_pks, strict=True))
-        indicator_ids = refs.indicator_ids(prepared for _, prepared in written)
+        visible = [prepared for pk, prepared in written if pk not in self.hidden_by_curator]
+        indicator_ids = refs.indicator_ids([prepared for _, prepared in written], visible)
+        refs.add_events(event for _, prepared in written for event in prepared.events)
         predicate_rows, rule_indicator_rows = [], []
         tactic_rows, technique_rows, event_rows, reference_rows = [], [], [], []
         for pk, prepared in written:

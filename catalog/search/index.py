@@ -38,15 +38,32 @@ def rebuild() -> None:
 def _refresh_chunk(pks: list[int]) -> None:
     documents = _documents(pks)
     RuleSearch.objects.filter(rule_id__in=pks).delete()
-    RuleSearch.objects.bulk_create(documents)
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchVector
+        _insert_with_vectors(documents)
+        return
+    RuleSearch.objects.bulk_create(documents)  # SQLite: triggers index them in catalog_rulesearch_fts
 
-        vector = None
-        for column, weight in WEIGHTS:
-            part = SearchVector(column, weight=weight, config="english")
-            vector = part if vector is None else vector + part
-        RuleSearch.objects.filter(rule_id__in=pks).update(vector=vector)
+
+def _insert_with_vectors(documents: list[RuleSearch]) -> None:
+    """PostgreSQL: the documents and their weighted tsvector in one INSERT (inserting, then updating each row
+    with its vector, wrote every row and its GIN entries twice)."""
+    if not documents:
+        return
+    quote = connection.ops.quote_name
+    columns = ["rule_id", "ident", "title", "body", "extra", "summary"]
+    vector = " || ".join(
+        f"setweight(to_tsvector('english'::regconfig, COALESCE(d.{column}, '')), '{weight}')"
+        for column, weight in WEIGHTS
+    )
+    listed = ", ".join(quote(column) for column in columns)
+    types = ", ".join(["%s::bigint[]"] + ["%s::text[]"] * (len(columns) - 1))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(RuleSearch._meta.db_table)} ({listed}, {quote('vector')})"
+            f" SELECT {', '.join(f'd.{column}' for column in columns)}, {vector}"
+            f" FROM unnest({types}) AS d({', '.join(columns)})",
+            [[getattr(document, column) for document in documents] for column in columns],
+        )
 
 
 def _documents(pks: list[int]) -> list[RuleSearch]:

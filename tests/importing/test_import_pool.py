@@ -6,6 +6,7 @@ stand in for a parser that is slow, crashes or raises on one particular file.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -76,6 +77,20 @@ def test_results_come_back_in_order_from_several_workers():
     assert len({pid for _, pid in results}) == 2
     assert os.getpid() not in {pid for _, pid in results}  # parsed in workers, never in the importer
     assert pool.replaced == 0
+
+
+def collects(item):
+    return gc.isenabled()
+
+
+def test_workers_collect_garbage_while_the_importer_does_not():
+    """The importer pauses collection for its own objects (importer.py); parsing makes cycles, so workers collect."""
+    gc.disable()
+    try:
+        with ParserPool(collects, [1, 2, 3], failed, 1, 30.0) as pool:
+            assert list(pool) == [True, True, True]
+    finally:
+        gc.enable()
 
 
 @pytest.mark.parametrize("workers", [1, 2])
