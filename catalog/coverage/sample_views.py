@@ -139,7 +139,8 @@ def sample_upload(request):
         context["refusal"] = str(exc)
         return render(request, TEMPLATE, context, status=getattr(exc, "status", 400))
     profile = inferred_profile(sample)
-    context.update(reading=report(sample, profile), **_compared(declared, profile))
+    context["reading"] = report(sample, profile)
+    context |= _compared(declared, profile)
     return render(request, TEMPLATE, context)
 
 

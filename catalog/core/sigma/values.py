@@ -108,8 +108,7 @@ def _grouped(literals: list[tuple[str, str]]) -> tuple:
 MODES = ("equal", "starts", "ends", "contains")
 
 
-def _plain(equal, starts, ends, contains, cased) -> Plain:
-    """A Plain from its parts, as pickled (catalog.matching.stored)."""
+def _plain(equal, starts, ends, contains, cased) -> Plain:  # a Plain from its parts, as pickled (matching.stored)
     plain = Plain.__new__(Plain)
     plain.equal, plain.starts, plain.ends, plain.contains, plain.cased = equal, starts, ends, contains, cased
     return plain
