@@ -35,7 +35,10 @@ REFERENCE_SPLUNK = (
     'Image IN ("*\\\\net.exe", "*\\\\net1.exe") OR OriginalFileName IN ("net.exe", "net1.exe") '
     'CommandLine IN ("* use", "* sessions") OR CommandLine IN ("* use *", "* sessions *")'
 )
-CORPUS_TARGETS = ("splunk", "lucene", "esql", "eql", "kusto")
+# The targets converted whole in the corpus test: one per backend (the other kusto targets take minutes with
+# azure_monitor's 700 pipeline items; their counts are in conversion/known.py). Lucene's whole corpus is checked
+# by the whole-catalog export test (tests/exports/test_siem_exports.py), which then exports those queries.
+CORPUS_TARGETS = ("splunk", "esql", "eql", "kusto")
 
 
 def pysigma_query(yaml_text: str, target: str, pipeline: str) -> str:
