@@ -22,7 +22,7 @@ PY=.venv/bin/python
 # says not to (the packages in .venv are compiled at install).
 unset PYTHONDONTWRITEBYTECODE
 PG_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-PYTEST=("$PY" -m pytest -n "${TEST_WORKERS:-2}" --dist loadgroup --durations=15)
+PYTEST=("$PY" -m pytest -n "${TEST_WORKERS:-3}" --dist loadgroup --durations=15)
 # Browser modules drive Chromium against a live site: markup, scripts, layout, accessibility. The database kind
 # doesn't change what they check (the page and API tests check what those pages read, on both databases), so each
 # runs in one pass, half in each. Measured on the 2-core CI machine: the whole CI run took 677 s and 1,238 CPU-s
