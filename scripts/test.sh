@@ -9,7 +9,8 @@
 # own databases (SQLite files in its TMPDIR; PostgreSQL names prefixed by the run's database) and its own ports.
 # The SQLite pass prints as it goes; the PostgreSQL pass's output follows it.
 #
-# Each pass runs on pytest-xdist workers (TEST_WORKERS each, default 2), each worker with its own test database,
+# Each pass runs on pytest-xdist workers (TEST_WORKERS each, default 3: with 2, waits on sites, browsers and queues
+# left the 2 cores idle a quarter of the time), each worker with its own test database,
 # live-site databases and ports; `--dist loadgroup` keeps a module's live site on one worker
 # (tests/suite_layout.py). Tests that can reach no database, and whole-corpus computations that only read the
 # rules (marker `one_database`), run in the SQLite pass only. SERIAL=1 runs the passes one after the other.
@@ -22,6 +23,9 @@ PY=.venv/bin/python
 # says not to (the packages in .venv are compiled at install).
 unset PYTHONDONTWRITEBYTECODE
 PG_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+# A test run's databases are thrown away: their commits need not wait for the WAL to reach the disk (libpq reads
+# PGOPTIONS in every process of the run, live sites and task workers included; the server's settings are untouched).
+export PGOPTIONS="${PGOPTIONS:--c synchronous_commit=off}"
 PYTEST=("$PY" -m pytest -n "${TEST_WORKERS:-3}" --dist loadgroup --durations=15)
 # Browser modules drive Chromium against a live site: markup, scripts, layout, accessibility. The database kind
 # doesn't change what they check (the page and API tests check what those pages read, on both databases), so each
