@@ -34,6 +34,7 @@ from catalog.coverage.compare import compare
 from catalog.coverage.inferred import inferred_profile, report
 from catalog.coverage.profile import PROFILE_PARAMETERS, Profile, ProfileError, from_query, parse
 from catalog.coverage.sample import read_sample
+from catalog.platform.multiple_files import MultipleFileField
 from catalog.platform.parameters import reads_parameters
 from catalog.platform.throttling import CoverageRateThrottle, refused_page, throttle_wait
 
@@ -46,22 +47,6 @@ class Refused(ValueError):
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
         self.status = status
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several files in one field (Django's documented recipe)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        items = list(data) if isinstance(data, list | tuple) else [data]
-        return [super(MultipleFileField, self).clean(item, initial) for item in items or [None]]
 
 
 class SampleForm(forms.Form):

@@ -30,6 +30,7 @@ from catalog.matching.jobs import enqueue_files
 from catalog.matching.quotas import QuotaRefused, check_quota, client_key
 from catalog.matching.status import job_json, job_status
 from catalog.matching.views import EventForm
+from catalog.platform.multiple_files import MultipleFileField
 from catalog.platform.throttling import AnonRateThrottle, MatchRateThrottle, match_wait
 
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and headers around the file in a multipart body
@@ -39,23 +40,6 @@ class Refused(Exception):
     def __init__(self, message: str, status: int, retry_after: int | None = None):
         super().__init__(message)
         self.message, self.status, self.retry_after = message, status, retry_after
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several files in one field (Django's documented recipe): cleaned as a list."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        if isinstance(data, (list, tuple)):
-            return [super(MultipleFileField, self).clean(item, initial) for item in data] or super().clean(None)
-        return [super().clean(data, initial)]
 
 
 class UploadForm(forms.Form):
