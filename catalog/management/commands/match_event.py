@@ -44,10 +44,10 @@ class Command(BaseCommand):
         if processes < 0:
             raise CommandError("--processes must be 1 or more (0: one per core)")
         printer = self._printer(format)
-        summaries = []
+        finished = []  # names only: a finished file's results (samples, explanations) are printed and let go
 
         def on_file(done):
-            summaries.append(done)
+            finished.append(done.name)
             if format == "text":
                 self._summary(done.name, done.summary())
             self._correlations(done.name, done.correlations, format)
@@ -58,8 +58,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         except (OSError, EventFileError) as exc:
             raise CommandError(str(exc)) from None
-        if format == "text" and len(summaries) > 1:
-            self._summary(f"all {len(summaries)} files", total.result())
+        if format == "text" and len(finished) > 1:
+            self._summary(f"all {len(finished)} files", total.result())
         skipped = skipped_rules()
         if skipped:
             self.stderr.write(f"{len(skipped)} rule(s) skipped by matching (see each rule's page):")
