@@ -34,12 +34,11 @@ from catalog.coverage.compare import compare
 from catalog.coverage.inferred import inferred_profile, report
 from catalog.coverage.profile import PROFILE_PARAMETERS, Profile, ProfileError, from_query, parse
 from catalog.coverage.sample import read_sample
+from catalog.coverage.upload_views import refused_upload
 from catalog.platform.multiple_files import MultipleFileField
 from catalog.platform.parameters import reads_parameters
-from catalog.platform.throttling import CoverageRateThrottle, refused_page, throttle_wait
 
 TEMPLATE = "coverage/sample.html"
-MULTIPART_OVERHEAD = 64 * 1024  # boundaries, headers and the declared profile's hidden fields
 SAMPLE = "sample_"  # the prefix of the sample's profile parameters on /coverage/compare/
 
 
@@ -102,16 +101,9 @@ def read_uploads(uploads, folder: Path):
 @require_POST
 def sample_upload(request):
     context = {"form": SampleForm(), "back": reverse("coverage:page"), **_caps()}
-    wait = throttle_wait(CoverageRateThrottle, request)
-    if wait is not None:
-        return refused_page(request, TEMPLATE, context, wait, "coverage requests")
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > settings.CATALOG_COVERAGE_SAMPLE_MAX_BYTES + MULTIPART_OVERHEAD:  # before the body is read
-        context["refusal"] = f"Upload of {length:,} bytes: at most {settings.CATALOG_COVERAGE_SAMPLE_MAX_BYTES:,}."
-        return render(request, TEMPLATE, context, status=413)
+    refused = refused_upload(request, TEMPLATE, context, settings.CATALOG_COVERAGE_SAMPLE_MAX_BYTES, "at most")
+    if refused is not None:
+        return refused
     form = context["form"] = SampleForm(request.POST, request.FILES)
     try:
         declared = context["declared"] = from_query(request.POST)

@@ -52,19 +52,28 @@ def config_text(uploaded) -> str:
         raise ProfileError(f"{uploaded.name} is not UTF-8 or UTF-16 text (byte {exc.start}).") from None
 
 
-@require_POST
-def sysmon_upload(request):
-    context = {"form": SysmonConfigForm(), "back": reverse("coverage:page")}
+def refused_upload(request, template: str, context: dict, limit: int, at_most: str):
+    """The coverage uploads' guard, before the body is read: the client's `coverage` rate (429), then the declared
+    size against `limit` plus the multipart overhead (413, "Upload of N bytes: <at_most> <limit>."). None: go on."""
     wait = throttle_wait(CoverageRateThrottle, request)
     if wait is not None:
-        return refused_page(request, TEMPLATE, context, wait, "coverage requests")
+        return refused_page(request, template, context, wait, "coverage requests")
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    if length > max_bytes() + MULTIPART_OVERHEAD:  # before the body is read
-        context["refusal"] = f"Upload of {length:,} bytes: a Sysmon configuration may have at most {max_bytes():,}."
-        return render(request, TEMPLATE, context, status=413)
+    if length > limit + MULTIPART_OVERHEAD:
+        context["refusal"] = f"Upload of {length:,} bytes: {at_most} {limit:,}."
+        return render(request, template, context, status=413)
+    return None
+
+
+@require_POST
+def sysmon_upload(request):
+    context = {"form": SysmonConfigForm(), "back": reverse("coverage:page")}
+    refused = refused_upload(request, TEMPLATE, context, max_bytes(), "a Sysmon configuration may have at most")
+    if refused is not None:
+        return refused
     form = context["form"] = SysmonConfigForm(request.POST, request.FILES)
     try:
         current = from_query(request.POST)  # the profile the page showed, kept
