@@ -49,8 +49,9 @@ if ! [ -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ requirements.lock -
     || [ requirements-tools.lock -nt "$STAMP" ]; then
     "$PY" -m pip install --quiet --require-hashes -r requirements-tools.lock
     UV=$VENV/bin/uv
-    # the same lock as .venv: one environment
-    "$UV" pip install --python "$PY" --quiet --require-hashes --compile-bytecode -r requirements.lock
+    # the same lock as .venv: one environment. Not --compile-bytecode: compiling every package costs 8 CPU-s, and
+    # this venv runs one pytest process, which compiles only what it imports.
+    "$UV" pip install --python "$PY" --quiet --require-hashes -r requirements.lock
     "$UV" pip install --python "$PY" --quiet --no-deps -e .
     "$UV" pip check --python "$PY"
     touch "$STAMP"
