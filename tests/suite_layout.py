@@ -99,5 +99,14 @@ def site_group(item) -> str | None:
     """
     names = set(getattr(item, "fixturenames", ()))
     if MODULE_SERVERS & names and not {"corpus", "sigmahq_imported"} & names:
-        return f"site:{item.module.__name__}"
+        return f"site:{item.module.__name__}{_part(item)}"
     return None
+
+
+def _part(item) -> str:
+    """The share of a long browser module this test is in: a module whose SITE_SPLIT_BY names a parameter runs as
+    one group per value of it (each on its own worker, with its own copy of the site), so its tests run side by
+    side instead of in one worker's row to the end of the run. Tests without that parameter join the first share."""
+    by = getattr(item.module, "SITE_SPLIT_BY", None)
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return f"@{params[by]}" if by and by in params else ""

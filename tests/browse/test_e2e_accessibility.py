@@ -44,6 +44,8 @@ PAGES = [
 
 # The `site` fixture (tests/conftest.py): SigmaHQ with its upstream base URL, production settings.
 SITE = {"name": "catalog_e2e_a11y", "rules": "sigmahq", "base_url": "https://github.com/SigmaHQ/sigma/blob/master/"}
+# axe takes seconds a page on SigmaHQ's sizes (tens on /fields/ and the matrix): light and dark run on two workers.
+SITE_SPLIT_BY = "scheme"
 
 
 def open_page(browser, site, name, path, scheme):
