@@ -10,13 +10,17 @@ class CatalogConfig(AppConfig):
 
         from catalog.models import Rule
         from catalog.publishing.versioning import bump_version
+        from catalog.publishing.visibility import publish
 
         def catalog_changed(sender, **kwargs):
             bump_version()
 
+        def rule_deleted(sender, **kwargs):
+            publish()  # the live set changed; once per deletion inside catalog.publishing.deletion.deleting()
+
         # Curation saves go through Rule.save(); imports bump the version themselves (raw SQL).
         post_save.connect(catalog_changed, sender=Rule, dispatch_uid="catalog-version-save")
-        post_delete.connect(catalog_changed, sender=Rule, dispatch_uid="catalog-version-delete")
+        post_delete.connect(rule_deleted, sender=Rule, dispatch_uid="catalog-version-delete")
         # The summary tables are derived data: after any migration (a new table, or a schema change a
         # count depends on) they are rewritten from the rules, with the final schema in place.
         post_migrate.connect(_refresh_summaries, sender=self, dispatch_uid="catalog-summaries-migrate")

@@ -216,19 +216,16 @@ def generated_rules(db, tmp_path):
 
 
 def remove_source(name: str) -> None:
-    """Delete a source's rules, the indicators only they carried, and the source; recount the rest."""
+    """Delete a source with its rules and the indicators only they carried, as the admin does: one publish."""
     from catalog.models import Indicator, Rule, Source
-    from catalog.publishing.versioning import bump_version
-    from catalog.publishing.visibility import recount_corpus
+    from catalog.publishing.deletion import deleting
 
     rules = Rule.objects.filter(source__name=name)
-    touched = set(Indicator.objects.filter(rule_indicators__rule__in=rules).values_list("pk", flat=True))
-    rules.delete()
-    Indicator.objects.filter(pk__in=touched, rule_indicators__isnull=True).delete()
-    Source.objects.filter(name=name).delete()
-    if Indicator.objects.filter(pk__in=touched).exists():  # shared with another source: their counts change
-        recount_corpus()
-    bump_version(fields=True)  # which rules are live changed: the field counts too
+    with deleting():
+        touched = set(Indicator.objects.filter(rule_indicators__rule__in=rules).values_list("pk", flat=True))
+        rules.delete()
+        Indicator.objects.filter(pk__in=touched, rule_indicators__isnull=True).delete()
+        Source.objects.filter(name=name).delete()
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from catalog.curation.edits import Edit, apply_edit_many, rules_for_curation, sa
 from catalog.curation.forms import RuleCurationForm, TagActionForm
 from catalog.models import Rule
 from catalog.platform.links import web_url
+from catalog.publishing.deletion import PublishOnceOnDelete
 
 SIGMA_READONLY = [
     "uuid",
@@ -64,7 +65,7 @@ CURATION_LAYOUT = [
 
 
 @admin.register(Rule)
-class RuleAdmin(admin.ModelAdmin):
+class RuleAdmin(PublishOnceOnDelete):
     form = RuleCurationForm
     list_display = [
         "title",

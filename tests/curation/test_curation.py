@@ -21,6 +21,7 @@ from catalog.curation.fields import CurationError, curated_rules, curation_of
 from catalog.curation.tags import add_local_tag, remove_local_tag
 from catalog.importing.importer import import_paths
 from catalog.models import CURATION_FIELDS, Rule, RuleVersion
+from catalog.publishing.deletion import deleting
 from tests.constants import CERTUTIL, CERTUTIL_ID, EXAMPLE_RULES, SSH, SSH_ID
 
 pytestmark = pytest.mark.django_db
@@ -237,7 +238,8 @@ def test_curation_round_trips_into_a_rebuilt_catalog(examples, carol, tmp_path):
     assert not any(Rule.objects.get(uuid=k).source.name == "sigmahq" for k in exported["rules"])
 
     # Rebuild: the source's rules are gone and imported afresh, without curation.
-    Rule.objects.filter(source__name="examples").delete()
+    with deleting():
+        Rule.objects.filter(source__name="examples").delete()
     report = import_examples(examples)
     assert report.created == EXAMPLE_RULES
     assert not curated_rules().filter(source__name="examples").exists()

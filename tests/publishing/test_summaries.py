@@ -166,3 +166,44 @@ def test_rule_lists_counted_from_the_summary_equal_a_count(client, example_rules
     for query, count in expected.items():
         assert client.get(f"/api/rules/?{query}").json()["count"] == count > 0, query
         assert f"<strong>{count}</strong> rule" in client.get(f"/rules/?{query}").content.decode(), query
+
+
+def _check_corpus_counts() -> None:
+    """Every indicator's corpus counts equal the live rules that look for it, and that exclude it."""
+    from catalog.models import Indicator
+
+    looking, excluding = defaultdict(set), defaultdict(set)
+    live = set(Rule.objects.filter(hidden=False, retired=False).values_list("pk", flat=True))
+    for rule_id, indicator_id, polarity in RuleIndicator.objects.values_list("rule_id", "indicator_id", "polarity"):
+        if rule_id in live:
+            if polarity in LOOKED_FOR:
+                looking[indicator_id].add(rule_id)
+            if polarity in EXCLUDED:
+                excluding[indicator_id].add(rule_id)
+    for pk, corpus_count, exclude_count in Indicator.objects.values_list("pk", "corpus_count", "exclude_count"):
+        assert (corpus_count, exclude_count) == (len(looking[pk]), len(excluding[pk])), pk
+
+
+def test_rules_deleted_in_the_admin_publish_once_and_leave_every_count_exact(client, admin_user, example_rules):
+    """The admin's "delete selected" sends post_delete once per rule: one new version, exact counts."""
+    from catalog.models import CatalogVersion
+
+    _check_corpus_counts()
+    doomed = list(example_rules.order_by("pk").values_list("pk", flat=True))[::2]  # half, on every log source
+    assert len(doomed) > 1
+    before = CatalogVersion.current()
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/catalog/rule/", {"action": "delete_selected", "_selected_action": doomed, "post": "yes"}
+    )
+    assert response.status_code == 302, response.content[:500]
+    assert not Rule.objects.filter(pk__in=doomed).exists()
+    assert CatalogVersion.current() == before + 1  # once, not once per deleted rule
+    check_everything()
+    _check_corpus_counts()
+
+
+def test_one_rule_deleted_outside_the_admin_also_leaves_the_counts_exact(example_rules):
+    example_rules.order_by("pk").first().delete()
+    check_everything()
+    _check_corpus_counts()
