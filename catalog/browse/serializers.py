@@ -4,10 +4,10 @@ one contract.
 
 from urllib.parse import urlencode
 
-from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog.browse.api_urls import api_url
 from catalog.browse.queries.fields import field_param
 from catalog.browse.queries.records import rule_to_dict
 from catalog.models import Indicator, Polarity, Rule, Tactic, Technique
@@ -16,10 +16,6 @@ from catalog.models import Indicator, Polarity, Rule, Tactic, Technique
 def rule_page(request, uuid):
     """The HTML page of a rule (a public path, part of the URL contract)."""
     return request.build_absolute_uri(f"/rules/{uuid}/")
-
-
-def api_url(request, name, *args):
-    return request.build_absolute_uri(reverse(f"browse:api-{name}", args=args))
 
 
 class LogsourceSerializer(serializers.Serializer):
