@@ -23,7 +23,8 @@ def detection_rules():
     rules = {}
     for folder in CORPUS_FOLDERS:
         for path in sorted((CORPUS / folder).rglob("*.yml")):
-            for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            # libyaml (the safe loader in C): the pure-Python one took 8 s of CPU for the corpus
+            for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader):
                 if isinstance(doc, dict) and "detection" in doc and "logsource" in doc and doc.get("id"):
                     rules[str(doc["id"])] = doc
     return rules
