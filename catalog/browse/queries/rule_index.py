@@ -1,0 +1,166 @@
+"""Every public rule's facet values as small codes, read once per catalog version and kept in each process.
+
+The rule list counts its facets over the rules a search or filter matches, and says how many match.
+Counted by the database, both read every matching rule's row: at 20x SigmaHQ `?q=powershell` matches
+12,820 rules and `?level=high&level=critical` 38,080, and a `GROUP BY` over them cost 30-170 ms, which
+is why the facets were counted over the first 10,000 only. Here each public rule's values are codes in
+arrays indexed by rule id (a code stands for one distinct value: a tag list, an author list, a rule's
+set of tactics), and each code has the list of its rules (its postings). A list's facet counts are then a
+`Counter` over its matching rule ids, one per group of facets, in C (about 0.1 us per rule and group),
+exact at any size; and a filter on a facet is the union of its values' postings
+(catalog.browse.queries.rule_matches).
+
+The index is built from the database (5 narrow queries; at 20x SigmaHQ 0.2-0.5 s, and about 5 MB per
+process) the first time a process needs it for a catalog version, and kept under that version: every change
+of the rules bumps it (catalog.publishing.versioning), so a stale index is never read. The key is the
+version's number and time, so two test databases that reach the same number are never confused.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+from catalog.models import CatalogVersion, Rule, RuleTestEvent, Tactic, Technique
+
+# The columns of the "scalar" group, one value per rule: the facets, and the filters that are not facets.
+SCALARS = ("status", "level", "product", "category", "service", "source", "quality", "type", "verified")
+_COLUMNS = ("status", "level_shown", "product", "category", "service", "source__name", "quality", "rule_type")
+LIVE, RETIRED = 1, 2  # a rule's state; 0: hidden or no such rule
+
+
+@dataclass
+class Group:
+    """One group of facet values: per rule id, the code of its value; per code, the value and its rules."""
+
+    codes: list[int]
+    values: list = field(default_factory=list)  # code -> value (a tuple of SCALARS, a tag list, a tuple of names)
+    postings: list[list[int]] = field(default_factory=list)  # code -> public rule ids, ascending
+    _known: dict = field(default_factory=dict)
+    _split: list | None = None
+
+    def add(self, pk: int, value) -> None:
+        code = self._known.get(value)
+        if code is None:
+            code = self._known[value] = len(self.values)
+            self.values.append(value)
+            self.postings.append([])
+        self.codes[pk] = code
+        self.postings[code].append(pk)
+
+    def split(self, choices) -> list:
+        """code -> `choices(value)` (the choices a value holds), worked out once per index."""
+        if self._split is None:
+            self._split = [tuple(choices(value)) for value in self.values]
+        return self._split
+
+    def count(self, ids) -> Counter:
+        """{value: rules among `ids`}."""
+        return Counter({self.values[code]: n for code, n in Counter(map(self.codes.__getitem__, ids)).items()})
+
+    def ids(self, wanted) -> set[int]:
+        """The rules whose value satisfies `wanted(value)`."""
+        found: set[int] = set()
+        for code, value in enumerate(self.values):
+            if wanted(value):
+                found.update(self.postings[code])
+        return found
+
+
+@dataclass
+class RuleIndex:
+    key: tuple
+    state: bytearray  # rule id -> LIVE, RETIRED or 0 (hidden, or no such rule)
+    groups: dict[str, Group]  # scalar, tag (the tag_text), author (the text), tactic and technique (sorted tuples)
+    tested: frozenset[int]  # public rules with logged test events
+    labels: dict[str, dict[str, str]]  # "tactic": {shortname: name}, "technique": {technique id: name}
+    public: list[int]  # every public rule id, ascending
+    live_count: int = 0
+    # A rule's whole profile (its state, its code in each group, whether it has test events): rules that share
+    # all of them count alike, so when many do (20 copies of a corpus do), one Counter pass over the profiles
+    # of a list's rules replaces one per group. Kept only when there are 4 rules or more per profile.
+    profiles: Group | None = None
+
+    def in_state(self, ids, state: int) -> list[int]:
+        """The rules among `ids` (every public rule when None) in `state`."""
+        if ids is None:
+            ids = self.public
+        return [pk for pk in ids if self.state[pk] == state]
+
+    def counted(self, ids, state: int) -> tuple[dict[str, Counter], int, Counter]:
+        """Among `ids` (every public rule when None): per group, {code: rules in `state`}; how many of those
+        have test events; and {state: rules}."""
+        ids = self.public if ids is None else ids
+        if self.profiles is None:
+            shown = self.in_state(ids, state)
+            codes = {name: Counter(map(group.codes.__getitem__, shown)) for name, group in self.groups.items()}
+            return codes, sum(1 for pk in shown if pk in self.tested), Counter(map(self.state.__getitem__, ids))
+        per_group: list[dict] = [{} for _ in self.groups]
+        tested, states = 0, Counter()
+        for code, n in Counter(map(self.profiles.codes.__getitem__, ids)).items():
+            profile = self.profiles.values[code]
+            states[profile[0]] += n
+            if profile[0] == state:
+                for counted, value in zip(per_group, profile[1:-1], strict=True):
+                    counted[value] = counted.get(value, 0) + n
+                tested += n if profile[-1] else 0
+        return {name: Counter(counted) for name, counted in zip(self.groups, per_group, strict=True)}, tested, states
+
+
+_lock = threading.Lock()
+_kept: dict[str, RuleIndex] = {}
+
+
+def current() -> RuleIndex:
+    """The index of the catalog version the database is at, built when this process has none for it.
+
+    Built outside the lock's hold of other readers only once: a second thread waits for the first's."""
+    key = CatalogVersion.state()
+    kept = _kept.get("index")
+    if kept is not None and kept.key == key:
+        return kept
+    with _lock:
+        kept = _kept.get("index")
+        if kept is None or kept.key != key:
+            kept = build(key)
+            if CatalogVersion.state() == key:  # no change committed meanwhile: the rows read are this version's
+                _kept["index"] = kept
+    return kept
+
+
+def build(key: tuple = ()) -> RuleIndex:
+    """Read the public rules' facet values (5 queries). Also used, not kept, by the summary tables' refresh."""
+    rows = list(
+        Rule.objects.public().order_by("pk").values_list("pk", "retired", "verified", "tag_text", "author", *_COLUMNS)
+    )
+    size = (rows[-1][0] + 1) if rows else 1
+    state = bytearray(size)
+    groups = {name: Group([0] * size) for name in ("scalar", "tag", "author", "tactic", "technique")}
+    for pk, retired, verified, tags, author, *scalars in rows:
+        state[pk] = RETIRED if retired else LIVE
+        groups["scalar"].add(pk, (*scalars, verified))
+        groups["tag"].add(pk, tags)
+        groups["author"].add(pk, author)
+    public = [row[0] for row in rows]
+    labels = {"tactic": {}, "technique": {}}
+    for name, model, key_field in (("tactic", Tactic, "shortname"), ("technique", Technique, "technique_id")):
+        through = (Rule.tactics if name == "tactic" else Rule.techniques).through
+        per_rule: dict[int, list[str]] = {}
+        for rule_id, value in through.objects.values_list("rule_id", f"{name}__{key_field}"):
+            if rule_id < size and state[rule_id]:
+                per_rule.setdefault(rule_id, []).append(value)
+        for pk in public:
+            groups[name].add(pk, tuple(sorted(per_rule.get(pk, ()))))
+        labels[name] = dict(model.objects.values_list(key_field, "name"))
+    tested = frozenset(
+        pk for pk in RuleTestEvent.objects.values_list("rule_id", flat=True).distinct() if pk < size and state[pk]
+    )
+    index = RuleIndex(key, state, groups, tested, labels, public, state.count(LIVE))
+    profiles = Group([0] * size)
+    for pk in public:
+        profiles.add(pk, (state[pk], *(group.codes[pk] for group in groups.values()), pk in tested))
+    if len(profiles.values) * 4 <= len(public):
+        profiles.postings = []  # only counted
+        index.profiles = profiles
+    return index
