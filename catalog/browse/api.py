@@ -26,6 +26,7 @@ from catalog.browse.queries.indicator_search import IndicatorFilterSet
 from catalog.browse.views import canonical_redirect
 from catalog.models import Indicator, Rule
 from catalog.models.rules import LISTING_DEFERRED
+from catalog.platform import fragments
 from catalog.platform.api_pagination import Pagination
 from catalog.platform.api_strict import StrictListAPIView
 from catalog.platform.parameters import declare, reads_parameters
@@ -81,7 +82,8 @@ class RuleList(StrictListAPIView):
         return Rule.objects.public().select_related("source").defer(*LISTING_DEFERRED)
 
     def filter_queryset(self, queryset):
-        filterset = rules.rule_filterset(self.request.query_params)  # every public rule, like the page
+        # Every public rule, like the page; the catalog version, when the page cache read it already.
+        filterset = rules.rule_filterset(self.request.query_params, catalog_state=fragments.state(self.request))
         if not filterset.is_valid():
             raise translate_validation(filterset.errors)  # 400 with the form errors
         found = rules.filtered_rules(filterset)

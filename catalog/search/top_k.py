@@ -13,7 +13,6 @@ titled rules, ranks them all as before.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 from django.db import connection
@@ -27,15 +26,15 @@ from catalog.search import text as search_text
 def first_rows(text: str, shown, top: int) -> set[int] | None:
     """The rules among `shown` (the list's rules, every filter applied) that make the first `top` rows of the
     relevance order for `text` (more when rules tie with the last of them: the database's order of those
-    decides); None when that is all of them. 3 queries and one per word of the query."""
+    decides); None when that is all of them (then no query; else 3)."""
     if top >= len(shown):
         return None
     within = set(shown)
     exact = ranking.exact_ids(text) & within
     hits = Counter()
     phrases = search_text.query_phrases(text)
-    for phrase in phrases:
-        hits.update(ranking.title_ids(phrase) & within)
+    for titled in ranking.title_ids(phrases):
+        hits.update(titled & within)
     candidates = None
     for needed in range(len(phrases), 0, -1):
         chosen = exact | {pk for pk, n in hits.items() if n >= needed}
@@ -52,7 +51,6 @@ def first_rows(text: str, shown, top: int) -> set[int] | None:
 
 def among(ids) -> Q:
     """Rules whose id is one of `ids`, as one parameter: a list of thousands of ids would be as many."""
-    ids = sorted(ids)
     if connection.vendor == "postgresql":
-        return Q(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [ids]))
-    return Q(pk__in=RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)]))
+        return Q(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [ranking.id_list(ids)]))
+    return Q(pk__in=RawSQL("SELECT value FROM json_each(%s)", [ranking.id_list(ids)]))

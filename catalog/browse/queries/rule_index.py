@@ -81,11 +81,14 @@ class RuleIndex:
     # all of them count alike, so when many do (20 copies of a corpus do), one Counter pass over the profiles
     # of a list's rules replaces one per group. Kept only when there are 4 rules or more per profile.
     profiles: Group | None = None
+    _by_state: dict = field(default_factory=dict)
 
     def in_state(self, ids, state: int) -> list[int]:
         """The rules among `ids` (every public rule when None) in `state`."""
         if ids is None:
-            ids = self.public
+            if state not in self._by_state:  # the unfiltered list's rules, worked out once
+                self._by_state[state] = [pk for pk in self.public if self.state[pk] == state]
+            return self._by_state[state]
         return [pk for pk in ids if self.state[pk] == state]
 
     def counted(self, ids, state: int) -> tuple[dict[str, Counter], int, Counter]:
@@ -112,11 +115,11 @@ _lock = threading.Lock()
 _kept: dict[str, RuleIndex] = {}
 
 
-def current() -> RuleIndex:
-    """The index of the catalog version the database is at, built when this process has none for it.
-
-    Built outside the lock's hold of other readers only once: a second thread waits for the first's."""
-    key = CatalogVersion.state()
+def current(key: tuple | None = None) -> RuleIndex:
+    """The index of the catalog version the database is at (`key`: its (number, time), when the caller has read
+    it: catalog.platform.fragments.state), built when this process has none for it; one thread builds it while
+    others wait for it."""
+    key = key or CatalogVersion.state()
     kept = _kept.get("index")
     if kept is not None and kept.key == key:
         return kept

@@ -26,9 +26,9 @@ NOT_FILTERS = ("sort", "retired")  # retired: the rule's state, applied by `show
 class Matches:
     """The rules matching a list's valid filters (`data`: its form's cleaned data), public ones only."""
 
-    def __init__(self, data: dict, index: rule_index.RuleIndex | None = None):
+    def __init__(self, data: dict, index: rule_index.RuleIndex):
         self.data = data
-        self.index = index or rule_index.current()
+        self.index = index
         self.used = [name for name, value in data.items() if name not in NOT_FILTERS and _in_use(value)]
         self._sets: dict[str, set[int] | None] = {}
 

@@ -10,7 +10,7 @@ import functools
 
 from django.db.models import Case, F, IntegerField, Value, When
 
-from catalog.browse.queries import first_rows
+from catalog.browse.queries import first_rows, rule_index
 from catalog.browse.queries.filtersets import SORTS, RuleFilterSet
 from catalog.browse.queries.rule_matches import Matches
 from catalog.models import LEVELS, Rule
@@ -20,6 +20,9 @@ from catalog.search import ranking
 PER_PAGE = 50  # rows per page of the HTML rule lists (/rules/, /coverage/rules/)
 
 RECENT_LIMIT = 10
+# Filters the database applies as a list of rule ids (`pk IN (...)`): sorted by title, such a list is read
+# along the title index instead (catalog.browse.queries.first_rows.by_title).
+ID_LIST_FILTERS = ("tactic", "technique", "has_test_events", "indicators")
 
 
 def with_level_rank(queryset):
@@ -46,11 +49,13 @@ def _nulls_last(term: str):
     return column.desc(nulls_last=True) if term.startswith("-") else column.asc(nulls_last=True)
 
 
-def rule_filterset(data, queryset=None) -> RuleFilterSet:
+def rule_filterset(data, queryset=None, catalog_state: tuple | None = None) -> RuleFilterSet:
     """The shared RuleFilterSet over public rules (retired ones only when `retired` is asked), or over
-    `queryset`. `whole_catalog` says it starts from every public rule (what the summary tables count)."""
+    `queryset`. `whole_catalog` says it starts from every public rule (what the summary tables count);
+    `catalog_state`, the catalog version the request renders, when read already (its rule index's key)."""
     filterset = RuleFilterSet(data, queryset=Rule.objects.public() if queryset is None else queryset)
     filterset.whole_catalog = queryset is None
+    filterset.catalog_state = catalog_state
     return filterset
 
 
@@ -71,9 +76,15 @@ def filtered_rules(filterset: RuleFilterSet):
         found.known_count = len(shown)
         if text and not data.get("sort"):
             found.narrowing = functools.partial(first_rows.by_relevance, text, shown)
-        elif not text and data.get("sort") in (None, "", "title") and data.get("retired") is not True:
+        elif _by_id_list(found_rules, data):
             found.narrowing = functools.partial(first_rows.by_title, shown, found_rules.index.live_count)
     return found
+
+
+def _by_id_list(found_rules: Matches, data: dict) -> bool:
+    """A list of live rules in title order that a filter narrows by a list of rule ids."""
+    in_title_order = data.get("sort") in (None, "", "title") and data.get("retired") is not True
+    return in_title_order and bool(set(found_rules.used) & set(ID_LIST_FILTERS))
 
 
 def matches(filterset: RuleFilterSet) -> Matches:
@@ -81,7 +92,8 @@ def matches(filterset: RuleFilterSet) -> Matches:
     per filterset: the list's count and its facets share them."""
     known = getattr(filterset, "matches", None)
     if known is None:
-        known = filterset.matches = Matches(cleaned(filterset))
+        index = rule_index.current(getattr(filterset, "catalog_state", None))
+        known = filterset.matches = Matches(cleaned(filterset), index)
     return known
 
 
