@@ -582,7 +582,7 @@ PAGES = [
     # (catalog.search.top_k): its exact answers, the titles holding its words, their scores (3 queries).
     (
         "broad search",
-        ["/rules/?q=powershell&page=2", "/rules/?q=process+creation&level=high&page=2"],
+        ["/rules/?q=powershell&page=2", "/rules/?q=suspicious+execution&page=3"],
         7 + VERSION + ROW_IDS,
     ),
     # The count the view documents (catalog.browse.views.RULE_PAGE_QUERIES, 14): rule_page()'s 12 (similar
