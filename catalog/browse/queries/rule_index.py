@@ -22,6 +22,8 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.db import connection
+
 from catalog.models import CatalogVersion, Rule, RuleTestEvent, Tactic, Technique
 
 # The columns of the "scalar" group, one value per rule: the facets, and the filters that are not facets.
@@ -30,24 +32,31 @@ _COLUMNS = ("status", "level_shown", "product", "category", "service", "source__
 LIVE, RETIRED = 1, 2  # a rule's state; 0: hidden or no such rule
 
 
-@dataclass
 class Group:
-    """One group of facet values: per rule id, the code of its value; per code, the value and its rules."""
+    """One group of facet values: per rule id, the code of its value; per code, the value and (worked out on
+    first use) its rules."""
 
-    codes: list[int]
-    values: list = field(default_factory=list)  # code -> value (a tuple of SCALARS, a tag list, a tuple of names)
-    postings: list[list[int]] = field(default_factory=list)  # code -> public rule ids, ascending
-    _known: dict = field(default_factory=dict)
-    _split: list | None = None
+    def __init__(self, size: int, pks: list[int], values):
+        known: dict = {}
+        codes = [known.setdefault(value, len(known)) for value in values]  # a new value gets the next code
+        self.values = list(known)  # code -> value (a tuple of SCALARS, a tag list, a tuple of names)
+        self.codes = [0] * size  # rule id -> code
+        for pk, code in zip(pks, codes, strict=True):
+            self.codes[pk] = code
+        self._pks = pks
+        self._postings: list[list[int]] | None = None
+        self._split: list | None = None
 
-    def add(self, pk: int, value) -> None:
-        code = self._known.get(value)
-        if code is None:
-            code = self._known[value] = len(self.values)
-            self.values.append(value)
-            self.postings.append([])
-        self.codes[pk] = code
-        self.postings[code].append(pk)
+    @property
+    def postings(self) -> list[list[int]]:
+        """code -> public rule ids, ascending."""
+        if self._postings is None:
+            postings: list[list[int]] = [[] for _ in self.values]
+            codes = self.codes
+            for pk in self._pks:
+                postings[codes[pk]].append(pk)
+            self._postings = postings
+        return self._postings
 
     def split(self, choices) -> list:
         """code -> `choices(value)` (the choices a value holds), worked out once per index."""
@@ -62,9 +71,10 @@ class Group:
     def ids(self, wanted) -> set[int]:
         """The rules whose value satisfies `wanted(value)`."""
         found: set[int] = set()
+        postings = self.postings
         for code, value in enumerate(self.values):
             if wanted(value):
-                found.update(self.postings[code])
+                found.update(postings[code])
         return found
 
 
@@ -133,37 +143,43 @@ def current(key: tuple | None = None) -> RuleIndex:
 
 
 def build(key: tuple = ()) -> RuleIndex:
-    """Read the public rules' facet values (5 queries). Also used, not kept, by the summary tables' refresh."""
-    rows = list(
+    """Read the public rules' facet values (7 queries). Also used, not kept, by the summary tables' refresh."""
+    rules = (
         Rule.objects.public().order_by("pk").values_list("pk", "retired", "verified", "tag_text", "author", *_COLUMNS)
     )
-    size = (rows[-1][0] + 1) if rows else 1
-    state = bytearray(size)
-    groups = {name: Group([0] * size) for name in ("scalar", "tag", "author", "tactic", "technique")}
-    for pk, retired, verified, tags, author, *scalars in rows:
-        state[pk] = RETIRED if retired else LIVE
-        groups["scalar"].add(pk, (*scalars, verified))
-        groups["tag"].add(pk, tags)
-        groups["author"].add(pk, author)
+    rows = _rows(rules)  # about 75,600 at 20x SigmaHQ: no per-row conversion by the ORM
     public = [row[0] for row in rows]
-    labels = {"tactic": {}, "technique": {}}
+    size = (public[-1] + 1) if public else 1
+    state = bytearray(size)
+    for pk, retired in zip(public, (row[1] for row in rows), strict=True):
+        state[pk] = RETIRED if retired else LIVE
+    groups = {
+        "scalar": Group(size, public, ((*row[5:], bool(row[2])) for row in rows)),
+        "tag": Group(size, public, (row[3] for row in rows)),
+        "author": Group(size, public, (row[4] for row in rows)),
+    }
+    labels = {}
     for name, model, key_field in (("tactic", Tactic, "shortname"), ("technique", Technique, "technique_id")):
         through = (Rule.tactics if name == "tactic" else Rule.techniques).through
         per_rule: dict[int, list[str]] = {}
-        for rule_id, value in through.objects.values_list("rule_id", f"{name}__{key_field}"):
-            if rule_id < size and state[rule_id]:
-                per_rule.setdefault(rule_id, []).append(value)
-        for pk in public:
-            groups[name].add(pk, tuple(sorted(per_rule.get(pk, ()))))
+        for rule_id, value in _rows(through.objects.values_list("rule_id", f"{name}__{key_field}")):
+            per_rule.setdefault(rule_id, []).append(value)
+        groups[name] = Group(size, public, (tuple(sorted(per_rule.get(pk, ()))) for pk in public))
         labels[name] = dict(model.objects.values_list(key_field, "name"))
     tested = frozenset(
         pk for pk in RuleTestEvent.objects.values_list("rule_id", flat=True).distinct() if pk < size and state[pk]
     )
     index = RuleIndex(key, state, groups, tested, labels, public, state.count(LIVE))
-    profiles = Group([0] * size)
-    for pk in public:
-        profiles.add(pk, (state[pk], *(group.codes[pk] for group in groups.values()), pk in tested))
+    profiles = Group(
+        size, public, ((state[pk], *(g.codes[pk] for g in groups.values()), pk in tested) for pk in public)
+    )
     if len(profiles.values) * 4 <= len(public):
-        profiles.postings = []  # only counted
         index.profiles = profiles
     return index
+
+
+def _rows(queryset) -> list[tuple]:
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
