@@ -35,5 +35,14 @@ class Migration(migrations.Migration):
             model_name="rule",
             index=models.Index(django.db.models.functions.text.Upper("name"), name="rule_upper_name"),
         ),
+        migrations.AddIndex(
+            model_name="indicator",
+            index=models.Index(
+                models.F("field"),
+                models.F("corpus_count").desc(),
+                models.F("exclude_count").desc(),
+                name="indicator_field_order",
+            ),
+        ),
         migrations.RunPython(_run(POSTGRESQL_CREATE), _run(POSTGRESQL_DROP)),
     ]
