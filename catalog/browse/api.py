@@ -25,6 +25,8 @@ from catalog.browse.queries.filtersets import RuleFilterSet
 from catalog.browse.queries.indicator_search import IndicatorFilterSet
 from catalog.browse.views import canonical_redirect
 from catalog.models import Indicator, Rule
+from catalog.models.rules import LISTING_DEFERRED
+from catalog.platform import fragments
 from catalog.platform.api_pagination import Pagination
 from catalog.platform.api_strict import StrictListAPIView
 from catalog.platform.parameters import declare, reads_parameters
@@ -77,13 +79,18 @@ class RuleList(StrictListAPIView):
     pagination_class = Pagination
 
     def get_queryset(self):
-        return Rule.objects.public().select_related("source")
+        return Rule.objects.public().select_related("source").defer(*LISTING_DEFERRED)
 
     def filter_queryset(self, queryset):
-        filterset = rules.rule_filterset(self.request.query_params, queryset)
+        # Every public rule, like the page; the catalog version, when the page cache read it already.
+        filterset = rules.rule_filterset(self.request.query_params, catalog_state=fragments.state(self.request))
         if not filterset.is_valid():
             raise translate_validation(filterset.errors)  # 400 with the form errors
-        return rules.filtered_rules(filterset)
+        found = rules.filtered_rules(filterset)
+        # The page's ids come from the sort alone; its rows (wide: a SQLite sort would carry each match's
+        # whole row) are read by id after (catalog.platform.paging).
+        found.rows_by_id = lambda ids: queryset.filter(pk__in=ids)
+        return found
 
 
 class RuleDetail(generics.RetrieveAPIView):

@@ -32,7 +32,7 @@ def overview(request):
 
 @reads_parameters(*RuleFilterSet.base_filters, "page")
 def rule_list(request):
-    filterset = rules.rule_filterset(request.GET)
+    filterset = rules.rule_filterset(request.GET, catalog_state=fragments.state(request))
     # The unfiltered list's facet block is kept per catalog version (catalog.platform.fragments): counted only
     # when it is not.
     facets_key = facets.fragment_key(request, filterset) if fragments.enabled() else ""
@@ -45,7 +45,6 @@ def rule_list(request):
         "kept_fragments": kept,
         "sorts": list(SORTS),
     }
-    context["facets_capped"] = facets.capped(filterset, context["page"].paginator.count)
     context.update(answers.search_context(filterset, context["page"]))
     return render(request, "browse/rule_list.html", context, status=400 if filterset.errors else 200)
 
@@ -168,7 +167,10 @@ def technique_detail(request, technique_id):
         raise Http404("No such ATT&CK technique.")
     if technique_id != detail["technique"].technique_id:
         return redirect("browse:technique-detail", detail["technique"].technique_id, permanent=True)
-    tagged = rules.rule_filterset({"technique": detail["technique"].technique_id}).qs
+    tagged = rules.rule_filterset(
+        {"technique": detail["technique"].technique_id}, catalog_state=fragments.state(request)
+    )
+    tagged = rules.filtered_rules(tagged)
     detail["page"] = paginate(request, rules.listing(tagged), rules.PER_PAGE, count=detail["count"])
     return render(request, "browse/technique_detail.html", detail)
 
@@ -182,7 +184,9 @@ def tactic_detail(request, shortname):
         return redirect("browse:tactic-detail", detail["tactic"].shortname, permanent=True)
     if request.GET.get("uncovered") == "1":
         detail = attack.uncovered_only(detail)
-    tagged = rules.rule_filterset({"tactic": detail["tactic"].shortname}).qs
+    tagged = rules.filtered_rules(
+        rules.rule_filterset({"tactic": detail["tactic"].shortname}, catalog_state=fragments.state(request))
+    )
     detail["page"] = paginate(request, rules.listing(tagged), rules.PER_PAGE, count=detail["tactic"].rule_count)
     return render(request, "browse/tactic_detail.html", detail)
 

@@ -45,7 +45,15 @@ class Indicator(models.Model):
                 "field",
                 "kind",
                 name="indicator_order",
-            )
+            ),
+            # One field's indicators in the same order (a field's page): walked to the page's end, where the field's
+            # index alone made SQLite sort them all (86,000 CommandLine indicators at 20x SigmaHQ: 25 ms).
+            models.Index(
+                "field",
+                models.F("corpus_count").desc(),
+                models.F("exclude_count").desc(),
+                name="indicator_field_order",
+            ),
         ]
 
     def __str__(self):

@@ -32,10 +32,18 @@ def version(request) -> int:
     """The catalog version this request renders, read once per request (the page cache middleware
     leaves the one it read on the request: no second query)."""
     known = getattr(request, "catalog_version", None)
+    return known if known is not None else state(request)[0]
+
+
+def state(request) -> tuple:
+    """The catalog version's (number, time) this request renders, read once per request (the page cache
+    middleware leaves it on the request); what per-version data in a process is kept under
+    (catalog.browse.queries.rule_index)."""
+    known = getattr(request, "catalog_state", None)
     if known is None:
-        known = CatalogVersion.state()[0]
+        known = CatalogVersion.state()
         if request is not None:
-            request.catalog_version = known
+            request.catalog_state, request.catalog_version = known, known[0]
     return known
 
 

@@ -54,7 +54,8 @@ class PageCacheMiddleware:
         if not seconds:  # caching off: no version read, no validators (pages cost their own queries only)
             return _mark_personal(request, self.get_response(request))
         version, changed_at = CatalogVersion.state()
-        request.catalog_version = version  # the page's fragments use it (catalog.platform.fragments): no second read
+        # The page's fragments and the rule index use it (catalog.platform.fragments.state): no second read.
+        request.catalog_version, request.catalog_state = version, (version, changed_at)
         variant = cache_keys.representation(request)
         etag = f'W/"{version}-{variant}"'
         modified = int(changed_at.timestamp()) if changed_at else None

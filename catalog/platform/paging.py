@@ -1,11 +1,27 @@
-"""Paginators that take a list's size from the summary tables when its query function knows it.
+"""Paginators that take a list's size and its page's rows the cheap way when its query function says how.
 
-A query function may set `known_count` on the queryset it returns (e.g. every listed indicator: a
-summary total); counting would read every row of a list that can be most of the corpus.
+A query function may set, on the queryset it returns:
+- `known_count`: the list's size, known without counting (a summary total, or the ids of its rules):
+  counting would read every row of a list that can be most of the corpus;
+- `narrowing(queryset, top)`: the same queryset cut so that its first `top` rows are unchanged (a search
+  in relevance order scores only the rules its page can come from: catalog.search.top_k);
+- `rows_by_id(ids)`: the rows of those ids, read after the page's ids: the page's ids are read from the
+  narrow sort alone (no wide rule row is sorted), its rows by primary key (the API's rule list).
+`carried` keeps them on a queryset derived from one that has them.
 """
 
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
+
+HINTS = ("known_count", "narrowing", "rows_by_id")
+
+
+def carried(source, target):
+    """`target` (a queryset made from `source`) with `source`'s paging hints."""
+    for name in HINTS:
+        if hasattr(source, name):
+            setattr(target, name, getattr(source, name))
+    return target
 
 
 class KnownCountPaginator(Paginator):
@@ -13,6 +29,25 @@ class KnownCountPaginator(Paginator):
     def count(self) -> int:
         known = getattr(self.object_list, "known_count", None)
         return known if known is not None else super().count
+
+    def page(self, number):
+        """Django's page, its rows read as the queryset's hints say."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        rows = self.object_list
+        narrowing = getattr(rows, "narrowing", None)
+        if narrowing is not None:
+            rows = narrowing(rows, top)
+        sliced = rows[bottom:top]
+        rows_by_id = getattr(self.object_list, "rows_by_id", None)
+        if rows_by_id is not None:
+            ids = list(sliced.values_list("pk", flat=True))
+            found = {row.pk: row for row in rows_by_id(ids)}
+            sliced = [found[pk] for pk in ids if pk in found]
+        return self._get_page(sliced, number, self)
 
 
 def paginate(request, queryset, per_page, param="page", count: int | None = None):

@@ -44,7 +44,7 @@ def refresh(*, fields: bool = True) -> None:
 
 
 def _count_rows() -> list[CountSummary]:
-    from catalog.browse.queries import facet_counts  # the facets' own aggregate, so both ways count alike
+    from catalog.browse.queries import facet_counts, rule_index  # the facets' own count, so both ways count alike
 
     counted: dict[tuple[str, str], list] = {}
 
@@ -52,7 +52,7 @@ def _count_rows() -> list[CountSummary]:
         entry = counted.setdefault((kind, str(key if key is not None else "")[:KEY_LENGTH]), [label or "", 0])
         entry[1] += count
 
-    facets = facet_counts.counts(Rule.objects.public().order_by(), [*FACETS, "retired"], None)
+    facets = facet_counts.counts(rule_index.build(), None, [*FACETS, "retired"], None)  # every public rule
     for kind, rows in facets.items():
         for value, label, count in rows:
             add(kind, value, label, count)

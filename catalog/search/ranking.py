@@ -15,11 +15,13 @@ finds title words with FTS5 column filters. Both annotate `search_rank` (higher 
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.expressions import Case, When
+from django.db.models.functions import Upper
 
 from catalog.search import text as search_text
 
@@ -108,4 +110,123 @@ def relevance_order(queryset):
     return queryset.order_by(*RELEVANCE)
 
 
-__all__ = ["search", "exact_q", "relevance_order"]
+def matching_ids(text: str) -> set[int] | None:
+    """The ids of the rules (hidden ones included) whose document matches `text`, as `search` filters them,
+    read from the full-text index alone (no rule row); None when `text` has nothing to look for."""
+    phrases = search_text.query_phrases(text)
+    if not phrases:
+        return None
+    if connection.vendor == "postgresql":
+        return _vector_ids(search_text.tsquery(phrases))
+    return _fts_ids(search_text.fts5_query(phrases))
+
+
+def title_ids(phrases: list[list[str]]) -> list[set[int]]:
+    """Per phrase (query_phrases), the ids of the rules whose title holds it: what `search_title` adds up (1
+    query). PostgreSQL reads them from the title's own vector (migration 0023's index): the same lexemes as the
+    stored vector's weight-B ones, which that index cannot tell apart."""
+    if not phrases:
+        return []
+    if connection.vendor == "postgresql":
+        from catalog.models.search import RuleSearch
+
+        one = (
+            f"(SELECT array_agg(rule_id) FROM {RuleSearch._meta.db_table}"
+            " WHERE to_tsvector('english'::regconfig, title) @@ to_tsquery('english'::regconfig, %s))"
+        )
+        params = [search_text.tsquery([phrase]) for phrase in phrases]
+    else:
+        one = f"(SELECT json_group_array(rowid) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)"
+        params = ["title : " + search_text.fts5_query([phrase]) for phrase in phrases]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join([one] * len(phrases)), params)
+        found = cursor.fetchone()
+    if connection.vendor == "postgresql":
+        return [set(ids or ()) for ids in found]
+    return [set(json.loads(ids)) for ids in found]
+
+
+def exact_ids(text: str) -> set[int]:
+    """The ids of the rules `exact_q(text)` holds for, found through indexes (1 query). The title and the name
+    through migration 0023's on UPPER(title) and UPPER(name): UPPER(a) = UPPER(b) is what `iexact` compiles to
+    on PostgreSQL, and on SQLite it folds the ASCII letters alone, as its LIKE does."""
+    from catalog.models import Rule
+
+    wanted = text.strip()
+    exact = Q(upper_title=Upper(Value(wanted)))
+    if search_text.tokens(wanted):
+        exact |= Q(upper_name=Upper(Value(wanted))) & ~Q(name="")
+    with contextlib.suppress(ValueError):  # not a rule id
+        exact |= Q(uuid=uuid.UUID(wanted))
+    if search_text.is_technique_id(wanted):
+        technique = wanted.upper()
+        tagged = Rule.techniques.through.objects.filter(
+            Q(technique__technique_id=technique) | Q(technique__technique_id__startswith=technique + ".")
+        )
+        exact |= Q(pk__in=tagged.values("rule_id"))
+    rules = Rule.objects.alias(upper_title=Upper("title"), upper_name=Upper("name"))
+    return set(rules.filter(exact).order_by().values_list("pk", flat=True))
+
+
+def scores(text: str, ids) -> dict[int, float]:
+    """{rule id: search_rank} for the rules of `ids` that match `text`: the same expression as `search`'s,
+    computed for those rules alone (1 query)."""
+    phrases = search_text.query_phrases(text)
+    ids = sorted(ids)
+    if not phrases or not ids:
+        return {}
+    if connection.vendor == "postgresql":
+        from catalog.models.search import RuleSearch
+
+        # SearchRank's SQL in `_postgresql` (ts_rank_cd with the same weights, query and normalization), for the
+        # listed rules: `= ANY` of one array (an IN list of thousands cost a third more), the result as two
+        # arrays (a row per rule cost more to receive than to rank).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT array_agg(rule_id),"
+                " array_agg(ts_rank_cd((%s)::float4[], vector, to_tsquery(%s::regconfig, %s), 1))"
+                f" FROM {RuleSearch._meta.db_table} WHERE rule_id = ANY(%s::bigint[])",
+                [TS_RANK_WEIGHTS, "english", search_text.tsquery(phrases), id_list(ids)],
+            )
+            found, ranks = cursor.fetchone()
+        return dict(zip(found or (), ranks or (), strict=True))
+    weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # `+rowid`: FTS5 reads the match's rows in one pass and the list is checked per row; a constraint on
+            # rowid itself would make it evaluate the MATCH again for each listed id (1.8 s for 5,620 of them).
+            f"SELECT rowid, -bm25({FTS_TABLE}, {weights}) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
+            " AND +rowid IN (SELECT value FROM json_each(%s))",
+            [search_text.fts5_query(phrases), id_list(ids)],
+        )
+        return dict(cursor.fetchall())
+
+
+def id_list(ids) -> str:
+    """Rule ids as one SQL parameter the database parses itself: a PostgreSQL array literal (`%s::bigint[]`),
+    JSON for SQLite (`json_each(%s)`). Thousands of ids as a Python list cost psycopg 1 us each to send."""
+    ids = sorted(ids)
+    if connection.vendor == "postgresql":
+        return "{" + ",".join(map(str, ids)) + "}"
+    return json.dumps(ids)
+
+
+def _fts_ids(match: str) -> set[int]:
+    # One JSON array, not a row per rule: fetching 12,820 one-column rows cost twice as much.
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT json_group_array(rowid) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [match])
+        return set(json.loads(cursor.fetchone()[0]))
+
+
+def _vector_ids(tsquery: str) -> set[int]:
+    from catalog.models.search import RuleSearch
+
+    table = RuleSearch._meta.db_table
+    with connection.cursor() as cursor:  # one array, not a row per rule
+        cursor.execute(
+            f"SELECT array_agg(rule_id) FROM {table} WHERE vector @@ to_tsquery('english'::regconfig, %s)", [tsquery]
+        )
+        return set(cursor.fetchone()[0] or ())
+
+
+__all__ = ["search", "exact_q", "relevance_order", "matching_ids", "title_ids", "exact_ids", "scores", "id_list"]

@@ -1,4 +1,5 @@
-"""Facet counts from SQL (catalog.browse.queries.facet_counts) equal a straightforward count of the matching rules.
+"""Facet counts (catalog.browse.queries.facet_counts, over the rule index) equal a straightforward count of the
+matching rules.
 
 The reference reads every matching rule in Python, the way the facets were counted before the
 database did it: for each facet, the rules the list matches (without that facet's own filter when

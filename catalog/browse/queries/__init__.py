@@ -10,7 +10,9 @@ paginated by the caller. Which rules a reader sees is decided by Rule.objects (c
 * retired rules (gone from their repository) keep their page, but listings and counts show the
   live catalog (`Rule.objects.live()`), like the indicators' corpus counts do.
 
-Modules: rules (the filtered, sorted rule list), facets, overview, rule_page (one rule),
+Modules: rules (the filtered, sorted rule list), facets, rule_index and rule_matches (the rules a list's
+filters match, by id, from an index kept per catalog version: its count and facet counts), first_rows (a
+list's first page without sorting all it matches), overview, rule_page (one rule),
 records (the export record, also /api/rules/<id>/), history (a rule's changes), indicators,
 fields, attack, events (events and log sources), changes (what each import changed), filters.
 """

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from catalog.browse.queries import facet_counts
 from catalog.browse.queries.filtersets import RuleFilterSet
-from catalog.browse.queries.rules import cleaned
+from catalog.browse.queries.rules import cleaned, matches
 from catalog.platform import fragments
 
 FACET_LIMIT = 40  # choices shown per facet (the most frequent; active ones always)
@@ -48,23 +48,23 @@ FACETS = [
 
 
 def rule_facets(filterset: RuleFilterSet) -> list[Facet]:
-    """Counts beside every choice of every facet, in one query plus one per facet in use.
+    """Counts beside every choice of every facet of a whole-catalog rule list (rules.rule_filterset).
 
     A count is the number of rules matching the current filters that also have that choice, so
     following a choice's link leads to exactly that many rules. Values of one facet are OR-ed, so
     the choices of a facet in use are counted without that facet's own filter (the rules a second
-    value's link adds): one more query for each facet in use. The database counts (catalog.browse/queries.
-    facet_counts: GROUP BY over the matching rules, computed once per query), so the cost grows with
-    the number of distinct choices, not with the number of matching rules.
+    value's link adds). The unfiltered list's counts are read from the summary table; any other list's
+    are counted over its rules' ids with the rule index (catalog.browse.queries.facet_counts), exactly,
+    whatever the number of rules it matches.
     """
     data = cleaned(filterset)
     active = {name: _active_values(data.get(name)) for name, _ in FACETS}
     wanted_retired = data.get("retired")
     names = [name for name, _ in FACETS]
-    counted = _counts(filterset.data, filterset, names, wanted_retired)
+    counted = _counts(filterset, names, wanted_retired)
     for name in names:
         if active[name] and name != "retired":  # OR-ed: this facet's choices are counted without its own filter
-            counted[name] = _counts(_without(filterset.data, name), filterset, [name], wanted_retired)[name]
+            counted[name] = _counts(filterset, [name], wanted_retired, without=name)[name]
     facets = []
     for name, label in FACETS:
         choices = [
@@ -76,15 +76,6 @@ def rule_facets(filterset: RuleFilterSet) -> list[Facet]:
         _link(shown, name, filterset.data)
         facets.append(Facet(name, label, shown, len(choices)))
     return facets
-
-
-def capped(filterset: RuleFilterSet, match_count: int) -> int | None:
-    """How many matching rules the facet counts were counted over when the list's counted facets match more
-    than facet_counts.CAP rules (they are then lower bounds, and the list says so), else None: exact counts
-    (the whole catalog's are read from the summary tables, whatever its size)."""
-    data = filterset.data
-    from_summaries = getattr(filterset, "whole_catalog", False) and not _narrowing(data) and "retired" not in data
-    return facet_counts.CAP if match_count > facet_counts.CAP and not from_summaries else None
 
 
 def fragment_key(request, filterset: RuleFilterSet) -> str:
@@ -142,12 +133,15 @@ def _without(data, name: str):
     return data
 
 
-def _counts(data, filterset: RuleFilterSet, names: list[str], wanted_retired) -> dict[str, list[tuple]]:
-    """The facet counts of the rules matching `data`: over the whole live catalog they are read from the
-    summary table (catalog.publishing.summaries: a few hundred rows, whatever the corpus size), else counted."""
-    if wanted_retired is None and getattr(filterset, "whole_catalog", False) and not _narrowing(data):
+def _counts(filterset: RuleFilterSet, names: list[str], wanted_retired, without: str | None = None):
+    """The facet counts of the rules matching the filterset's filters (but `without`): over the whole live
+    catalog they are read from the summary table (catalog.publishing.summaries: a few hundred rows, whatever
+    the corpus size), else counted over the matching rules' ids."""
+    data = _without(filterset.data, without) if without else filterset.data
+    if wanted_retired is None and not _narrowing(data):
         return facet_counts.summary_counts(names)
-    return facet_counts.counts(_matching_rules(data, filterset), names, wanted_retired)
+    found = matches(filterset)
+    return facet_counts.counts(found.index, found.ids(without=without), names, wanted_retired)
 
 
 NOT_FILTERS = ("sort", "page", "page_size", "format")
@@ -160,19 +154,6 @@ def _narrowing(data) -> bool:
 
 def _values(data, key) -> list:
     return data.getlist(key) if hasattr(data, "getlist") else _as_list(data.get(key))
-
-
-def _matching_rules(data, filterset: RuleFilterSet):
-    """The rules matching every filter of `data` but `retired` (the retired facet counts both), unordered."""
-    others = RuleFilterSet(_without_retired(data), queryset=filterset.queryset)
-    cleaned(others)
-    return others.filter_queryset(others.queryset.all()).order_by()
-
-
-def _without_retired(data):
-    data = data.copy()
-    data.pop("retired", None)
-    return data
 
 
 def _active_values(value) -> set[str]:

@@ -6,15 +6,23 @@ may open at all, `live()` for what listings and counts are about.
 
 from __future__ import annotations
 
+import functools
+
 from django.db.models import Case, F, IntegerField, Value, When
 
+from catalog.browse.queries import first_rows, rule_index
 from catalog.browse.queries.filtersets import SORTS, RuleFilterSet
-from catalog.models import LEVELS, CountSummary, Rule
+from catalog.browse.queries.rule_matches import Matches
+from catalog.models import LEVELS, Rule
+from catalog.platform import paging
 from catalog.search import ranking
 
 PER_PAGE = 50  # rows per page of the HTML rule lists (/rules/, /coverage/rules/)
 
 RECENT_LIMIT = 10
+# Filters the database applies as a list of rule ids (`pk IN (...)`): sorted by title, such a list is read
+# along the title index instead (catalog.browse.queries.first_rows.by_title).
+ID_LIST_FILTERS = ("tactic", "technique", "has_test_events", "indicators")
 
 
 def with_level_rank(queryset):
@@ -41,39 +49,52 @@ def _nulls_last(term: str):
     return column.desc(nulls_last=True) if term.startswith("-") else column.asc(nulls_last=True)
 
 
-def rule_filterset(data, queryset=None) -> RuleFilterSet:
+def rule_filterset(data, queryset=None, catalog_state: tuple | None = None) -> RuleFilterSet:
     """The shared RuleFilterSet over public rules (retired ones only when `retired` is asked), or over
-    `queryset`. `whole_catalog` says it starts from every public rule (what the summary tables count)."""
+    `queryset`. `whole_catalog` says it starts from every public rule (what the summary tables count);
+    `catalog_state`, the catalog version the request renders, when read already (its rule index's key)."""
     filterset = RuleFilterSet(data, queryset=Rule.objects.public() if queryset is None else queryset)
     filterset.whole_catalog = queryset is None
+    filterset.catalog_state = catalog_state
     return filterset
 
 
 def filtered_rules(filterset: RuleFilterSet):
     """The rules of /rules/ and /api/rules/: the filterset's valid filters applied, sorted as asked.
 
-    An invalid parameter is left out here; the caller reports it (a 400 with the form errors).
+    An invalid parameter is left out here; the caller reports it (a 400 with the form errors). Over the
+    whole catalog, the list's size is counted from its rules' ids (`known_count`, catalog.platform.paging:
+    exact, and no COUNT over thousands of wide rule rows), and a search in relevance order scores only the
+    rules its page can come from (`narrowing`: catalog.search.top_k).
     """
     data = cleaned(filterset)
-    found = sorted_rules(filterset.qs, data.get("sort"), searched=bool((data.get("q") or "").strip()))
-    known = summarized_count(filterset, data)
-    if known is not None:
-        found.known_count = known  # read by catalog.platform.paging: no COUNT over thousands of wide rule rows
+    text = (data.get("q") or "").strip()
+    found = sorted_rules(filterset.qs, data.get("sort"), searched=bool(text))
+    if getattr(filterset, "whole_catalog", False):
+        found_rules = matches(filterset)
+        shown = found_rules.shown()
+        found.known_count = len(shown)
+        if text and not data.get("sort"):
+            found.narrowing = functools.partial(first_rows.by_relevance, text, shown)
+        elif _by_id_list(found_rules, data):
+            found.narrowing = functools.partial(first_rows.by_title, shown, found_rules.index.live_count)
     return found
 
 
-def summarized_count(filterset, data: dict) -> int | None:
-    """The list's size from the summary tables when its only filter is one tactic or some levels (the
-    summaries count exactly those rules: live, public, tagged with the tactic / at that shown level)."""
-    used = {name for name, value in data.items() if value not in (None, "", [], ()) and name != "sort"}
-    if not getattr(filterset, "whole_catalog", False) or filterset.errors or used not in ({"tactic"}, {"level"}):
-        return None
-    (name,) = used
-    values = list(data[name]) if isinstance(data[name], (list, tuple)) else [data[name]]
-    if name == "tactic" and len(values) != 1:  # a rule may have two tactics: their counts do not add up
-        return None
-    stored = CountSummary.objects.filter(kind=name, key__in=[str(v) for v in values]).values_list("count", flat=True)
-    return sum(stored)
+def _by_id_list(found_rules: Matches, data: dict) -> bool:
+    """A list of live rules in title order that a filter narrows by a list of rule ids."""
+    in_title_order = data.get("sort") in (None, "", "title") and data.get("retired") is not True
+    return in_title_order and bool(set(found_rules.used) & set(ID_LIST_FILTERS))
+
+
+def matches(filterset: RuleFilterSet) -> Matches:
+    """The rules a whole-catalog filterset matches (catalog.browse.queries.rule_matches), worked out once
+    per filterset: the list's count and its facets share them."""
+    known = getattr(filterset, "matches", None)
+    if known is None:
+        index = rule_index.current(getattr(filterset, "catalog_state", None))
+        known = filterset.matches = Matches(cleaned(filterset), index)
+    return known
 
 
 def cleaned(filterset) -> dict:
@@ -85,13 +106,9 @@ def cleaned(filterset) -> dict:
 
 
 def listing(queryset):
-    """A rule queryset ready for an HTML listing table: source joined, techniques in one query. A size known
-    from the summary tables (`known_count`, catalog.platform.paging) stays with it."""
-    listed = queryset.for_listing()
-    known = getattr(queryset, "known_count", None)
-    if known is not None:
-        listed.known_count = known
-    return listed
+    """A rule queryset ready for an HTML listing table: source joined, techniques in one query. What the
+    paginator reads from it (`known_count`, `narrowing`: catalog.platform.paging) stays with it."""
+    return paging.carried(queryset, queryset.for_listing())
 
 
 def recent_rules(limit: int = RECENT_LIMIT, without_sources=()):
