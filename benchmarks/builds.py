@@ -69,7 +69,7 @@ def unlink_sqlite(sqlite_url: str) -> None:
 def migrated(url: str) -> str:
     """A kept database brought to the current schema (a no-op when it is), with the cache tables."""
     env = dict(os.environ, DATABASE_URL=url, DEBUG="0")
-    for command in (["migrate", "--noinput", "-v0"], ["createcachetable"]):
+    for command in (["migrate", "--noinput", "-v0"], ["createcachetable", "-v0"]):
         subprocess.run([sys.executable, str(ROOT / "manage.py"), *command], env=env, check=True, cwd=ROOT)
     return url
 
