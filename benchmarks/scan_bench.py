@@ -43,12 +43,19 @@ STARTUP = (
 
 
 def parser_seconds(files: list[Path]) -> tuple[float, int]:
+    """(seconds, records) of the `evtx` parser alone over `files`, the best of two passes from the page cache: the
+    baseline is the parser, not a disk busy with other work (a first pass from the disk took 3.3 s, not 0.6)."""
     import evtx
 
-    started, count = time.perf_counter(), 0
     for path in files:
-        count += sum(1 for _ in evtx.PyEvtxParser(str(path), 1).records_json())
-    return time.perf_counter() - started, count
+        path.read_bytes()
+    best = float("inf")
+    for _ in range(2):
+        started, count = time.perf_counter(), 0
+        for path in files:
+            count += sum(1 for _ in evtx.PyEvtxParser(str(path), 1).records_json())
+        best = min(best, time.perf_counter() - started)
+    return best, count
 
 
 def timed(command: list[str], env: dict) -> tuple[float, float]:
