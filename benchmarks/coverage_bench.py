@@ -1,6 +1,6 @@
 """`make bench` (telemetry coverage part): a profile's coverage, uncached, as a ratio to a static file.
 
-The corpus in a fresh database, served by gunicorn with production settings and the page cache off
+The corpus (the kept build of benchmarks.builds), served by gunicorn with production settings and the page cache off
 (every request computes the three rule classes, the restricted matrix, the blind spots and the
 "add this next" ranking). Each profile is requested sequentially over one keep-alive connection;
 the summary is the median over the coverage pages and their JSON twins without rule ids (issue 12:
@@ -8,7 +8,7 @@ target <= 40x a static file at 1x corpus, at most 2x more at 20x). The JSON list
 grows with the corpus by nature and is printed apart.
 
     python -m benchmarks.coverage_bench                          # 1x SigmaHQ, SQLite and PostgreSQL
-    python -m benchmarks.coverage_bench --scale 20 --engine sqlite   # 20 synthetic copies (cached)
+    python -m benchmarks.coverage_bench --scale 20 --engine sqlite   # 20 synthetic copies (kept build)
     python -m benchmarks.coverage_bench --database-url sqlite:////tmp/h12/cov-x20.sqlite3  # a built one
 """
 
@@ -17,12 +17,10 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
-from benchmarks import search_bench, serve_bench, synthetic_corpus
-from benchmarks.import_bench import FOLDERS
-from benchmarks.site import build_database, fresh_postgres_database, serve
+from benchmarks import builds, results, serve_bench
+from benchmarks.site import serve
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "40"))
 WARMUP = 5
@@ -35,11 +33,10 @@ PROFILES = [
 PATHS = [f"/coverage/?{p}" for p in PROFILES] + [f"/coverage/?{PROFILES[0]}&uncovered=1"]
 PATHS += [f"/api/coverage/?{p}&rules=0" for p in PROFILES]
 WITH_IDS = f"/api/coverage/?{PROFILES[0]}"
-PG_NAME = os.environ.get("BENCH_PG_NAME", "catalog_coverage_bench")
 
 
 def bench(label: str, database_url: str) -> float:
-    with serve(database_url, production=True, workers=2, page_cache=False) as base:
+    with serve(database_url, production=True, workers=2, page_cache=False, **serve_bench.bench_site()) as base:
         static = statistics.median(serve_bench.timings(base, serve_bench.static_path(base), REQUESTS * 2, WARMUP))
         print(f"{label}, page cache off. {REQUESTS} sequential requests per path, gunicorn (2 workers)")
         print(f"  {'static file (WhiteNoise)':60s} median {static * 1000:7.2f} ms")
@@ -73,27 +70,12 @@ def main(argv: list[str]) -> None:
         bench(f"{database_url}", database_url)
         return
     corpus = Path(rest[0] if rest else "../shared/corpus/sigmahq").resolve()
-    if scale > 1:
-        paths = synthetic_corpus.build(corpus, scale, search_bench.CACHE / f"sigma-x{scale}")
-        url = f"sqlite:///{search_bench.CACHE}/search-x{scale}.sqlite3"  # the same database search_bench builds
-        marker = search_bench.CACHE / f"search-x{scale}.sqlite3.built"
-        search_bench._built(url, paths, marker, reset=lambda: search_bench._unlink(url))
-        bench(f"SQLite, {scale}x corpus", url)
-        return
-    paths = [str(corpus / f) for f in FOLDERS]
-    if "sqlite" in engines:
-        with tempfile.TemporaryDirectory() as tmp:
-            sqlite_url = f"sqlite:///{tmp}/coverage.sqlite3"
-            build_database(sqlite_url, paths)
-            bench("SQLite, 1x corpus", sqlite_url)
-    if "postgresql" in engines:
-        try:
-            postgres_url = fresh_postgres_database(search_bench.PG_SERVER, PG_NAME)
-        except Exception as exc:
-            print(f"PostgreSQL: skipped ({exc})")
-            return
-        build_database(postgres_url, paths)
-        bench("PostgreSQL, 1x corpus", postgres_url)
+    for engine, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+        if engine in engines:
+            url = builds.database(engine, scale, corpus)
+            if url:
+                ratio = bench(f"{label}, {scale}x corpus", url)
+                results.record("coverage", f"{engine}/{scale}", {"p50_ratio": ratio})
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ check it too). Also printed: the compile time (rows to compiled rules and requir
 per-log-source indexes, built as their first event comes) and the memory the compiled catalog
 holds (tracemalloc, in a separate compile so it does not slow the timed one).
 
-BENCH_CACHE=/some/dir keeps the imported SQLite database between runs.
+The catalog is the kept 1x SQLite build of benchmarks.builds (under BENCH_CACHE; built when missing).
 """
 
 from __future__ import annotations
@@ -20,13 +20,11 @@ from __future__ import annotations
 import gc
 import os
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
-from benchmarks.import_bench import FOLDERS
-from benchmarks.site import build_database
+from benchmarks import builds
 
 TARGET_EVENTS = 100_000
 TARGET_RATE = 3_000  # events/s on one core (the issue: ahead of Zircolite's published ~3,000)
@@ -118,19 +116,13 @@ def bench(corpus: Path) -> None:
 
 def main(argv: list[str]) -> None:
     corpus = Path(argv[0] if argv else "../shared/corpus/sigmahq").resolve()
-    cache = os.environ.get("BENCH_CACHE")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(cache or tmp) / "match_bench.sqlite3"
-        url = f"sqlite:///{path}"
-        if not (cache and path.exists()):
-            build_database(url, [str(corpus / folder) for folder in FOLDERS])
-        os.environ["DATABASE_URL"] = url
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-        os.environ["DEBUG"] = "0"
-        import django
+    os.environ["DATABASE_URL"] = builds.database("sqlite", 1, corpus)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["DEBUG"] = "0"
+    import django
 
-        django.setup()
-        bench(corpus)
+    django.setup()
+    bench(corpus)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,11 @@ static, the rule page 20x; growth from 1x to 20x at most 1.5x; 150 searches/s at
     .venv/bin/python -m benchmarks.scale_bench [--quick] [--engine sqlite|postgresql] [--scales 1,20] [corpus]
 
 --quick: SQLite at 1x only, fewer requests (a minute or two). The 20x corpus is benchmarks.synthetic_corpus
-(seeded); built databases are kept under BENCH_CACHE (see benchmarks.search_bench) so a re-run only serves.
+(seeded); the databases are the kept builds of benchmarks.builds (under BENCH_CACHE), so a re-run only serves.
+A page gets REQUESTS pairs (BENCH_REQUESTS, 20), or as many as BENCH_PAGE_SECONDS (8) allow past MIN_PAIRS (7):
+the slow pages of the 20x corpus (0.2-1 s each) no longer take minutes for a median that is stable long before.
+Time with the builds kept: about 2 minutes per engine at 1x and 4-6 at 20x (four gunicorn starts each: uncached,
+cold, and the two throughput runs). The figures go to benchmarks.results for the closing summary.
 """
 
 from __future__ import annotations
@@ -21,20 +25,18 @@ from __future__ import annotations
 import http.client
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from benchmarks import synthetic_corpus, throughput
-from benchmarks.import_bench import FOLDERS
-from benchmarks.search_bench import CACHE, PG_PREFIX, PG_SERVER, _built, _unlink
-from benchmarks.serve_bench import REFERENCE_RULE, static_path
-from benchmarks.site import ROOT, fresh_postgres_database, serve
+from benchmarks import builds, results, throughput
+from benchmarks.serve_bench import REFERENCE_RULE, bench_site, static_path
+from benchmarks.site import serve
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "20"))
 COLD_REQUESTS = int(os.environ.get("BENCH_COLD_REQUESTS", "9"))
+PAGE_SECONDS, MIN_PAIRS = float(os.environ.get("BENCH_PAGE_SECONDS", "8")), 7
 TARGET, RULE_PAGE_TARGET, GROWTH_TARGET = 30.0, 20.0, 1.5
 PAGES = [
     ("rule page", f"/rules/{REFERENCE_RULE}/"),
@@ -76,12 +78,18 @@ def first_byte(base: str, path: str) -> tuple[float, float, int]:
 
 
 def paired(base: str, path: str, static: str, count: int, warmup: int = 3) -> tuple[float, float]:
-    """(median seconds of `path`, median of the static file) over `count` pairs: each GET of the page is
-    followed by one of the static file, so a busy machine slows both alike."""
+    """(median seconds of `path`, median of the static file) over `count` pairs, or fewer (at least MIN_PAIRS)
+    once PAGE_SECONDS have gone by: each GET of the page is followed by one of the static file, so a busy machine
+    slows both alike."""
     parts = urlsplit(base)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=300)
     pages, statics = [], []
+    deadline = None
     for i in range(warmup + count):
+        if i == warmup:
+            deadline = time.perf_counter() + PAGE_SECONDS
+        elif deadline is not None and len(pages) >= MIN_PAIRS and time.perf_counter() > deadline:
+            break
         for target, samples in ((path, pages), (static, statics)):
             started = time.perf_counter()
             connection.request("GET", target, headers={"Host": "127.0.0.1"})
@@ -98,14 +106,14 @@ def paired(base: str, path: str, static: str, count: int, warmup: int = 3) -> tu
 def measure(database_url: str, requests: int = REQUESTS, env: dict | None = None, export: bool = True) -> dict:
     """{page: (median seconds, ratio to the static file)}, plus 'static' and the CSV export's first byte / total."""
     results = {}
-    with serve(database_url, production=True, workers=2, page_cache=False, env=env) as base:
+    with serve(database_url, production=True, workers=2, page_cache=False, **bench_site(env)) as base:
         static = static_path(base)
         statics = []
         for label, path in PAGES:
             median, static_median = paired(base, path, static, requests)
             statics.append(static_median)
             results[label] = (median, median / static_median)
-            print(f"  {label:36s} {median * 1000:8.1f} ms = {median / static_median:6.1f}x static")
+            print(f"  {label:36s} {median * 1000:8.1f} ms = {median / static_median:6.1f}x static", flush=True)
         results["static"] = statistics.median(statics)
         if export:
             try:
@@ -142,34 +150,25 @@ def report(engine: str, by_scale: dict[int, dict[str, dict]], rates: dict) -> No
             f"static file at {s}x: {r['static'] * 1000:.2f} ms; /rules/export.csv at {s}x: first byte"
             f" {first * 1000:.0f} ms, all {total:.1f} s, {size / 1e6:.1f} MB"
         )
-        print(f"uncached search throughput at {s}x, {throughput.CLIENTS} clients: {rates[s]}")
+        rate, cold = rates[s]
+        clients = throughput.CLIENTS
+        print(f"uncached search throughput at {s}x, {clients} clients: {rate['summary']} (cold: {cold['summary']})")
     print(f"(! = over the goal: {TARGET:.0f}x static, rule page {RULE_PAGE_TARGET:.0f}x; growth {GROWTH_TARGET}x)")
 
 
-def migrated(url: str) -> str:
-    """A kept database brought to the current schema (a no-op when it is)."""
-    manage = [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v0"]
-    subprocess.run(manage, env=dict(os.environ, DATABASE_URL=url), check=True, cwd=ROOT)
-    return url
-
-
-def database(engine: str, scale: int, corpus: Path) -> str | None:
-    if scale == 1:
-        paths = [str(corpus / f) for f in FOLDERS]
-    else:
-        paths = synthetic_corpus.build(corpus, scale, CACHE / f"sigma-x{scale}")
-    if engine == "sqlite":
-        url = f"sqlite:///{CACHE}/search-x{scale}.sqlite3"
-        _built(url, paths, CACHE / f"search-x{scale}.sqlite3.built", reset=lambda: _unlink(url))
-        return migrated(url)
-    name = f"{PG_PREFIX}{scale}"
-    try:
-        url = PG_SERVER.rsplit("/", 1)[0] + "/" + name
-        _built(url, paths, CACHE / f"{name}.built", reset=lambda: fresh_postgres_database(PG_SERVER, name))
-    except Exception as exc:
-        print(f"PostgreSQL: skipped ({exc})")
-        return None
-    return migrated(url)
+def record(engine: str, scale: int, warm: dict, cold: dict, rates: tuple[dict, dict], seconds: float) -> None:
+    """The figures of one engine and scale, for benchmarks.summary."""
+    first, total, size = warm.get("export", (float("nan"),) * 3)
+    results.record("pages", f"{engine}/{scale}", {
+        "uncached": {label: warm[label][1] for label, _ in PAGES},
+        "cold": {label: cold[label][1] for label, _ in PAGES},
+        "ms": {label: warm[label][0] * 1000 for label, _ in PAGES},
+        "static_ms": warm["static"] * 1000,
+        "export_first_byte_ms": first * 1000, "export_s": total, "export_mb": size / 1e6,
+        "search_rate": rates[0]["rate"], "search_static_rate": rates[0]["static_rate"],
+        "search_errors": rates[0]["errors"], "search_rate_cold": rates[1]["rate"],
+        "seconds": seconds,
+    })  # fmt: skip
 
 
 def main(argv: list[str]) -> None:
@@ -190,18 +189,20 @@ def main(argv: list[str]) -> None:
     for engine in engines:
         by_scale, rates = {}, {}
         for scale in scales:
-            url = database(engine, scale, corpus)
+            url = builds.database(engine, scale, corpus)
             if url is None:
                 continue
-            print(f"{engine}, {scale}x corpus, uncached (fragments kept per catalog version):")
+            started = time.perf_counter()
+            print(f"{engine}, {scale}x corpus, uncached (fragments kept per catalog version):", flush=True)
             warm = measure(url)
-            print(f"{engine}, {scale}x corpus, cold (no fragments):")
+            print(f"{engine}, {scale}x corpus, cold (no fragments):", flush=True)
             cold = measure(url, COLD_REQUESTS, env=COLD, export=False)
             by_scale[scale] = {"uncached": warm, "cold": cold}
             rates[scale] = (
-                f"{throughput.measure(url, f'{engine}, {scale}x')} (cold:"
-                f" {throughput.measure(url, f'{engine}, {scale}x, cold', env=COLD)})"
+                throughput.measure(url, f"{engine}, {scale}x"),
+                throughput.measure(url, f"{engine}, {scale}x, cold", env=COLD),
             )
+            record(engine, scale, warm, cold, rates[scale], time.perf_counter() - started)
         if by_scale:
             report(engine, by_scale, rates)
 

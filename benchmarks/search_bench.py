@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from benchmarks import serve_bench, synthetic_corpus
-from benchmarks.import_bench import FOLDERS
-from benchmarks.serve_bench import static_path
-from benchmarks.site import build_database, fresh_postgres_database, serve
+from benchmarks import builds, results, serve_bench
+from benchmarks.builds import CACHE, PG_PREFIX, PG_SERVER  # noqa: F401 (other benchmarks import them from here)
+from benchmarks.serve_bench import bench_site, static_path
+from benchmarks.site import serve
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "40"))  # per query; fewer for a quick 20x run
 WARMUP = 5
@@ -37,18 +36,15 @@ QUERIES = [
 ]
 API = [{"q": "lsass"}]
 FILTERED = [{"tactic": "discovery"}, {"level": ["high", "critical"]}]  # filtered lists, no search
-CACHE = Path(os.environ.get("BENCH_CACHE", "/tmp/catalog-bench"))
-PG_SERVER = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-# The kept PostgreSQL databases are `<prefix>N` (N: the scale): a prefix of your own keeps runs apart.
-PG_PREFIX = os.environ.get("BENCH_PG_PREFIX", "bench")
+_built, _unlink = builds.built, builds.unlink_sqlite  # the names coverage_bench and older scripts use
 
 
 def timings(base: str, path: str, count: int = REQUESTS) -> list[float]:
     return serve_bench.timings(base, path, count, warmup=WARMUP)
 
 
-def bench(label: str, database_url: str) -> None:
-    with serve(database_url, production=True, workers=2, page_cache=False) as base:
+def bench(label: str, database_url: str) -> float:
+    with serve(database_url, production=True, workers=2, page_cache=False, **bench_site()) as base:
         static = statistics.median(timings(base, static_path(base), REQUESTS * 2))
         print(f"{label}, page cache off. {REQUESTS} sequential requests per query, gunicorn (2 workers)")
         print(f"  {'static file (WhiteNoise)':44s} median {static * 1000:7.2f} ms")
@@ -66,14 +62,14 @@ def bench(label: str, database_url: str) -> None:
             f"  search p50 over all queries: {p50 * 1000:.2f} ms = {p50 / static:.1f} x static"
             f" (target <= {TARGET:.0f}x)"
         )
+        return p50 / static
 
 
 def main(argv: list[str]) -> None:
     """`search_bench [--scale N] [--engine sqlite|postgresql] [corpus]`.
 
-    At --scale N > 1 the corpus is N synthetic copies (benchmarks.synthetic_corpus), and the built
-    databases are kept under CACHE (SQLite file; PostgreSQL database `benchN`) so a re-run only
-    serves: delete CACHE / drop the database to rebuild (e.g. after a migration or importer change).
+    At --scale N > 1 the corpus is N synthetic copies (benchmarks.synthetic_corpus). The databases are the kept
+    builds of benchmarks.builds (under CACHE; PostgreSQL database `<BENCH_PG_PREFIX>N`): a re-run only serves.
     """
     scale, engines, rest = 1, ["sqlite", "postgresql"], []
     args = iter(argv)
@@ -85,42 +81,11 @@ def main(argv: list[str]) -> None:
         else:
             rest.append(arg)
     corpus = Path(rest[0] if rest else "../shared/corpus/sigmahq").resolve()
-    if scale == 1:
-        paths = [str(corpus / f) for f in FOLDERS]
-    else:
-        paths = synthetic_corpus.build(corpus, scale, CACHE / f"sigma-x{scale}")
-    label = f"{scale}x corpus"
-    if "sqlite" in engines:
-        sqlite_url = f"sqlite:///{CACHE}/search-x{scale}.sqlite3"
-        _built(sqlite_url, paths, CACHE / f"search-x{scale}.sqlite3.built", reset=lambda: _unlink(sqlite_url))
-        bench(f"SQLite, {label}", sqlite_url)
-    if "postgresql" in engines:
-        name = f"{PG_PREFIX}{scale}"
-        try:
-            postgres_url = PG_SERVER.rsplit("/", 1)[0] + "/" + name
-            _built(postgres_url, paths, CACHE / f"{name}.built", reset=lambda: fresh_postgres_database(PG_SERVER, name))
-        except Exception as exc:
-            print(f"PostgreSQL: skipped ({exc})")
-            return
-        bench(f"PostgreSQL, {label}", postgres_url)
-
-
-def _built(database_url: str, paths: list[str], marker: Path, reset) -> None:
-    """Build the database unless `marker` says an earlier run built it from these folders."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    wanted = "\n".join(paths)
-    if marker.exists() and marker.read_text() == wanted:
-        return
-    marker.unlink(missing_ok=True)
-    reset()
-    started = time.perf_counter()
-    build_database(database_url, paths)
-    print(f"built {database_url} in {time.perf_counter() - started:.0f} s")
-    marker.write_text(wanted)
-
-
-def _unlink(sqlite_url: str) -> None:
-    Path(sqlite_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    for engine, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+        url = builds.database(engine, scale, corpus) if engine in engines else None
+        if url:
+            ratio = bench(f"{label}, {scale}x corpus", url)
+            results.record("search", f"{engine}/{scale}", {"p50_ratio": ratio})
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """`make bench` (serving part): page latency under gunicorn, against a static file served by WhiteNoise.
 
-The full SigmaHQ corpus is imported into a fresh database, served by gunicorn with production
-settings; each page type is requested sequentially over one keep-alive connection. Ratios are
+The full SigmaHQ corpus (the kept 1x builds of benchmarks.builds, built when missing), served by gunicorn with
+production settings; each page type is requested sequentially over one keep-alive connection. Ratios are
 to the static file's median measured in the same run.
 """
 
@@ -11,13 +11,12 @@ import http.client
 import re
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from benchmarks.import_bench import FOLDERS
-from benchmarks.site import build_database, fresh_postgres_database, serve
+from benchmarks import builds
+from benchmarks.site import serve
 
 REQUESTS = 200
 WARMUP = 20
@@ -29,6 +28,14 @@ PAGES = {
     "indicator search": ("/indicators/?field=CommandLine&value=whoami", 8.0),
     "ATT&CK matrix": ("/attack/", 8.0),
 }
+
+
+def bench_site(env: dict | None = None) -> dict:
+    """serve() options for a benchmark of pages: the master does not compile the event matcher before forking
+    (CATALOG_WARM_MATCHER=0: at 20x the corpus that took 107 s, near serve()'s 180 s deadline on a busy machine,
+    which is how the 20x runs timed out, and kept 145 MB of compiled rules in every worker), and no task worker
+    polls the database (5 times a second) beside the timed requests. `env`: more settings."""
+    return {"env": {"CATALOG_WARM_MATCHER": "0", **(env or {})}, "task_worker": False}
 
 
 def timings(base: str, path: str, count: int = REQUESTS, warmup: int = WARMUP) -> list[float]:
@@ -63,7 +70,7 @@ def p95(samples: list[float]) -> float:
 
 
 def bench(label: str, database_url: str, page_cache: bool) -> None:
-    with serve(database_url, production=True, workers=2, page_cache=page_cache) as base:
+    with serve(database_url, production=True, workers=2, page_cache=page_cache, **bench_site()) as base:
         baseline = timings(base, static_path(base))
         base_median = statistics.median(baseline)
         mode = "page cache on: repeat views" if page_cache else "page cache off: every view rendered"
@@ -83,20 +90,11 @@ def bench(label: str, database_url: str, page_cache: bool) -> None:
 
 def main(argv: list[str]) -> None:
     corpus = Path(argv[0] if argv else "../shared/corpus/sigmahq").resolve()
-    paths = [str(corpus / f) for f in FOLDERS]
-    with tempfile.TemporaryDirectory() as tmp:
-        sqlite_url = f"sqlite:///{tmp}/serve.sqlite3"
-        build_database(sqlite_url, paths)
-        bench("SQLite", sqlite_url, page_cache=True)
-        bench("SQLite", sqlite_url, page_cache=False)
-    try:
-        postgres_url = fresh_postgres_database("postgresql://postgres@127.0.0.1:5432/postgres", "catalog_serve_bench")
-    except Exception as exc:
-        print(f"PostgreSQL: skipped ({exc})")
-        return
-    build_database(postgres_url, paths)
-    bench("PostgreSQL", postgres_url, page_cache=True)
-    bench("PostgreSQL", postgres_url, page_cache=False)
+    for engine, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+        url = builds.database(engine, 1, corpus)
+        if url:
+            bench(label, url, page_cache=True)
+            bench(label, url, page_cache=False)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.import_bench import FOLDERS
+from benchmarks.builds import FOLDERS
 
 NAMESPACE = uuid.UUID("9b1f4c1e-5d0a-4c4e-9a57-3f0c2a7d1e20")
 PERTURBED_SHARE = 0.3

@@ -13,7 +13,7 @@ import threading
 import time
 from urllib.parse import quote, urlsplit
 
-from benchmarks.serve_bench import static_path
+from benchmarks.serve_bench import bench_site, static_path
 from benchmarks.site import serve
 
 CLIENTS, WORKERS, SECONDS = 32, 3, 10.0
@@ -88,15 +88,17 @@ def rate(base: str, paths: list[str], clients: int = CLIENTS, seconds: float = S
     return done[0] / elapsed, done[0], errors[0]
 
 
-def measure(database_url: str, label: str, env: dict | None = None) -> str:
-    """Print and return the uncached search rate (`env`: more settings for the server, e.g. fragments off)."""
-    with serve(database_url, production=True, workers=WORKERS, page_cache=False, env=env) as base:
+def measure(database_url: str, label: str, env: dict | None = None) -> dict:
+    """Print and return the uncached search rate (`env`: more settings for the server, e.g. fragments off):
+    {"rate": requests/s, "static_rate": the static file's, "errors": failed requests, "summary": a line}."""
+    with serve(database_url, production=True, workers=WORKERS, page_cache=False, **bench_site(env)) as base:
         static_rate, _, _ = rate(base, [static_path(base)], seconds=3.0)
         search_rate, served, errors = rate(base, queries())
     summary = f"{search_rate:.0f}/s, {search_rate / static_rate:.3f} of the static file's {static_rate:.0f}/s"
     print(
         f"{label}: uncached search {search_rate:.0f} requests/s ({served} served, {errors} errors) with {CLIENTS}"
         f" clients, {WORKERS} workers; static file {static_rate:.0f}/s = {search_rate / static_rate:.3f} of it"
-        f" (goal >= 150/s at 1x, 100/s at 20x)"
+        f" (goal >= 150/s at 1x, 100/s at 20x)",
+        flush=True,
     )
-    return summary
+    return {"rate": search_rate, "static_rate": static_rate, "errors": errors, "summary": summary}
