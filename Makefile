@@ -70,11 +70,11 @@ format: install
 
 # Every benchmark, then one summary table of issue 22's figures (benchmarks/summary.py): SQLite and PostgreSQL at
 # 1x and 20x the corpus, each a ratio to a baseline of the same run beside its goal. The databases are built once per
-# engine and scale (import_bench's cold import is the build) and kept under BENCH_CACHE with the EVTX replicas, so a
-# re-run only measures. On this 2-core machine shared with other work: about 46 minutes, the first time as with the
-# builds kept (import_bench imports every scale cold each time: those are figures; `python -m benchmarks.summary
-# --help` has each part's time). Each part's time follows it (bash's `time`). The kept builds and EVTX replicas
-# are under BENCH_CACHE, the PostgreSQL databases named BENCH_PG_PREFIX<scale> (defaults /tmp/catalog-bench, bench).
+# engine and scale (import_bench's cold import is the build) and kept under BENCH_CACHE with the EVTX replicas.
+# On this 2-core machine shared with other work: 28 minutes at a load of 2-4, 46 at 4-15; the first run takes the
+# same as one with the builds kept (import_bench imports every scale cold each time: those are figures). Each part's
+# time follows it (bash's `time`); `python -m benchmarks.summary --help` lists them. The PostgreSQL databases are
+# named BENCH_PG_PREFIX<scale> (defaults: BENCH_CACHE=/tmp/catalog-bench, BENCH_PG_PREFIX=bench).
 # `make bench 2>&1 | tee bench.txt` keeps the whole output; `python -m benchmarks.summary` prints the table again.
 bench: install
 	$(PY) -m benchmarks.summary --reset

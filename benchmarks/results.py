@@ -2,7 +2,8 @@
 
 One file per benchmark (`<bench>.json`), a key per measurement (e.g. "sqlite/20"), each stamped with the time
 and the machine's load average when it was recorded. `make bench` empties the folder first, so the summary
-shows this run's figures only; a benchmark run alone adds to (or replaces its keys in) what is there.
+shows this run's figures only; a benchmark run alone adds to (or replaces its keys in) what is there. Two runs
+sharing a BENCH_CACHE (its kept builds) share this folder too, unless each is given its own BENCH_RESULTS.
 """
 
 from __future__ import annotations

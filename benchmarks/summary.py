@@ -4,14 +4,16 @@
     .venv/bin/python -m benchmarks.summary --reset    # forget earlier figures (`make bench` does this first)
     .venv/bin/python -m benchmarks.summary --help
 
-How long `make bench` takes on this 2-core machine shared with other work (load average 3-15), per part:
-  import_bench   18 min   1x and 20x, both engines: every import is cold (a figure), so kept builds do not shorten
-                          it; its cold imports become the kept builds, so nothing else imports the corpus
-  scale_bench     6 min   20 pages uncached and cold, throughput, both engines, 1x and 20x (builds kept)
-  scan_bench      3 min   1 GiB replica and the 593-file stand-in (+1 min to write 2.4 GB of replicas the first time)
-  convert_bench  15 min   pySigma conversions of SigmaHQ for 7 targets (6-8 min on a quiet machine)
-  the rest        4 min   sync, serve, search, conversion isolation, coverage, match, correlation
-  in all         46 min   first run (corpus builds made by import_bench); about the same with the builds kept
+How long `make bench` takes on this 2-core machine shared with other work, per part (two runs: load average 2-4 /
+4-15); the first run and a run with the builds kept take the same, but for writing the 20x corpus (30 s) and the
+EVTX replicas (1 min) once:
+  import_bench    7 / 18 min  1x and 20x, both engines: every import is cold (a figure), so kept builds do not
+                              shorten it; its cold imports become the kept builds, so nothing else imports the corpus
+  scale_bench     5 /  6 min  20 pages uncached and cold, throughput, both engines, 1x and 20x
+  scan_bench      2 /  3 min  regression files, 1 GiB replica, the 593-file stand-in; 1 and 2 processes
+  convert_bench   9 / 15 min  pySigma conversions of SigmaHQ for 7 targets
+  the rest        5 /  4 min  sync, serve, search, conversion isolation, coverage, match, correlation
+  in all         28 / 46 min
 A first run without BENCH_CACHE also writes the 20x synthetic corpus (30 s). Run alone without kept builds,
 scale_bench (or search/serve/coverage/scan/match_bench) first builds what it serves: 20 s per engine at 1x,
 4-5 min per engine at 20x (75,600 rules).
