@@ -71,9 +71,9 @@ def filterset(query: str):
 
 
 def database_rows(query: str) -> list[int]:
-    """The list as its queryset reads it, whole: no hint."""
-    found = rules.filtered_rules(filterset(query))
-    return list(Rule.objects.filter(pk__in=found.values("pk")).values_list("pk", flat=True))
+    """The list as its queryset reads it, whole: no hint (the paginator alone reads `narrowing`). Read directly:
+    as a `pk IN (...)` subquery, SQLite's planner ran a full-text search once per rule (35 s for one query)."""
+    return list(rules.filtered_rules(filterset(query)).values_list("pk", flat=True))
 
 
 @pytest.mark.parametrize("query", FILTERS)
