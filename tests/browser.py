@@ -46,6 +46,7 @@ def catalog_site(
     production: bool = True,
     database_url: str = "",
     warm_matcher: bool = False,
+    task_worker: bool = False,
 ):
     """Serve a catalog of `paths` (source `source`, optionally with an upstream base URL) on the run's database kind.
 
@@ -54,7 +55,10 @@ def catalog_site(
     catalog (e.g. a copy from tests/built_catalogs.py) instead of building one from `paths`. A PostgreSQL
     database served here is dropped when the site stops. `warm_matcher`: gunicorn's master compiles the matcher
     before its workers start, as a deployment does (config/gunicorn.conf.py); off for sites whose tests never
-    match an event in gunicorn, since compiling SigmaHQ costs seconds of CPU per site.
+    match an event in gunicorn, since compiling SigmaHQ costs seconds of CPU per site. `task_worker`: a task
+    worker (`manage.py db_worker`) runs beside it, for sites whose tests queue background tasks (file uploads to
+    /match/); a worker starts Django, runs the system checks and polls its queue five times a second, which sites
+    without tasks spent for nothing (about 2 CPU-s at start-up, and more while their tests ran).
     """
     assert Path(CHROMIUM).exists(), "Chromium is required for the browser tests: apt-get install chromium"
     if not database_url:
@@ -63,7 +67,10 @@ def catalog_site(
         if base_url:
             set_base_url(database_url, source, base_url)
         with serve(
-            database_url, production=production, env={"CATALOG_WARM_MATCHER": "1" if warm_matcher else "0"}
+            database_url,
+            production=production,
+            env={"CATALOG_WARM_MATCHER": "1" if warm_matcher else "0"},
+            task_worker=task_worker,
         ) as base:
             yield base
     finally:

@@ -297,7 +297,8 @@ def site(request, tmp_path_factory):
     list of rule folders to import as "source"; "production" (DEBUG off, collected static files; the
     default) or not; "base_url": the source's upstream base URL; "name": names its database; "corpus":
     True when its rule folders are SigmaHQ's (the module's tests then count as corpus tests); "warm_matcher":
-    True when its tests match events in gunicorn (tests/browser.py).
+    True when its tests match events in gunicorn; "task_worker": True when they queue background tasks
+    (tests/browser.py).
     """
     from tests.browser import catalog_site
 
@@ -320,6 +321,7 @@ def site(request, tmp_path_factory):
         production=config["production"],
         database_url=database_url,
         warm_matcher=config["warm_matcher"],
+        task_worker=config["task_worker"],
     ) as base:
         yield base
 

@@ -39,7 +39,14 @@ OUTSIDE_THE_GUARD = re.compile(
 
 def site_config(module) -> dict:
     """The module's SITE (what its `site` fixture serves), with the defaults filled in."""
-    defaults = {"rules": "examples", "source": None, "production": True, "base_url": "", "warm_matcher": False}
+    defaults = {
+        "rules": "examples",
+        "source": None,
+        "production": True,
+        "base_url": "",
+        "warm_matcher": False,
+        "task_worker": False,
+    }
     return {**defaults, **getattr(module, "SITE", {})}
 
 

@@ -48,10 +48,29 @@ SITE = {"name": "catalog_e2e_a11y", "rules": "sigmahq", "base_url": "https://git
 SITE_SPLIT_BY = "scheme"
 
 
-def open_page(browser, site, name, path, scheme):
-    context = browser.new_context(viewport=DESKTOP, color_scheme=scheme)
-    page = context.new_page()
-    errors = watch_console(page)
+@pytest.fixture(scope="module")
+def pages(browser):
+    """One page per colour scheme, which every test of the module navigates: a new browser context starts a
+    renderer process (about 0.4 CPU-s, a tenth of a small page's audit). Each test's navigation makes a new
+    document, so what a test did to its page (the probe below) goes with it; these public pages read no cookie."""
+    opened = {}
+
+    def page_for(scheme):
+        if scheme not in opened:
+            context = browser.new_context(viewport=DESKTOP, color_scheme=scheme)
+            page = context.new_page()
+            opened[scheme] = (context, page, watch_console(page))
+        return opened[scheme]
+
+    yield page_for
+    for context, _page, _errors in opened.values():
+        context.close()
+
+
+def open_page(pages, site, name, path, scheme):
+    """The scheme's page at `path`, and the console errors from here on."""
+    _context, page, errors = pages(scheme)
+    errors.clear()
     if path is None:  # the empty-string indicator of the rule above, reached as a person would
         page.goto(f"{site}/rules/{EMPTY_VALUE_RULE_ID}/")
         page.locator("#indicators a.ind:has(.empty-value)").first.click()
@@ -59,20 +78,17 @@ def open_page(browser, site, name, path, scheme):
     else:
         response = page.goto(site + path)
         assert response.status == (404 if name == "not-found" else 200), path
-    return context, page, errors
+    return page, errors
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("name,path", PAGES, ids=[name for name, _ in PAGES])
-def test_no_serious_accessibility_violations(site, browser, name, path, scheme):
-    context, page, errors = open_page(browser, site, name, path, scheme)
-    try:
-        page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
-        violations = axe_violations(page)
-        if name in ("rule", "attack", "rules-empty") and scheme == "dark":
-            shot(page, f"a11y-{name}-{scheme}", full_page=False)
-    finally:
-        context.close()
+def test_no_serious_accessibility_violations(site, pages, name, path, scheme):
+    page, errors = open_page(pages, site, name, path, scheme)
+    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    violations = axe_violations(page)
+    if name in ("rule", "attack", "rules-empty") and scheme == "dark":
+        shot(page, f"a11y-{name}-{scheme}", full_page=False)
     assert not violations, f"{name} ({scheme}):\n{describe(violations)}"
     if name == "not-found":  # Chromium logs the page's own 404 once; any asset failing would add another
         page_itself = "Failed to load resource: the server responded with a status of 404 (Not Found)"
@@ -81,38 +97,32 @@ def test_no_serious_accessibility_violations(site, browser, name, path, scheme):
     assert not errors, errors
 
 
-def test_axe_does_find_what_it_is_asked_about(site, browser):
+def test_axe_does_find_what_it_is_asked_about(site, pages):
     """The check is live: a page with a link of no text and low-contrast text fails it."""
-    context, page, _errors = open_page(browser, site, "overview", "/", "light")
-    try:
-        page.evaluate(
-            """() => {
-                const link = document.createElement('a');
-                link.href = '/rules/';
-                document.querySelector('main').appendChild(link);
-                const faint = document.createElement('p');
-                faint.textContent = 'faint text';
-                faint.setAttribute('data-probe', '');
-                document.querySelector('main').appendChild(faint);
-                document.styleSheets[0].insertRule('[data-probe] { color: #cccccc !important; }');
-            }"""
-        )
-        found = {v["id"] for v in axe_violations(page)}
-    finally:
-        context.close()
+    page, _errors = open_page(pages, site, "overview", "/", "light")
+    page.evaluate(
+        """() => {
+            const link = document.createElement('a');
+            link.href = '/rules/';
+            document.querySelector('main').appendChild(link);
+            const faint = document.createElement('p');
+            faint.textContent = 'faint text';
+            faint.setAttribute('data-probe', '');
+            document.querySelector('main').appendChild(faint);
+            document.styleSheets[0].insertRule('[data-probe] { color: #cccccc !important; }');
+        }"""
+    )
+    found = {v["id"] for v in axe_violations(page)}
     assert {"link-name", "color-contrast"} <= found, found
 
 
-def test_empty_value_is_named_not_blank(site, browser):
+def test_empty_value_is_named_not_blank(site, pages):
     """An `eq ''` indicator is a link that says 'empty string', on the rule page and the indicator list."""
-    context, page, errors = open_page(browser, site, "rule-empty-value", f"/rules/{EMPTY_VALUE_RULE_ID}/", "light")
-    try:
-        names = page.locator("#indicators a.ind").evaluate_all("links => links.map(a => a.textContent.trim())")
-        assert "" not in names and "empty string" in names
-        page.goto(site + "/indicators/?kind=eq&field=ApplicationPath")
-        assert page.locator("a.ind:has(.empty-value)").count() >= 1
-    finally:
-        context.close()
+    page, errors = open_page(pages, site, "rule-empty-value", f"/rules/{EMPTY_VALUE_RULE_ID}/", "light")
+    names = page.locator("#indicators a.ind").evaluate_all("links => links.map(a => a.textContent.trim())")
+    assert "" not in names and "empty string" in names
+    page.goto(site + "/indicators/?kind=eq&field=ApplicationPath")
+    assert page.locator("a.ind:has(.empty-value)").count() >= 1
     assert not errors, errors
 
 
@@ -140,20 +150,17 @@ FORMS = {
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("form", sorted(FORMS))
-def test_what_a_form_shows_has_no_serious_accessibility_violations(site, browser, form, scheme):
+def test_what_a_form_shows_has_no_serious_accessibility_violations(site, pages, form, scheme):
     from tests.matching.test_evaluate import SYSMON_EVENT
 
     path, label, text, button, shown = FORMS[form]
-    context, page, errors = open_page(browser, site, form, path, scheme)
-    try:
-        page.get_by_label(label).fill(text or SYSMON_EVENT.read_text(encoding="utf-8"))
-        page.get_by_role("button", name=button).click()
-        page.locator(shown).wait_for()
-        page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
-        violations = axe_violations(page)
-        if scheme == "dark":
-            shot(page, f"a11y-{form}-result-{scheme}", full_page=False)
-    finally:
-        context.close()
+    page, errors = open_page(pages, site, form, path, scheme)
+    page.get_by_label(label).fill(text or SYSMON_EVENT.read_text(encoding="utf-8"))
+    page.get_by_role("button", name=button).click()
+    page.locator(shown).wait_for()
+    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    violations = axe_violations(page)
+    if scheme == "dark":
+        shot(page, f"a11y-{form}-result-{scheme}", full_page=False)
     assert not violations, f"{form} ({scheme}):\n{describe(violations)}"
     assert not errors, errors

@@ -20,7 +20,7 @@ CASE = CORPUS / "regression_data/rules-emerging-threats/2026/Exploits/RedSun/pip
 
 
 # The `site` fixture (tests/conftest.py): the RedSun rules of SigmaHQ, production settings.
-SITE = {"name": "h13u_e2e", "rules": [str(RULES)], "source": "sigmahq", "corpus": True}
+SITE = {"name": "h13u_e2e", "rules": [str(RULES)], "source": "sigmahq", "corpus": True, "task_worker": True}
 
 
 def test_upload_an_evtx_file_and_read_grouped_results_and_an_explanation(site):
