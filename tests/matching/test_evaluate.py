@@ -42,7 +42,7 @@ def rule_from_db(uuid):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("rule_id, event_file", regression_cases())
-def test_every_regression_event_fires_its_rule_with_an_explanation(corpus, rule_id, event_file):
+def test_every_regression_event_fires_its_rule_with_an_explanation(corpus, corpus_matcher, rule_id, event_file):
     """Each SigmaHQ regression case, once: its rule as stored fires on its events, so does the catalog's matching
     (index, log sources), and the explanations agree with the matcher and name the predicates that matched."""
     events = [flatten_event(e) for e in load_events(event_file.read_text(encoding="utf-8"))]

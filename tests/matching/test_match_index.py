@@ -55,10 +55,9 @@ def rule_lists(results) -> list[list[str]]:
 
 @pytest.mark.long
 @pytest.mark.django_db
-def test_indexed_matching_equals_todays_evaluator_on_every_regression_event(corpus, corpus_dir):
-    from catalog.matching.engine import forget_compiled, match_events
+def test_indexed_matching_equals_todays_evaluator_on_every_regression_event(corpus, corpus_dir, corpus_matcher):
+    from catalog.matching.engine import match_events
 
-    forget_compiled()
     cases = regression_events()
     events = [event for _, event in cases]
     indexed = match_events(events, None)
@@ -75,10 +74,9 @@ def test_indexed_matching_equals_todays_evaluator_on_every_regression_event(corp
 @pytest.mark.long
 @pytest.mark.one_database  # two evaluators compared in Python; the regression events above run on both databases
 @pytest.mark.django_db
-def test_indexed_matching_equals_todays_evaluator_on_perturbed_events(corpus, corpus_dir):
-    from catalog.matching.engine import forget_compiled, match_events
+def test_indexed_matching_equals_todays_evaluator_on_perturbed_events(corpus, corpus_dir, corpus_matcher):
+    from catalog.matching.engine import match_events
 
-    forget_compiled()
     events = perturbed([event for _, event in regression_events()])
     indexed, reference = match_events(events, None), match_events(events, None, indexed=False)
     assert rule_lists(indexed) == rule_lists(reference)

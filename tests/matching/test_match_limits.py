@@ -307,7 +307,7 @@ def test_a_forged_x_forwarded_for_does_not_escape_the_limit(client, settings):
 
 
 @pytest.mark.django_db
-def test_an_empty_event_triggers_no_rule_of_the_stock_corpus(corpus, client, fresh_matching):
+def test_an_empty_event_triggers_no_rule_of_the_stock_corpus(corpus, client, corpus_matcher):
     """`{}` used to trigger two rules: `not filter` with a placeholder, and `not selection` on an absent field."""
     response = post(client, {})
     assert response.status_code == 200 and found(response) == [set()]

@@ -25,7 +25,7 @@ def regression_files(corpus_dir) -> list[tuple[str, set[str]]]:
     return cases
 
 
-def test_every_regression_evtx_file_fires_its_rule(corpus, corpus_dir):
+def test_every_regression_evtx_file_fires_its_rule(corpus, corpus_dir, corpus_matcher):
     cases = regression_files(corpus_dir)
     assert len(cases) >= 150
     missed, user_data = [], 0

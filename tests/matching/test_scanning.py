@@ -57,7 +57,7 @@ def test_a_chunk_range_reads_the_records_of_its_chunks(corpus_dir, tmp_path):
 
 
 @pytest.mark.one_database
-def test_a_split_scan_equals_a_whole_one(corpus, corpus_dir, tmp_path):
+def test_a_split_scan_equals_a_whole_one(corpus, corpus_dir, corpus_matcher, tmp_path):
     path = replicas(corpus_dir, tmp_path / "evtx", 24)
     (tmp_path / "evtx" / "more.jsonl").write_text(json.dumps(HIT) + "\n", encoding="utf-8")
 
