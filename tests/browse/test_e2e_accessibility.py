@@ -10,11 +10,15 @@ elements and axe's reason. A console error (a CSP violation, a broken asset) fai
 
 import pytest
 
+from catalog.coverage import presets
 from tests.browser import DESKTOP, axe_violations, describe, shot, watch_console
 from tests.constants import REFERENCE_RULE_ID
 
 EMPTY_VALUE_RULE_ID = "c187c075-bb3e-4c62-b4fa-beae0ffc211f"  # carries `eq ''` indicators (ApplicationPath: '')
 
+# A preset's profile (the Windows audit baseline: the preset with the most event types, so the largest profile page).
+# The coverage layout module (tests/coverage/test_e2e_coverage_layout.py) checks its layout and leaves its audit here.
+BASELINE_PROFILE = next(p for p in presets.PRESETS if p.slug == "audit-baseline").profile.query()
 # (name, path): one of each kind of public page. `indicator` is reached by a link (ids differ per database).
 PAGES = [
     ("overview", "/"),
@@ -37,7 +41,7 @@ PAGES = [
     ("changes", "/changes/"),
     ("preview", "/preview/"),
     ("coverage", "/coverage/"),
-    ("coverage-profile", "/coverage/?events=security:4688"),
+    ("coverage-profile", "/coverage/?" + BASELINE_PROFILE),
     ("not-found", "/rules/00000000-0000-4000-8000-000000000000/"),
 ]
 
