@@ -228,7 +228,6 @@ class Checkout:
     def _config(self) -> list[str]:
         options = {
             "core.symlinks": "false",  # a link in a repository is checked out as a file holding its target's name
-            "advice.detachedHead": "false",
             "http.lowSpeedLimit": "1000",  # a stalled transfer (under 1 KB/s for a minute) fails
             "http.lowSpeedTime": "60",
             "uploadpack.allowFilter": "true",  # for file:// repositories, whose upload-pack runs here
