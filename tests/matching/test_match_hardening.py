@@ -296,6 +296,19 @@ def explained(answer) -> list:
     return [rule["explanation"] for event in answer["events"] for rule in event["rules"] if rule["explanation"]]
 
 
+def test_a_scans_budget_admits_every_explanation_and_a_bounded_one_weighs_them():
+    """A trusted scan (manage.py match_event) explains every hit without weighing it; an answer's budget weighs each."""
+    from catalog.matching.budget import ExplanationBudget
+
+    big = {"value": "x" * 100_000}
+    unlimited = ExplanationBudget.unlimited()
+    assert all(unlimited.admit(big, {"EventID": 1}) for _ in range(1_000))
+    assert unlimited.count == 1_000 and unlimited.room and not unlimited.truncated
+    bounded = ExplanationBudget(max_count=10, max_bytes=250_000)
+    assert bounded.admit(big) and bounded.admit(big) and not bounded.admit(big)
+    assert bounded.count == 2 and bounded.spent and not bounded.room
+
+
 def test_the_api_carries_at_most_the_configured_number_of_explanations(client, settings, many_rules):
     settings.CATALOG_MATCH_MAX_EXPLANATIONS = 7
     answer = post(client, [EVENT, EVENT]).json()
