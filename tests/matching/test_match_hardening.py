@@ -297,7 +297,7 @@ def explained(answer) -> list:
 
 
 def test_a_scans_budget_admits_every_explanation_and_a_bounded_one_weighs_them():
-    """A trusted scan (manage.py match_event) explains every hit without weighing it; an answer's budget weighs each."""
+    """A trusted scan (the match_event command) explains every hit unweighed; an answer's budget weighs each."""
     from catalog.matching.budget import ExplanationBudget
 
     big = {"value": "x" * 100_000}
