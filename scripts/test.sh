@@ -9,8 +9,10 @@
 # own databases (SQLite files in its TMPDIR; PostgreSQL names prefixed by the run's database) and its own ports.
 # The SQLite pass prints as it goes; the PostgreSQL pass's output follows it.
 #
-# Each pass runs on pytest-xdist workers (TEST_WORKERS each, default 3: with 2, waits on sites, browsers and queues
-# left the 2 cores idle a quarter of the time), each worker with its own test database,
+# Each pass runs on pytest-xdist workers (TEST_WORKERS each, default 2). On the 2-core CI machine four workers (and
+# their sites, browsers and task workers) keep both cores busy to the end; six did too, but spent more CPU in all
+# (clean-clone runs of the same tree: 536 s and 1,018 CPU-s with 2 a pass, 587 s and 1,088 CPU-s with 3; an older
+# tree, with more waiting, had left the cores idle a quarter of the time with 2). Each worker has its own test database,
 # live-site databases and ports; `--dist loadgroup` keeps a module's live site on one worker
 # (tests/suite_layout.py). Tests that can reach no database, and whole-corpus computations that only read the
 # rules (marker `one_database`), run in the SQLite pass only. SERIAL=1 runs the passes one after the other.
@@ -26,7 +28,7 @@ PG_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 # A test run's databases are thrown away: their commits need not wait for the WAL to reach the disk (libpq reads
 # PGOPTIONS in every process of the run, live sites and task workers included; the server's settings are untouched).
 export PGOPTIONS="${PGOPTIONS:--c synchronous_commit=off}"
-PYTEST=("$PY" -m pytest -n "${TEST_WORKERS:-3}" --dist loadgroup --durations=15)
+PYTEST=("$PY" -m pytest -n "${TEST_WORKERS:-2}" --dist loadgroup --durations=15)
 # Browser modules drive Chromium against a live site: markup, scripts, layout, accessibility. The database kind
 # doesn't change what they check (the page and API tests check what those pages read, on both databases), so each
 # runs in one pass, half in each. Measured on the 2-core CI machine: the whole CI run took 677 s and 1,238 CPU-s
@@ -71,7 +73,7 @@ postgres_pass() {
 }
 
 # Collect once before the passes start: the first collection rewrites every test module's asserts and compiles the
-# project, and writes both to __pycache__. Six xdist workers (and the newest-Python run) starting at the same moment
+# project, and writes both to __pycache__. Four xdist workers (and the newest-Python run) starting at the same moment
 # on a fresh clone would each do all of it (about 5 CPU-s each); after this they read it (3 CPU-s each).
 "$PY" -m pytest --collect-only -q -p no:cacheprovider >/dev/null 2>&1 || true
 

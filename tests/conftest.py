@@ -69,7 +69,7 @@ def pytest_configure(config):
         "one_database: a whole-corpus computation in Python over rules it reads with a query other tests run on "
         "both databases; the database kind can't change its answer, so it runs in the SQLite pass only",
     )
-    # At its end, each pytest process (xdist's six workers of a run) runs five full garbage collections to surface
+    # At its end, each pytest process (each xdist worker of a run) runs five full garbage collections to surface
     # exceptions raised in finalizers ("unraisable"): on a worker's heap after the SigmaHQ tests about 0.7 CPU-s
     # each (a profile of the SQLite pass: 14 CPU-s in all), in the last seconds of a pass. One collection finds
     # every object unreachable by then; the plugin still reports what it finds, and the hook that catches them
