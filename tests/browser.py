@@ -58,7 +58,7 @@ def catalog_site(
     match an event in gunicorn, since compiling SigmaHQ costs seconds of CPU per site. `task_worker`: a task
     worker (`manage.py db_worker`) runs beside it, for sites whose tests queue background tasks (file uploads to
     /match/); a worker starts Django, runs the system checks and polls its queue five times a second, which sites
-    without tasks spent for nothing (about 2 CPU-s at start-up, and more while their tests ran).
+    without tasks spent for nothing (1-2 CPU-s at start-up, and more while their tests ran).
     """
     assert Path(CHROMIUM).exists(), "Chromium is required for the browser tests: apt-get install chromium"
     if not database_url:
