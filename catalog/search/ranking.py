@@ -147,25 +147,28 @@ def title_ids(phrases: list[list[str]]) -> list[set[int]]:
 
 
 def exact_ids(text: str) -> set[int]:
-    """The ids of the rules `exact_q(text)` holds for, found through indexes (1 query). The title and the name
-    through migration 0023's on UPPER(title) and UPPER(name): UPPER(a) = UPPER(b) is what `iexact` compiles to
+    """The ids of the rules `exact_q(text)` holds for, found through indexes (1 query). The title and
+    the name through migration 0023's on UPPER(title) and UPPER(name): UPPER(a) = UPPER(b) is what `iexact` compiles to
     on PostgreSQL, and on SQLite it folds the ASCII letters alone, as its LIKE does."""
     from catalog.models import Rule
 
     wanted = text.strip()
-    exact = Q(upper_title=Upper(Value(wanted)))
+    conditions = [Q(upper_title=Upper(Value(wanted)))]
     if search_text.tokens(wanted):
-        exact |= Q(upper_name=Upper(Value(wanted))) & ~Q(name="")
+        conditions.append(Q(upper_name=Upper(Value(wanted))) & ~Q(name=""))
     with contextlib.suppress(ValueError):  # not a rule id
-        exact |= Q(uuid=uuid.UUID(wanted))
+        conditions.append(Q(uuid=uuid.UUID(wanted)))
     if search_text.is_technique_id(wanted):
         technique = wanted.upper()
         tagged = Rule.techniques.through.objects.filter(
             Q(technique__technique_id=technique) | Q(technique__technique_id__startswith=technique + ".")
         )
-        exact |= Q(pk__in=tagged.values("rule_id"))
-    rules = Rule.objects.alias(upper_title=Upper("title"), upper_name=Upper("name"))
-    return set(rules.filter(exact).order_by().values_list("pk", flat=True))
+        conditions.append(Q(pk__in=tagged.values("rule_id")))
+    # A UNION of one SELECT per condition, not one OR of them: most rules have no name, so SQLite judged the name's
+    # index useless for the OR and read every rule row instead (`powershell` at 20x SigmaHQ: 116 ms, against 8 ms).
+    rules = Rule.objects.alias(upper_title=Upper("title"), upper_name=Upper("name")).order_by()
+    selects = [rules.filter(condition).values_list("pk", flat=True) for condition in conditions]
+    return set(selects[0].union(*selects[1:]))
 
 
 def scores(text: str, ids) -> dict[int, float]:
