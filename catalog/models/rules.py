@@ -195,9 +195,10 @@ class Rule(models.Model):
                 name="rule_live_by_sort_title",
             ),
             # A search's exact answers (catalog.search.ranking.exact_ids): its title or name in any case, found
-            # without reading every rule.
+            # without reading every rule. The name's index holds only the rules that have one: most have none, and
+            # over an index of 75,600 equal values (20x SigmaHQ) SQLite's planner read the whole index (10 ms).
             models.Index(Upper("title"), name="rule_upper_title"),
-            models.Index(Upper("name"), name="rule_upper_name"),
+            models.Index(Upper("name"), condition=~models.Q(name=""), name="rule_upper_name_set"),
         ]
 
     def __str__(self):

@@ -158,6 +158,23 @@ def test_relevance_is_the_default_order_of_a_search(tmp_path):
     assert [r.title for r in searched("quasar", sort="title")] == ["Aardvark Activity", "Quasar Execution"]
 
 
+
+@pytest.mark.django_db
+def test_a_rules_name_in_any_case_is_an_exact_answer(tmp_path):
+    from catalog.search import ranking
+
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    write_rule(folder, 1, title="Quasar Launcher Named")
+    named = folder / "rule_1.yml"
+    named.write_text("name: quasar_launcher\n" + named.read_text(encoding="utf-8"), encoding="utf-8")
+    write_rule(folder, 2, title="Quasar Launcher Quasar_Launcher")  # the name in its title, but no name
+    assert not import_paths([str(folder)], source="local").errors
+    named_rule = Rule.objects.get(name="quasar_launcher")
+    assert ranking.exact_ids("QUASAR_LAUNCHER") == {named_rule.pk}  # through the index of the rules with a name
+    assert searched("Quasar_Launcher")[0] == named_rule
+    assert ranking.exact_ids("") == set()  # the rules without a name are no answer to an empty name
+
 # --- the page and the API around the search -----------------------------------------------------
 
 
