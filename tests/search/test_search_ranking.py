@@ -158,7 +158,6 @@ def test_relevance_is_the_default_order_of_a_search(tmp_path):
     assert [r.title for r in searched("quasar", sort="title")] == ["Aardvark Activity", "Quasar Execution"]
 
 
-
 @pytest.mark.django_db
 def test_a_rules_name_in_any_case_is_an_exact_answer(tmp_path):
     from catalog.search import ranking
@@ -174,6 +173,7 @@ def test_a_rules_name_in_any_case_is_an_exact_answer(tmp_path):
     assert ranking.exact_ids("QUASAR_LAUNCHER") == {named_rule.pk}  # through the index of the rules with a name
     assert searched("Quasar_Launcher")[0] == named_rule
     assert ranking.exact_ids("") == set()  # the rules without a name are no answer to an empty name
+
 
 # --- the page and the API around the search -----------------------------------------------------
 
