@@ -51,12 +51,6 @@ def first_sort(key: str) -> str:
     return "-" + key if key in DESCENDING_FIRST else key
 
 
-@register.simple_tag
-def facet_choices(facets) -> bool:
-    """Whether any facet has a choice to offer (an empty result offers none: no empty box is shown)."""
-    return any(facet.choices for facet in facets)
-
-
 @register.simple_tag(takes_context=True)
 def last_filter(context):
     """(name, value, URL without it) for the filter added last to the query string, or None.
