@@ -18,6 +18,7 @@ def when_ready(server):
     from django.db import connections
 
     _warm_rule_index(server)
+    _warm_code(server)
     if os.environ.get("CATALOG_WARM_MATCHER", "1") == "0":
         connections.close_all()
         return
@@ -41,3 +42,24 @@ def _warm_rule_index(server):
         rule_index.current()
     except Exception:  # e.g. a database not migrated yet: the workers build it on first use
         server.log.exception("The rule index was not built before the workers started; each builds it on first use")
+
+
+def _warm_code(server):
+    """Import every view (the URLconf) and compile the project's templates once, in the master: each worker's first
+    request otherwise paid for both (0.9 s at 20x SigmaHQ, 0.4 s of it importing the views), and the workers now share
+    the compiled templates' memory."""
+    from pathlib import Path
+
+    from django.template import engines
+    from django.urls import get_resolver
+
+    try:
+        get_resolver().resolve("/")  # imports the URLconf, and with it every view
+        for engine in engines.all():
+            for folder in map(Path, engine.dirs):  # the project's own folders (DIRS), not every app's
+                for path in sorted(folder.rglob("*.html")):
+                    name = path.relative_to(folder).as_posix()
+                    if not (engine.name == "django" and name.startswith("jinja2/")):  # Jinja2's, under its own engine
+                        engine.get_template(name)
+    except Exception:  # a template or a view that fails here fails on its page too, where it is reported
+        server.log.exception("The views and templates were not loaded before the workers started")
