@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from catalog.browse.queries import facet_counts
 from catalog.browse.queries.filtersets import RuleFilterSet
@@ -110,14 +110,15 @@ def _link(choices: list[FacetChoice], name: str, query) -> None:
     params.pop(name, None)
     rest = params.urlencode() if hasattr(params, "urlencode") else urlencode(params, doseq=True)
     joiner = "&" if rest else ""
+    # urlencode's own encoding (quote_plus) of `name=value`, the current values encoded once for all the choices
+    key, kept = quote_plus(name), urlencode({name: current}, doseq=True)
     for choice in choices:
         if choice.active:
-            values = [v for v in current if v.lower() != choice.value.lower()]
+            encoded = urlencode({name: [v for v in current if v.lower() != choice.value.lower()]}, doseq=True)
         elif name in ("retired", "has_test_events"):  # yes/no facets: a second value would be contradictory
-            values = [choice.value]
+            encoded = f"{key}={quote_plus(choice.value)}"
         else:
-            values = [*current, choice.value]
-        encoded = urlencode({name: values}, doseq=True)
+            encoded = (kept + "&" if kept else "") + f"{key}={quote_plus(choice.value)}"
         choice.href = "?" + rest + (joiner + encoded if encoded else "")
 
 
