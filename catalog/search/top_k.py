@@ -13,6 +13,7 @@ titled rules, ranks them all as before.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 
 from django.db import connection
@@ -44,9 +45,9 @@ def first_rows(text: str, shown, top: int) -> set[int] | None:
     if candidates is None:  # fewer titles hold a word than the page needs: every match is a candidate
         candidates = within
     scores = ranking.scores(text, candidates)
-    keys = sorted(((pk in exact, hits[pk], scores.get(pk, 0.0)) for pk in candidates), reverse=True)
-    last = keys[top - 1]
-    return {pk for pk in candidates if (pk in exact, hits[pk], scores.get(pk, 0.0)) >= last}
+    keys = {pk: (pk in exact, hits[pk], scores.get(pk, 0.0)) for pk in candidates}
+    last = heapq.nlargest(top, keys.values())[-1]  # the page's last key: no sort of every candidate's key
+    return {pk for pk, key in keys.items() if key >= last}
 
 
 def among(ids) -> Q:
