@@ -5,6 +5,7 @@ goes through Django's autoescaping.
 """
 
 from functools import lru_cache
+from urllib.parse import urlencode
 
 import yaml
 from django import template
@@ -29,22 +30,32 @@ _LEXER = YamlLexer()
 @register.simple_tag(takes_context=True)
 def qs(context, name, value):
     """The current query string with `name` set to `value` (None removes it); back to page 1."""
-    params = context["request"].GET.copy()
-    for page_param in PAGE_PARAMS:
-        params.pop(page_param, None)
-    if value is None:
-        params.pop(name, None)
-    else:
-        params[name] = value
-    return "?" + params.urlencode() if params else "?"
+    return "?" + _with(context["request"].GET, name, value, drop=PAGE_PARAMS)
 
 
 @register.simple_tag(takes_context=True)
 def page_url(context, param, number):
     """The current query string on another page of the listing paginated by `param`."""
-    params = context["request"].GET.copy()
-    params[param] = number
-    return "?" + params.urlencode()
+    return "?" + _with(context["request"].GET, param, number)
+
+
+def _with(query, name, value, drop=()) -> str:
+    """`query` (a QueryDict) encoded as QueryDict.urlencode does, with `name`'s values replaced by `value` where they
+    were (else at the end; None removes them) and the `drop` parameters left out. Not QueryDict.copy(): a deep copy,
+    and a list page has a dozen of these links."""
+    pairs, placed = [], value is None
+    for key, values in query.lists():
+        if key in drop:
+            continue
+        if key == name:
+            if not placed:
+                pairs.append((key, value))
+                placed = True
+            continue
+        pairs.extend((key, v) for v in values)
+    if not placed:
+        pairs.append((name, value))
+    return urlencode(pairs)
 
 
 @register.simple_tag(takes_context=True)

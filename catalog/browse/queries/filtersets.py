@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from catalog.browse.queries.indicator_search import IndicatorFilterSet
 from catalog.browse.queries.indicators import indicator_filterset
+from catalog.browse.queries.kept_forms import KeptFormFilterSet
 from catalog.models import Level, Rule, RuleIndicator, RuleTestEvent, RuleType, Status
 from catalog.search import ranking
 
@@ -132,7 +133,7 @@ class IndicatorSearchFilter(django_filters.Filter):
         return qs.filter(Exists(carried))
 
 
-class RuleFilterSet(django_filters.FilterSet):
+class RuleFilterSet(KeptFormFilterSet):
     """Filters of /rules/ and /api/rules/. Every parameter name here is part of the URL contract."""
 
     q = django_filters.CharFilter(method="search", label="Search")

@@ -5,6 +5,7 @@
 
 import django_filters
 
+from catalog.browse.queries.kept_forms import KeptFormFilterSet
 from catalog.models import Indicator, Polarity
 from catalog.search import substring
 
@@ -39,7 +40,7 @@ INDICATOR_POLARITIES = [
 ]
 
 
-class IndicatorFilterSet(django_filters.FilterSet):
+class IndicatorFilterSet(KeptFormFilterSet):
     """Filters of /indicators/ and /api/indicators/: field, kind and a case-insensitive value substring."""
 
     field = django_filters.CharFilter(field_name="field")

@@ -1,0 +1,33 @@
+"""The list filtersets build their form class once (catalog.browse.queries.kept_forms), and each request still has a
+form of its own: its own fields, data and errors."""
+
+import pytest
+from django.http import QueryDict
+
+from catalog.browse.queries.filtersets import RuleFilterSet
+from catalog.browse.queries.indicators import indicator_filterset
+from catalog.browse.queries.rules import rule_filterset
+
+pytestmark = pytest.mark.django_db
+
+
+def test_one_form_class_per_filterset_class_and_a_form_per_request():
+    first, second = rule_filterset(QueryDict("level=high")), rule_filterset(QueryDict("level=bogus&sort=title"))
+    assert type(first.form) is type(second.form)  # built once
+    assert type(indicator_filterset(QueryDict()).form) is not type(first.form)  # each filterset class its own
+    assert first.form.fields is not second.form.fields
+    second.form.fields["level"].choices = [("only", "only")]  # what one request does to its form ...
+    assert ("high", "high") in first.form.fields["level"].choices  # ... reaches no other
+    assert ("high", "high") in rule_filterset(QueryDict()).form.fields["level"].choices
+    assert first.is_valid() and first.form.cleaned_data["level"] == ["high"]
+    assert not second.is_valid() and "level" in second.errors and "level" not in first.errors
+
+
+def test_a_subclass_builds_its_own_form_class():
+    rule_filterset(QueryDict()).form  # the parent's, built first
+
+    class Narrower(RuleFilterSet):
+        class Meta(RuleFilterSet.Meta):
+            fields = ["q"]
+
+    assert type(Narrower(QueryDict()).form) is not type(rule_filterset(QueryDict()).form)
