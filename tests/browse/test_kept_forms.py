@@ -2,8 +2,8 @@
 form of its own: its own fields, data and errors."""
 
 import pytest
-from django_filters import CharFilter
 from django.http import QueryDict
+from django_filters import CharFilter
 
 from catalog.browse.queries.filtersets import RuleFilterSet
 from catalog.browse.queries.indicators import indicator_filterset
