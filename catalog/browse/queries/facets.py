@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import quote_plus, urlencode
 
+from django.http import QueryDict
+
 from catalog.browse.queries import facet_counts
 from catalog.browse.queries.filtersets import RuleFilterSet
 from catalog.browse.queries.rules import cleaned, matches
@@ -104,11 +106,14 @@ def _link(choices: list[FacetChoice], name: str, query) -> None:
 
     Built here once per facet rather than per choice in the template: a list page has hundreds.
     """
-    params = query.copy() if hasattr(query, "copy") else dict(query)
-    params.pop("page", None)
-    current = params.getlist(name) if hasattr(params, "getlist") else _as_list(params.get(name))
-    params.pop(name, None)
-    rest = params.urlencode() if hasattr(params, "urlencode") else urlencode(params, doseq=True)
+    if isinstance(query, QueryDict):  # a page's query, read as QueryDict.urlencode would write it, without a deep copy
+        current = query.getlist(name)
+        rest = urlencode([(k, v) for k, values in query.lists() if k not in ("page", name) for v in values])
+    else:
+        params = dict(query)
+        params.pop("page", None)
+        current = _as_list(params.pop(name, None))
+        rest = urlencode(params, doseq=True)
     joiner = "&" if rest else ""
     # urlencode's own encoding (quote_plus) of `name=value`, the current values encoded once for all the choices
     key, kept = quote_plus(name), urlencode({name: current}, doseq=True)
