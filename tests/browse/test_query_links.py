@@ -31,3 +31,19 @@ def test_qs_sets_or_removes_one_parameter_back_on_page_one(query, name, value):
 def test_page_url_keeps_every_other_parameter(query):
     context = {"request": RequestFactory().get("/rules/?" + query)}
     assert page_url(context, "page", 4) == by_copy(query, "page", 4)
+
+
+def test_link_is_reverse_under_each_script_prefix():
+    from django.urls import get_script_prefix, reverse, set_script_prefix
+
+    from catalog.templatetags.catalog_tags import link
+
+    assert link("browse:rule-list") == reverse("browse:rule-list")
+    assert link("exports:siem-export", "splunk.conf") == reverse("exports:siem-export", args=["splunk.conf"])
+    before = get_script_prefix()
+    set_script_prefix("/catalog/")  # a deployment under a path: the kept link is not the root's
+    try:
+        assert link("browse:rule-list") == "/catalog/rules/" == reverse("browse:rule-list")
+    finally:
+        set_script_prefix(before)
+    assert link("browse:rule-list") == "/rules/"
