@@ -147,9 +147,10 @@ def title_ids(phrases: list[list[str]]) -> list[set[int]]:
 
 
 def exact_ids(text: str) -> set[int]:
-    """The ids of the rules `exact_q(text)` holds for, found through indexes (1 query). The title and
-    the name through migration 0023's on UPPER(title) and UPPER(name): UPPER(a) = UPPER(b) is what `iexact` compiles to
-    on PostgreSQL, and on SQLite it folds the ASCII letters alone, as its LIKE does."""
+    """The ids of the rules `exact_q(text)` holds for, found through indexes (1 query). The title through migration
+    0023's index on UPPER(title), the name through 0024's on UPPER(name) of the rules that have one: UPPER(a) =
+    UPPER(b) is what `iexact` compiles to on PostgreSQL, and on SQLite it folds the ASCII letters alone, as its LIKE
+    does."""
     from catalog.models import Rule
 
     wanted = text.strip()

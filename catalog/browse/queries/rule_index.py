@@ -142,13 +142,13 @@ def current(key: tuple | None = None) -> RuleIndex:
     with _lock:
         kept = _kept.get("index")
         if kept is None or kept.key != key:
-            kept = _stored(key)
+            kept = _stored(key)  # stored for this very version: kept as it is
             if kept is None:
                 kept = build(key)
-                if CatalogVersion.state() == key:  # no change committed meanwhile: the rows read are this version's
-                    FILES.save(kept, *key)
-            if CatalogVersion.state() == key:
-                _kept["index"] = kept
+                if CatalogVersion.state() != key:  # a change committed meanwhile: the rows read may be a later one's
+                    return kept
+                FILES.save(kept, *key)
+            _kept["index"] = kept
     return kept
 
 
