@@ -22,7 +22,13 @@ from django.utils import timezone
 from catalog.conversion.stored import limits as limits_from_settings
 from catalog.core.sigma.problems import ERROR
 from catalog.importing import test_events
-from catalog.importing.bulk_upkeep import ANALYZE_AFTER, gc_skips_what_came_before, refresh_statistics, vacuum_rules
+from catalog.importing.bulk_upkeep import (
+    ANALYZE_AFTER,
+    gc_skips_what_came_before,
+    merge_full_text_segments,
+    refresh_statistics,
+    vacuum_rules,
+)
 from catalog.importing.existing import CatalogState, FileKey
 from catalog.importing.files import FileScan, RejectedFile, RuleFile, UnreadableFile, find_rule_files, read_rule_file
 from catalog.importing.naming import SourceNaming
@@ -61,6 +67,7 @@ def import_paths(
                 written = _ImportRun(scan, report, progress, fail_after, naming, provenance).run()
                 if written >= ANALYZE_AFTER:
                     refresh_statistics()  # before publishing: its counts are planned from these statistics
+                    merge_full_text_segments()
             if strict and report.errors:
                 raise ImportFailed(report)
         if written >= ANALYZE_AFTER:
