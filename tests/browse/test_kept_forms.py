@@ -32,3 +32,23 @@ def test_a_subclass_builds_its_own_form_class():
 
     assert "extra" in Wider(QueryDict()).form.fields and "extra" not in parent_form.fields
     assert "extra" not in rule_filterset(QueryDict()).form.fields
+
+
+def test_each_request_has_filters_of_its_own():
+    first, second = rule_filterset(QueryDict("level=high")), rule_filterset(QueryDict("level=critical"))
+    level = RuleFilterSet.base_filters["level"]
+    assert first.filters["level"] is not second.filters["level"] is not level
+    assert first.filters["level"].parent is first and second.filters["level"].parent is second
+    assert getattr(level, "parent", None) is None  # the class's filter belongs to no request
+    second.filters["level"].extra["help_text"] = "changed"  # what one request does to its filters ...
+    second.filters["level"].field_name = "title"
+    assert "help_text" not in first.filters["level"].extra and "help_text" not in level.extra  # ... reaches no other
+    assert rule_filterset(QueryDict()).filters["level"].field_name == level.field_name != "title"
+    assert [r.level for r in first.qs] and {r.level for r in first.qs} <= {"high"}
+
+
+def test_a_filter_method_runs_on_its_own_filterset():
+    searched = rule_filterset(QueryDict("q=lsass"))
+    assert searched.filters["q"].method is not None  # the search filter is a `method=` filter
+    assert searched.filters["q"].filter.f is searched.filters["q"]  # its proxy calls this request's filterset
+    assert searched.is_valid() and searched.qs.count() < rule_filterset(QueryDict()).qs.count()
