@@ -10,7 +10,8 @@ reaches another.
 django-filter also deep-copies the class's filters for each instance (`copy.deepcopy(self.base_filters)`): every
 choice list, widget and label again, about 1 ms a request. The class's filters here are a `SharedFilters`, whose
 copy gives each instance filters of its own (its `parent`, `model`, lazily built `field`) with their own `extra`
-dict (and, for a filter with `method=`, its own proxy to its own FilterSet's method), and shares only what django-filter never changes after the class is built (the choice lists, the lookup).
+dict (and, for a filter with `method=`, its own proxy to its own FilterSet's method), and shares only what
+django-filter never changes after the class is built (the choice lists, the lookup).
 """
 
 import copy
