@@ -8,6 +8,7 @@ The hand-written events of tests/matching/events/ pin the cases SigmaHQ's regres
 
 import yaml
 
+from catalog.core.sigma import event_files
 from catalog.core.sigma.event_files import FileLimits, read_events
 from catalog.core.sigma.logged_events import EventLimits
 from catalog.matching.engine import match_events
@@ -37,3 +38,23 @@ def test_every_regression_evtx_file_fires_its_rule(corpus, corpus_dir, corpus_ma
         user_data += any("System.Channel" in e.flat or "Operation_ClientFailure.User" in e.flat for e in events)
     assert missed == []
     assert user_data == 1  # the WMI-Activity event, whose fields are UserData's (tests/core/test_event_fields.py)
+
+
+def test_a_record_needing_no_cleaning_reads_as_a_cleaned_one(corpus_dir, monkeypatch):
+    """EVTX records whose JSON is ASCII without escapes skip the NUL and surrogate cleaning (event_files._plain):
+    every regression event reads the same as when each is cleaned, and both kinds of record occur."""
+    paths = sorted((corpus_dir / "regression_data").rglob("*.evtx"))
+    fast = [e.flat for path in paths for e in read_events(path, path.name, LIMITS)]
+    plain, judged = [], event_files._plain
+    monkeypatch.setattr(event_files, "_plain", lambda text: plain.append(judged(text)) or False)
+    cleaned = [e.flat for path in paths for e in read_events(path, path.name, LIMITS)]
+    assert fast == cleaned and len(fast) == len(plain) >= 150
+    assert any(plain) and not all(plain)  # most records are plain; some hold escapes or other scripts
+
+
+def test_only_ascii_json_without_escapes_is_plain():
+    assert event_files._plain('{"Image": "C:\\\\Windows\\\\cmd.exe"}')
+    assert not event_files._plain('{"A": "x\\u0000y"}')  # a NUL
+    assert not event_files._plain('{"A": "\\ud800"}')  # a lone surrogate
+    assert not event_files._plain('{"A": "café"}')  # not ASCII
+    assert not event_files._plain('{"A\\u0000": "b"}')  # in a name

@@ -116,14 +116,15 @@ def read_events(
     else:
         raw = {"jsonl": _json_lines, "json": _json}[kind](path, name, limits)
     checked = limits.per_event != NO_LIMITS
-    for number, (timestamp, event) in enumerate(raw, start=1):
+    for number, (timestamp, event, plain) in enumerate(raw, start=1):
         if number > limits.max_events:
             raise EventFileError(
                 f"{name}: more than {limits.max_events:,} events (at most {limits.max_events:,} per file); "
                 f"stopped reading at event {number:,}."
             )
         flat, shape = shaped_event(event)
-        flat = _clean(flat)
+        if not plain:
+            flat = _clean(flat)
         if checked:  # NULs and lone surrogates are gone (_clean): only the sizes are left to check
             try:
                 _check_sizes(flat, number, limits.per_event)
@@ -140,12 +141,19 @@ def _evtx(path: Path, name: str, limits: FileLimits, chunks: tuple[int, int] | N
     try:
         parser = evtx.PyEvtxParser(source, 1)
         for record in parser.records_json():
-            yield str(record.get("timestamp") or "").removesuffix(" UTC"), loads(record["data"])
+            data = record["data"]
+            # ASCII JSON without escapes decodes to ASCII text without NULs or surrogates: nothing for _clean to
+            # do (a NUL, a lone surrogate and any non-ASCII character are escaped as \uXXXX, or not ASCII).
+            yield str(record.get("timestamp") or "").removesuffix(" UTC"), loads(data), _plain(data)
     except (OSError, RuntimeError, ValueError) as exc:
         raise EventFileError(f"{name}: not a readable EVTX file: {exc}") from None
     finally:
         if chunks is not None:
             source.close()
+
+
+def _plain(text: str) -> bool:
+    return text.isascii() and "\\u" not in text
 
 
 def _json(path: Path, name: str, limits: FileLimits):
@@ -155,7 +163,7 @@ def _json(path: Path, name: str, limits: FileLimits):
         try:
             for event in json_objects(handle, limits.per_event.max_depth):
                 found = True
-                yield "", event
+                yield "", event, False
         except JSONStreamError as exc:
             raise EventFileError(f"{name}: {exc}") from None
     if not found:
@@ -177,7 +185,7 @@ def _json_lines(path: Path, name: str, limits: FileLimits):
             if end != len(line) or not isinstance(value, dict):
                 raise EventFileError(f"{name}: line {line_number}: not one JSON object.")
             found = True
-            yield "", value
+            yield "", value, False
     if not found:
         raise EventFileError(f"{name}: no JSON object found.")
 
