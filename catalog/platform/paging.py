@@ -6,14 +6,16 @@ A query function may set, on the queryset it returns:
 - `narrowing(queryset, top)`: the same queryset cut so that its first `top` rows are unchanged (a search
   in relevance order scores only the rules its page can come from: catalog.search.top_k);
 - `rows_by_id(ids)`: the rows of those ids, read after the page's ids: the page's ids are read from the
-  narrow sort alone (no wide rule row is sorted), its rows by primary key (the API's rule list).
+  narrow sort alone (no wide rule row is sorted), its rows by primary key (the API's rule list);
+- `by_size(queryset, top, count)`: the same queryset, its order asked for as suits a list of `count` rows (an
+  indicator search: catalog.browse.queries.indicators.sorted_by_size).
 `carried` keeps them on a queryset derived from one that has them.
 """
 
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
-HINTS = ("known_count", "narrowing", "rows_by_id")
+HINTS = ("known_count", "narrowing", "rows_by_id", "by_size")
 
 
 def carried(source, target):
@@ -38,6 +40,9 @@ class KnownCountPaginator(Paginator):
         if top + self.orphans >= self.count:
             top = self.count
         rows = self.object_list
+        by_size = getattr(rows, "by_size", None)
+        if by_size is not None:
+            rows = by_size(rows, top, self.count)
         narrowing = getattr(rows, "narrowing", None)
         if narrowing is not None:
             rows = narrowing(rows, top)
