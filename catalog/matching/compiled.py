@@ -92,10 +92,17 @@ class CompiledCatalog:
                     self.by_provider[provider].append((number, ids))
                 self.by_category[candidate.rule.category.casefold()].append(number)
         self._pools: dict[tuple, Pool] = {}
+        self._compiled: dict[int, CompiledRule] | None = None
+
+    def compiled(self, pk: int) -> CompiledRule | None:
+        """The rule's compiled form, as matching runs it (None: a rule matching leaves out)."""
+        if self._compiled is None:
+            self._compiled = {c.rule.pk: c.compiled for c in self.candidates}
+        return self._compiled.get(pk)
 
     def __getstate__(self):
         """Pickled (catalog.matching.stored): the rules as their field values, without the indexes built since."""
-        state = dict(self.__dict__, _pools={})
+        state = dict(self.__dict__, _pools={}, _compiled=None)
         state["candidates"] = [
             (tuple(getattr(c.rule, name) for name in _stored_fields()), c.compiled, c.coverage, c.fields)
             for c in self.candidates

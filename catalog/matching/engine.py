@@ -34,6 +34,7 @@ from catalog.core.sigma import patterns
 from catalog.core.sigma.evaluate import BudgetExceeded, CompiledRule, compile_rule, matches
 from catalog.core.sigma.event_fields import record_fields
 from catalog.core.sigma.values import DEFAULT_FALLBACK_SECONDS, EventView, RegexBudget
+from catalog.core.taxonomy import channels
 from catalog.models import CatalogVersion, Predicate, Rule, live_rules_q
 
 from . import compiled as compiled_catalog
@@ -86,7 +87,10 @@ def _catalog() -> CompiledCatalog:
 
 
 def warm() -> CompiledCatalog:
-    """Compile the catalog now (e.g. in a `gunicorn --preload` master, before the workers fork)."""
+    """Compile the catalog now (e.g. in a `gunicorn --preload` master, before the workers fork), and read the
+    Windows channel tables an event's log source is inferred from (pySigma's plugin discovery, 0.5 s): each
+    forked worker of a scan paid it again on its first event."""
+    channels.load()
     return _catalog()
 
 

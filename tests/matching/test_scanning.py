@@ -159,3 +159,24 @@ def test_match_event_reads_a_folder(tmp_path, capsys, example_rules):
     assert out.index(f"{tmp_path / 'a.json'} event 1") < out.index(f"{tmp_path / 'deep/b.jsonl'} event 1")
     assert "all 2 files: 2 event(s), 2 with hits" in out
     forget_compiled()
+
+
+def test_a_process_that_matched_explains_with_the_matchers_compiled_rules(example_rules):
+    """Explanations take a rule's compiled form from the compiled catalog this process holds (a scan's workers
+    compiled each firing rule again), and warm() reads the Windows channel tables before a scan forks."""
+    from catalog.core.taxonomy import channels
+    from catalog.matching import engine, explaining
+
+    forget_compiled()
+    channels._by_channel.cache_clear()
+    catalog = warm()
+    assert channels._by_channel.cache_info().currsize == 1  # read once here, shared by forked workers
+    rules = [candidate.rule for candidate in catalog.candidates[:5]]
+    parts = explaining.rule_parts(rules)
+    assert parts and all(parts[pk][0] is catalog.compiled(pk) for pk in parts)
+
+    forget_compiled()  # a process that never matched compiles them itself, the same way
+    alone = explaining.rule_parts(rules)
+    assert engine.kept.for_version(CatalogVersion.current()).catalog is None
+    assert set(alone) == set(parts) and all(alone[pk][0] is not parts[pk][0] for pk in alone)
+    assert all(alone[pk][1] == parts[pk][1] for pk in alone)  # the same stored predicate rows

@@ -49,6 +49,12 @@ def windows_services() -> dict[str, str]:
     return names
 
 
+def load() -> None:
+    """Read the channel tables now (pySigma's plugin discovery: 0.5 s), e.g. before a process forks its workers."""
+    _by_channel()
+    _by_provider()
+
+
 @cache
 def _by_channel() -> dict[str, tuple[str, ...]]:
     """Casefolded channel -> the services that select it (pySigma's "ldap_debug" and the catalog's "ldap" share
