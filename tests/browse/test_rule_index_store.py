@@ -63,3 +63,16 @@ def test_turned_off_by_an_empty_setting(example_rules, settings, tmp_path):
     settings.CATALOG_MATCH_COMPILED_DIR = ""
     rule_index._kept.clear()
     assert rule_index.current().public.any() and rule_index.FILES.save(object(), 1, None) is None
+
+
+def test_the_shared_index_cannot_be_changed_in_place(example_rules, settings, tmp_path):
+    """Every request of a process shares the index: its arrays are read-only, built or loaded."""
+    settings.CATALOG_MATCH_COMPILED_DIR = str(tmp_path / "kept")
+    rule_index._kept.clear()
+    built = rule_index.current()
+    rule_index._kept.clear()
+    loaded = rule_index.current()
+    for index in (built, loaded):
+        for array in (index.state, index.tested, index.groups["scalar"].codes):
+            with pytest.raises(ValueError, match="read-only"):
+                array[0] = 1

@@ -76,6 +76,13 @@ class RuleIndex:
     labels: dict[str, dict[str, str]]  # "tactic": {shortname: name}, "technique": {technique id: name}
     live_count: int = 0
 
+    def frozen(self) -> RuleIndex:
+        """The index with its arrays read-only: every request of the process shares them, and a change one made
+        in place would reach the others (numpy then raises instead)."""
+        for array in (self.state, self.tested, *(group.codes for group in self.groups.values())):
+            array.flags.writeable = False
+        return self
+
     @property
     def public(self) -> np.ndarray:
         """The mask of every public rule."""
@@ -137,7 +144,7 @@ def current(key: tuple | None = None) -> RuleIndex:
 def _stored(key: tuple) -> RuleIndex | None:
     """The index another process built for this version and stored (catalog.platform.version_files), if any."""
     found = FILES.load(*key)
-    return found if isinstance(found, RuleIndex) and found.key == key else None
+    return found.frozen() if isinstance(found, RuleIndex) and found.key == key else None
 
 
 def build(key: tuple = ()) -> RuleIndex:
@@ -165,7 +172,7 @@ def build(key: tuple = ()) -> RuleIndex:
         labels[name] = dict(model.objects.values_list(key_field, "name"))
     index = RuleIndex(key, state, groups, np.zeros(size, dtype=bool), labels, int(np.count_nonzero(state == LIVE)))
     index.tested = index.mask(RuleTestEvent.objects.values_list("rule_id", flat=True).distinct())
-    return index
+    return index.frozen()
 
 
 def _rows(queryset) -> list[tuple]:
