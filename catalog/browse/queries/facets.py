@@ -147,7 +147,7 @@ def _counts(filterset: RuleFilterSet, names: list[str], wanted_retired, without:
     if wanted_retired is None and not _narrowing(data):
         return facet_counts.summary_counts(names)
     found = matches(filterset)
-    return facet_counts.counts(found.index, found.ids(without=without), names, wanted_retired)
+    return facet_counts.counts(found.index, found.mask(without=without), names, wanted_retired)
 
 
 NOT_FILTERS = ("sort", "page", "page_size", "format")

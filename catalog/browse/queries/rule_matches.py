@@ -34,7 +34,7 @@ class Matches:
         self.used = [name for name, value in data.items() if name not in NOT_FILTERS and _in_use(value)]
         self._masks: dict[str, np.ndarray | None] = {}
 
-    def ids(self, without: str | None = None) -> np.ndarray | None:
+    def mask(self, without: str | None = None) -> np.ndarray | None:
         """The mask of the public rules matching every filter but `retired` (and `without`); None: every public
         rule."""
         masks = [mask for name in self.used if name != without and (mask := self._mask(name)) is not None]
@@ -48,7 +48,7 @@ class Matches:
     def shown(self) -> list[int]:
         """The rules the list shows: matching, and live (retired ones when `retired=true`)."""
         wanted = rule_index.RETIRED if self.data.get("retired") is True else rule_index.LIVE
-        return self.index.in_state(self.ids(), wanted)
+        return self.index.in_state(self.mask(), wanted)
 
     def _mask(self, name: str) -> np.ndarray | None:
         if name not in self._masks:
