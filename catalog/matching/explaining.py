@@ -43,7 +43,8 @@ def rule_parts(rules: list[Rule], version: int | None = None) -> dict[int, tuple
         for rule in missing:
             try:
                 compiled = matcher.compiled(rule.pk) if matcher is not None else None
-                compiled = compiled or compile_rule(rule.condition_tree, rows[rule.pk])
+                if compiled is None:  # this process never matched, or matching leaves the rule out
+                    compiled = compile_rule(rule.condition_tree, rows[rule.pk])
                 explained[rule.pk] = (compiled, rows[rule.pk])
             except Exception:  # noqa: BLE001 - the matcher leaves such a rule out too (and logs it)
                 continue

@@ -151,7 +151,7 @@ def field_options(fields, current) -> str:
             (
                 row["field"],
                 mark_safe(" selected") if row["field"] == current else "",
-                field_label(row["field"]),
+                row["field"],  # the keyword pseudo-field (no name) is left out, so a name is its own label
                 row["n"],
             )
             for row in fields
