@@ -19,7 +19,7 @@ import json
 import uuid
 
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models import Exists, OuterRef, Q, Value
 from django.db.models.expressions import Case, When
 from django.db.models.functions import Upper
 
@@ -46,19 +46,29 @@ def search(queryset, text: str):
 
 
 def _postgresql(queryset, phrases):
-    from django.contrib.postgres.search import SearchQuery, SearchRank
+    from catalog.models.search import RuleSearch
 
-    def query_of(some, weight=""):
-        return SearchQuery(search_text.tsquery(some, weight), search_type="raw", config="english")
-
-    query = query_of(phrases)
+    rule_table, search_table = queryset.model._meta.db_table, RuleSearch._meta.db_table
+    vector = f'"{search_table}"."vector"'
+    matches = f"{vector} @@ to_tsquery('english'::regconfig, %s)"
     # A word in the title: its lexemes of weight B (`word:B`), which @@ checks in the same stored vector.
-    in_title = [
-        Case(When(search__vector=query_of([phrase], TITLE_WEIGHT), then=Value(1)), default=Value(0))
-        for phrase in phrases
-    ]
-    rank = SearchRank(F("search__vector"), query, weights=TS_RANK_WEIGHTS, cover_density=True, normalization=1)
-    return queryset.filter(search__vector=query).annotate(search_rank=rank, search_title=_sum(in_title))
+    in_title = " + ".join(f"(CASE WHEN {matches} THEN 1 ELSE 0 END)" for _ in phrases)
+    # As SQL, not as Django's SearchQuery, SearchRank and one Case per word: building and compiling those
+    # expressions cost each search about 2.7 ms of the web process's CPU, more than SQLite's whole ranking.
+    return queryset.extra(
+        select={
+            "search_rank": f"ts_rank_cd((%s)::float4[], {vector}, to_tsquery('english'::regconfig, %s), 1)",
+            "search_title": f"({in_title})",
+        },
+        select_params=[
+            TS_RANK_WEIGHTS,
+            search_text.tsquery(phrases),
+            *(search_text.tsquery([phrase], TITLE_WEIGHT) for phrase in phrases),
+        ],
+        tables=[search_table],
+        where=[matches, f'"{search_table}"."rule_id" = "{rule_table}"."id"'],
+        params=[search_text.tsquery(phrases)],
+    )
 
 
 def _sqlite(queryset, phrases):
@@ -78,13 +88,6 @@ def _sqlite(queryset, phrases):
         where=[f"{FTS_TABLE} MATCH %s", f'{FTS_TABLE}.rowid = "{rule_table}"."id"'],
         params=[search_text.fts5_query(phrases)],
     )
-
-
-def _sum(terms):
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
-    return total
 
 
 def exact_q(text: str) -> Q:
