@@ -28,7 +28,9 @@ import pickle
 import stat
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
@@ -128,6 +130,46 @@ class VersionFiles:
                     path.unlink(missing_ok=True)
             except FileNotFoundError:
                 continue
+
+
+class KeptPerVersion:
+    """The one object of a kind that a process keeps for the catalog version it serves (its `key`: the version's
+    (number, time), catalog.models.CatalogVersion.state): loaded from `files` when another process stored it for
+    that version, else built (`build(key)`) and stored; one thread builds it while the others wait. `loaded` is
+    applied to what is read from a file (e.g. making its arrays read-only, as `build` does)."""
+
+    def __init__(self, files: VersionFiles, build: Callable, loaded: Callable = lambda value: value):
+        self.files, self.build, self.loaded = files, build, loaded
+        self._lock = threading.Lock()
+        self.kept = None
+
+    def current(self, key: tuple | None = None):
+        """The object of version `key` (the database's current one when None), the kept one when it is that."""
+        from catalog.models import CatalogVersion
+
+        key = key or CatalogVersion.state()
+        kept = self.kept
+        if kept is not None and kept.key == key:
+            return kept
+        with self._lock:
+            kept = self.kept
+            if kept is None or kept.key != key:
+                kept = self._stored(key)  # stored for this very version: kept as it is
+                if kept is None:
+                    kept = self.build(key)
+                    if CatalogVersion.state() != key:  # changed meanwhile: the rows read may be a later version's
+                        return kept
+                    self.files.save(kept, *key)
+                self.kept = kept
+        return kept
+
+    def forget(self) -> None:
+        """Keep nothing in this process (the next `current` loads or builds): what another process starts with."""
+        self.kept = None
+
+    def _stored(self, key: tuple):
+        found = self.files.load(*key)
+        return self.loaded(found) if found is not None and getattr(found, "key", None) == key else None
 
 
 def _safe(path: Path) -> bool:

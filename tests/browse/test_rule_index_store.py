@@ -29,20 +29,20 @@ def same_index(a, b) -> bool:
 def test_built_once_then_loaded_without_reading_a_rule(example_rules, settings, tmp_path):
     folder = tmp_path / "kept"
     settings.CATALOG_MATCH_COMPILED_DIR = str(folder)
-    rule_index._kept.clear()
+    rule_index.KEPT.forget()
     built = rule_index.current()
     files = list(folder.glob("rule-index-*.pickle"))
     assert len(files) == 1 and oct(files[0].stat().st_mode & 0o777) == "0o600"
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
 
-    rule_index._kept.clear()  # another process: nothing in memory
+    rule_index.KEPT.forget()  # another process: nothing in memory
     with CaptureQueriesContext(connection) as queries:
         loaded = rule_index.current()
     assert loaded is not built and same_index(loaded, built)
     assert not [q["sql"] for q in queries if "catalog_rule" in q["sql"]]  # no rule row read: the file was
 
     os.chmod(folder, 0o777)  # a folder others may write to is never read: built again
-    rule_index._kept.clear()
+    rule_index.KEPT.forget()
     with CaptureQueriesContext(connection) as queries:
         again = rule_index.current()
     assert same_index(again, built) and [q["sql"] for q in queries if "catalog_rule" in q["sql"]]
@@ -51,7 +51,7 @@ def test_built_once_then_loaded_without_reading_a_rule(example_rules, settings, 
 
 def test_a_new_catalog_version_never_reads_the_old_file(example_rules, settings, tmp_path):
     settings.CATALOG_MATCH_COMPILED_DIR = str(tmp_path / "kept")
-    rule_index._kept.clear()
+    rule_index.KEPT.forget()
     before = rule_index.current()
     CatalogVersion.objects.filter(pk=1).update(number=CatalogVersion.state()[0] + 1)
     after = rule_index.current()
@@ -61,16 +61,16 @@ def test_a_new_catalog_version_never_reads_the_old_file(example_rules, settings,
 
 def test_turned_off_by_an_empty_setting(example_rules, settings, tmp_path):
     settings.CATALOG_MATCH_COMPILED_DIR = ""
-    rule_index._kept.clear()
+    rule_index.KEPT.forget()
     assert rule_index.current().public.any() and rule_index.FILES.save(object(), 1, None) is None
 
 
 def test_the_shared_index_cannot_be_changed_in_place(example_rules, settings, tmp_path):
     """Every request of a process shares the index: its arrays are read-only, built or loaded."""
     settings.CATALOG_MATCH_COMPILED_DIR = str(tmp_path / "kept")
-    rule_index._kept.clear()
+    rule_index.KEPT.forget()
     built = rule_index.current()
-    rule_index._kept.clear()
+    rule_index.KEPT.forget()
     loaded = rule_index.current()
     for index in (built, loaded):
         for array in (index.state, index.tested, index.groups["scalar"].codes):

@@ -21,15 +21,14 @@ confused.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection
 
-from catalog.models import CatalogVersion, Rule, RuleTestEvent, Tactic, Technique
-from catalog.platform.version_files import VersionFiles
+from catalog.models import Rule, RuleTestEvent, Tactic, Technique
+from catalog.platform.version_files import KeptPerVersion, VersionFiles
 
 # The columns of the "scalar" group, one value per rule: the facets, and the filters that are not facets.
 SCALARS = ("status", "level", "product", "category", "service", "source", "quality", "type", "verified")
@@ -113,8 +112,6 @@ class RuleIndex:
         return codes, tested, {LIVE: int(states[LIVE]), RETIRED: int(states[RETIRED])}
 
 
-_lock = threading.Lock()
-_kept: dict[str, RuleIndex] = {}
 # Stored per catalog version beside the compiled matcher: a process loads what the first one built (at 20x SigmaHQ
 # building cost 1.3-2.2 s of CPU, most of it reading 75,600 wide rule rows; loading costs a fraction of it).
 FILES = VersionFiles("rule-index", ("catalog.browse.queries.rule_index",), ("numpy",))
@@ -124,27 +121,7 @@ def current(key: tuple | None = None) -> RuleIndex:
     """The index of the catalog version the database is at (`key`: its (number, time), when the caller has read
     it: catalog.platform.fragments.state), built when this process has none for it; one thread builds it while
     others wait for it."""
-    key = key or CatalogVersion.state()
-    kept = _kept.get("index")
-    if kept is not None and kept.key == key:
-        return kept
-    with _lock:
-        kept = _kept.get("index")
-        if kept is None or kept.key != key:
-            kept = _stored(key)  # stored for this very version: kept as it is
-            if kept is None:
-                kept = build(key)
-                if CatalogVersion.state() != key:  # a change committed meanwhile: the rows read may be a later one's
-                    return kept
-                FILES.save(kept, *key)
-            _kept["index"] = kept
-    return kept
-
-
-def _stored(key: tuple) -> RuleIndex | None:
-    """The index another process built for this version and stored (catalog.platform.version_files), if any."""
-    found = FILES.load(*key)
-    return found.frozen() if isinstance(found, RuleIndex) and found.key == key else None
+    return KEPT.current(key)
 
 
 def build(key: tuple = ()) -> RuleIndex:
@@ -180,3 +157,6 @@ def _rows(queryset) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+KEPT = KeptPerVersion(FILES, build, loaded=lambda index: index.frozen() if isinstance(index, RuleIndex) else None)
