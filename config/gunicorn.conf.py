@@ -36,10 +36,11 @@ def when_ready(server):
 def _warm_rule_index(server):
     """The rule lists' per-version index (catalog.browse.queries.rule_index), read once for every worker: at 20x
     SigmaHQ 0.3-1 s that each worker's first filtered list or search would otherwise pay."""
-    from catalog.browse.queries import rule_index
+    from catalog.browse.queries import broad_words, rule_index
 
     try:
         rule_index.current()
+        broad_words.KEPT.current()  # the champion lists of the words many titles hold, built with it
     except Exception:  # e.g. a database not migrated yet: the workers build it on first use
         server.log.exception("The rule index was not built before the workers started; each builds it on first use")
 

@@ -58,6 +58,9 @@ ORDERED = [
     "q=Potential+Credential+Dumping+Via+WER",
     "q=powershell&level=high&level=critical",
     "q=powershell&retired=false",
+    "q=via",  # a word many titles hold: its champion list (catalog.browse.queries.broad_words)
+    "q=suspicious&level=high",
+    "q=execution&tactic=execution",
     "tactic=discovery",
     "tactic=execution&level=high",
     "technique=T1059",

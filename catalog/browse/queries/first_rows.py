@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import connection
 from django.db.models.sql.where import WhereNode
 
+from catalog.browse.queries import broad_words
 from catalog.models import Rule
 from catalog.search import ranking, top_k
 
@@ -18,9 +19,13 @@ from catalog.search import ranking, top_k
 WALK_PER_ROW = 5.0
 
 
-def by_relevance(text: str, shown: list[int], queryset, top: int):
-    """A search in relevance order: the rules its first `top` rows come from (catalog.search.top_k)."""
-    chosen = top_k.first_rows(text, shown, top)
+def by_relevance(text: str, shown: list[int], queryset, top: int, catalog_key: tuple | None = None):
+    """A search in relevance order: the rules its first `top` rows come from (catalog.search.top_k), read from the
+    catalog version's champion list for a word many titles hold (catalog.browse.queries.broad_words)."""
+    champion = broad_words.find(text, catalog_key)
+    chosen = NotImplemented if champion is None else broad_words.first_rows(champion, text, shown, top)
+    if chosen is NotImplemented:
+        chosen = top_k.first_rows(text, shown, top)
     return queryset if chosen is None else queryset.filter(top_k.among(chosen))
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from catalog.browse.queries import rule_index
+from catalog.browse.queries import broad_words, rule_index
 from catalog.browse.queries.filtersets import RuleFilterSet
 from catalog.models import Rule
 from catalog.search import ranking
@@ -58,6 +58,9 @@ class Matches:
     def _evaluated(self, name: str, value) -> np.ndarray | None:
         index = self.index
         if name == "q":
+            champion = broad_words.find(value, index.key)  # a word many titles hold: its match is kept
+            if champion is not None:
+                return champion.matching(len(index.state)) & index.public
             found = ranking.matching_ids(value)
             if found is None:  # nothing to look for (only punctuation): every rule
                 return None

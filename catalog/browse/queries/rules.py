@@ -75,7 +75,8 @@ def filtered_rules(filterset: RuleFilterSet):
         shown = found_rules.shown()
         found.known_count = len(shown)
         if text and not data.get("sort"):
-            found.narrowing = functools.partial(first_rows.by_relevance, text, shown)
+            key = found_rules.index.key
+            found.narrowing = functools.partial(first_rows.by_relevance, text, shown, catalog_key=key)
         elif _by_id_list(found_rules, data):
             found.narrowing = functools.partial(first_rows.by_title, shown, found_rules.index.live_count)
     return found
