@@ -34,8 +34,9 @@ def when_ready(server):
 
 
 def _warm_rule_index(server):
-    """The rule lists' per-version index (catalog.browse.queries.rule_index), read once for every worker: at 20x
-    SigmaHQ 0.3-1 s that each worker's first filtered list or search would otherwise pay."""
+    """The rule lists' per-version index (catalog.browse.queries.rule_index) and the champion lists of the words many
+    titles hold (catalog.browse.queries.broad_words), read once for every worker: at 20x SigmaHQ 0.3-1 s that each
+    worker's first filtered list or search would otherwise pay, or 2-7 s to build them."""
     from catalog.browse.queries import broad_words, rule_index
 
     try:
