@@ -72,10 +72,21 @@ def import_paths(
                 raise ImportFailed(report)
         if written >= ANALYZE_AFTER:
             vacuum_rules()
+            prepare_lists()
     except ImportFailed:
         report.rolled_back = True
         report.run_id = None
     return report
+
+
+def prepare_lists() -> None:
+    """Build the new catalog version's rule index and champion lists in the importing process, and store them
+    (catalog.platform.version_files): the web processes then load them in milliseconds, where the first list or
+    search after a large import built them (at 20x SigmaHQ 2.7 s and 2-7 s)."""
+    from catalog.browse.queries import broad_words, rule_index
+
+    rule_index.current()
+    broad_words.KEPT.current()
 
 
 def _serialize_imports() -> None:

@@ -94,3 +94,27 @@ def test_a_large_import_merges_the_segments(tmp_path, monkeypatch):
     write_rules(folder, 7, 3)
     assert not import_paths([str(folder)], source="local").errors
     assert segments() == [1, 1]
+
+
+def test_a_large_import_stores_the_new_version_s_lists(tmp_path, monkeypatch, settings):
+    """The rule index and the champion lists are built by the import and stored for the web processes to load."""
+    from catalog.browse.queries import broad_words, rule_index
+    from catalog.models import CatalogVersion
+
+    settings.CATALOG_MATCH_COMPILED_DIR = str(tmp_path / "kept")
+    folder = tmp_path / "rules"
+    write_rules(folder, 1, 3)
+    assert not import_paths([str(folder)], source="local").errors
+    assert not list((tmp_path / "kept").glob("*.pickle"))  # a small import: left to the first list
+
+    monkeypatch.setattr(importer, "ANALYZE_AFTER", 3)
+    monkeypatch.setattr(broad_words, "BROAD_TITLES", 3)  # "pending", "list", "rule" are in every title
+    write_rules(folder, 4, 3)
+    assert not import_paths([str(folder)], source="local").errors
+    key = CatalogVersion.state()
+    for files in (rule_index.FILES, broad_words.FILES):
+        assert (tmp_path / "kept" / files.file_name(*key)).is_file()
+    rule_index.KEPT.forget()
+    broad_words.KEPT.forget()
+    assert broad_words.KEPT.current().words["pending"].titled.size == 6  # loaded: the six rules' titles
+    assert rule_index.current().live_count == 6
