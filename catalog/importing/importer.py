@@ -12,6 +12,7 @@ it was before.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
@@ -40,6 +41,7 @@ from catalog.importing.writer import RuleToCreate, RuleToUpdate, RuleWriter
 from catalog.models import ImportRun, Indicator, Rule, Source
 from catalog.publishing.visibility import deferred, publish, set_visibility
 
+log = logging.getLogger(__name__)
 WRITE_BATCH = 500  # rules per write while parsing goes on
 IMPORT_LOCK = 0x5167_6D61  # any fixed number: one lock shared by every import of this catalog
 
@@ -85,8 +87,11 @@ def prepare_lists() -> None:
     search after a large import built them (at 20x SigmaHQ 2.7 s and 2-7 s)."""
     from catalog.browse.queries import broad_words, rule_index
 
-    rule_index.current()
-    broad_words.KEPT.current()
+    try:
+        rule_index.current()
+        broad_words.KEPT.current()
+    except Exception:  # the import is committed: a failure here costs the first list a build, never the import
+        log.exception("The new catalog version's rule index and champion lists were left to the first list")
 
 
 def _serialize_imports() -> None:
