@@ -24,17 +24,18 @@ from catalog.search import ranking
 from catalog.search import text as search_text
 
 
-def first_rows(text: str, shown, top: int) -> set[int] | None:
+def first_rows(text: str, shown, top: int, title_ids=ranking.title_ids) -> set[int] | None:
     """The rules among `shown` (the list's rules, every filter applied) that make the first `top` rows of the
     relevance order for `text` (more when rules tie with the last of them: the database's order of those
-    decides); None when that is all of them (then no query; else 3)."""
+    decides); None when that is all of them (then no query; else 3). `title_ids`: ranking.title_ids, or what gives
+    the same sets from what the caller keeps (catalog.browse.queries.broad_words)."""
     if top >= len(shown):
         return None
     within = set(shown)
     exact = ranking.exact_ids(text) & within
     hits = Counter()
     phrases = search_text.query_phrases(text)
-    for titled in ranking.title_ids(phrases):
+    for titled in title_ids(phrases):
         hits.update(titled & within)
     candidates = None
     for needed in range(len(phrases), 0, -1):

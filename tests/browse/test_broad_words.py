@@ -3,6 +3,9 @@
 Run with DATABASE_URL=postgres://... for the PostgreSQL side.
 """
 
+import functools
+from urllib.parse import urlencode
+
 import numpy as np
 import pytest
 from django.http import QueryDict
@@ -120,3 +123,13 @@ def test_stored_per_version_and_loaded_read_only(corpus, fewer_titles, settings,
         assert champion.matches.tobytes() == built.words[word].matches.tobytes()
         with pytest.raises(ValueError, match="read-only"):
             champion.titled[0] = 0
+
+
+@pytest.mark.parametrize("query", ["powershell whoami", "suspicious powershell", "via file", "net.exe process", "exe"])
+def test_a_longer_query_takes_its_kept_words_titles_from_their_lists(corpus, fewer_titles, query):
+    phrases = search_text.query_phrases(query)
+    assert broad_words.title_ids(phrases) == ranking.title_ids(phrases)
+    shown = rules.matches(rules.rule_filterset(QueryDict(urlencode({"q": query})))).shown()
+    for top in (1, 7, 50):
+        titles = functools.partial(broad_words.title_ids, key=None)
+        assert top_k.first_rows(query, shown, top, titles) == top_k.first_rows(query, shown, top), top

@@ -61,6 +61,7 @@ ORDERED = [
     "q=via",  # a word many titles hold: its champion list (catalog.browse.queries.broad_words)
     "q=suspicious&level=high",
     "q=execution&tactic=execution",
+    "q=suspicious+powershell",  # one kept word: its titles from its list, the other's from the database
     "tactic=discovery",
     "tactic=execution&level=high",
     "technique=T1059",

@@ -97,6 +97,14 @@ def find(text: str, key: tuple | None = None) -> Champion | None:
     return KEPT.current(key).words.get(phrases[0][0])
 
 
+def title_ids(phrases: list[list[str]], key: tuple | None = None) -> list[set[int]]:
+    """ranking.title_ids(phrases), with the kept words' titled rules taken from their lists (no query for them)."""
+    kept = KEPT.current(key).words
+    found = {n: kept[phrase[0]] for n, phrase in enumerate(phrases) if len(phrase) == 1 and phrase[0] in kept}
+    others = iter(ranking.title_ids([phrase for n, phrase in enumerate(phrases) if n not in found]))
+    return [set(found[n].titled.tolist()) if n in found else next(others) for n in range(len(phrases))]
+
+
 def first_rows(champion: Champion, text: str, shown: list[int], top: int):
     """What top_k.first_rows(text, shown, top) gives for a kept word: None when `top` covers the list, else the ids
     of its first `top` rows and every rule tied with the last; NotImplemented when the list's exact and titled

@@ -7,6 +7,8 @@ queryset's (catalog.platform.paging).
 
 from __future__ import annotations
 
+import functools
+
 from django.db import connection
 from django.db.models.sql.where import WhereNode
 
@@ -24,8 +26,9 @@ def by_relevance(text: str, shown: list[int], queryset, top: int, catalog_key: t
     catalog version's champion list for a word many titles hold (catalog.browse.queries.broad_words)."""
     champion = broad_words.find(text, catalog_key)
     chosen = NotImplemented if champion is None else broad_words.first_rows(champion, text, shown, top)
-    if chosen is NotImplemented:
-        chosen = top_k.first_rows(text, shown, top)
+    if chosen is NotImplemented:  # more than one word, a word few titles hold, or a list narrowed below a page
+        titles = functools.partial(broad_words.title_ids, key=catalog_key)
+        chosen = top_k.first_rows(text, shown, top, titles)
     return queryset if chosen is None else queryset.filter(top_k.among(chosen))
 
 
