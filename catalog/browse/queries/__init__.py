@@ -11,8 +11,9 @@ paginated by the caller. Which rules a reader sees is decided by Rule.objects (c
   live catalog (`Rule.objects.live()`), like the indicators' corpus counts do.
 
 Modules: rules (the filtered, sorted rule list), facets, rule_index and rule_matches (the rules a list's
-filters match, by id, from an index kept per catalog version: its count and facet counts), first_rows (a
-list's first page without sorting all it matches), overview, rule_page (one rule),
+filters match, by id, from an index kept per catalog version: its count and facet counts), broad_words (the
+champion lists of the words many titles hold, kept per catalog version too), first_rows (a list's first page
+without sorting all it matches), overview, rule_page (one rule),
 records (the export record, also /api/rules/<id>/), history (a rule's changes), indicators,
 fields, attack, events (events and log sources), changes (what each import changed), filters.
 """
