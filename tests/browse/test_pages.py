@@ -582,8 +582,20 @@ PAGES = [
     # (catalog.search.top_k): its exact answers, the titles holding its words, their scores (3 queries).
     (
         "broad search",
-        ["/rules/?q=powershell&page=2", "/rules/?q=suspicious+execution&page=3"],
+        ["/rules/?q=powershell&page=2", "/rules/?q=file+exe&page=2"],
         7 + VERSION + ROW_IDS,
+    ),
+    # Words many titles hold (catalog.browse.queries.broad_words): their titled rules come from their champion
+    # lists, not a query each, and a one-word search's matches and scores too (the exact answers and page remain).
+    (
+        "kept-word search",
+        ["/rules/?q=suspicious+execution&page=3", "/rules/?q=via+potential&page=2"],
+        6 + VERSION + ROW_IDS,
+    ),
+    (
+        "one kept word",
+        ["/rules/?q=via&page=2", "/rules/?q=suspicious&page=3"],
+        4 + VERSION + ROW_IDS,
     ),
     # The count the view documents (catalog.browse.views.RULE_PAGE_QUERIES, 14): rule_page()'s 12 (similar
     # rules' rarest shared indicators, issue 9; "Tested by N logged events", issue 13), the history's 1 and
