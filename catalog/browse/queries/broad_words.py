@@ -120,7 +120,7 @@ def first_rows(champion: Champion, text: str, shown: list[int], top: int):
     titled, scores = champion.titled[inside], champion.scores[inside]  # the list's titled rules, best first
     is_titled = np.zeros(len(within), dtype=bool)
     is_titled[titled] = True
-    exact = ranking.exact_ids(text) & set(shown)
+    exact = {pk for pk in ranking.exact_ids(text) if pk < len(within) and within[pk]}  # no set of every shown id
     untitled_exact = {pk for pk in exact if not is_titled[pk]}
     if len(titled) + len(untitled_exact) < top:
         return NotImplemented
