@@ -15,7 +15,7 @@ from typing import Any
 
 from catalog.core.sigma import decidable
 from catalog.core.sigma.evaluate import CompiledRule, EventView, compile_rule
-from catalog.core.sigma.explain import explain
+from catalog.core.sigma.explain import PredicateRows, explain
 from catalog.core.taxonomy import Source, mapping
 from catalog.matching import kept, mapped
 from catalog.matching.budget import ExplanationBudget
@@ -31,7 +31,7 @@ def rule_parts(rules: list[Rule], version: int | None = None) -> dict[int, tuple
     explained, matcher = kept_now.explained, kept_now.catalog
     missing = [rule for rule in rules if rule.pk not in explained and _decidable(rule)]
     if missing:
-        rows = defaultdict(list)
+        rows = defaultdict(PredicateRows)
         for rule_id, block, group, field_name, modifiers, values in (
             Predicate.objects.filter(rule_id__in=[rule.pk for rule in missing])
             .order_by("rule_id", "stage__index", "position")

@@ -5,8 +5,8 @@ Every expectation is read from the rule text and event written here, not from th
 
 import pytest
 
-from catalog.core.sigma.evaluate import compile_rule, matches
-from catalog.core.sigma.explain import explain, highlight
+from catalog.core.sigma.evaluate import EventView, Pattern, compile_rule, matches
+from catalog.core.sigma.explain import PredicateRows, _chars, _spans, explain, highlight
 from tests.matching import test_evaluate
 from tests.sigma_helpers import parse_one
 
@@ -107,3 +107,38 @@ def test_the_explanation_verdict_is_the_evaluator_verdict(case):
     detection, event, expected = case
     explanation, verdict = explained(detection, event)
     assert explanation["fired"] is verdict is expected
+
+
+NEGATED_AND_ALL = [
+    ("sel:\n  A|neq: 'x'\ncondition: sel", {"A": "y"}),
+    ("sel:\n  A|neq: 'x'\ncondition: sel", {"A": "x"}),
+    ("sel:\n  A|contains|all: ['ab', 'zz']\ncondition: sel", {"A": "abc"}),
+    ("sel:\n  A|contains: ['ab', 'zz']\nf:\n  B|endswith: 'q'\ncondition: sel and not f", {"A": "zzab", "B": "qq"}),
+    ("keywords:\n  - 'mimi'\n  - 'katz'\ncondition: not keywords", {"A": "x", "B": "katz"}),
+]
+
+
+@pytest.mark.parametrize(
+    "case", [case[:2] for case in test_evaluate.test_sigma_semantics.pytestmark[0].args[1]] + NEGATED_AND_ALL
+)
+def test_each_predicate_shows_every_match_of_its_patterns(case):
+    """Spans are only searched for where a pattern can have matched: what is shown is what searching every
+    pattern of every predicate finds (field items: in their value; keywords: in the first value holding one)."""
+    detection, event = case
+    rule = parse_one(detection)
+    compiled = compile_rule(rule.condition_tree, rows(rule))
+    explanation, view = explain(compiled, rows(rule), event), EventView(event)
+    kept = PredicateRows(rows(rule))  # as rule_parts keeps them: grouped once, the same explanation every time
+    assert explain(compiled, kept, event) == explanation == explain(compiled, kept, event)
+    for block in explanation["blocks"]:
+        for group, items in zip(block["groups"], compiled.blocks[block["name"]].groups, strict=True):
+            for shown, item in zip(group["predicates"], items, strict=True):
+                programs = [value for value in item.values if isinstance(value, Pattern)]
+                keys = [view.lookup(item.field)] if item.field else list(event)
+                found = [(k, _spans(programs, view.text(k))) for k in keys if k and event[k] is not None]
+                found = [(key, spans) for key, spans in found if spans]
+                if not found:
+                    assert shown["matches"] == []
+                    continue
+                key, spans = found[0]
+                assert shown["event_field"] == key and shown["matches"] == _chars(view.text(key), spans)

@@ -34,7 +34,7 @@ def explain(compiled: CompiledRule, predicates: list[tuple], event: dict[str, An
     """The explanation of one rule on one (flattened) event. `predicates` are the rows given to
     `compile_rule` ((block, group, field, modifiers, values), in the same order)."""
     view = event if isinstance(event, EventView) else EventView(event)
-    labels = _labels(predicates)
+    labels = predicates.grouped if isinstance(predicates, PredicateRows) else _labels(predicates)
     blocks: dict[str, dict] = {}
     for name, block in compiled.blocks.items():
         groups = []
@@ -48,6 +48,21 @@ def explain(compiled: CompiledRule, predicates: list[tuple], event: dict[str, An
     fired = any(node["result"] is True for node in condition)
     why_not = None if fired else _why_not(condition, blocks)
     return {"fired": fired, "condition": condition, "blocks": list(blocks.values()), "why_not": why_not}
+
+
+class PredicateRows(list):
+    """A rule's stored predicate rows that keep their grouping once worked out: a scan explains one rule on
+    many events, and grouping rows of hundreds of values on each cost as much as the rest of the explanation."""
+
+    __slots__ = ("_grouped",)
+
+    @property
+    def grouped(self) -> dict[str, list[list[tuple]]]:
+        try:
+            return self._grouped
+        except AttributeError:
+            self._grouped = _labels(self)
+            return self._grouped
 
 
 def _labels(predicates: list[tuple]) -> dict[str, list[list[tuple]]]:
@@ -73,9 +88,12 @@ def _predicate(item: evaluate.Item, view: EventView, label: tuple | None) -> dic
         "missing": False,
         "matches": [],
     }
-    programs = [value for value in item.values if value.__class__ is Pattern]
+    # A value any of whose patterns matched decided the item true before negation, or is one of an `all` item's:
+    # otherwise no pattern matched anywhere, and searching again for where would find nothing.
+    matched = item.all_values or result is (not item.negated)
+    programs = [value for value in item.values if value.__class__ is Pattern] if matched else []
     if item.field is None:  # keywords: the first event value holding one of them
-        for key, value in view.event.items():
+        for key, value in view.event.items() if programs else ():
             spans = _spans(programs, view.text(key)) if value is not None else []
             if spans:
                 shown.update(event_field=key, event_value=_text(value), matches=_chars(view.text(key), spans))
