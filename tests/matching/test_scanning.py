@@ -180,3 +180,17 @@ def test_a_process_that_matched_explains_with_the_matchers_compiled_rules(exampl
     assert engine.kept.for_version(CatalogVersion.current()).catalog is None
     assert set(alone) == set(parts) and all(alone[pk][0] is not parts[pk][0] for pk in alone)
     assert all(alone[pk][1] == parts[pk][1] for pk in alone)  # the same stored predicate rows
+
+
+def test_a_scan_keeps_the_compiled_catalog_out_of_the_cycle_collector_while_it_runs(tmp_path, example_rules):
+    """The compiled catalog is frozen (gc.freeze) while a scan runs, so the collector's full passes skip it, and let go
+    after: the objects a scan froze are the collector's again."""
+    import gc
+
+    (tmp_path / "events.jsonl").write_text(json.dumps(HIT) + "\n" + json.dumps(HIT) + "\n", encoding="utf-8")
+    before = gc.get_freeze_count()
+    during = []
+    scan([tmp_path], 1, on_hits=lambda name, hit: during.append(gc.get_freeze_count()))
+    catalog = warm()
+    assert len(during) == 2 and all(count > before + len(catalog.candidates) for count in during)
+    assert gc.get_freeze_count() == before
