@@ -40,6 +40,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from catalog.core.sigma.event_files import EventFileError, count_events
+from catalog.matching import engine
 from catalog.matching.correlating import Correlator
 from catalog.matching.grouping import Grouper, match_file
 from catalog.matching.quotas import QuotaRefused, check_quota
@@ -136,7 +137,8 @@ def run_job(job: MatchJob) -> None:
 
     try:
         budget = settings.CATALOG_MATCH_JOB_SECONDS
-        with local_copy(job.file_path) as path:
+        engine.warm()  # the compiled catalog loaded first, then spared the collector's passes while the file is matched
+        with local_copy(job.file_path) as path, engine.collector_spared():
             if job.file_format == BUNDLE:
                 results = match_bundle(path, progress, budget)
             else:

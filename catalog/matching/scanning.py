@@ -19,7 +19,6 @@ One process (`processes=1`, or a single piece) runs the same code in this proces
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -133,14 +132,10 @@ def results(pieces: list[Piece], processes: int, source=None) -> Iterator[dict[s
 
     Inside a transaction (a test's) the connections cannot be closed for the fork: the pieces run here."""
     engine.warm()  # loaded or compiled once, here, before the workers fork: they share it
-    # The compiled catalog is some hundreds of thousands of objects that live as long as the scan: the cycle
-    # collector's full passes walked them again and again (a fifth of a one-process scan, and most of the time the
-    # parent spent taking the workers' results). Frozen, it is left out of them, here and in the forked workers.
-    gc.freeze()
-    try:
+    # Out of the cycle collector's passes, here and in the forked workers: they were most of the time the parent
+    # spent taking the workers' results.
+    with engine.collector_spared():
         yield from _results(pieces, processes, source)
-    finally:
-        gc.unfreeze()
 
 
 def _results(pieces: list[Piece], processes: int, source) -> Iterator[dict[str, Any]]:

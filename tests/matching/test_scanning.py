@@ -194,3 +194,18 @@ def test_a_scan_keeps_the_compiled_catalog_out_of_the_cycle_collector_while_it_r
     catalog = warm()
     assert len(during) == 2 and all(count > before + len(catalog.candidates) for count in during)
     assert gc.get_freeze_count() == before
+
+
+def test_the_collector_spares_what_was_alive_until_the_outermost_use_ends():
+    import gc
+
+    from catalog.matching.engine import collector_spared
+
+    before = gc.get_freeze_count()
+    with collector_spared():
+        frozen = gc.get_freeze_count()
+        assert frozen > before
+        with collector_spared():
+            pass
+        assert gc.get_freeze_count() == frozen  # an inner use ending leaves them out still
+    assert gc.get_freeze_count() == before
