@@ -72,9 +72,9 @@ class Grouper:
         self.events = self.hit_events = self.left_out = 0
         self.shapes: dict[str, int] = {}  # events per shape they were read in (catalog.core.sigma.shapes)
         self.complete = True
-        self.version = (
-            CatalogVersion.current()
-        )  # explanations read the rules of this version (one query, not one a hit)
+        # Explanations read the rules of this version: one query, at the first, not one a hit (and none for a grouper
+        # that only merges others, as a scan's are for each file).
+        self.version: int | None = None
 
     def add(self, event: LoggedEvent, rules: list, via: dict | None = None, file: str | None = None) -> list[dict]:
         """Record one event's hits; returns the hits (rule, explanation when it is a sample) in order.
@@ -91,6 +91,8 @@ class Grouper:
             self.offered[rule.pk] = self.offered.get(rule.pk, 0) + 1
         explanations = {}
         if sampled:  # only a rule's first few hits are explained: most events with hits have none to explain
+            if self.version is None:
+                self.version = CatalogVersion.current()
             explanations, _ = explain_within(
                 sampled, event.flat, self.budget, shown_with_event=True, through=via, version=self.version
             )

@@ -173,12 +173,13 @@ def scan(
             offered: dict[str, int] = {}
         offset = current.grouper.events
         for hit in result["hits"]:
-            hit.number += offset
-            for found in hit.hits:  # explained where one process would have: a rule's first `samples` hits
-                rule = found["rule"]["id"]
-                offered[rule] = offered.get(rule, 0) + 1
-                if offered[rule] > current.grouper.samples:
-                    found["explanation"] = None
+            if piece.chunks is not None:  # a piece of a file: numbered after, explained where one process would have
+                hit.number += offset
+                for found in hit.hits:  # a rule's first `samples` hits of the file
+                    rule = found["rule"]["id"]
+                    offered[rule] = offered.get(rule, 0) + 1
+                    if offered[rule] > current.grouper.samples:
+                        found["explanation"] = None
             if on_hits is not None:
                 on_hits(piece.name, hit)
         if keep_hits:
