@@ -209,3 +209,30 @@ def test_the_collector_spares_what_was_alive_until_the_outermost_use_ends():
             pass
         assert gc.get_freeze_count() == frozen  # an inner use ending leaves them out still
     assert gc.get_freeze_count() == before
+
+
+@pytest.mark.one_database
+def test_a_scan_without_details_carries_each_hits_matched_predicates_only(corpus, corpus_dir, corpus_matcher, tmp_path):
+    from catalog.core.sigma.explain import matched_predicates
+
+    replicas(corpus_dir, tmp_path / "evtx", 24)
+
+    def run(details):
+        hits = []
+        total = scan([tmp_path / "evtx"], 1, on_hits=lambda name, hit: hits.append(hit), details=details)
+        return hits, total.result()
+
+    (full, full_total), (lines, lines_total) = run(True), run(False)
+    assert len(full) == len(lines) > 20
+    for whole, line in zip(full, lines, strict=True):
+        assert (line.number, line.timestamp, line.shape) == (whole.number, whole.timestamp, whole.shape)
+        assert [h["rule"] for h in line.hits] == [h["rule"] for h in whole.hits]
+        expected = [None if h["explanation"] is None else matched_predicates(h["explanation"]) for h in whole.hits]
+        assert [h["matched"] for h in line.hits] == [h["matched"] for h in whole.hits] == expected
+        assert all(h["explanation"] is None for h in line.hits)
+    assert any(h["matched"] for line in lines for h in line.hits)
+    counts = [(g["id"], g["count"], g["first"], g["last"]) for g in full_total["rules"]]
+    assert [(g["id"], g["count"], g["first"], g["last"]) for g in lines_total["rules"]] == counts
+    assert all(g["samples"] for g in full_total["rules"]) and not any(g["samples"] for g in lines_total["rules"])
+    assert full_total["timeline"] and lines_total["timeline"] == []
+    assert lines_total["timeline_left_out"] == full_total["hit_events"] == lines_total["hit_events"]

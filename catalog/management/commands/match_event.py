@@ -19,7 +19,6 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.core.sigma.event_files import EventFileError
-from catalog.core.sigma.explain import matched_predicates
 from catalog.matching.engine import skipped_rules, uncompilable_rules
 from catalog.matching.logsources import picked
 from catalog.matching.scanning import TRUSTED, default_processes, scan
@@ -56,7 +55,9 @@ class Command(BaseCommand):
             self._correlations(done.name, done.correlations, format)
 
         try:
-            total = scan(files, processes or default_processes(), source, on_hits=printer, on_file=on_file)
+            total = scan(
+                files, processes or default_processes(), source, on_hits=printer, on_file=on_file, details=False
+            )
         except FileNotFoundError as exc:
             raise CommandError(str(exc)) from None
         except (OSError, EventFileError) as exc:
@@ -82,8 +83,8 @@ class Command(BaseCommand):
                 for hit in event.hits:
                     record = {"file": name, "event": event.number, "timestamp": event.timestamp, "shape": event.shape}
                     record["rule"] = hit["rule"]
-                    if hit["explanation"] is not None:
-                        record["matched"] = matched_predicates(hit["explanation"])
+                    if hit["matched"] is not None:
+                        record["matched"] = hit["matched"]
                     self.stdout.write(json.dumps(record, ensure_ascii=False))
                 return
             self.stdout.write(f"{name} event {event.number}: {len(event.hits)} rule(s)  [read as {event.shape}]")
