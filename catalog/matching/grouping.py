@@ -232,7 +232,7 @@ def match_file(
     result's "correlations"."""
     limits = limits or file_limits()
     kind = kind or file_format(path)
-    total = count_events(path, name, kind, chunks)
+    total = count_events(path, name, kind, chunks) if progress is not None else None  # read for the progress only
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     grouper = grouper or Grouper(budget=budget)
     label = name if labelled else None
