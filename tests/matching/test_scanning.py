@@ -207,7 +207,8 @@ def test_the_collector_spares_what_was_alive_until_the_outermost_use_ends():
         assert frozen > before
         with collector_spared():
             pass
-        assert gc.get_freeze_count() == frozen  # an inner use ending leaves them out still
+        # an inner use ending leaves them out still (a frozen object may still die: its count only falls by that)
+        assert frozen - 100 < gc.get_freeze_count() <= frozen
     assert gc.get_freeze_count() == before
 
 
