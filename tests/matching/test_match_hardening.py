@@ -365,19 +365,3 @@ def test_timeline_entries_name_a_bounded_number_of_rules(client, settings, many_
     assert len(entry["rules"]) == 4 and entry["rules_left_out"] == len(job.results["rules"]) - 4 >= 26
     page = client.get(f"/match/jobs/{job.token}/").content.decode()
     assert f"and {entry['rules_left_out']} more" in page
-
-
-def test_a_file_is_counted_up_front_only_where_its_size_could_pass_the_event_limit(tmp_path, monkeypatch):
-    from catalog.core.sigma import event_files
-
-    path = tmp_path / "three.jsonl"
-    path.write_text("\n".join(json.dumps({"EventID": n}) for n in range(3)), encoding="utf-8")
-    counted = []
-    real = event_files.count_events
-    monkeypatch.setattr(event_files, "count_events", lambda *args: counted.append(args) or real(*args))
-    roomy = FileLimits(max_bytes=1 << 40, max_events=path.stat().st_size, per_event=EventLimits())
-    assert len(list(read_events(path, "three.jsonl", roomy))) == 3 and counted == []  # a byte an event at least
-    tight = FileLimits(max_bytes=1 << 40, max_events=2, per_event=EventLimits())
-    with pytest.raises(EventFileError, match=r"three.jsonl: 3 events \(at most 2\)"):
-        list(read_events(path, "three.jsonl", tight))
-    assert len(counted) == 1

@@ -237,3 +237,21 @@ def test_a_scan_without_details_carries_each_hits_matched_predicates_only(corpus
     assert all(g["samples"] for g in full_total["rules"]) and not any(g["samples"] for g in lines_total["rules"])
     assert full_total["timeline"] and lines_total["timeline"] == []
     assert lines_total["timeline_left_out"] == full_total["hit_events"] == lines_total["hit_events"]
+
+
+def test_a_file_is_counted_up_front_only_where_its_size_could_pass_the_event_limit(tmp_path, monkeypatch):
+    from catalog.core.sigma import event_files
+    from catalog.core.sigma.event_files import EventFileError, FileLimits
+    from catalog.core.sigma.logged_events import EventLimits
+
+    path = tmp_path / "three.jsonl"
+    path.write_text("\n".join(json.dumps({"EventID": n}) for n in range(3)), encoding="utf-8")
+    counted = []
+    real = event_files.count_events
+    monkeypatch.setattr(event_files, "count_events", lambda *args: counted.append(args) or real(*args))
+    roomy = FileLimits(max_bytes=1 << 40, max_events=path.stat().st_size, per_event=EventLimits())
+    assert len(list(read_events(path, "three.jsonl", roomy))) == 3 and counted == []  # a byte an event at least
+    tight = FileLimits(max_bytes=1 << 40, max_events=2, per_event=EventLimits())
+    with pytest.raises(EventFileError, match=r"three.jsonl: 3 events \(at most 2\)"):
+        list(read_events(path, "three.jsonl", tight))
+    assert len(counted) == 1
