@@ -15,7 +15,7 @@ from typing import Any
 
 from catalog.core.sigma import decidable
 from catalog.core.sigma.evaluate import CompiledRule, EventView, compile_rule
-from catalog.core.sigma.explain import PredicateRows, explain
+from catalog.core.sigma.explain import PredicateRows, explain, matched_only
 from catalog.core.taxonomy import Source, mapping
 from catalog.matching import kept, mapped
 from catalog.matching.budget import ExplanationBudget
@@ -141,3 +141,19 @@ def explain_within(
     left_out = set(parts) - set(explained)
     budget.leave_out(len(left_out))
     return explained, left_out
+
+
+def matched_within(
+    rules: list[Rule], event: dict[str, Any], through: dict[int, Source] | None = None, version: int | None = None
+) -> dict[int, list[dict]]:
+    """Each rule's matched predicates on one event, by pk (catalog.core.sigma.explain.matched_only: those of its
+    explanation, read through its mapped source as `explained_on` reads it), without the explanations: what a
+    trusted scan prints (catalog.matching.scanning). Unbounded: such a scan keeps no explanation."""
+    parts = rule_parts(rules, version) if rules else {}
+    view = EventView(event)
+    through = through or {}
+    found = {}
+    for pk, (compiled, predicates) in parts.items():
+        source = through.get(pk)
+        found[pk] = matched_only(compiled, predicates, view if source is None else mapped.view_for(event, source))
+    return found

@@ -24,7 +24,7 @@ from catalog.core.sigma.logged_events import EventLimits
 from catalog.matching.budget import ExplanationBudget
 from catalog.matching.correlating import Correlator
 from catalog.matching.engine import match_events
-from catalog.matching.explaining import explain_within
+from catalog.matching.explaining import explain_within, matched_within
 from catalog.models import CatalogVersion
 from catalog.operations.metrics import count_match_events
 
@@ -60,7 +60,11 @@ class Grouper:
     """Collects hits event by event; `result()` is the grouped JSON."""
 
     def __init__(
-        self, samples: int | None = None, timeline: int | None = None, budget: ExplanationBudget | None = None
+        self,
+        samples: int | None = None,
+        timeline: int | None = None,
+        budget: ExplanationBudget | None = None,
+        details: bool = True,
     ):
         self.samples = settings.CATALOG_MATCH_SAMPLE_EVENTS if samples is None else samples
         # Sample explanations (each stored with its event) within one budget: the results are one answer.
@@ -75,6 +79,9 @@ class Grouper:
         # Explanations read the rules of this version: one query, at the first, not one a hit (and none for a grouper
         # that only merges others, as a scan's are for each file).
         self.version: int | None = None
+        # False (a trusted scan that prints lines, catalog.matching.scanning): a sample hit carries its matched
+        # predicates instead of its explanation, no sample is kept and every event is left out of the timeline.
+        self.details = details
 
     def add(self, event: LoggedEvent, rules: list, via: dict | None = None, file: str | None = None) -> list[dict]:
         """Record one event's hits; returns the hits (rule, explanation when it is a sample) in order.
@@ -89,13 +96,16 @@ class Grouper:
         sampled = [rule for rule in rules if self.offered.get(rule.pk, 0) < self.samples]
         for rule in sampled:
             self.offered[rule.pk] = self.offered.get(rule.pk, 0) + 1
-        explanations = {}
+        explanations, matched = {}, {}
         if sampled:  # only a rule's first few hits are explained: most events with hits have none to explain
             if self.version is None:
                 self.version = CatalogVersion.current()
-            explanations, _ = explain_within(
-                sampled, event.flat, self.budget, shown_with_event=True, through=via, version=self.version
-            )
+            if self.details:
+                explanations, _ = explain_within(
+                    sampled, event.flat, self.budget, shown_with_event=True, through=via, version=self.version
+                )
+            else:
+                matched = matched_within(sampled, event.flat, via, self.version)
         where = {} if file is None else {"file": file}
         hits = []
         for rule in rules:
@@ -109,7 +119,9 @@ class Grouper:
                 sample = {**where, "number": event.number, "timestamp": event.timestamp, "event": event.flat}
                 group["samples"].append({**sample, "explanation": explanation})
             hits.append({"rule": _rule(rule), "explanation": explanation})
-        if len(self.timeline) < self.timeline_cap:
+            if not self.details:
+                hits[-1]["matched"] = matched.get(rule.pk)
+        if len(self.timeline) < self.timeline_cap and self.details:
             # Each entry names at most CATALOG_MATCH_TIMELINE_RULES rules (the rest are counted): an event
             # crafted to fire hundreds of rules must not make every one of a thousand entries that long.
             shown = settings.CATALOG_MATCH_TIMELINE_RULES

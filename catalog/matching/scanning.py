@@ -111,25 +111,20 @@ def scan_piece(piece: Piece, source=None, details: bool = True) -> dict[str, Any
     """Match one piece (in a worker, or in this process): its grouper's state and its hits, in event order.
     `details=False`: each hit carries its matched predicates only, and the state no samples or timeline (`scan`)."""
     hits: list[Hit] = []
-    grouper = Grouper(budget=ExplanationBudget.unlimited())
+    grouper = Grouper(budget=ExplanationBudget.unlimited(), details=details)
 
     def on_hits(event: LoggedEvent, found: list[dict]) -> None:
-        for entry in found:
-            explanation = entry["explanation"]
-            entry["matched"] = None if explanation is None else matched_predicates(explanation)
-            if not details:
-                entry["explanation"] = None
+        if details:  # else the grouper gave each sample hit its matched predicates
+            for entry in found:
+                explanation = entry["explanation"]
+                entry["matched"] = None if explanation is None else matched_predicates(explanation)
         hits.append(Hit(event.number, event.timestamp, event.shape, found))
 
     summary = match_file(
         Path(piece.path), piece.name, TRUSTED, on_hits=on_hits, kind=piece.kind, source=source,
         grouper=grouper, chunks=piece.chunks, labelled=True,
     )  # fmt: skip
-    state = grouper.state()
-    if not details:  # every event is left out of the timeline
-        state["rules"] = {pk: {**group, "samples": []} for pk, group in state["rules"].items()}
-        state.update(timeline=[], left_out=state["left_out"] + len(state["timeline"]))
-    return {"state": state, "hits": hits, "correlations": summary["correlations"]}
+    return {"state": grouper.state(), "hits": hits, "correlations": summary["correlations"]}
 
 
 def _work(job: tuple[Piece, Any, bool]) -> dict[str, Any]:

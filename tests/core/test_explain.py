@@ -6,7 +6,15 @@ Every expectation is read from the rule text and event written here, not from th
 import pytest
 
 from catalog.core.sigma.evaluate import EventView, Pattern, compile_rule, matches
-from catalog.core.sigma.explain import PredicateRows, _chars, _spans, explain, highlight
+from catalog.core.sigma.explain import (
+    PredicateRows,
+    _chars,
+    _spans,
+    explain,
+    highlight,
+    matched_only,
+    matched_predicates,
+)
 from tests.matching import test_evaluate
 from tests.sigma_helpers import parse_one
 
@@ -142,3 +150,38 @@ def test_each_predicate_shows_every_match_of_its_patterns(case):
                     continue
                 key, spans = found[0]
                 assert shown["event_field"] == key and shown["matches"] == _chars(view.text(key), spans)
+
+
+MAPS_AND_BLOCKS = [  # lists of maps (one holds, one does not), several blocks that hold, a map failing late
+    ("sel:\n  - A: 'x'\n    B: 'y'\n  - A|contains: 'b'\ncondition: sel", {"A": "abc", "B": "y"}),
+    ("sel:\n  - A: 'abc'\n    B: 'y'\n  - A|contains: 'b'\ncondition: sel", {"A": "abc", "B": "y"}),
+    ("sel_a:\n  A|startswith: 'ab'\nsel_b:\n  B: 'y'\ncondition: 1 of sel_*", {"A": "abc", "B": "y"}),
+    ("sel:\n  A|endswith: 'c'\n  B: 'n'\n  C|re: '^z'\ncondition: sel", {"A": "abc", "B": "y", "C": "zz"}),
+]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [case[:2] for case in test_evaluate.test_sigma_semantics.pytestmark[0].args[1]] + NEGATED_AND_ALL + MAPS_AND_BLOCKS,
+)
+def test_matched_only_is_what_the_whole_explanation_says_matched(case):
+    """A scan prints the matched predicates of its hits without building their explanations: the same list, for
+    rules that fire and rules that do not, with rows as stored and as rule_parts keeps them."""
+    detection, event = case
+    rule = parse_one(detection)
+    compiled = compile_rule(rule.condition_tree, rows(rule))
+    expected = matched_predicates(explain(compiled, rows(rule), event))
+    assert matched_only(compiled, rows(rule), event) == expected
+    assert matched_only(compiled, PredicateRows(rows(rule)), EventView(event)) == expected
+
+
+def test_matched_only_lays_open_every_map_that_holds_and_no_other():
+    detection, event = MAPS_AND_BLOCKS[1]
+    rule = parse_one(detection)
+    found = matched_only(compile_rule(rule.condition_tree, rows(rule)), rows(rule), event)
+    assert [(m["predicate"], m["field"], m["matched"]) for m in found] == [
+        ("A", "A", ["abc"]), ("B", "B", ["y"]), ("A|contains", "A", ["b"])
+    ]  # fmt: skip
+    detection, event = MAPS_AND_BLOCKS[3]
+    rule = parse_one(detection)
+    assert matched_only(compile_rule(rule.condition_tree, rows(rule)), rows(rule), event) == []
