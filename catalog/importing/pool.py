@@ -6,8 +6,8 @@ Parsing runs in forked worker processes, always (one worker for a few files, one
 * workers exit with the importing process, even after `kill -9` of it (PR_SET_PDEATHSIG on Linux,
   else a watchdog thread that polls the parent's pid).
 A thread of the importing process hands out work and collects results, so workers keep parsing
-while the importer writes SQL, and a deadline is noticed while the importer is busy. It also forks
-the replacement workers, as multiprocessing.Pool does (its worker-handler thread forks too); the
+while the importer writes SQL (up to AHEAD files ahead of it), and a deadline is noticed while the importer is
+busy. It also forks the replacement workers, as multiprocessing.Pool does (its worker-handler thread forks too); the
 workers touch nothing of the parent's but their own pipe and the parsing code.
 Files go out in small batches, each to an idle worker only, and come back as one message per batch,
 so neither side ever blocks on a full pipe and few messages cross. Which file a worker is on, and
@@ -33,6 +33,9 @@ from typing import Any
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 BATCH = 16  # files per message: fewer round trips, and a fair share at the end (see _next_batch)
+# Files parsed ahead of the importer (results waiting to be taken): when writing is the slower side (PostgreSQL at
+# 20x SigmaHQ), the parsers raced through every file and their results piled up, 370 MB of the importing process.
+AHEAD = 2000
 
 
 class _Raised:
@@ -152,6 +155,8 @@ class ParserPool:
         self.context = multiprocessing.get_context("fork")
         self.results: queue.Queue = queue.Queue()
         self.todo: deque[int] = deque(range(len(items)))
+        self.retry: deque[int] = deque()  # files of a replaced worker's batch: sent again first, whatever is ahead
+        self.taken = 0  # results the consumer has taken (in order)
         self.stop_read, self.stop_write = os.pipe()
         self.thread = threading.Thread(target=self._manage, name="catalog-parser-pool", daemon=True)
         self.replaced = 0
@@ -176,6 +181,7 @@ class ParserPool:
                 if index is None:  # the manager thread failed: re-raise its exception here
                     raise result
                 done[index] = result
+            self.taken = wanted + 1
             yield done.pop(wanted)
 
     # -- the manager thread ----------------------------------------------------------------------
@@ -183,11 +189,15 @@ class ParserPool:
         workers: list[_Worker] = []
         try:
             workers = [_Worker(self.context, self.function) for _ in range(self.size)]
-            while self.todo or any(w.batch for w in workers):
+            while self.todo or self.retry or any(w.batch for w in workers):
                 for worker in workers:
-                    if not worker.batch and self.todo:
+                    if not worker.batch and (self.retry or (self.todo and self.todo[0] - self.taken < AHEAD)):
                         self._send(worker, workers)
                 busy = [w for w in workers if w.batch]
+                if not busy:  # AHEAD files are parsed and waiting: until the importer takes some
+                    if self.stop_read in wait([self.stop_read], 0.05):
+                        return
+                    continue
                 timeout = max(0.0, min(w.current()[1] for w in busy) + self.budget - time.monotonic())
                 ready = wait([w.conn for w in busy] + [self.stop_read], timeout)
                 if self.stop_read in ready:
@@ -209,7 +219,8 @@ class ParserPool:
     def _send(self, worker: _Worker, workers: list[_Worker]) -> None:
         # Smaller batches near the end, so the last files are shared rather than queued behind one worker.
         size = max(1, min(BATCH, len(self.todo) // (2 * self.size)))
-        worker.batch = [self.todo.popleft() for _ in range(min(size, len(self.todo)))]
+        files = self.retry or self.todo
+        worker.batch = [files.popleft() for _ in range(min(size, len(files)))]
         try:
             worker.conn.send([(index, self.items[index]) for index in worker.batch])
         except OSError:  # the worker died while idle (killed from outside): its batch goes to a fresh one
@@ -236,7 +247,7 @@ class ParserPool:
         """
         if index is not None:
             self.results.put((index, self.failed(self.items[index], why)))
-        self.todo.extendleft(reversed([i for i in worker.batch if i != index]))
+        self.retry.extend(i for i in worker.batch if i != index)
         worker.batch = []
         worker.stop(kill=True)
         self.replaced += 1

@@ -153,3 +153,26 @@ def test_workers_exit_when_the_importing_process_is_killed(tmp_path):
         importer.send_signal(signal.SIGKILL)
         importer.wait()
     assert still_running_after(workers, 10) == [], "workers still running after their importer was killed"
+
+
+@pytest.mark.parametrize("trouble", [None, "hang", "crash"])
+def test_workers_parse_at_most_a_bounded_number_of_files_ahead_of_the_importer(monkeypatch, trouble):
+    """A slow importer (PostgreSQL at 20x) let the parsers pile up every result in memory. Now they wait: what is
+    parsed and not yet taken stays within AHEAD and the batches in flight. A file a worker is stuck on, or dies on,
+    is still sent again first, though the other worker's results fill what may be ahead (no deadlock)."""
+    from catalog.importing import pool as pool_module
+
+    monkeypatch.setattr(pool_module, "AHEAD", 10)
+    items = list(range(120))
+    if trouble:
+        items[3] = trouble
+    waiting = []
+    with ParserPool(square_unless_told, items, failed, 2, 1) as pool:
+        results = []
+        for result in pool:
+            time.sleep(0.002)  # the importer writing
+            waiting.append(pool.results.qsize())
+            results.append(result)
+    assert [r[0] for i, r in enumerate(results) if not (trouble and i == 3)] == [n * n for n in items if n != trouble]
+    assert max(waiting) <= 10 + 2 * pool_module.BATCH and len(waiting) == 120
+    assert pool.replaced == (1 if trouble else 0)
