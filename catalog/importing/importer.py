@@ -158,17 +158,14 @@ class _ImportRun:
         with prepare_files(items, settings.CATALOG_IMPORT_FILE_SECONDS) as prepared:
             for number, result in enumerate(self.progress(prepared, len(pending))):
                 file = pending[number]
-                # Its bytes are parsed, and the pool is done with its item: let them go rather than hold every
-                # file's to the end (at 20x SigmaHQ some 120 MB).
-                pending[number] = items[number] = None
+                pending[number] = items[number] = None  # its bytes are parsed: not held to the end (20x: 100 MB)
                 self._sort(file, result, to_create, to_update)
                 if len(to_create) + len(to_update) >= WRITE_BATCH:
                     # Written while the workers parse on: SQL and parsing overlap.
                     changed |= writer.write(to_create, to_update)
                     to_create, to_update = [], []
-                    # The collector is off (bulk_upkeep.gc_skips_what_came_before), but a batch's writes leave some
-                    # cycles (the database driver's, the ORM's): without this, 120 MB of them at 20x SigmaHQ on
-                    # PostgreSQL. Only what is younger than the last batch is walked.
+                    # The collector is off (bulk_upkeep), but writes leave cycles (the driver's, the ORM's): 120 MB
+                    # at 20x SigmaHQ on PostgreSQL. Only what is younger than the last batch is walked.
                     gc.collect(1)
         changed |= writer.write(to_create, to_update)
         for uuid, file_hash in self.touch_file_hash:
