@@ -34,7 +34,7 @@ from typing import Any
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 BATCH = 16  # files per message: fewer round trips, and a fair share at the end (see _next_batch)
 # Files parsed ahead of the importer (results waiting to be taken): when writing is the slower side (PostgreSQL at
-# 20x SigmaHQ), the parsers raced through every file and their results piled up, 370 MB of the importing process.
+# 20x SigmaHQ), the parsers raced through every file and their results piled up: 180 MB of the importing process.
 AHEAD = 2000
 
 
