@@ -164,9 +164,7 @@ class _ImportRun:
                     # Written while the workers parse on: SQL and parsing overlap.
                     changed |= writer.write(to_create, to_update)
                     to_create, to_update = [], []
-                    # The collector is off (bulk_upkeep), but writes leave cycles (the driver's, the ORM's): 120 MB
-                    # at 20x SigmaHQ on PostgreSQL. Only what is younger than the last batch is walked.
-                    gc.collect(1)
+                    gc.collect(1)  # collector off (bulk_upkeep), writes leave cycles (120 MB, 20x PG): walks the young
         changed |= writer.write(to_create, to_update)
         for uuid, file_hash in self.touch_file_hash:
             Rule.objects.filter(uuid=uuid).update(file_hash=file_hash)
