@@ -34,7 +34,7 @@ def explain(compiled: CompiledRule, predicates: list[tuple], event: dict[str, An
     """The explanation of one rule on one (flattened) event. `predicates` are the rows given to
     `compile_rule` ((block, group, field, modifiers, values), in the same order)."""
     view = event if isinstance(event, EventView) else EventView(event)
-    labels = predicates.grouped if isinstance(predicates, PredicateRows) else _labels(predicates)
+    labels = _labels(predicates)
     blocks: dict[str, dict] = {}
     for name, block in compiled.blocks.items():
         groups = []
@@ -61,11 +61,16 @@ class PredicateRows(list):
         try:
             return self._grouped
         except AttributeError:
-            self._grouped = _labels(self)
+            self._grouped = _grouped(self)
             return self._grouped
 
 
 def _labels(predicates: list[tuple]) -> dict[str, list[list[tuple]]]:
+    """The stored predicates grouped as compile_rule groups them, kept by PredicateRows once worked out."""
+    return predicates.grouped if isinstance(predicates, PredicateRows) else _grouped(predicates)
+
+
+def _grouped(predicates: list[tuple]) -> dict[str, list[list[tuple]]]:
     """The stored predicates grouped exactly as compile_rule groups them: block -> maps -> items."""
     grouped: dict[str, dict[int, list[tuple]]] = {}
     for block, group, field_name, modifiers, values in predicates:
@@ -79,7 +84,7 @@ def matched_only(compiled: CompiledRule, predicates: list[tuple], event: dict[st
     the others are evaluated only up to the first that does not. For a scan that prints the matched predicates of
     its hits: the whole explanations were a third of its time. tests/core/test_explain.py checks the equality."""
     view = event if isinstance(event, EventView) else EventView(event)
-    labels = predicates.grouped if isinstance(predicates, PredicateRows) else _labels(predicates)
+    labels = _labels(predicates)
     found = []
     for name, block in compiled.blocks.items():
         rows = labels.get(name, [])
