@@ -70,11 +70,11 @@ class ReferenceData:
         """
         wanted = all_indicators(prepared_rules)
         if self.indicators is None:
-            # A big import reads every existing key once (while they are not too many to keep); a small one looks up
-            # only its own.
-            existing = Indicator.objects.count() if len(wanted) > BIG_IMPORT else int(Indicator.objects.exists())
-            self.all_loaded = existing == 0 or (len(wanted) > BIG_IMPORT and existing <= KEYS_KEPT)
-            self.indicators = dict(Indicator.objects.values_list("key", "pk")) if existing and self.all_loaded else {}
+            # Into an empty catalog nothing is looked up. A big import reads every existing key once (while they are
+            # not too many to keep); a small one looks up only its own.
+            self.indicators, self.all_loaded = {}, not Indicator.objects.exists()
+            if not self.all_loaded and len(wanted) > BIG_IMPORT and Indicator.objects.count() <= KEYS_KEPT:
+                self.indicators, self.all_loaded = dict(Indicator.objects.values_list("key", "pk")), True
         elif len(self.indicators) > KEYS_KEPT:  # memory stays bounded: from here on each batch looks its keys up
             self.indicators, self.all_loaded = {}, False
         known = self.indicators
